@@ -1,0 +1,78 @@
+/*
+ * city: a city definition (JSON, read with cJSON) and the grid it implies.
+ *
+ * A definition names the city, bounds it, and says how its taxis move and
+ * charge: speed by hour of day, a fare rule, a road detour factor, its UTC
+ * offset and a default fleet size. Two definitions ship embedded in the
+ * binary (city_data/cities/manhattan.json and synthetic.json); any other is a
+ * file with the same fields:
+ *
+ *   { "name": "manhattan",
+ *     "bbox": { "min_lat": 40.68, "min_lng": -74.03,
+ *               "max_lat": 40.89, "max_lng": -73.90 },
+ *     "hex_edge_m": 600, "utc_offset_minutes": -300,
+ *     "speed_mps_by_hour": [24 numbers],
+ *     "detour_factor": 1.3,
+ *     "fare": { "base": 2.5, "per_km": 1.553, "per_minute": 0.0,
+ *               "minimum": 2.5 },
+ *     "default_fleet": 3000,
+ *     "earth_radius_m": 6371008.8 }      (optional)
+ *
+ * Times in ridesim are the city's local wall-clock time, counted in seconds
+ * since 1970-01-01 00:00 local ("local epoch"); utc_offset_minutes converts
+ * sources that give UTC unix seconds (KDD Cup files).
+ */
+#ifndef CITY_CITY_H
+#define CITY_CITY_H
+
+#include <stdint.h>
+#include "city_data/hexgrid.h"
+#include "sim/rs_error.h"
+
+#define CITY_NAME_MAX 64
+#define CITY_DETOUR_DEFAULT 1.3 /* Manhattan road / great-circle ratio */
+
+typedef struct {
+  double base;        /* flag drop, money units */
+  double per_km;      /* per km of road distance */
+  double per_minute;  /* per minute of trip time */
+  double minimum;     /* lower bound of a fare */
+} city_fare_rule;
+
+typedef struct {
+  char name[CITY_NAME_MAX];
+  double min_lat, min_lng, max_lat, max_lng; /* bounding box, degrees */
+  double hex_edge_m;             /* grid edge, metres */
+  int32_t utc_offset_min;        /* local = UTC + offset */
+  double speed_mps[24];          /* mean taxi speed by local hour, m/s */
+  double detour_factor;          /* road distance / great-circle distance */
+  city_fare_rule fare;
+  int32_t default_fleet;         /* drivers when the run does not say */
+  double earth_radius_m;         /* sphere for distances */
+} city_def;
+
+/* Parses a definition from JSON text. `origin` names the source in errors.
+ * Every field is checked (type, range, 24 positive speeds); returns 0 or
+ * RS_EFORMAT with the offending field named. def is unchanged on failure. */
+int city_def_parse(const char *json, const char *origin, city_def *def,
+                   rs_err *e);
+/* Reads a definition file. RS_ENOENT / RS_EIO / RS_EFORMAT on failure. */
+int city_def_load_file(const char *path, city_def *def, rs_err *e);
+/* An embedded definition by name ("manhattan", "synthetic"); RS_EINVAL
+ * naming the known cities when there is none. */
+int city_def_builtin(const char *name, city_def *def, rs_err *e);
+/* Builtin name, else a path to a JSON file. */
+int city_def_resolve(const char *name_or_path, city_def *def, rs_err *e);
+/* Names of the embedded cities, NULL-terminated. */
+const char *const *city_def_builtin_names(void);
+
+/* The city's hexagonal grid. */
+int city_def_grid(const city_def *def, city_grid *g, rs_err *e);
+/* Whether a point lies inside the bounding box. */
+int city_def_contains(const city_def *def, double lat, double lng);
+/* Speed (m/s) at a local time (local-epoch seconds). */
+double city_def_speed(const city_def *def, int64_t t_local);
+/* Fare of a trip of road distance d (metres) and duration (seconds). */
+double city_def_fare(const city_def *def, double road_m, double seconds);
+
+#endif

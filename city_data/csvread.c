@@ -1,0 +1,3 @@
+/* csvread: see csvread.h */
+#include "city_data/csvread.h"
+typedef int rs_placeholder_csvread;

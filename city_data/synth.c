@@ -1,0 +1,3 @@
+/* synth: see synth.h */
+#include "city_data/synth.h"
+typedef int rs_placeholder_synth;

@@ -1,0 +1,94 @@
+/*
+ * tripstore: the SQLite trip store every replay reads.
+ *
+ * One file, schema version CITY_STORE_SCHEMA:
+ *   store(key TEXT PRIMARY KEY, value TEXT)   city, schema_version, hex_edge_m
+ *   trips(id INTEGER PRIMARY KEY, t_request INTEGER NOT NULL,
+ *         pickup_lat REAL, pickup_lng REAL, dropoff_lat REAL, dropoff_lng REAL,
+ *         t_dropoff INTEGER NULL, fare REAL NULL, distance_m REAL NULL,
+ *         pickup_cell INTEGER, dropoff_cell INTEGER, import_id INTEGER,
+ *         source_line INTEGER)          + index on t_request
+ *   imports(id INTEGER PRIMARY KEY, source_file, format, city, import_time,
+ *           rows_accepted, rows_rejected, schema_version)     ("metadata")
+ *   rejects(import_id, source_line, reason)
+ * Times are local-epoch seconds (city.h). A store belongs to one city: its
+ * cells are that city's grid indices, and opening it for another city fails.
+ *
+ * Writing happens in one transaction per import with prepared statements:
+ * an import either lands whole (trips, its imports row, its rejects) or not
+ * at all, so a store is never left half-written.
+ */
+#ifndef CITY_TRIPSTORE_H
+#define CITY_TRIPSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "city_data/city.h"
+#include "sim/rs_error.h"
+
+#define CITY_STORE_SCHEMA 1
+
+typedef struct {
+  int64_t id;          /* stable trip id (row id in the store) */
+  int64_t t_request;   /* local-epoch seconds */
+  double plat, plng;   /* pickup */
+  double dlat, dlng;   /* dropoff */
+  int64_t t_dropoff;   /* local-epoch seconds, or -1 when unknown */
+  double fare;         /* money units, or NAN when unknown */
+  double distance_m;   /* recorded trip distance, or NAN when unknown */
+  int32_t pcell, dcell;/* dense grid indices of pickup and dropoff */
+} city_trip;
+
+typedef struct city_store city_store;
+
+enum {
+  CITY_STORE_READ = 0,   /* must exist and be a trip store */
+  CITY_STORE_WRITE = 1,  /* created when missing */
+};
+
+/* Opens (or creates) a store. With CITY_STORE_WRITE and a city, a new store
+ * is stamped with the city; an existing store of another city is refused
+ * (RS_EINVAL). A file that is not a trip store: RS_EFORMAT. */
+int city_store_open(const char *path, int mode, const city_def *city,
+                    city_store **out, rs_err *e);
+void city_store_close(city_store *st);
+
+/* The city name the store was stamped with ("" when none yet). */
+const char *city_store_city(const city_store *st);
+
+/* --- writing: one import = one transaction ------------------------------ */
+/* Starts an import of `source` in `format`; RS_EDB on failure. */
+int city_store_import_begin(city_store *st, const char *source,
+                            const char *format, rs_err *e);
+/* Adds an accepted trip (t->id is ignored: the store assigns it) or a reject. */
+int city_store_import_trip(city_store *st, const city_trip *t, int64_t line,
+                           rs_err *e);
+int city_store_import_reject(city_store *st, int64_t line, const char *reason,
+                             rs_err *e);
+/* Writes the imports row with its counts and commits. */
+int city_store_import_commit(city_store *st, int64_t accepted,
+                             int64_t rejected, rs_err *e);
+/* Rolls the open import back; the store is as before import_begin. */
+void city_store_import_abort(city_store *st);
+
+/* --- reading ------------------------------------------------------------- */
+/* Trips with from <= t_request < to, ordered by (t_request, id), in a new
+ * array the caller frees with free(). */
+int city_store_load(city_store *st, int64_t from, int64_t to,
+                    city_trip **out, size_t *n, rs_err *e);
+
+typedef struct {
+  int64_t n_trips;
+  int64_t t_first, t_last;   /* request time range (local epoch) */
+  int64_t n_imports;
+  int64_t n_rejects;
+  int64_t n_days;            /* distinct local days with trips */
+} city_store_summary;
+
+int city_store_summarize(city_store *st, city_store_summary *s, rs_err *e);
+
+/* Distinct local days (local-epoch seconds of midnight) with trips, ascending,
+ * in a new array the caller frees. */
+int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e);
+
+#endif

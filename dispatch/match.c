@@ -1,0 +1,2 @@
+#include "dispatch/match.h"
+typedef int rs_placeholder_match;

@@ -1,0 +1,2 @@
+#include "tools/cli.h"
+int cmd_synth(int argc, char **argv) { (void)argc; cli_error(argv[0], "not available yet"); return 1; }
