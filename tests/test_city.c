@@ -1,0 +1,2 @@
+/* Tests of city: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,2 @@
+/* Tests of csvread: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,2 @@
+/* Tests of geo: to be written. */
+int main(void) { return 77; }

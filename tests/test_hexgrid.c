@@ -1,0 +1,2 @@
+/* Tests of hexgrid: to be written. */
+int main(void) { return 77; }

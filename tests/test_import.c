@@ -1,0 +1,2 @@
+/* Tests of import: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,2 @@
+/* Tests of match: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,2 @@
+/* Tests of tripstore: to be written. */
+int main(void) { return 77; }
