@@ -1,2 +1,187 @@
+/*
+ * ridesim city [NAME|FILE] [--json] [--cells] [--help]: shows a city
+ * definition (a built-in name or a JSON file; default "synthetic") and the
+ * hexagonal grid it implies. --cells lists every cell (index, axial q and r,
+ * centre); --json prints the same as one JSON object. Everything here is
+ * presentation: the definition and the grid come from city_data/.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/city.h"
 #include "tools/cli.h"
-int cmd_city(int argc, char **argv) { (void)argc; cli_error(argv[0], "not available yet"); return 1; }
+
+#define CITY_USAGE "ridesim city [NAME|FILE] [--json] [--cells] [--help]"
+
+static void city_help(void) {
+  printf("usage: %s\n\n"
+         "Shows a city definition and its hexagonal grid.\n\n"
+         "  NAME|FILE  a built-in city (", CITY_USAGE);
+  const char *const *names = city_def_builtin_names();
+  for (size_t i = 0; names[i] != NULL; i++)
+    printf("%s%s", i ? ", " : "", names[i]);
+  printf(") or a city JSON file;\n"
+         "             default: synthetic\n"
+         "  --json     print the definition and grid as JSON\n"
+         "  --cells    also list every cell: index, q, r, centre lat, lng\n"
+         "  --help     this text\n");
+}
+
+static int is_builtin(const char *s) {
+  const char *const *names = city_def_builtin_names();
+  for (size_t i = 0; names[i] != NULL; i++)
+    if (strcmp(names[i], s) == 0) return 1;
+  return 0;
+}
+
+static void print_text(const char *source, const city_def *d,
+                       const city_grid *g, int cells) {
+  double mid = 0.5 * (d->min_lat + d->max_lat);
+  double w = city_geo_haversine_r(mid, d->min_lng, mid, d->max_lng,
+                                  d->earth_radius_m);
+  double h = city_geo_haversine_r(d->min_lat, d->min_lng, d->max_lat,
+                                  d->min_lng, d->earth_radius_m);
+  int off = d->utc_offset_min < 0 ? -d->utc_offset_min : d->utc_offset_min;
+  /* Area of a hexagon of edge s: 3 sqrt(3) / 2 s^2. */
+  double area_km2 = 2.598076211353316 * d->hex_edge_m * d->hex_edge_m / 1e6;
+  printf("city           %s (%s)\n", d->name, source);
+  printf("bbox           lat %.6f .. %.6f, lng %.6f .. %.6f (%.1f km x %.1f km)\n",
+         d->min_lat, d->max_lat, d->min_lng, d->max_lng, w / 1000, h / 1000);
+  printf("utc offset     %c%02d:%02d\n", d->utc_offset_min < 0 ? '-' : '+',
+         off / 60, off % 60);
+  printf("grid           %d cells = %d rows x %d cols, edge %.0f m "
+         "(%.3f km2 a cell)\n",
+         g->n_cells, g->nrows, g->ncols, d->hex_edge_m, area_km2);
+  printf("speed m/s      ");
+  for (int i = 0; i < 24; i++)
+    printf("%s%02d h %.1f", i == 0 ? "" : i % 6 == 0 ? "\n               " : "  ",
+           i, d->speed_mps[i]);
+  printf("\n");
+  printf("detour factor  %.2f\n", d->detour_factor);
+  printf("fare           %.2f + %.3f/km + %.3f/min, minimum %.2f\n",
+         d->fare.base, d->fare.per_km, d->fare.per_minute, d->fare.minimum);
+  printf("default fleet  %d\n", d->default_fleet);
+  printf("earth radius   %.1f m\n", d->earth_radius_m);
+  if (cells) {
+    printf("\n%8s %6s %6s %12s %13s\n", "index", "q", "r", "lat", "lng");
+    for (int32_t i = 0; i < g->n_cells; i++) {
+      city_hex hx = city_grid_hex(g, i);
+      double lat, lng;
+      city_grid_center(g, hx, &lat, &lng);
+      printf("%8d %6d %6d %12.6f %13.6f\n", i, hx.q, hx.r, lat, lng);
+    }
+  }
+}
+
+/* Builds the JSON document; NULL when out of memory. */
+static cJSON *to_json(const char *source, const city_def *d,
+                      const city_grid *g, int cells) {
+  cJSON *root = cJSON_CreateObject();
+  if (root == NULL) return NULL;
+  int ok = cJSON_AddStringToObject(root, "name", d->name) != NULL &&
+           cJSON_AddStringToObject(root, "source", source) != NULL;
+  cJSON *bbox = cJSON_AddObjectToObject(root, "bbox");
+  ok = ok && bbox != NULL &&
+       cJSON_AddNumberToObject(bbox, "min_lat", d->min_lat) != NULL &&
+       cJSON_AddNumberToObject(bbox, "min_lng", d->min_lng) != NULL &&
+       cJSON_AddNumberToObject(bbox, "max_lat", d->max_lat) != NULL &&
+       cJSON_AddNumberToObject(bbox, "max_lng", d->max_lng) != NULL;
+  ok = ok && cJSON_AddNumberToObject(root, "hex_edge_m", d->hex_edge_m) &&
+       cJSON_AddNumberToObject(root, "utc_offset_minutes", d->utc_offset_min);
+  cJSON *sp = cJSON_CreateDoubleArray(d->speed_mps, 24);
+  ok = ok && sp != NULL && cJSON_AddItemToObject(root, "speed_mps_by_hour", sp);
+  ok = ok && cJSON_AddNumberToObject(root, "detour_factor", d->detour_factor);
+  cJSON *fare = cJSON_AddObjectToObject(root, "fare");
+  ok = ok && fare != NULL &&
+       cJSON_AddNumberToObject(fare, "base", d->fare.base) != NULL &&
+       cJSON_AddNumberToObject(fare, "per_km", d->fare.per_km) != NULL &&
+       cJSON_AddNumberToObject(fare, "per_minute", d->fare.per_minute) != NULL &&
+       cJSON_AddNumberToObject(fare, "minimum", d->fare.minimum) != NULL;
+  ok = ok && cJSON_AddNumberToObject(root, "default_fleet", d->default_fleet) &&
+       cJSON_AddNumberToObject(root, "earth_radius_m", d->earth_radius_m);
+  cJSON *grid = cJSON_AddObjectToObject(root, "grid");
+  ok = ok && grid != NULL &&
+       cJSON_AddNumberToObject(grid, "n_cells", g->n_cells) != NULL &&
+       cJSON_AddNumberToObject(grid, "rows", g->nrows) != NULL &&
+       cJSON_AddNumberToObject(grid, "cols", g->ncols) != NULL &&
+       cJSON_AddNumberToObject(grid, "edge_m", g->edge_m) != NULL &&
+       cJSON_AddNumberToObject(grid, "row0", g->row0) != NULL &&
+       cJSON_AddNumberToObject(grid, "col0", g->col0) != NULL &&
+       cJSON_AddNumberToObject(grid, "center_lat", g->proj.lat0) != NULL &&
+       cJSON_AddNumberToObject(grid, "center_lng", g->proj.lng0) != NULL;
+  if (ok && cells) {
+    cJSON *arr = cJSON_AddArrayToObject(grid, "cells");
+    ok = arr != NULL;
+    for (int32_t i = 0; ok && i < g->n_cells; i++) {
+      city_hex hx = city_grid_hex(g, i);
+      double lat, lng;
+      city_grid_center(g, hx, &lat, &lng);
+      cJSON *c = cJSON_CreateObject();
+      ok = c != NULL && cJSON_AddItemToArray(arr, c) &&
+           cJSON_AddNumberToObject(c, "index", i) != NULL &&
+           cJSON_AddNumberToObject(c, "q", hx.q) != NULL &&
+           cJSON_AddNumberToObject(c, "r", hx.r) != NULL &&
+           cJSON_AddNumberToObject(c, "lat", lat) != NULL &&
+           cJSON_AddNumberToObject(c, "lng", lng) != NULL;
+    }
+  }
+  if (!ok) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  return root;
+}
+
+int cmd_city(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, 'j'},
+      {"cells", no_argument, NULL, 'c'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *cmd = "city";
+  int json = 0, cells = 0, c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': json = 1; break;
+    case 'c': cells = 1; break;
+    case 'h': city_help(); return 0;
+    default:
+      return cli_usage_error(cmd, CITY_USAGE, "unknown option '%s'",
+                             argv[optind - 1]);
+    }
+  }
+  if (argc - optind > 1)
+    return cli_usage_error(cmd, CITY_USAGE, "one city at a time ('%s' is extra)",
+                           argv[optind + 1]);
+  const char *which = optind < argc ? argv[optind] : "synthetic";
+
+  city_def d;
+  city_grid g;
+  rs_err e;
+  rs_err_clear(&e);
+  if (city_def_resolve(which, &d, &e) != 0 || city_def_grid(&d, &g, &e) != 0) {
+    cli_error(cmd, "%s", e.msg);
+    return 1;
+  }
+  const char *source = is_builtin(which) ? "built in" : which;
+  if (!json) {
+    print_text(source, &d, &g, cells);
+    return 0;
+  }
+  cJSON *root = to_json(source, &d, &g, cells);
+  char *text = root ? cJSON_Print(root) : NULL;
+  cJSON_Delete(root);
+  if (text == NULL) {
+    cli_error(cmd, "out of memory building the JSON output");
+    return 1;
+  }
+  printf("%s\n", text);
+  cJSON_free(text);
+  return 0;
+}
