@@ -87,6 +87,32 @@ typedef struct {
 
 int city_store_summarize(city_store *st, city_store_summary *s, rs_err *e);
 
+/* --- listings ----------------------------------------------------------- */
+/* Listings (for `ridesim trips` and `ridesim import`) of the imports and
+ * rejects tables, which the summary only counts. A callback returning
+ * non-zero stops the walk. */
+typedef int (*city_store_import_fn)(void *ctx, int64_t id, const char *source,
+                                    const char *format, const char *city,
+                                    const char *import_time, int64_t accepted,
+                                    int64_t rejected);
+typedef int (*city_store_reject_fn)(void *ctx, int64_t line,
+                                    const char *reason);
+typedef int (*city_store_count_fn)(void *ctx, const char *key, int64_t day,
+                                   int64_t count);
+/* Calls fn for every import in id order. */
+int city_store_each_import(city_store *st, city_store_import_fn fn, void *ctx,
+                           rs_err *e);
+/* Calls fn for the first `limit` rejects of an import (0: the latest one) by
+ * line. */
+int city_store_each_reject(city_store *st, int64_t import_id, int64_t limit,
+                           city_store_reject_fn fn, void *ctx, rs_err *e);
+/* Calls fn(reason, 0, count) for each reject reason, most frequent first. */
+int city_store_each_reason(city_store *st, city_store_count_fn fn, void *ctx,
+                           rs_err *e);
+/* Calls fn(NULL, day, count) for each local day with trips, ascending. */
+int city_store_each_day(city_store *st, city_store_count_fn fn, void *ctx,
+                        rs_err *e);
+
 /* Distinct local days (local-epoch seconds of midnight) with trips, ascending,
  * in a new array the caller frees. */
 int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e);
