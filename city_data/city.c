@@ -95,7 +95,7 @@ static int get_number(const cJSON *obj, const char *key, const char *field,
 /* An integer field in [lo, hi]. */
 static int get_int(const cJSON *obj, const char *key, double lo, double hi,
                    const char *origin, int32_t *out, rs_err *e) {
-  double v;
+  double v = 0;
   int rc = get_number(obj, key, key, lo, hi, origin, &v, e);
   if (rc != 0) return rc;
   if (v != floor(v)) return bad(e, origin, key, "not an integer");
@@ -356,4 +356,31 @@ double city_def_fare(const city_def *def, double road_m, double seconds) {
   double v = f->base + f->per_km * road_m / 1000.0 +
              f->per_minute * seconds / 60.0;
   return v > f->minimum ? v : f->minimum;
+}
+
+void city_def_trip_model(const city_def *def, double plat, double plng, double dlat,
+                         double dlng, int64_t t_request, int64_t t_dropoff,
+                         double fare, double distance_m, city_trip_model *out) {
+  double road = isfinite(distance_m) && distance_m > 0
+                    ? distance_m
+                    : city_geo_haversine_r(plat, plng, dlat, dlng, def->earth_radius_m) *
+                          def->detour_factor;
+  double secs;
+  out->modelled_duration = 0;
+  out->modelled_fare = 0;
+  if (t_dropoff >= 0 && t_dropoff > t_request) {
+    secs = (double)(t_dropoff - t_request);
+  } else {
+    secs = road / city_def_speed(def, t_request);
+    out->modelled_duration = 1;
+  }
+  if (secs < 1) secs = 1;
+  out->road_m = road;
+  out->duration_s = (int32_t)ceil(secs);
+  if (isfinite(fare)) {
+    out->fare = fare;
+  } else {
+    out->fare = city_def_fare(def, road, secs);
+    out->modelled_fare = 1;
+  }
 }

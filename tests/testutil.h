@@ -18,9 +18,12 @@
 #define TEST_SKIP 77
 
 /* The data folder, or NULL when unset (the caller then skips). Exits the
- * test program with failure when RIDESIM_REQUIRE_DATA=1 and it is missing. */
+ * test program with failure when RIDESIM_REQUIRE_DATA=1 and it is missing.
+ * Without RIDESIM_DATA, the build's default (../shared/city_data beside the
+ * checkout, passed by meson as RIDESIM_DATA_DEFAULT) is tried. */
 static inline const char *test_data_dir(void) {
   const char *d = getenv("RIDESIM_DATA");
+  if (d == NULL || *d == '\0') d = getenv("RIDESIM_DATA_DEFAULT");
   const char *req = getenv("RIDESIM_REQUIRE_DATA");
   int required = req != NULL && strcmp(req, "1") == 0;
   if (d == NULL || *d == '\0' || access(d, R_OK) != 0) {

@@ -1,2 +1,432 @@
+/*
+ * ridesim run: one run of the engine, end to end.
+ *
+ * Options are layered: defaults, then the --scenario file, then flags. The
+ * trips come from a trip store (--trips) or the synthetic city (default).
+ * Everything that can be wrong with the input (policy names, the day, the
+ * fleet, the stores) is checked before the results DB gets a run row, so a
+ * failed start never leaves a run behind; once started, a run always ends
+ * with its row 'completed' or 'interrupted' (or, if the process is killed,
+ * 'running', which readers treat as incomplete).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "city_data/city.h"
+#include "city_data/synth.h"
+#include "city_data/tripstore.h"
+#include "dispatch/policy.h"
+#include "sim/engine.h"
+#include "sim/results.h"
+#include "sim/runloop.h"
+#include "sim/scenario.h"
 #include "tools/cli.h"
-int cmd_run(int argc, char **argv) { (void)argc; cli_error(argv[0], "not available yet"); return 1; }
+
+#define RUN_USAGE                                                                  \
+  "ridesim run [--trips DB | --synthetic] [--day YYYY-MM-DD] [--from HH:MM --to HH:MM]\n" \
+  "            [--drivers N] [--dispatch NAME] [--reposition NAME] [--seed S]\n"   \
+  "            [--scenario FILE.json] [--out DB] [--json] [--speed X] [--print-scenario]"
+
+static void run_help(void) {
+  printf("usage: %s\n\n", RUN_USAGE);
+  printf(
+      "Replays a day of trips against a fleet, asking a dispatch and a repositioning\n"
+      "policy what to do, and prints the KPIs. With no options: the synthetic city.\n\n"
+      "  --trips DB            trip store to replay (see 'ridesim import')\n"
+      "  --synthetic           the built-in synthetic city (default)\n"
+      "  --orders N            synthetic demand over the whole day (default 100000)\n"
+      "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
+      "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
+      "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
+      "  --drivers N           fleet size (default: the city's)\n"
+      "  --dispatch NAME       fcfs-nearest | random | batch-distance (default fcfs-nearest)\n"
+      "  --reposition NAME     stay | random-walk (default stay)\n"
+      "  --seed S              run seed: fleet, cancellations, idle moves, policies (default 1)\n"
+      "  --patience S          seconds an order waits for a match; 0 = lost after its tick\n"
+      "  --tick S              dispatch period in seconds (default 2)\n"
+      "  --radius M            candidate radius in metres (default 2000)\n"
+      "  --top-k K             candidates per order (default 32)\n"
+      "  --idle-model NAME     stay | random-walk: how idle drivers drift (default stay)\n"
+      "  --placement NAME      demand | uniform: initial fleet positions (default demand)\n"
+      "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
+      "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
+      "  --out DB              results database (default ./ridesim-results.db)\n"
+      "  --json                print the KPIs as JSON instead of a table\n"
+      "  --speed X             run at X times real time (default: as fast as possible)\n"
+      "  --check-invariants    check the engine's invariants at every tick\n"
+      "  --print-scenario      print the effective scenario as JSON and exit\n"
+      "  --help                this text\n\n"
+      "SIGINT or SIGTERM stops the run, keeps everything so far (status interrupted)\n"
+      "and exits with 130.\n");
+}
+
+enum {
+  OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
+  OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
+  OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
+  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP
+};
+
+static const struct option RUN_OPTS[] = {
+  {"trips", required_argument, NULL, OPT_TRIPS},
+  {"synthetic", no_argument, NULL, OPT_SYNTH},
+  {"orders", required_argument, NULL, OPT_ORDERS},
+  {"city", required_argument, NULL, OPT_CITY},
+  {"day", required_argument, NULL, OPT_DAY},
+  {"from", required_argument, NULL, OPT_FROM},
+  {"to", required_argument, NULL, OPT_TO},
+  {"drivers", required_argument, NULL, OPT_DRIVERS},
+  {"dispatch", required_argument, NULL, OPT_DISPATCH},
+  {"reposition", required_argument, NULL, OPT_REPO},
+  {"seed", required_argument, NULL, OPT_SEED},
+  {"patience", required_argument, NULL, OPT_PATIENCE},
+  {"tick", required_argument, NULL, OPT_TICK},
+  {"radius", required_argument, NULL, OPT_RADIUS},
+  {"top-k", required_argument, NULL, OPT_TOPK},
+  {"idle-model", required_argument, NULL, OPT_IDLE},
+  {"placement", required_argument, NULL, OPT_PLACEMENT},
+  {"shift-hours", required_argument, NULL, OPT_SHIFT},
+  {"scenario", required_argument, NULL, OPT_SCENARIO},
+  {"out", required_argument, NULL, OPT_OUT},
+  {"json", no_argument, NULL, OPT_JSON},
+  {"speed", required_argument, NULL, OPT_SPEED},
+  {"check-invariants", no_argument, NULL, OPT_CHECK},
+  {"print-scenario", no_argument, NULL, OPT_PRINT},
+  {"help", no_argument, NULL, OPT_HELP},
+  {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  sim_scenario sc;
+  int city_given;   /* --city or the scenario named one */
+  int json, check, print;
+} run_args;
+
+static int set_str(char *dst, size_t n, const char *v) {
+  if (strlen(v) >= n) return -1;
+  snprintf(dst, n, "%s", v);
+  return 0;
+}
+
+#define BAD(...) cli_usage_error("run", RUN_USAGE, __VA_ARGS__)
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  sim_scenario_defaults(&a->sc);
+  rs_err e;
+  rs_err_clear(&e);
+  /* Pass 1: the scenario file, so flags can override it. */
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", RUN_OPTS, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      run_help();
+      return -1;
+    }
+    if (c == OPT_SCENARIO) {
+      if (sim_scenario_load(&a->sc, optarg, &e) != 0) {
+        cli_error("run", "%s", e.msg);
+        return 1;
+      }
+      if (strcmp(a->sc.city, "synthetic") != 0) a->city_given = 1;
+    }
+  }
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", RUN_OPTS, NULL)) != -1) {
+    int64_t iv;
+    uint64_t uv;
+    double dv;
+    sim_scenario *s = &a->sc;
+    switch (c) {
+    case OPT_TRIPS:
+      if (set_str(s->trips, sizeof s->trips, optarg)) return BAD("--trips: path too long");
+      break;
+    case OPT_SYNTH: s->trips[0] = '\0'; break;
+    case OPT_ORDERS:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 100000000)
+        return BAD("--orders: expected a count from 1 to 100000000, got '%s'", optarg);
+      s->synthetic_orders = iv;
+      break;
+    case OPT_CITY:
+      if (set_str(s->city, sizeof s->city, optarg)) return BAD("--city: too long");
+      a->city_given = 1;
+      break;
+    case OPT_DAY:
+      if (cli_parse_day(optarg, &s->day)) return BAD("--day: expected YYYY-MM-DD, got '%s'", optarg);
+      break;
+    case OPT_FROM:
+      if (cli_parse_hhmm(optarg, &s->from_s)) return BAD("--from: expected HH:MM, got '%s'", optarg);
+      break;
+    case OPT_TO:
+      if (cli_parse_hhmm(optarg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", optarg);
+      break;
+    case OPT_DRIVERS:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000000)
+        return BAD("--drivers: expected a fleet size of at least 1, got '%s'", optarg);
+      s->drivers = (int32_t)iv;
+      break;
+    case OPT_DISPATCH:
+      if (set_str(s->dispatch, sizeof s->dispatch, optarg)) return BAD("--dispatch: too long");
+      break;
+    case OPT_REPO:
+      if (set_str(s->reposition, sizeof s->reposition, optarg)) return BAD("--reposition: too long");
+      break;
+    case OPT_SEED:
+      if (cli_parse_u64(optarg, &uv)) return BAD("--seed: expected a non-negative integer, got '%s'", optarg);
+      s->seed = uv;
+      break;
+    case OPT_PATIENCE:
+      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 86400)
+        return BAD("--patience: expected seconds (0-86400), got '%s'", optarg);
+      s->patience_s = (int32_t)iv;
+      break;
+    case OPT_TICK:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 3600)
+        return BAD("--tick: expected seconds (1-3600), got '%s'", optarg);
+      s->tick_s = (int32_t)iv;
+      break;
+    case OPT_RADIUS:
+      if (cli_parse_double(optarg, &dv) || dv <= 0) return BAD("--radius: expected metres, got '%s'", optarg);
+      s->radius_m = dv;
+      break;
+    case OPT_TOPK:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000) return BAD("--top-k: expected 1-10000, got '%s'", optarg);
+      s->top_k = (int32_t)iv;
+      break;
+    case OPT_IDLE:
+      if (set_str(s->idle_model, sizeof s->idle_model, optarg)) return BAD("--idle-model: too long");
+      break;
+    case OPT_PLACEMENT:
+      if (set_str(s->placement, sizeof s->placement, optarg)) return BAD("--placement: too long");
+      break;
+    case OPT_SHIFT:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 24) return BAD("--shift-hours: expected 0-24, got '%s'", optarg);
+      s->shift_hours = dv;
+      break;
+    case OPT_SCENARIO: break;
+    case OPT_OUT:
+      if (set_str(s->out, sizeof s->out, optarg)) return BAD("--out: path too long");
+      break;
+    case OPT_JSON: a->json = 1; break;
+    case OPT_SPEED:
+      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--speed: expected a factor >= 0, got '%s'", optarg);
+      s->speed = dv;
+      break;
+    case OPT_CHECK: a->check = 1; break;
+    case OPT_PRINT: a->print = 1; break;
+    case '?':
+    default:
+      if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);
+      return BAD("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return BAD("unexpected argument '%s'", argv[optind]);
+  if (sim_scenario_validate(&a->sc, &e) != 0) {
+    cli_error("run", "%s", e.msg);
+    return 2;
+  }
+  return 0;
+}
+
+/* Loads the run's trips and fixes day and horizon. */
+static int load_trips(run_args *a, city_def *city, city_trip **trips, size_t *n,
+                      int64_t *t_from, int64_t *t_to, rs_err *e) {
+  sim_scenario *s = &a->sc;
+  int rc;
+  if (s->trips[0] == '\0') {
+    if ((rc = city_def_resolve(s->city, city, e)) != 0) return rc;
+    city_synth_opts o = {s->seed, (size_t)s->synthetic_orders,
+                         s->day >= 0 ? s->day : CITY_SYNTH_DEFAULT_DAY};
+    if (s->day < 0) s->day = o.day;
+    city_trip *all;
+    size_t n_all;
+    if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
+    int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
+    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+    size_t k = 0;
+    for (size_t i = 0; i < n_all; i++)
+      if (all[i].t_request >= from && all[i].t_request < to) all[k++] = all[i];
+    *trips = all;
+    *n = k;
+    *t_from = from;
+    *t_to = to;
+    return 0;
+  }
+  city_store *st;
+  if ((rc = city_store_open(s->trips, CITY_STORE_READ, NULL, &st, e)) != 0) return rc;
+  const char *store_city = city_store_city(st);
+  if (!a->city_given) snprintf(s->city, sizeof s->city, "%s", store_city);
+  if ((rc = city_def_resolve(s->city, city, e)) != 0) goto out;
+  if (strcmp(city->name, store_city) != 0) {
+    rc = rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'", s->trips,
+                    store_city, city->name);
+    goto out;
+  }
+  if (s->day < 0) {
+    int64_t *days;
+    size_t nd;
+    if ((rc = city_store_days(st, &days, &nd, e)) != 0) goto out;
+    if (nd == 0) {
+      free(days);
+      rc = rs_err_set(e, RS_EEMPTY, "%s: the trip store holds no trips", s->trips);
+      goto out;
+    }
+    s->day = days[0];
+    free(days);
+  }
+  int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
+  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+  if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
+  if (*n == 0) {
+    char day[32];
+    cli_format_time(s->day, day, sizeof day);
+    day[10] = '\0';
+    free(*trips);
+    *trips = NULL;
+    rc = rs_err_set(e, RS_EEMPTY, "%s: no trips on %s between %02d:%02d and %02d:%02d",
+                    s->trips, day, (int)((from - s->day) / 3600), (int)((from - s->day) % 3600 / 60),
+                    (int)((to - s->day) / 3600), (int)((to - s->day) % 3600 / 60));
+    goto out;
+  }
+  if (s->from_s < 0) from = (*trips)[0].t_request / 3600 * 3600;
+  if (s->to_s < 0) to = ((*trips)[*n - 1].t_request / 3600 + 1) * 3600;
+  *t_from = from;
+  *t_to = to;
+out:
+  city_store_close(st);
+  return rc;
+}
+
+static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_def *city,
+                        int64_t from, int64_t to, double wall) {
+  char a[32], b[32];
+  cli_format_time(from, a, sizeof a);
+  cli_format_time(to, b, sizeof b);
+  printf("ridesim run: %s, %s to %s, %lld drivers, dispatch %s, reposition %s, seed %llu\n",
+         city->name, a, b, (long long)k->drivers, sc->dispatch, sc->reposition,
+         (unsigned long long)sc->seed);
+  printf("  %-28s %14lld\n", "orders", (long long)k->orders);
+  printf("  %-28s %13.2f%%\n", "answer rate", 100 * k->answer_rate);
+  printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
+  printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
+  printf("  %-28s %14lld\n", "expired", (long long)k->expired);
+  printf("  %-28s %14lld\n", "open at horizon", (long long)k->open);
+  printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
+  printf("  %-28s %12.1f s\n", "wait to match, p95", k->wait_p95_s);
+  printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
+  printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
+  printf("  %-28s %14.2f\n", "total driver income (J)", k->income);
+  printf("  %-28s %14.2f\n", "income per online hour (G)", k->income_per_hour);
+  printf("  %-28s %13.2f%%\n", "utilisation", 100 * k->utilisation);
+  printf("  %-28s %11.1f km\n", "empty distance", k->empty_km);
+  if (k->solve_ticks > 0) {
+    printf("  %-28s %14lld\n", "solver ticks", (long long)k->solve_ticks);
+    printf("  %-28s %5.1f / %.1f / %.1f\n", "per tick orders/drivers/edges",
+           k->tick_orders_mean, k->tick_drivers_mean, k->tick_edges_mean);
+    printf("  %-28s %7.1f / %.1f / %.1f us\n", "solve time p50 / p99 / max", k->solve_p50_us,
+           k->solve_p99_us, k->solve_max_us);
+  }
+  printf("  %-28s %14lld\n", "events", (long long)k->events);
+  printf("  %-28s %12.3f s\n", "wall time", wall);
+  printf("  %-28s %13.0fx\n", "speed-up over real time", wall > 0 ? k->horizon_s / wall : 0);
+  if (k->modelled_duration > 0 || k->modelled_fare > 0)
+    printf("  modelled from the travel model: %lld trip durations, %lld fares "
+           "(the data has none)\n",
+           (long long)k->modelled_duration, (long long)k->modelled_fare);
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args a;
+  memset(&a, 0, sizeof a);
+  int prc = parse_args(argc, argv, &a);
+  if (prc == -1) return 0;
+  if (prc != 0) return prc;
+  rs_err e;
+  rs_err_clear(&e);
+  if (a.print) {
+    char *j = sim_scenario_to_json(&a.sc);
+    if (j == NULL) return 1;
+    printf("%s\n", j);
+    free(j);
+    return 0;
+  }
+  disp_options dopt = {a.sc.radius_m, a.sc.top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  if (disp_policy_new(a.sc.dispatch, &dopt, &dp, &e) != 0) {
+    cli_error("run", "%s", e.msg);
+    return 2;
+  }
+  if (disp_repolicy_new(a.sc.reposition, &dopt, &rp, &e) != 0) {
+    cli_error("run", "%s", e.msg);
+    disp_policy_destroy(&dp);
+    return 2;
+  }
+  int status = 1;
+  city_def city;
+  city_trip *trips = NULL;
+  size_t n = 0;
+  int64_t from = 0, to = 0;
+  sim_engine *eng = NULL;
+  sim_results *res = NULL;
+  char *scen = NULL;
+  if (load_trips(&a, &city, &trips, &n, &from, &to, &e) != 0) goto fail;
+  if (sim_engine_new(&a.sc, &city, trips, n, from, to, &dp, &rp, &eng, &e) != 0) {
+    trips = NULL; /* the engine took them */
+    goto fail;
+  }
+  trips = NULL;
+  sim_engine_set_check(eng, a.check);
+  if (sim_results_open(a.sc.out, &res, &e) != 0) goto fail;
+  /* Record the effective scenario: the day and horizon now fixed. */
+  a.sc.from_s = from - a.sc.day;
+  a.sc.to_s = to - a.sc.day;
+  scen = sim_scenario_to_json(&a.sc);
+  int64_t run_id;
+  if (scen == NULL ||
+      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, dp.name, rp.name, from, to,
+                            &run_id, &e) != 0)
+    goto fail;
+  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL};
+  int interrupted = 0;
+  double wall = 0;
+  int rc = sim_loop_run(eng, &lo, &interrupted, &wall, &e);
+  sim_kpis k;
+  sim_engine_kpis(eng, &k);
+  rs_err we;
+  rs_err_clear(&we);
+  const char *st = rc != 0 ? "failed" : interrupted ? "interrupted" : "completed";
+  if (sim_results_finish_run(res, run_id, eng, &k, st, wall, &we) != 0) {
+    cli_error("run", "%s", we.msg);
+    goto fail_quiet;
+  }
+  if (rc != 0) goto fail;
+  if (a.json) {
+    char *j = sim_kpis_to_json(&k, 1);
+    if (j) printf("%s\n", j);
+    free(j);
+  } else {
+    print_table(&k, &a.sc, &city, from, to, wall);
+    printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
+  }
+  status = interrupted ? 130 : 0;
+  if (interrupted) cli_error("run", "interrupted at simulated %lld s of %lld; results kept",
+                             (long long)(sim_engine_now(eng) - from), (long long)(to - from));
+  goto done;
+fail:
+  cli_error("run", "%s", e.msg);
+fail_quiet:
+  status = 1;
+done:
+  free(scen);
+  free(trips);
+  sim_results_close(res);
+  sim_engine_free(eng);
+  disp_policy_destroy(&dp);
+  disp_repolicy_destroy(&rp);
+  return status;
+}

@@ -1,0 +1,338 @@
+/*
+ * candidates: the idle-driver index and the candidate graph; see
+ * candidates.h.
+ *
+ * Search. Around an order's pickup cell the rings k = 0, 1, 2, ... are
+ * visited in turn. A point in a ring-k cell is at least 1.5 k e - 2 e from
+ * the pickup (e the edge: centres of cells k steps apart are at least
+ * 1.5 k e apart, and each point lies within e of its centre), scaled by
+ * LB_SLACK for the projection's distortion. The walk stops at the first ring
+ * whose bound exceeds the radius, or the K-th nearest distance found so far.
+ * The kept candidates are ranked by great-circle distance (ties by driver
+ * index), so the graph does not depend on list order. Distances come from
+ * chords between unit vectors (disp_unit_vector): the ranking key is the
+ * squared chord, and only the kept candidates are converted to metres.
+ */
+#include "dispatch/candidates.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/geo.h"
+
+#define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
+
+struct disp_index {
+  const city_def *city;
+  const city_grid *grid;
+  int32_t n_drivers;
+  int32_t n_cells;
+  int32_t size;        /* drivers in the index */
+  int32_t *head;       /* per cell: first driver or -1 */
+  int32_t *count;      /* per cell: drivers in the list */
+  int32_t *next;       /* per driver: next in its cell's list or -1 */
+  int32_t *prev;       /* per driver: previous or -1 */
+  int32_t *cell;       /* per driver: its cell, or -1 when not indexed */
+  /* candidate graph buffers, grown to the largest decision */
+  int32_t *row_ptr;    /* n_rows + 1 */
+  int32_t rows_cap;
+  int32_t *edge_driver;
+  double *edge_dist;
+  double *edge_eta;
+  int32_t edges_cap;
+  /* per cell: the cells of its k-ring up to nb_ring, ring by ring (-1 off
+   * the grid), built on first use for a radius */
+  int32_t *nbr;
+  int32_t nb_ring;     /* rings covered, -1 before the first build */
+  int32_t nb_per;      /* entries per cell: city_hex_kring_size(nb_ring) */
+  /* per-order scratch: the best K found so far */
+  int32_t *best_d;
+  double *best_m;
+  int32_t best_cap;
+};
+
+disp_index *disp_index_new(const city_def *city, const city_grid *grid,
+                           int32_t n_drivers) {
+  disp_index *x = calloc(1, sizeof *x);
+  if (x == NULL) return NULL;
+  x->city = city;
+  x->grid = grid;
+  x->n_drivers = n_drivers;
+  x->n_cells = grid->n_cells;
+  x->nb_ring = -1;
+  size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
+  x->head = malloc(nc * sizeof *x->head);
+  x->count = calloc(nc, sizeof *x->count);
+  x->next = malloc(nd * sizeof *x->next);
+  x->prev = malloc(nd * sizeof *x->prev);
+  x->cell = malloc(nd * sizeof *x->cell);
+  if (!x->head || !x->count || !x->next || !x->prev || !x->cell) {
+    disp_index_free(x);
+    return NULL;
+  }
+  for (size_t i = 0; i < nc; i++) x->head[i] = -1;
+  for (size_t i = 0; i < nd; i++) x->next[i] = x->prev[i] = x->cell[i] = -1;
+  return x;
+}
+
+void disp_index_free(disp_index *x) {
+  if (x == NULL) return;
+  free(x->head);
+  free(x->count);
+  free(x->next);
+  free(x->prev);
+  free(x->cell);
+  free(x->row_ptr);
+  free(x->edge_driver);
+  free(x->edge_dist);
+  free(x->edge_eta);
+  free(x->best_d);
+  free(x->best_m);
+  free(x->nbr);
+  free(x);
+}
+
+void disp_index_add(disp_index *x, int32_t d, int32_t cell) {
+  if (d < 0 || d >= x->n_drivers || cell < 0 || cell >= x->n_cells) return;
+  if (x->cell[d] >= 0) disp_index_remove(x, d);
+  x->cell[d] = cell;
+  x->prev[d] = -1;
+  x->next[d] = x->head[cell];
+  if (x->head[cell] >= 0) x->prev[x->head[cell]] = d;
+  x->head[cell] = d;
+  x->count[cell]++;
+  x->size++;
+}
+
+void disp_index_remove(disp_index *x, int32_t d) {
+  if (d < 0 || d >= x->n_drivers) return;
+  int32_t c = x->cell[d];
+  if (c < 0) return;
+  if (x->prev[d] >= 0)
+    x->next[x->prev[d]] = x->next[d];
+  else
+    x->head[c] = x->next[d];
+  if (x->next[d] >= 0) x->prev[x->next[d]] = x->prev[d];
+  x->next[d] = x->prev[d] = x->cell[d] = -1;
+  x->count[c]--;
+  x->size--;
+}
+
+int disp_index_contains(const disp_index *x, int32_t d) {
+  return d >= 0 && d < x->n_drivers && x->cell[d] >= 0;
+}
+
+int32_t disp_index_size(const disp_index *x) { return x->size; }
+
+static int grow_i32(int32_t **p, int32_t *cap, int32_t need) {
+  if (need <= *cap) return 0;
+  int32_t c = *cap ? *cap : 64;
+  while (c < need) c *= 2;
+  int32_t *q = realloc(*p, (size_t)c * sizeof *q);
+  if (q == NULL) return RS_ENOMEM;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+static int grow_edges(disp_index *x, int32_t need) {
+  if (need <= x->edges_cap) return 0;
+  int32_t c = x->edges_cap ? x->edges_cap : 1024;
+  while (c < need) c *= 2;
+  int32_t *d = realloc(x->edge_driver, (size_t)c * sizeof *d);
+  if (d == NULL) return RS_ENOMEM;
+  x->edge_driver = d;
+  double *m = realloc(x->edge_dist, (size_t)c * sizeof *m);
+  if (m == NULL) return RS_ENOMEM;
+  x->edge_dist = m;
+  double *t = realloc(x->edge_eta, (size_t)c * sizeof *t);
+  if (t == NULL) return RS_ENOMEM;
+  x->edge_eta = t;
+  x->edges_cap = c;
+  return 0;
+}
+
+static int grow_best(disp_index *x, int32_t k) {
+  if (k <= x->best_cap) return 0;
+  int32_t *d = realloc(x->best_d, (size_t)k * sizeof *d);
+  if (d == NULL) return RS_ENOMEM;
+  x->best_d = d;
+  double *m = realloc(x->best_m, (size_t)k * sizeof *m);
+  if (m == NULL) return RS_ENOMEM;
+  x->best_m = m;
+  x->best_cap = k;
+  return 0;
+}
+
+/* Tabulates every cell's k-ring (rings 0..k in order) as dense indices. */
+static int build_rings(disp_index *x, int32_t k) {
+  int32_t per = city_hex_kring_size(k);
+  int32_t *nbr = malloc((size_t)x->n_cells * (size_t)per * sizeof *nbr);
+  city_hex *ring = malloc((size_t)per * sizeof *ring);
+  if (nbr == NULL || ring == NULL) {
+    free(nbr);
+    free(ring);
+    return RS_ENOMEM;
+  }
+  for (int32_t c = 0; c < x->n_cells; c++) {
+    int32_t n = city_hex_kring(city_grid_hex(x->grid, c), k, ring);
+    for (int32_t i = 0; i < n; i++) nbr[(size_t)c * per + i] = city_grid_index(x->grid, ring[i]);
+  }
+  free(ring);
+  free(x->nbr);
+  x->nbr = nbr;
+  x->nb_ring = k;
+  x->nb_per = per;
+  return 0;
+}
+
+/* Squared unit chord of a great-circle distance, and back. */
+static double m_to_chord2(double m, double r) {
+  double c = 2.0 * sin(m / (2.0 * r));
+  return c * c;
+}
+
+static double chord_to_m(double c2, double r) {
+  double h = sqrt(c2) / 2.0;
+  /* Below h = 1e-3 (12.7 km on the Earth) asin's series to h^5 is exact in
+   * double precision: the next term, 5h^7/112, is 1e-19 of h there. */
+  if (h < 1e-3) {
+    double h2 = h * h;
+    return 2.0 * r * h * (1.0 + h2 * (1.0 / 6.0 + h2 * (3.0 / 40.0)));
+  }
+  if (h > 1.0) h = 1.0;
+  return 2.0 * r * asin(h);
+}
+
+/* Inserts (driver, key) into the sorted best list of at most k entries. */
+static void best_insert(int32_t *bd, double *bm, int32_t *n, int32_t k,
+                        int32_t d, double m) {
+  int32_t i = *n;
+  if (i == k) {
+    if (m > bm[k - 1] || (m == bm[k - 1] && d > bd[k - 1])) return;
+    i = k - 1;
+  } else {
+    (*n)++;
+  }
+  while (i > 0 && (bm[i - 1] > m || (bm[i - 1] == m && bd[i - 1] > d))) {
+    bm[i] = bm[i - 1];
+    bd[i] = bd[i - 1];
+    i--;
+  }
+  bm[i] = m;
+  bd[i] = d;
+}
+
+/* The squared chord between a driver and the pickup (unit sphere). */
+static inline double chord2(const disp_driver *dv, const double p[3]) {
+  double a = dv->u[0] - p[0], b = dv->u[1] - p[1], c = dv->u[2] - p[2];
+  return a * a + b * b + c * c;
+}
+
+/* Scans one cell's idle drivers into the best list, keyed by squared chord
+ * (monotonic in great-circle distance). */
+static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t cell,
+                      const double p[3], double lim2, int32_t *bd, double *bm,
+                      int32_t *nb, int32_t k) {
+  for (int32_t d = x->head[cell]; d >= 0; d = x->next[d]) {
+    double c2 = chord2(&drivers[d], p);
+    if (c2 <= lim2) best_insert(bd, bm, nb, k, d, c2);
+  }
+}
+
+/* Scans a list of drivers (the fresh ones) into the best list. */
+static void scan_list(const disp_driver *drivers, const int32_t *list, int32_t n,
+                      const double p[3], double lim2, int32_t *bd, double *bm,
+                      int32_t *nb, int32_t k) {
+  for (int32_t i = 0; i < n; i++) {
+    double c2 = chord2(&drivers[list[i]], p);
+    if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
+  }
+}
+
+int disp_index_candidates(disp_index *x, const disp_order *orders,
+                          const disp_driver *drivers, const int32_t *row_order,
+                          int32_t n_rows, const uint8_t *fresh_only,
+                          const int32_t *fresh, int32_t n_fresh,
+                          double radius_m, int32_t top_k, int64_t now,
+                          disp_tick *tick, rs_err *e) {
+  if (top_k < 1) top_k = 1;
+  if (grow_i32(&x->row_ptr, &x->rows_cap, n_rows + 1) || grow_best(x, top_k))
+    return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  const city_grid *g = x->grid;
+  double edge = g->edge_m;
+  double speed = city_def_speed(x->city, now);
+  double detour = x->city->detour_factor;
+  double r = x->city->earth_radius_m;
+  /* squared chord of the radius, widened by 1e-9 so that rounding never
+   * drops a driver at exactly the radius */
+  double lim2 = m_to_chord2(radius_m, r) * (1 + 1e-9);
+  int32_t max_ring = disp_index_max_ring(x, radius_m);
+  if (max_ring != x->nb_ring && build_rings(x, max_ring))
+    return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  int32_t n_edges = 0;
+  x->row_ptr[0] = 0;
+  for (int32_t row = 0; row < n_rows; row++) {
+    const disp_order *o = &orders[row_order[row]];
+    int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
+    const double *p = o->pu;
+    int32_t nb = 0;
+    const int32_t *ring = c0 >= 0 ? x->nbr + (size_t)c0 * x->nb_per : NULL;
+    if (fresh_only != NULL && fresh_only[row]) {
+      scan_list(drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
+      ring = NULL;
+    }
+    for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
+      double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
+      if (lb > (nb == top_k ? chord_to_m(x->best_m[top_k - 1], r) : radius_m)) break;
+      /* ring k holds entries [kring_size(k-1), kring_size(k)) */
+      int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
+      for (int32_t i = lo; i < hi; i++) {
+        int32_t c = ring[i];
+        if (c >= 0 && x->head[c] >= 0)
+          scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+      }
+    }
+    if (grow_edges(x, n_edges + nb))
+      return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+    for (int32_t i = 0; i < nb; i++) {
+      double m = chord_to_m(x->best_m[i], r);
+      x->edge_driver[n_edges] = x->best_d[i];
+      x->edge_dist[n_edges] = m;
+      x->edge_eta[n_edges] = m * detour / speed;
+      n_edges++;
+    }
+    x->row_ptr[row + 1] = n_edges;
+  }
+  tick->n_rows = n_rows;
+  tick->row_order = row_order;
+  tick->row_ptr = x->row_ptr;
+  tick->edge_driver = x->edge_driver;
+  tick->edge_dist = x->edge_dist;
+  tick->edge_eta = x->edge_eta;
+  tick->radius_m = radius_m;
+  return 0;
+}
+
+int32_t disp_index_max_ring(const disp_index *x, double radius_m) {
+  double edge = x->grid->edge_m;
+  return (int32_t)ceil((radius_m / LB_SLACK + 2.0 * edge) / (1.5 * edge));
+}
+
+int disp_index_check(const disp_index *x, const disp_driver *drivers) {
+  int32_t total = 0;
+  for (int32_t c = 0; c < x->n_cells; c++) {
+    int32_t n = 0, prev = -1;
+    for (int32_t d = x->head[c]; d >= 0; d = x->next[d]) {
+      if (x->cell[d] != c || x->prev[d] != prev) return -1;
+      if (drivers != NULL && (drivers[d].cell != c || drivers[d].state != DISP_IDLE))
+        return -1;
+      if (++n > x->n_drivers) return -1; /* a cycle */
+      prev = d;
+    }
+    if (n != x->count[c]) return -1;
+    total += n;
+  }
+  return total == x->size ? 0 : -1;
+}

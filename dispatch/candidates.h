@@ -1,0 +1,67 @@
+/*
+ * candidates: idle drivers indexed by hex cell, and the candidate graph of a
+ * dispatch decision.
+ *
+ * The index keeps, for every grid cell, an intrusive doubly linked list of
+ * the idle drivers in it: add, remove and move are O(1) and allocate nothing.
+ * An order's candidates are the idle drivers within radius R of its pickup,
+ * found by walking the k-rings around the pickup cell outwards and stopping
+ * once no farther ring can hold a driver nearer than the K-th found (or than
+ * R); they are kept nearest first, ties by driver index, at most K per order.
+ * A driver may be a candidate of several orders: the policy resolves that.
+ *
+ * Distances are great-circle metres (the city's sphere); the pickup ETA is
+ * that distance times the city's detour factor over the speed of the hour.
+ * Buffers grow to the largest decision seen and are then reused.
+ */
+#ifndef DISP_CANDIDATES_H
+#define DISP_CANDIDATES_H
+
+#include <stdint.h>
+
+#include "city_data/city.h"
+#include "city_data/hexgrid.h"
+#include "dispatch/policy.h"
+#include "sim/rs_error.h"
+
+#define DISP_RADIUS_DEFAULT_M 2000.0 /* KDD Cup 2020 sample: all within ~2 km */
+#define DISP_TOP_K_DEFAULT 32        /* winners used 11; 32 leaves the solver room */
+
+typedef struct disp_index disp_index;
+
+/* An empty index over a grid for n_drivers drivers; NULL on no memory. */
+disp_index *disp_index_new(const city_def *city, const city_grid *grid,
+                           int32_t n_drivers);
+void disp_index_free(disp_index *x);
+/* Puts driver d (not in the index) into cell `cell` (0 <= cell < n_cells:
+ * the engine keeps every driver on the grid). */
+void disp_index_add(disp_index *x, int32_t d, int32_t cell);
+/* Takes driver d out (no-op when absent). */
+void disp_index_remove(disp_index *x, int32_t d);
+int disp_index_contains(const disp_index *x, int32_t d);
+int32_t disp_index_size(const disp_index *x);
+
+/* Builds the candidate graph for n_rows orders (row_order) into the tick's
+ * CSR arrays (tick->row_ptr, edge_*), which stay valid until the next build.
+ * Fills tick->n_rows, row_order, radius_m. RS_ENOMEM on failure.
+ *
+ * Rows with fresh_only[row] set (fresh_only may be NULL) take their
+ * candidates from the `fresh` drivers alone (distinct, all in the index)
+ * instead of the ring search: the engine's shortcut for orders whose every
+ * other candidate is known to be taken. The result is the same graph. */
+int disp_index_candidates(disp_index *x, const disp_order *orders,
+                          const disp_driver *drivers, const int32_t *row_order,
+                          int32_t n_rows, const uint8_t *fresh_only,
+                          const int32_t *fresh, int32_t n_fresh,
+                          double radius_m, int32_t top_k, int64_t now,
+                          disp_tick *tick, rs_err *e);
+
+/* The farthest ring the search visits for a radius: cells beyond it hold
+ * no point within radius_m of a point of the centre cell. */
+int32_t disp_index_max_ring(const disp_index *x, double radius_m);
+
+/* Walks the lists; 0 when every listed driver is in the cell it says and
+ * counts agree. For tests and --check-invariants. */
+int disp_index_check(const disp_index *x, const disp_driver *drivers);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * policies: the built-in dispatch and repositioning policies and the
+ * registry that names them; see policy.h.
+ *
+ * Dispatch:
+ *   fcfs-nearest    each order, as it arrives (and at every tick while it
+ *                   waits, oldest first), takes its nearest free candidate.
+ *   random          each order takes a uniformly random free candidate: a
+ *                   floor for comparisons.
+ *   batch-distance  at every tick, all waiting orders and idle candidates are
+ *                   matched at once by the exact solver (match.h), with
+ *                   weight C - pickup distance, C = (R + 1)(m + 1) for
+ *                   m = min(rows, columns): any matching with one more pair
+ *                   outweighs every distance saving, so the policy serves as
+ *                   many orders as possible and then minimises total pickup
+ *                   distance. Other batch policies reuse disp_batch with
+ *                   their own weight function.
+ * Repositioning:
+ *   stay            nobody moves.
+ *   random-walk     every eligible driver heads to a random neighbouring
+ *                   cell.
+ *
+ * A driver is used at most once per decision: the `used` stamps (one int per
+ * driver, compared with a per-decision counter) avoid clearing an array at
+ * every tick.
+ */
+#include "dispatch/policy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch/batch.h"
+#include "dispatch/match.h"
+
+/* ------------------------------------------------------ used-driver stamps */
+
+typedef struct {
+  uint32_t *stamp;   /* per driver: the decision that last used it */
+  int32_t n;         /* drivers the array covers */
+  uint32_t cur;      /* the current decision's stamp */
+} used_set;
+
+static int used_begin(used_set *u, int32_t n_drivers) {
+  if (n_drivers > u->n) {
+    uint32_t *p = realloc(u->stamp, (size_t)n_drivers * sizeof *p);
+    if (p == NULL) return RS_ENOMEM;
+    memset(p + u->n, 0, (size_t)(n_drivers - u->n) * sizeof *p);
+    u->stamp = p;
+    u->n = n_drivers;
+  }
+  if (++u->cur == 0) { /* wrapped: start over */
+    memset(u->stamp, 0, (size_t)u->n * sizeof *u->stamp);
+    u->cur = 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------- fcfs, random */
+
+typedef struct {
+  used_set used;
+  int random;        /* 1: random candidate, 0: nearest */
+  int32_t *free_e;   /* random: scratch of a row's free edges */
+  int32_t cap;
+} greedy_ctx;
+
+static int greedy_dispatch(void *vctx, disp_tick *t, rs_err *e) {
+  greedy_ctx *g = vctx;
+  if (used_begin(&g->used, t->n_drivers))
+    return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+  for (int32_t row = 0; row < t->n_rows; row++) {
+    int32_t lo = t->row_ptr[row], hi = t->row_ptr[row + 1], pick = -1;
+    if (!g->random) {
+      for (int32_t k = lo; k < hi && pick < 0; k++)
+        if (g->used.stamp[t->edge_driver[k]] != g->used.cur) pick = k;
+    } else {
+      if (hi - lo > g->cap) {
+        int32_t *p = realloc(g->free_e, (size_t)(hi - lo) * sizeof *p);
+        if (p == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+        g->free_e = p;
+        g->cap = hi - lo;
+      }
+      int32_t n = 0;
+      for (int32_t k = lo; k < hi; k++)
+        if (g->used.stamp[t->edge_driver[k]] != g->used.cur) g->free_e[n++] = k;
+      if (n > 0) pick = g->free_e[pcg32_bounded(t->rng, (uint32_t)n)];
+    }
+    if (pick < 0) continue;
+    g->used.stamp[t->edge_driver[pick]] = g->used.cur;
+    t->out[t->n_out].order = t->row_order[row];
+    t->out[t->n_out].driver = t->edge_driver[pick];
+    t->n_out++;
+  }
+  return 0;
+}
+
+static void greedy_destroy(void *vctx) {
+  greedy_ctx *g = vctx;
+  if (g == NULL) return;
+  free(g->used.stamp);
+  free(g->free_e);
+  free(g);
+}
+
+/* ------------------------------------------------------------ batch solver */
+
+struct disp_batch {
+  disp_weight_fn weight;   /* edge weight; <= 0 never matched */
+  void *wctx;
+  disp_match *solver;
+  used_set colmap;         /* driver -> column, valid when stamped */
+  int32_t *col_of;         /* per driver: its column this decision */
+  int32_t *col_driver;     /* per column: the driver */
+  int32_t *col_idx;        /* per edge: its column */
+  double *w;               /* per edge: its weight */
+  int32_t *row_to_col;
+  int32_t cap_col_idx, cap_w, cap_rows, cap_cols, cap_col_of; /* capacities */
+  disp_solve_stat *stats;  /* one per solved decision */
+  int32_t n_stats, cap_stats;
+};
+
+static double distance_weight(void *wctx, const disp_tick *t, int32_t row,
+                              int32_t k) {
+  (void)wctx;
+  (void)row;
+  int32_t n_rows = t->n_rows;
+  /* C = (R + 1)(m + 1) with m bounded by the rows: cardinality first. */
+  double c = (t->radius_m + 1.0) * ((double)n_rows + 1.0);
+  return c - t->edge_dist[k];
+}
+
+disp_batch *disp_batch_new(disp_weight_fn weight, void *wctx) {
+  disp_batch *b = calloc(1, sizeof *b);
+  if (b == NULL) return NULL;
+  b->weight = weight ? weight : distance_weight;
+  b->wctx = wctx;
+  b->solver = disp_match_new();
+  if (b->solver == NULL) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+void disp_batch_free(disp_batch *b) {
+  if (b == NULL) return;
+  disp_match_free(b->solver);
+  free(b->colmap.stamp);
+  free(b->col_of);
+  free(b->col_driver);
+  free(b->col_idx);
+  free(b->w);
+  free(b->row_to_col);
+  free(b->stats);
+  free(b);
+}
+
+static int grow(void **p, int32_t *cap, int32_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  int32_t c = *cap ? *cap : 256;
+  while (c < need) c *= 2;
+  void *q = realloc(*p, (size_t)c * elem);
+  if (q == NULL) return RS_ENOMEM;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+int disp_batch_dispatch(disp_batch *b, disp_tick *t, rs_err *e) {
+  int32_t n_rows = t->n_rows, n_edges = t->row_ptr[n_rows];
+  if (grow((void **)&b->col_idx, &b->cap_col_idx, n_edges, sizeof *b->col_idx) ||
+      grow((void **)&b->w, &b->cap_w, n_edges, sizeof *b->w) ||
+      grow((void **)&b->row_to_col, &b->cap_rows, n_rows, sizeof *b->row_to_col) ||
+      grow((void **)&b->col_driver, &b->cap_cols, n_edges, sizeof *b->col_driver) ||
+      grow((void **)&b->col_of, &b->cap_col_of, t->n_drivers, sizeof *b->col_of) ||
+      used_begin(&b->colmap, t->n_drivers))
+    return rs_err_set(e, RS_ENOMEM, "batch dispatch: out of memory");
+  int32_t n_cols = 0;
+  for (int32_t row = 0; row < n_rows; row++) {
+    for (int32_t k = t->row_ptr[row]; k < t->row_ptr[row + 1]; k++) {
+      int32_t d = t->edge_driver[k];
+      if (b->colmap.stamp[d] != b->colmap.cur) {
+        b->colmap.stamp[d] = b->colmap.cur;
+        b->col_of[d] = n_cols;
+        b->col_driver[n_cols++] = d;
+      }
+      b->col_idx[k] = b->col_of[d];
+      b->w[k] = b->weight(b->wctx, t, row, k);
+    }
+  }
+  double total, t0 = now_us();
+  int rc = disp_match_solve(b->solver, n_rows, n_cols, t->row_ptr, b->col_idx, b->w,
+                            b->row_to_col, &total, e);
+  double t1 = now_us();
+  if (rc) return rc;
+  if (b->n_stats == b->cap_stats &&
+      grow((void **)&b->stats, &b->cap_stats, b->n_stats + 1, sizeof *b->stats))
+    return rs_err_set(e, RS_ENOMEM, "batch dispatch: out of memory");
+  disp_solve_stat *st = &b->stats[b->n_stats++];
+  st->t = t->now;
+  st->orders = n_rows;
+  st->drivers = n_cols;
+  st->edges = n_edges;
+  st->solve_us = t1 - t0;
+  for (int32_t row = 0; row < n_rows; row++) {
+    int32_t c = b->row_to_col[row];
+    if (c < 0) continue;
+    t->out[t->n_out].order = t->row_order[row];
+    t->out[t->n_out].driver = b->col_driver[c];
+    t->n_out++;
+  }
+  return 0;
+}
+
+const disp_solve_stat *disp_batch_stats(const disp_batch *b, int32_t *n) {
+  *n = b->n_stats;
+  return b->stats;
+}
+
+static int batch_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
+  return disp_batch_dispatch(ctx, t, e);
+}
+
+static const disp_solve_stat *batch_stats_cb(void *ctx, int32_t *n) {
+  return disp_batch_stats(ctx, n);
+}
+
+static void batch_destroy_cb(void *ctx) { disp_batch_free(ctx); }
+
+/* --------------------------------------------------------------- registry */
+
+static const char *const DISPATCH_NAMES[] = {"fcfs-nearest", "random", "batch-distance",
+                                             NULL};
+static const char *const REPO_NAMES[] = {"stay", "random-walk", NULL};
+
+const char *const *disp_policy_names(void) { return DISPATCH_NAMES; }
+const char *const *disp_repolicy_names(void) { return REPO_NAMES; }
+
+static void join_names(const char *const *names, char *buf, size_t n) {
+  buf[0] = '\0';
+  for (size_t i = 0; names[i]; i++) {
+    strncat(buf, names[i], n - strlen(buf) - 1);
+    if (names[i + 1]) strncat(buf, ", ", n - strlen(buf) - 1);
+  }
+}
+
+int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
+                    rs_err *e) {
+  (void)o;
+  memset(p, 0, sizeof *p);
+  if (strcmp(name, "fcfs-nearest") == 0 || strcmp(name, "random") == 0) {
+    greedy_ctx *g = calloc(1, sizeof *g);
+    if (g == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+    g->random = name[0] == 'r';
+    p->name = g->random ? "random" : "fcfs-nearest";
+    p->immediate = 1;
+    p->maximal = 1;
+    p->ctx = g;
+    p->dispatch = greedy_dispatch;
+    p->destroy = greedy_destroy;
+    return 0;
+  }
+  if (strcmp(name, "batch-distance") == 0) {
+    disp_batch *b = disp_batch_new(NULL, NULL);
+    if (b == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+    p->name = "batch-distance";
+    p->maximal = 1; /* maximum cardinality first: no free edge remains */
+    p->ctx = b;
+    p->dispatch = batch_dispatch_cb;
+    p->solve_stats = batch_stats_cb;
+    p->destroy = batch_destroy_cb;
+    return 0;
+  }
+  char known[256];
+  join_names(DISPATCH_NAMES, known, sizeof known);
+  return rs_err_set(e, RS_EINVAL, "unknown dispatch policy '%s' (known: %s)", name, known);
+}
+
+void disp_policy_destroy(disp_policy *p) {
+  if (p && p->destroy) p->destroy(p->ctx);
+  if (p) memset(p, 0, sizeof *p);
+}
+
+static int stay_reposition(void *ctx, disp_repo *r, rs_err *e) {
+  (void)ctx;
+  (void)r;
+  (void)e;
+  return 0;
+}
+
+static int walk_reposition(void *ctx, disp_repo *r, rs_err *e) {
+  (void)ctx;
+  (void)e;
+  for (int32_t i = 0; i < r->n_eligible; i++) {
+    const disp_driver *d = &r->drivers[r->eligible[i]];
+    city_hex nb[6];
+    city_hex_neighbors(city_grid_hex(r->grid, d->cell), nb);
+    int32_t valid[6], n = 0;
+    for (int k = 0; k < 6; k++) {
+      int32_t c = city_grid_index(r->grid, nb[k]);
+      if (c >= 0) valid[n++] = c;
+    }
+    r->dest_cell[i] = n > 0 ? valid[pcg32_bounded(r->rng, (uint32_t)n)] : -1;
+  }
+  return 0;
+}
+
+int disp_repolicy_new(const char *name, const disp_options *o, disp_repolicy *p,
+                      rs_err *e) {
+  (void)o;
+  memset(p, 0, sizeof *p);
+  if (strcmp(name, "stay") == 0) {
+    p->name = "stay";
+    p->reposition = stay_reposition;
+    return 0;
+  }
+  if (strcmp(name, "random-walk") == 0) {
+    p->name = "random-walk";
+    p->reposition = walk_reposition;
+    return 0;
+  }
+  char known[256];
+  join_names(REPO_NAMES, known, sizeof known);
+  return rs_err_set(e, RS_EINVAL, "unknown repositioning policy '%s' (known: %s)", name,
+                    known);
+}
+
+void disp_repolicy_destroy(disp_repolicy *p) {
+  if (p && p->destroy) p->destroy(p->ctx);
+  if (p) memset(p, 0, sizeof *p);
+}

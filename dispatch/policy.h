@@ -1,0 +1,156 @@
+/*
+ * policy: the two small interfaces through which the engine asks what to do,
+ * and the registry that finds a policy by name.
+ *
+ * Dispatch. At every dispatch tick (and, for policies that say `immediate`,
+ * as each order arrives) the engine hands the policy a disp_tick: the waiting
+ * orders and, for each, its candidate idle drivers within the radius, nearest
+ * first (candidates.h builds it). The policy writes (order, driver) pairs into
+ * the tick's assignment buffer. The engine applies them in the order given
+ * and ignores a pair whose order or driver is already taken, so a faulty
+ * policy cannot break its invariants.
+ *
+ * Repositioning. At every repositioning round the engine hands the policy
+ * the drivers idle for at least the threshold; the policy writes a
+ * destination for those it moves (the others stay).
+ *
+ * A policy is a struct of function pointers plus a context pointer; it owns
+ * the context and frees it in destroy(). dispatch/ knows nothing of libuv or
+ * of the engine's internals: it sees the world only through these structs.
+ */
+#ifndef DISP_POLICY_H
+#define DISP_POLICY_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "city_data/city.h"
+#include "city_data/hexgrid.h"
+#include "sim/pcg32.h"
+#include "sim/rs_error.h"
+
+/* An order as policies see it (read-only, fixed for the run). */
+typedef struct {
+  int64_t id;         /* trip id from the store */
+  int64_t t_request;  /* local-epoch seconds */
+  double plat, plng;  /* pickup */
+  double dlat, dlng;  /* dropoff */
+  double pu[3];       /* pickup as a unit vector (disp_unit_vector) */
+  int32_t pcell, dcell; /* grid indices (-1 outside the grid) */
+  double fare;        /* what the driver earns on completion */
+  int32_t duration_s; /* trip time from pickup to dropoff */
+} disp_order;
+
+/* The unit vector of a point on the sphere. Chord lengths between unit
+ * vectors give great-circle distances, d = 2R asin(c / 2), to about 1e-12
+ * relative, with no trigonometry per pair: the candidate search ranks by
+ * squared chord and converts only what it keeps. */
+static inline void disp_unit_vector(double lat, double lng, double u[3]) {
+  const double k = 3.14159265358979323846 / 180.0;
+  double cl = cos(lat * k);
+  u[0] = cl * cos(lng * k);
+  u[1] = cl * sin(lng * k);
+  u[2] = sin(lat * k);
+}
+
+/* Driver states. */
+enum {
+  DISP_OFFLINE = 0,
+  DISP_IDLE,
+  DISP_PICKUP,       /* driving to a matched rider */
+  DISP_OCCUPIED,     /* carrying a rider */
+  DISP_REPOSITION,   /* driving to a repositioning destination */
+  DISP_N_STATES
+};
+
+/* A driver as policies see it. */
+typedef struct {
+  double lat, lng;    /* position at the last event */
+  double u[3];        /* the same as a unit vector (disp_unit_vector) */
+  int32_t cell;       /* grid index of (lat, lng) */
+  int32_t state;      /* DISP_* */
+  int64_t idle_since; /* when the current idle spell began */
+} disp_driver;
+
+typedef struct {
+  int32_t order;      /* order index */
+  int32_t driver;     /* driver index */
+} disp_assign;
+
+/* One dispatch decision: waiting orders and their candidate graph (CSR). */
+typedef struct {
+  int64_t now;
+  const city_def *city;
+  const city_grid *grid;
+  const disp_order *orders;   /* all orders of the run, by index */
+  const disp_driver *drivers; /* all drivers, by index */
+  int32_t n_drivers;
+  int32_t n_rows;             /* waiting orders in this decision */
+  const int32_t *row_order;   /* order index of each row, request order */
+  const int32_t *row_ptr;     /* n_rows + 1 offsets into the edge arrays */
+  const int32_t *edge_driver; /* candidate driver, nearest first per row */
+  const double *edge_dist;    /* great-circle pickup distance, metres */
+  const double *edge_eta;     /* pickup time, seconds */
+  double radius_m;            /* the candidate radius */
+  pcg32 *rng;                 /* the policy's own stream */
+  disp_assign *out;           /* room for n_rows pairs */
+  int32_t n_out;              /* pairs written */
+} disp_tick;
+
+typedef struct {
+  int64_t now;
+  const city_def *city;
+  const city_grid *grid;
+  const disp_driver *drivers;
+  int32_t n_eligible;
+  const int32_t *eligible;    /* drivers idle for at least the threshold */
+  pcg32 *rng;
+  int32_t *dest_cell;         /* per eligible driver: destination or -1 (stay) */
+} disp_repo;
+
+typedef struct disp_policy {
+  const char *name;
+  int immediate;  /* also called for each order as it arrives */
+  int maximal;    /* leaves no order unmatched while one of its candidates
+                     is free; lets the engine skip orders that cannot have
+                     gained a candidate since their last decision */
+  void *ctx;
+  int (*dispatch)(void *ctx, disp_tick *tick, rs_err *e);
+  /* Optional (NULL when none): the per-tick solver statistics so far. */
+  const struct disp_solve_stat *(*solve_stats)(void *ctx, int32_t *n);
+  void (*destroy)(void *ctx);
+} disp_policy;
+
+typedef struct disp_repolicy {
+  const char *name;
+  void *ctx;
+  int (*reposition)(void *ctx, disp_repo *r, rs_err *e);
+  void (*destroy)(void *ctx);
+} disp_repolicy;
+
+/* Solver statistics a batch policy keeps (per tick, appended by the policy). */
+typedef struct disp_solve_stat {
+  int64_t t;          /* tick time */
+  int32_t orders, drivers, edges; /* graph size */
+  double solve_us;    /* solver wall time, microseconds */
+} disp_solve_stat;
+
+/* Options the policies take (from the scenario). */
+typedef struct {
+  double radius_m;
+  int32_t top_k;
+} disp_options;
+
+/* Creates a dispatch policy by name; RS_EINVAL naming the known ones. */
+int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
+                    rs_err *e);
+void disp_policy_destroy(disp_policy *p);
+/* Names of the dispatch / repositioning policies, NULL-terminated. */
+const char *const *disp_policy_names(void);
+const char *const *disp_repolicy_names(void);
+int disp_repolicy_new(const char *name, const disp_options *o,
+                      disp_repolicy *p, rs_err *e);
+void disp_repolicy_destroy(disp_repolicy *p);
+
+
+#endif

@@ -1,0 +1,1012 @@
+/*
+ * engine: the event loop of one run, its state machines and its accounting;
+ * see engine.h for the rules.
+ *
+ * Layout. Orders live in three parallel arrays indexed by order index: the
+ * policies' read-only view (disp_order), the engine's record (sim_order_rec)
+ * and nothing else; drivers likewise (disp_driver, sim_driver_rec) plus the
+ * private per-driver fields in `dstate`. Waiting orders are kept in request
+ * order in `waiting` and compacted at each tick. Idle drivers are in the
+ * cell index (dispatch/candidates.h) exactly while their state is IDLE.
+ *
+ * Stale events. A driver's `epoch` grows at each change of state; events
+ * about a driver's plan (arrival, dropoff, idle move, repositioning arrival)
+ * carry the epoch they were scheduled under and are dropped when it moved
+ * on. Order events check the order's status instead; shift events check the
+ * driver's state.
+ *
+ * Costs. An event is O(log q) for the queue plus its handler; a dispatch
+ * tick costs the candidate search (O(rows x drivers examined)) and the
+ * policy. Nothing is allocated per event; tick buffers grow to the largest
+ * tick and are reused.
+ */
+#include "sim/engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/geo.h"
+#include "dispatch/candidates.h"
+#include "sim/pcg32.h"
+#include "sim/queue.h"
+
+enum {
+  EV_EXPIRE = 1,   /* who = order */
+  EV_CANCEL,       /* who = order */
+  EV_ARRIVE,       /* who = driver: reaches the pickup */
+  EV_DROPOFF,      /* who = driver */
+  EV_IDLE_MOVE,    /* who = driver */
+  EV_REPO_ARRIVE,  /* who = driver */
+  EV_ONLINE,       /* who = driver */
+  EV_OFFLINE,      /* who = driver */
+  EV_TICK,         /* dispatch tick */
+  EV_REPO_TICK,    /* repositioning round */
+};
+
+typedef struct {
+  uint32_t epoch;      /* grows at each change of plan */
+  int32_t order;       /* current order, -1 */
+  int64_t since;       /* start of the current state spell */
+  double flat, flng;   /* where the current move started */
+  double tlat, tlng;   /* where it ends */
+  int32_t tcell;       /* cell of the move's end */
+  int64_t t_depart;    /* when the move started */
+  int64_t t_arrive;    /* when it ends */
+  int offline_after;   /* the shift ended during a trip */
+} sim_dstate;
+
+struct sim_engine {
+  sim_scenario sc;          /* the run's options */
+  const city_def *city;
+  city_grid grid;
+  int64_t from, to, now;    /* horizon and clock */
+  int64_t events;           /* events handled */
+  int done;                 /* closed */
+  int check;                /* check invariants every tick */
+  int oom;                  /* an event could not be queued */
+
+  city_trip *trips;         /* the source trips (owned) */
+  disp_order *orders;       /* policies' view */
+  sim_order_rec *orec;
+  double *cancel_u;         /* per-order uniform for the cancel decision */
+  size_t n_orders;
+  size_t cursor;            /* next order to arrive */
+  int64_t modelled_duration, modelled_fare;
+
+  disp_driver *drivers;
+  int32_t n_state[DISP_N_STATES]; /* drivers in each state */
+  sim_driver_rec *drec;
+  sim_dstate *dstate;
+  int32_t n_drivers;
+
+  sim_queue q;
+  disp_index *idx;
+  disp_policy *dp;
+  disp_repolicy *rp;
+  pcg32 rng_policy, rng_repo, rng_idle, rng_fleet, rng_shift;
+
+  int32_t *waiting;         /* waiting orders in request order (lazy) */
+  int32_t *rows;            /* the waiting orders a tick reconsiders */
+  int32_t n_waiting, cap_waiting;
+  /* Skipping orders that cannot have gained a candidate (policies that are
+   * `maximal`): an order left unmatched with fewer than top_k candidates
+   * had every idle driver within the radius taken, so it is `exhausted`
+   * until a driver becomes idle (or moves) within reach of its cell. */
+  uint8_t *exhausted;       /* per order */
+  uint32_t *cell_stamp;     /* per cell: the last tick a fresh driver reached */
+  uint32_t tick_id;
+  int32_t *fresh;           /* drivers added to the idle index since the tick */
+  int32_t n_fresh, cap_fresh;
+  int32_t *fresh_idle;      /* the tick's distinct fresh drivers still idle */
+  int32_t n_fresh_idle;
+  uint32_t *drv_stamp;      /* per driver: the tick it was last listed fresh */
+  uint8_t *row_fresh;       /* per row: candidates from fresh_idle alone */
+  city_hex *ring;           /* k-ring scratch, max_ring cells */
+  int32_t max_ring;
+  int32_t one_row[1];       /* the row of an immediate decision */
+  disp_assign *assign;      /* tick output buffer */
+  int32_t cap_assign;
+  int32_t *eligible;        /* repositioning round buffers */
+  int32_t *dest;
+
+  sim_window *win;          /* kpi_series */
+  size_t n_win;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static double road_time(const sim_engine *s, double gc_m, int64_t t) {
+  return gc_m * s->city->detour_factor / city_def_speed(s->city, t);
+}
+
+static sim_window *window_at(sim_engine *s, int64_t t) {
+  int64_t i = (t - s->from) / SIM_SERIES_WINDOW_S;
+  if (i < 0) i = 0;
+  if ((size_t)i >= s->n_win) i = (int64_t)s->n_win - 1;
+  return &s->win[i];
+}
+
+static double gc(const sim_engine *s, double la1, double ln1, double la2,
+                 double ln2) {
+  return city_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
+}
+
+static int32_t cell_of(const sim_engine *s, double lat, double lng) {
+  return city_grid_point_index(&s->grid, lat, lng);
+}
+
+static void note_fresh(sim_engine *s, int32_t d);
+
+/* Moves driver d into a new state, closing the spell of the old one. */
+static void set_state(sim_engine *s, int32_t d, int32_t st) {
+  disp_driver *dv = &s->drivers[d];
+  sim_dstate *ds = &s->dstate[d];
+  s->drec[d].time_s[dv->state] += s->now - ds->since;
+  ds->since = s->now;
+  if (dv->state == DISP_IDLE) disp_index_remove(s->idx, d);
+  s->n_state[dv->state]--;
+  s->n_state[st]++;
+  dv->state = st;
+  ds->epoch++;
+  if (st == DISP_IDLE) {
+    dv->idle_since = s->now;
+    disp_index_add(s->idx, d, dv->cell);
+    note_fresh(s, d);
+    if (strcmp(s->sc.idle_model, "random-walk") == 0)
+      s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
+                               ds->epoch) != 0;
+  }
+}
+
+static void place(sim_engine *s, int32_t d, double lat, double lng, int32_t cell) {
+  s->drivers[d].lat = lat;
+  s->drivers[d].lng = lng;
+  disp_unit_vector(lat, lng, s->drivers[d].u);
+  s->drivers[d].cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+}
+
+/* Remembers that driver d entered the idle index (or moved in it). */
+static void note_fresh(sim_engine *s, int32_t d) {
+  if (s->n_fresh == s->cap_fresh) {
+    int32_t c = s->cap_fresh ? s->cap_fresh * 2 : 1024;
+    int32_t *a = realloc(s->fresh, (size_t)c * sizeof *a);
+    if (a == NULL) {
+      s->oom = 1;
+      return;
+    }
+    s->fresh = a;
+    s->cap_fresh = c;
+  }
+  s->fresh[s->n_fresh++] = d;
+}
+
+/* Where a driver is along its current move at time now. */
+static void position_now(const sim_engine *s, int32_t d, double *lat, double *lng) {
+  const sim_dstate *ds = &s->dstate[d];
+  double span = (double)(ds->t_arrive - ds->t_depart);
+  double f = span > 0 ? (double)(s->now - ds->t_depart) / span : 1.0;
+  if (f < 0) f = 0;
+  if (f > 1) f = 1;
+  *lat = ds->flat + f * (ds->tlat - ds->flat);
+  *lng = ds->flng + f * (ds->tlng - ds->flng);
+}
+
+static int push(sim_engine *s, int64_t t, int32_t type, int32_t who, uint32_t epoch,
+                rs_err *e) {
+  if (sim_queue_push(&s->q, t, type, who, epoch) != 0)
+    return rs_err_set(e, RS_ENOMEM, "event queue: out of memory");
+  return 0;
+}
+
+/* ------------------------------------------------------------- decisions */
+
+/* Matches order o to idle driver d now. Returns 0, or 1 when the pair is no
+ * longer possible (taken or not idle) and was ignored. */
+static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
+  if (o < 0 || (size_t)o >= s->n_orders || d < 0 || d >= s->n_drivers) return 1;
+  sim_order_rec *r = &s->orec[o];
+  disp_driver *dv = &s->drivers[d];
+  if (r->status != SIM_ORDER_WAITING || dv->state != DISP_IDLE) return 1;
+  const disp_order *od = &s->orders[o];
+  double dist = gc(s, dv->lat, dv->lng, od->plat, od->plng);
+  double eta = road_time(s, dist, s->now);
+  r->status = SIM_ORDER_MATCHED;
+  r->driver = d;
+  r->t_match = s->now;
+  r->pickup_m = dist;
+  r->eta_s = eta;
+  sim_window *w = window_at(s, s->now);
+  w->matched++;
+  w->wait_sum_s += (double)(s->now - od->t_request);
+  w->pickup_m_sum += dist;
+
+  set_state(s, d, DISP_PICKUP);
+  sim_dstate *ds = &s->dstate[d];
+  ds->order = o;
+  ds->flat = dv->lat;
+  ds->flng = dv->lng;
+  ds->tlat = od->plat;
+  ds->tlng = od->plng;
+  ds->tcell = od->pcell;
+  ds->t_depart = s->now;
+  ds->t_arrive = s->now + (int64_t)ceil(eta);
+  double p = sim_scenario_cancel_p(&s->sc, dist);
+  if (s->cancel_u[o] < p) {
+    int64_t delay = s->sc.cancel_delay_s;
+    if (delay > ds->t_arrive - s->now) delay = ds->t_arrive - s->now;
+    return push(s, s->now + delay, EV_CANCEL, o, ds->epoch, e);
+  }
+  return push(s, ds->t_arrive, EV_ARRIVE, d, ds->epoch, e);
+}
+
+static int grow_assign(sim_engine *s, int32_t n, rs_err *e) {
+  if (n <= s->cap_assign) return 0;
+  int32_t c = s->cap_assign ? s->cap_assign : 256;
+  while (c < n) c *= 2;
+  disp_assign *a = realloc(s->assign, (size_t)c * sizeof *a);
+  if (a == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+  s->assign = a;
+  s->cap_assign = c;
+  return 0;
+}
+
+/* One dispatch decision over `rows` waiting orders; rows with fresh set
+ * (NULL: none) search only the tick's fresh idle drivers. */
+static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint8_t *fresh,
+                  rs_err *e) {
+  if (n_rows == 0) return 0;
+  if (disp_index_size(s->idx) == 0) {
+    if (s->dp->maximal)
+      for (int32_t i = 0; i < n_rows; i++) s->exhausted[rows[i]] = 1;
+    return 0;
+  }
+  int rc = grow_assign(s, n_rows, e);
+  if (rc) return rc;
+  disp_tick tick;
+  memset(&tick, 0, sizeof tick);
+  tick.now = s->now;
+  tick.city = s->city;
+  tick.grid = &s->grid;
+  tick.orders = s->orders;
+  tick.drivers = s->drivers;
+  tick.n_drivers = s->n_drivers;
+  tick.rng = &s->rng_policy;
+  tick.out = s->assign;
+  rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
+                             s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->sc.top_k,
+                             s->now, &tick, e);
+  if (rc) return rc;
+  if (tick.row_ptr[n_rows] == 0) {
+    if (s->dp->maximal)
+      for (int32_t i = 0; i < n_rows; i++) s->exhausted[rows[i]] = 1;
+    return 0;
+  }
+  rc = s->dp->dispatch(s->dp->ctx, &tick, e);
+  if (rc) return rc;
+  if (tick.n_out > n_rows) tick.n_out = n_rows;
+  for (int32_t i = 0; i < tick.n_out; i++) {
+    rc = match(s, tick.out[i].order, tick.out[i].driver, e);
+    if (rc < 0) return rc;
+  }
+  if (s->dp->maximal)
+    for (int32_t i = 0; i < n_rows; i++)
+      s->exhausted[rows[i]] = tick.row_ptr[i + 1] - tick.row_ptr[i] < s->sc.top_k;
+  return 0;
+}
+
+static int on_tick(sim_engine *s, rs_err *e) {
+  /* Stamp the cells within reach of every driver that became idle or moved
+   * since the last tick: exhausted orders there get another look. */
+  if (++s->tick_id == 0) {
+    memset(s->cell_stamp, 0, (size_t)s->grid.n_cells * sizeof *s->cell_stamp);
+    memset(s->drv_stamp, 0, (size_t)s->n_drivers * sizeof *s->drv_stamp);
+    s->tick_id = 1;
+  }
+  s->n_fresh_idle = 0;
+  for (int32_t i = 0; i < s->n_fresh; i++) {
+    int32_t d = s->fresh[i];
+    if (s->drivers[d].state != DISP_IDLE || s->drv_stamp[d] == s->tick_id) continue;
+    s->drv_stamp[d] = s->tick_id;
+    s->fresh_idle[s->n_fresh_idle++] = d;
+    city_hex h = city_grid_hex(&s->grid, s->drivers[d].cell);
+    int32_t nc = city_hex_kring(h, s->max_ring, s->ring);
+    for (int32_t k = 0; k < nc; k++) {
+      int32_t c = city_grid_index(&s->grid, s->ring[k]);
+      if (c >= 0) s->cell_stamp[c] = s->tick_id;
+    }
+  }
+  s->n_fresh = 0;
+  /* Compact the waiting list (request order kept) and pick the rows. */
+  int32_t n = 0, n_rows = 0;
+  for (int32_t i = 0; i < s->n_waiting; i++) {
+    int32_t o = s->waiting[i];
+    if (s->orec[o].status != SIM_ORDER_WAITING) continue;
+    s->waiting[n++] = o;
+    int32_t c = s->orders[o].pcell;
+    if (!s->exhausted[o] || c < 0) {
+      s->row_fresh[n_rows] = 0;
+      s->rows[n_rows++] = o;
+    } else if (s->cell_stamp[c] == s->tick_id) {
+      s->row_fresh[n_rows] = 1;
+      s->rows[n_rows++] = o;
+    }
+  }
+  s->n_waiting = n;
+  int rc = decide(s, s->rows, n_rows, s->row_fresh, e);
+  if (rc) return rc;
+  sim_window *w = window_at(s, s->now);
+  w->ticks++;
+  w->idle_samples += disp_index_size(s->idx);
+  w->busy_samples += s->n_state[DISP_PICKUP] + s->n_state[DISP_OCCUPIED];
+  if (s->now + s->sc.tick_s < s->to)
+    rc = push(s, s->now + s->sc.tick_s, EV_TICK, -1, 0, e);
+  if (rc == 0 && s->check) rc = sim_engine_check(s, e);
+  return rc;
+}
+
+static int on_repo_tick(sim_engine *s, rs_err *e) {
+  int32_t n = 0;
+  for (int32_t d = 0; d < s->n_drivers; d++)
+    if (s->drivers[d].state == DISP_IDLE &&
+        s->now - s->drivers[d].idle_since >= s->sc.repo_idle_s)
+      s->eligible[n++] = d;
+  if (n > 0) {
+    disp_repo r;
+    memset(&r, 0, sizeof r);
+    r.now = s->now;
+    r.city = s->city;
+    r.grid = &s->grid;
+    r.drivers = s->drivers;
+    r.n_eligible = n;
+    r.eligible = s->eligible;
+    r.rng = &s->rng_repo;
+    r.dest_cell = s->dest;
+    for (int32_t i = 0; i < n; i++) s->dest[i] = -1;
+    int rc = s->rp->reposition(s->rp->ctx, &r, e);
+    if (rc) return rc;
+    for (int32_t i = 0; i < n; i++) {
+      int32_t d = s->eligible[i], c = s->dest[i];
+      if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) continue;
+      city_hex h = city_grid_hex(&s->grid, c);
+      double lat, lng;
+      city_grid_center(&s->grid, h, &lat, &lng);
+      disp_driver *dv = &s->drivers[d];
+      double dist = gc(s, dv->lat, dv->lng, lat, lng);
+      set_state(s, d, DISP_REPOSITION);
+      sim_dstate *ds = &s->dstate[d];
+      ds->flat = dv->lat;
+      ds->flng = dv->lng;
+      ds->tlat = lat;
+      ds->tlng = lng;
+      ds->tcell = c;
+      ds->t_depart = s->now;
+      ds->t_arrive = s->now + (int64_t)ceil(road_time(s, dist, s->now));
+      rc = push(s, ds->t_arrive, EV_REPO_ARRIVE, d, ds->epoch, e);
+      if (rc) return rc;
+    }
+  }
+  if (s->now + s->sc.repo_tick_s < s->to)
+    return push(s, s->now + s->sc.repo_tick_s, EV_REPO_TICK, -1, 0, e);
+  return 0;
+}
+
+/* --------------------------------------------------------------- handlers */
+
+static int on_request(sim_engine *s, int32_t o, rs_err *e) {
+  sim_window *w = window_at(s, s->now);
+  w->requests++;
+  if (s->n_waiting == s->cap_waiting) {
+    int32_t c = s->cap_waiting ? s->cap_waiting * 2 : 1024;
+    int32_t *a = realloc(s->waiting, (size_t)c * sizeof *a);
+    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
+    s->waiting = a;
+    a = realloc(s->rows, (size_t)c * sizeof *a);
+    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
+    s->rows = a;
+    uint8_t *f = realloc(s->row_fresh, (size_t)c);
+    if (f == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
+    s->row_fresh = f;
+    s->cap_waiting = c;
+  }
+  s->waiting[s->n_waiting++] = o;
+  int64_t expire;
+  if (s->sc.patience_s > 0) {
+    expire = s->now + s->sc.patience_s;
+  } else {
+    /* Lost unless matched at the first tick at or after its request. */
+    int64_t k = (s->now - s->from + s->sc.tick_s - 1) / s->sc.tick_s;
+    expire = s->from + k * s->sc.tick_s;
+  }
+  int rc = push(s, expire, EV_EXPIRE, o, 0, e);
+  if (rc == 0 && s->dp->immediate) {
+    s->one_row[0] = o;
+    rc = decide(s, s->one_row, 1, NULL, e);
+  }
+  return rc;
+}
+
+static void on_expire(sim_engine *s, int32_t o) {
+  sim_order_rec *r = &s->orec[o];
+  if (r->status != SIM_ORDER_WAITING) return;
+  r->status = SIM_ORDER_EXPIRED;
+  r->t_final = s->now;
+  window_at(s, s->now)->expired++;
+}
+
+static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
+  sim_order_rec *r = &s->orec[o];
+  if (r->status != SIM_ORDER_MATCHED) return;
+  int32_t d = r->driver;
+  if (s->dstate[d].epoch != epoch) return;
+  double lat, lng;
+  position_now(s, d, &lat, &lng);
+  s->drec[d].empty_m += gc(s, s->drivers[d].lat, s->drivers[d].lng, lat, lng) *
+                        s->city->detour_factor;
+  place(s, d, lat, lng, -1);
+  r->status = SIM_ORDER_CANCELLED;
+  r->t_final = s->now;
+  s->dstate[d].order = -1;
+  window_at(s, s->now)->cancelled++;
+  if (s->dstate[d].offline_after) {
+    s->dstate[d].offline_after = 0;
+    set_state(s, d, DISP_OFFLINE);
+  } else {
+    set_state(s, d, DISP_IDLE);
+  }
+}
+
+static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
+  sim_dstate *ds = &s->dstate[d];
+  int32_t o = ds->order;
+  sim_order_rec *r = &s->orec[o];
+  s->drec[d].empty_m += r->pickup_m * s->city->detour_factor;
+  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  r->status = SIM_ORDER_ONBOARD;
+  r->t_pickup = s->now;
+  set_state(s, d, DISP_OCCUPIED);
+  const disp_order *od = &s->orders[o];
+  ds->flat = od->plat;
+  ds->flng = od->plng;
+  ds->tlat = od->dlat;
+  ds->tlng = od->dlng;
+  ds->tcell = od->dcell;
+  ds->t_depart = s->now;
+  ds->t_arrive = s->now + od->duration_s;
+  return push(s, ds->t_arrive, EV_DROPOFF, d, ds->epoch, e);
+}
+
+static void on_dropoff(sim_engine *s, int32_t d) {
+  sim_dstate *ds = &s->dstate[d];
+  int32_t o = ds->order;
+  const disp_order *od = &s->orders[o];
+  sim_order_rec *r = &s->orec[o];
+  s->drec[d].occupied_m += gc(s, od->plat, od->plng, od->dlat, od->dlng) *
+                           s->city->detour_factor;
+  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  r->status = SIM_ORDER_COMPLETED;
+  r->t_dropoff = s->now;
+  r->t_final = s->now;
+  s->drec[d].income += od->fare;
+  s->drec[d].trips++;
+  sim_window *w = window_at(s, s->now);
+  w->completed++;
+  w->income += od->fare;
+  ds->order = -1;
+  if (ds->offline_after) {
+    ds->offline_after = 0;
+    set_state(s, d, DISP_OFFLINE);
+  } else {
+    set_state(s, d, DISP_IDLE);
+  }
+}
+
+static void on_idle_move(sim_engine *s, int32_t d) {
+  disp_driver *dv = &s->drivers[d];
+  city_hex h = city_grid_hex(&s->grid, dv->cell), nb[6];
+  city_hex_neighbors(h, nb);
+  int32_t pick = (int32_t)pcg32_bounded(&s->rng_idle, 7); /* 6 = stay */
+  int32_t c = pick < 6 ? city_grid_index(&s->grid, nb[pick]) : -1;
+  if (c >= 0) {
+    double lat, lng;
+    city_grid_center(&s->grid, nb[pick], &lat, &lng);
+    s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+    disp_index_remove(s->idx, d);
+    place(s, d, lat, lng, c);
+    disp_index_add(s->idx, d, c);
+    note_fresh(s, d);
+  }
+  s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
+                           s->dstate[d].epoch) != 0;
+}
+
+static void on_repo_arrive(sim_engine *s, int32_t d) {
+  sim_dstate *ds = &s->dstate[d];
+  s->drec[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
+                        s->city->detour_factor;
+  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  set_state(s, d, DISP_IDLE);
+}
+
+static void on_offline(sim_engine *s, int32_t d) {
+  int32_t st = s->drivers[d].state;
+  if (st == DISP_PICKUP || st == DISP_OCCUPIED) {
+    s->dstate[d].offline_after = 1;
+    return;
+  }
+  if (st == DISP_REPOSITION) {
+    double lat, lng;
+    position_now(s, d, &lat, &lng);
+    place(s, d, lat, lng, -1);
+  }
+  if (st != DISP_OFFLINE) set_state(s, d, DISP_OFFLINE);
+}
+
+static int handle(sim_engine *s, const sim_event *ev, rs_err *e) {
+  int32_t who = ev->who;
+  switch (ev->type) {
+  case EV_EXPIRE: on_expire(s, who); return 0;
+  case EV_CANCEL: on_cancel(s, who, ev->epoch); return 0;
+  case EV_TICK: return on_tick(s, e);
+  case EV_REPO_TICK: return on_repo_tick(s, e);
+  case EV_ONLINE:
+    if (s->drivers[who].state == DISP_OFFLINE) set_state(s, who, DISP_IDLE);
+    return 0;
+  case EV_OFFLINE: on_offline(s, who); return 0;
+  default: break;
+  }
+  if (s->dstate[who].epoch != ev->epoch) return 0; /* the plan changed */
+  switch (ev->type) {
+  case EV_ARRIVE: return on_arrive(s, who, e);
+  case EV_DROPOFF: on_dropoff(s, who); return 0;
+  case EV_IDLE_MOVE:
+    if (s->drivers[who].state == DISP_IDLE) on_idle_move(s, who);
+    return 0;
+  case EV_REPO_ARRIVE: on_repo_arrive(s, who); return 0;
+  default: return rs_err_set(e, RS_EINVAL, "engine: unknown event type %d", ev->type);
+  }
+}
+
+/* Closes every spell and order at the current time. */
+static void close_run(sim_engine *s) {
+  if (s->done) return;
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    s->drec[d].time_s[s->drivers[d].state] += s->now - s->dstate[d].since;
+    s->dstate[d].since = s->now;
+  }
+  for (size_t o = 0; o < s->n_orders; o++) {
+    int32_t st = s->orec[o].status;
+    if (st == SIM_ORDER_WAITING || st == SIM_ORDER_MATCHED || st == SIM_ORDER_ONBOARD) {
+      s->orec[o].status = SIM_ORDER_OPEN;
+      s->orec[o].t_final = -1;
+    }
+  }
+  s->done = 1;
+}
+
+int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *e) {
+  if (s->done) return 1;
+  if (t_limit > s->to) t_limit = s->to;
+  for (int64_t k = 0; k < max_events; k++) {
+    int64_t tr = s->cursor < s->n_orders ? s->orders[s->cursor].t_request : INT64_MAX;
+    const sim_event *top = sim_queue_peek(&s->q);
+    int64_t te = top ? top->t : INT64_MAX;
+    int64_t t = tr <= te ? tr : te;
+    if (t >= s->to) {
+      s->now = s->to;
+      close_run(s);
+      return 1;
+    }
+    if (t >= t_limit) {
+      if (t_limit > s->now) s->now = t_limit;
+      return 0;
+    }
+    s->now = t;
+    s->events++;
+    int rc;
+    if (tr <= te) {
+      rc = on_request(s, (int32_t)s->cursor++, e);
+    } else {
+      sim_event ev;
+      sim_queue_pop(&s->q, &ev);
+      rc = handle(s, &ev, e);
+    }
+    if (rc) return rc;
+    if (s->oom) return rs_err_set(e, RS_ENOMEM, "event queue: out of memory");
+  }
+  return 0;
+}
+
+void sim_engine_close_early(sim_engine *s) { close_run(s); }
+
+/* ------------------------------------------------------------ creation */
+
+/* Fills the policy view of each order: cells, trip time and fare, with the
+ * travel model wherever the data is silent. */
+static void prepare_orders(sim_engine *s) {
+  for (size_t i = 0; i < s->n_orders; i++) {
+    const city_trip *t = &s->trips[i];
+    disp_order *o = &s->orders[i];
+    o->id = t->id;
+    o->t_request = t->t_request;
+    o->plat = t->plat;
+    o->plng = t->plng;
+    o->dlat = t->dlat;
+    o->dlng = t->dlng;
+    disp_unit_vector(o->plat, o->plng, o->pu);
+    o->pcell = t->pcell >= 0 ? t->pcell : cell_of(s, t->plat, t->plng);
+    o->dcell = t->dcell >= 0 ? t->dcell : cell_of(s, t->dlat, t->dlng);
+    city_trip_model m;
+    city_def_trip_model(s->city, t->plat, t->plng, t->dlat, t->dlng, t->t_request,
+                        t->t_dropoff, t->fare, t->distance_m, &m);
+    o->duration_s = m.duration_s;
+    o->fare = m.fare;
+    s->modelled_duration += m.modelled_duration;
+    s->modelled_fare += m.modelled_fare;
+    sim_order_rec *r = &s->orec[i];
+    r->status = SIM_ORDER_WAITING;
+    r->driver = -1;
+    r->t_match = r->t_pickup = r->t_dropoff = r->t_final = -1;
+    r->pickup_m = NAN;
+    r->eta_s = NAN;
+  }
+  /* Per-order cancel uniforms: the cancellation stream at 2i, so rider i
+   * decides the same way whatever the policy did before. */
+  pcg32 base;
+  pcg32_stream(&base, s->sc.seed, PCG_STREAM_CANCEL);
+  for (size_t i = 0; i < s->n_orders; i++) {
+    pcg32 r = base;
+    pcg32_advance(&r, 2 * (uint64_t)s->orders[i].id);
+    s->cancel_u[i] = pcg32_double(&r);
+  }
+}
+
+/* Places the fleet: at pickups of the first 30 minutes, or uniformly over
+ * the cells that see demand. */
+static int place_fleet(sim_engine *s, rs_err *e) {
+  size_t n_early = 0;
+  while (n_early < s->n_orders && s->orders[n_early].t_request < s->from + 1800)
+    n_early++;
+  if (n_early == 0) n_early = s->n_orders;
+  int32_t *cells = NULL;
+  int32_t n_cells = 0;
+  if (strcmp(s->sc.placement, "uniform") == 0) {
+    char *seen = calloc((size_t)s->grid.n_cells, 1);
+    cells = malloc((size_t)s->grid.n_cells * sizeof *cells);
+    if (seen == NULL || cells == NULL) {
+      free(seen);
+      free(cells);
+      return rs_err_set(e, RS_ENOMEM, "fleet: out of memory");
+    }
+    for (size_t i = 0; i < s->n_orders; i++)
+      if (s->orders[i].pcell >= 0) seen[s->orders[i].pcell] = 1;
+    for (int32_t c = 0; c < s->grid.n_cells; c++)
+      if (seen[c]) cells[n_cells++] = c;
+    free(seen);
+  }
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    double lat, lng;
+    int32_t c;
+    if (n_cells > 0) {
+      c = cells[pcg32_bounded(&s->rng_fleet, (uint32_t)n_cells)];
+      city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
+    } else {
+      const disp_order *o = &s->orders[pcg32_bounded(&s->rng_fleet, (uint32_t)n_early)];
+      lat = o->plat;
+      lng = o->plng;
+      c = o->pcell;
+    }
+    place(s, d, lat, lng, c);
+  }
+  free(cells);
+  return 0;
+}
+
+static int start_fleet(sim_engine *s, rs_err *e) {
+  int64_t horizon = s->to - s->from;
+  int64_t shift = (int64_t)(s->sc.shift_hours * 3600.0);
+  s->n_state[DISP_OFFLINE] = s->n_drivers;
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    s->dstate[d].since = s->from;
+    s->dstate[d].order = -1;
+    s->drivers[d].state = DISP_OFFLINE;
+    if (shift <= 0 || shift >= horizon) {
+      set_state(s, d, DISP_IDLE);
+      continue;
+    }
+    int64_t start = s->from + (int64_t)pcg32_bounded(&s->rng_shift,
+                                                      (uint32_t)(horizon - shift + 1));
+    /* Shift events are not tied to a plan: they carry no epoch. */
+    int rc = push(s, start, EV_ONLINE, d, 0, e);
+    if (rc == 0) rc = push(s, start + shift, EV_OFFLINE, d, 0, e);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trips,
+                   size_t n_trips, int64_t t_from, int64_t t_to, disp_policy *dp,
+                   disp_repolicy *rp, sim_engine **out, rs_err *e) {
+  *out = NULL;
+  if (t_to <= t_from) {
+    free(trips);
+    return rs_err_set(e, RS_EINVAL, "engine: empty horizon");
+  }
+  int32_t n_drivers = sc->drivers > 0 ? sc->drivers : city->default_fleet;
+  if (n_drivers <= 0) {
+    free(trips);
+    return rs_err_set(e, RS_EINVAL, "engine: the fleet must have at least one driver");
+  }
+  if (n_trips > (size_t)INT32_MAX) {
+    free(trips);
+    return rs_err_set(e, RS_EINVAL, "engine: too many orders (%zu)", n_trips);
+  }
+  sim_engine *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    free(trips);
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+  }
+  s->sc = *sc;
+  s->city = city;
+  s->trips = trips;
+  s->n_orders = n_trips;
+  s->from = t_from;
+  s->to = t_to;
+  s->now = t_from;
+  s->dp = dp;
+  s->rp = rp;
+  s->n_drivers = n_drivers;
+  sim_queue_init(&s->q);
+  int rc = city_def_grid(city, &s->grid, e);
+  if (rc) {
+    sim_engine_free(s);
+    return rc;
+  }
+  size_t no = n_trips ? n_trips : 1, nd = (size_t)n_drivers;
+  s->orders = malloc(no * sizeof *s->orders);
+  s->orec = malloc(no * sizeof *s->orec);
+  s->cancel_u = malloc(no * sizeof *s->cancel_u);
+  s->drivers = calloc(nd, sizeof *s->drivers);
+  s->drec = calloc(nd, sizeof *s->drec);
+  s->dstate = calloc(nd, sizeof *s->dstate);
+  s->eligible = malloc(nd * sizeof *s->eligible);
+  s->dest = malloc(nd * sizeof *s->dest);
+  s->n_win = (size_t)((t_to - t_from + SIM_SERIES_WINDOW_S - 1) / SIM_SERIES_WINDOW_S);
+  s->win = calloc(s->n_win, sizeof *s->win);
+  s->idx = disp_index_new(city, &s->grid, n_drivers);
+  s->exhausted = calloc(no, sizeof *s->exhausted);
+  s->cell_stamp = calloc((size_t)s->grid.n_cells, sizeof *s->cell_stamp);
+  s->drv_stamp = calloc(nd, sizeof *s->drv_stamp);
+  s->fresh_idle = malloc(nd * sizeof *s->fresh_idle);
+  if (s->idx) {
+    s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
+    s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
+  }
+  if (!s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->drivers || !s->drec ||
+      !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
+    sim_engine_free(s);
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
+                      n_trips, n_drivers);
+  }
+  for (size_t w = 0; w < s->n_win; w++)
+    s->win[w].t_start = t_from + (int64_t)w * SIM_SERIES_WINDOW_S;
+  pcg32_stream(&s->rng_policy, sc->seed, PCG_STREAM_POLICY);
+  pcg32_stream(&s->rng_repo, sc->seed, PCG_STREAM_REPOSITION);
+  pcg32_stream(&s->rng_idle, sc->seed, PCG_STREAM_IDLE);
+  pcg32_stream(&s->rng_fleet, sc->seed, PCG_STREAM_FLEET);
+  pcg32_stream(&s->rng_shift, sc->seed, PCG_STREAM_SHIFTS);
+  prepare_orders(s);
+  if (s->n_orders == 0) {
+    /* a fleet needs somewhere to stand: the city centre */
+    double lat = (city->min_lat + city->max_lat) / 2, lng = (city->min_lng + city->max_lng) / 2;
+    for (int32_t d = 0; d < n_drivers; d++) place(s, d, lat, lng, -1);
+  } else if ((rc = place_fleet(s, e)) != 0) {
+    sim_engine_free(s);
+    return rc;
+  }
+  for (int32_t d = 0; d < n_drivers; d++) {
+    if (s->drivers[d].cell < 0) {
+      sim_engine_free(s);
+      return rs_err_set(e, RS_EINVAL, "engine: driver %d placed outside the grid", d);
+    }
+  }
+  if ((rc = start_fleet(s, e)) != 0 ||
+      (rc = push(s, t_from, EV_TICK, -1, 0, e)) != 0 ||
+      (rc = push(s, t_from + sc->repo_tick_s, EV_REPO_TICK, -1, 0, e)) != 0) {
+    sim_engine_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void sim_engine_free(sim_engine *s) {
+  if (s == NULL) return;
+  free(s->trips);
+  free(s->orders);
+  free(s->orec);
+  free(s->cancel_u);
+  free(s->drivers);
+  free(s->drec);
+  free(s->dstate);
+  free(s->eligible);
+  free(s->dest);
+  free(s->win);
+  free(s->waiting);
+  free(s->rows);
+  free(s->exhausted);
+  free(s->cell_stamp);
+  free(s->fresh);
+  free(s->fresh_idle);
+  free(s->drv_stamp);
+  free(s->row_fresh);
+  free(s->ring);
+  free(s->assign);
+  disp_index_free(s->idx);
+  sim_queue_close(&s->q);
+  free(s);
+}
+
+/* ------------------------------------------------------------- accessors */
+
+int64_t sim_engine_now(const sim_engine *s) { return s->now; }
+int64_t sim_engine_from(const sim_engine *s) { return s->from; }
+int64_t sim_engine_to(const sim_engine *s) { return s->to; }
+int64_t sim_engine_events(const sim_engine *s) { return s->events; }
+int sim_engine_done(const sim_engine *s) { return s->done; }
+size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders; }
+const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders; }
+const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec; }
+int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
+const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) { return s->drec; }
+void sim_engine_set_check(sim_engine *s, int on) { s->check = on; }
+
+const sim_window *sim_engine_windows(const sim_engine *s, size_t *n) {
+  *n = s->n_win;
+  return s->win;
+}
+
+const disp_solve_stat *sim_engine_solve_stats(const sim_engine *s, int32_t *n) {
+  *n = 0;
+  if (s->dp->solve_stats == NULL) return NULL;
+  return s->dp->solve_stats(s->dp->ctx, n);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double percentile(const double *v, size_t n, double p) {
+  if (n == 0) return 0;
+  size_t k = (size_t)ceil(p * (double)n);
+  if (k < 1) k = 1;
+  if (k > n) k = n;
+  return v[k - 1];
+}
+
+void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
+  memset(k, 0, sizeof *k);
+  k->orders = (int64_t)s->n_orders;
+  k->drivers = s->n_drivers;
+  k->events = s->events;
+  k->horizon_s = (double)(s->to - s->from);
+  k->modelled_duration = s->modelled_duration;
+  k->modelled_fare = s->modelled_fare;
+  double *waits = malloc((s->n_orders ? s->n_orders : 1) * sizeof *waits);
+  size_t nw = 0;
+  double wait_sum = 0, pick_sum = 0, eta_sum = 0;
+  for (size_t i = 0; i < s->n_orders; i++) {
+    const sim_order_rec *r = &s->orec[i];
+    switch (r->status) {
+    case SIM_ORDER_COMPLETED: k->completed++; break;
+    case SIM_ORDER_CANCELLED: k->cancelled++; break;
+    case SIM_ORDER_EXPIRED: k->expired++; break;
+    default: k->open++; break;
+    }
+    if (r->t_match >= 0) {
+      k->matched++;
+      double w = (double)(r->t_match - s->orders[i].t_request);
+      wait_sum += w;
+      if (waits) waits[nw++] = w;
+      pick_sum += r->pickup_m;
+      eta_sum += r->eta_s;
+    }
+  }
+  if (k->orders > 0) {
+    k->answer_rate = (double)k->matched / (double)k->orders;
+    k->completion_rate = (double)k->completed / (double)k->orders;
+  }
+  if (k->matched > 0) {
+    k->cancel_rate = (double)k->cancelled / (double)k->matched;
+    k->wait_mean_s = wait_sum / (double)k->matched;
+    k->pickup_m_mean = pick_sum / (double)k->matched;
+    k->eta_s_mean = eta_sum / (double)k->matched;
+  }
+  if (waits) {
+    qsort(waits, nw, sizeof *waits, cmp_double);
+    k->wait_p95_s = percentile(waits, nw, 0.95);
+    free(waits);
+  }
+  double online_total = 0, busy_total = 0, g_sum = 0, empty = 0;
+  int64_t g_n = 0;
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    const sim_driver_rec *r = &s->drec[d];
+    k->income += r->income;
+    double online = k->horizon_s - (double)r->time_s[DISP_OFFLINE];
+    online_total += online;
+    busy_total += (double)(r->time_s[DISP_PICKUP] + r->time_s[DISP_OCCUPIED]);
+    empty += r->empty_m;
+    if (online > 0) {
+      g_sum += r->income / (online / 3600.0);
+      g_n++;
+    }
+  }
+  k->income_per_hour = g_n ? g_sum / (double)g_n : 0;
+  k->utilisation = online_total > 0 ? busy_total / online_total : 0;
+  k->empty_km = empty / 1000.0;
+  int32_t ns = 0;
+  const disp_solve_stat *st = sim_engine_solve_stats(s, &ns);
+  if (st != NULL && ns > 0) {
+    double *us = malloc((size_t)ns * sizeof *us);
+    double so = 0, sd = 0, se = 0;
+    for (int32_t i = 0; i < ns; i++) {
+      if (us) us[i] = st[i].solve_us;
+      so += st[i].orders;
+      sd += st[i].drivers;
+      se += st[i].edges;
+    }
+    k->solve_ticks = ns;
+    k->tick_orders_mean = so / ns;
+    k->tick_drivers_mean = sd / ns;
+    k->tick_edges_mean = se / ns;
+    if (us) {
+      qsort(us, (size_t)ns, sizeof *us, cmp_double);
+      k->solve_p50_us = percentile(us, (size_t)ns, 0.50);
+      k->solve_p99_us = percentile(us, (size_t)ns, 0.99);
+      k->solve_max_us = us[ns - 1];
+      free(us);
+    }
+  }
+}
+
+/* ------------------------------------------------------------ invariants */
+
+int sim_engine_check(const sim_engine *s, rs_err *e) {
+  if (sim_queue_check(&s->q) != 0)
+    return rs_err_set(e, RS_EINVAL, "invariant: event queue out of heap order at t=%lld",
+                      (long long)s->now);
+  if (disp_index_check(s->idx, s->drivers) != 0)
+    return rs_err_set(e, RS_EINVAL, "invariant: idle index disagrees with driver states at t=%lld",
+                      (long long)s->now);
+  /* Each busy driver holds exactly the order that names it. */
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    int32_t st = s->drivers[d].state, o = s->dstate[d].order;
+    int busy = st == DISP_PICKUP || st == DISP_OCCUPIED;
+    if (busy != (o >= 0))
+      return rs_err_set(e, RS_EINVAL, "invariant: driver %d in state %d holds order %d", d, st, o);
+    if (busy && s->orec[o].driver != d)
+      return rs_err_set(e, RS_EINVAL, "invariant: driver %d holds order %d assigned to %d", d, o,
+                        s->orec[o].driver);
+    int64_t sum = 0;
+    for (int k = 0; k < DISP_N_STATES; k++) sum += s->drec[d].time_s[k];
+    if (sum + (s->now - s->dstate[d].since) != s->now - s->from)
+      return rs_err_set(e, RS_EINVAL, "invariant: driver %d time accounting off at t=%lld", d,
+                        (long long)s->now);
+  }
+  for (size_t i = 0; i < s->n_orders; i++) {
+    const sim_order_rec *r = &s->orec[i];
+    int32_t st = r->status;
+    if (i >= s->cursor && st != SIM_ORDER_WAITING)
+      return rs_err_set(e, RS_EINVAL, "invariant: order %zu decided before it arrived", i);
+    if (st == SIM_ORDER_MATCHED || st == SIM_ORDER_ONBOARD) {
+      int32_t d = r->driver;
+      if (d < 0 || s->dstate[d].order != (int32_t)i)
+        return rs_err_set(e, RS_EINVAL, "invariant: order %zu in progress without its driver", i);
+    }
+    if (st == SIM_ORDER_COMPLETED && (r->t_dropoff < 0 || r->t_pickup < r->t_match))
+      return rs_err_set(e, RS_EINVAL, "invariant: completed order %zu has bad times", i);
+  }
+  return 0;
+}

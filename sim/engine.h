@@ -1,0 +1,155 @@
+/*
+ * engine: the discrete-event simulator of one run.
+ *
+ * It replays orders (from a trip store or the synthetic city) against a
+ * fleet, asks a dispatch policy and a repositioning policy what to do, and
+ * accounts for every order and every driver. Time is integer seconds in the
+ * city's local epoch. The engine never reads a clock, a file or a socket: it
+ * is stepped by sim/runloop.c (libuv) or by tests, a bounded slice at a time.
+ *
+ * Events and their order at equal times: order requests stream from the
+ * sorted order array and, at equal times, come before every queued event;
+ * queued events pop by (time, push sequence) (queue.h). So at time t: new
+ * requests, then the events scheduled for t in the order they were
+ * scheduled. Dispatch ticks fall at from + k * tick_s; repositioning rounds
+ * at from + k * repo_tick_s.
+ *
+ * Order life: WAITING -> MATCHED -> ONBOARD -> COMPLETED, or WAITING ->
+ * EXPIRED (not matched within its patience), or MATCHED -> CANCELLED (the
+ * rider gives up, with probability by pickup distance). Orders still
+ * WAITING, MATCHED or ONBOARD at the horizon end OPEN. Income counts only
+ * completed orders.
+ *
+ * Driver life: OFFLINE / IDLE / PICKUP / OCCUPIED / REPOSITION, each spell
+ * timed; a driver's five totals add up to the horizon exactly.
+ *
+ * Randomness (pcg32.h, one stream per purpose from the run seed): fleet
+ * placement, shifts, idle moves, the policies' own. Whether a rider cancels
+ * is decided by a per-order uniform drawn from the cancellation stream at
+ * the order's index (pcg32_advance), so the same rider makes the same choice
+ * under every policy: common random numbers.
+ */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "city_data/city.h"
+#include "city_data/tripstore.h"
+#include "dispatch/policy.h"
+#include "sim/rs_error.h"
+#include "sim/scenario.h"
+
+enum {
+  SIM_ORDER_WAITING = 0,
+  SIM_ORDER_MATCHED,
+  SIM_ORDER_ONBOARD,
+  SIM_ORDER_COMPLETED,
+  SIM_ORDER_CANCELLED,
+  SIM_ORDER_EXPIRED,
+  SIM_ORDER_OPEN,
+  SIM_ORDER_N_STATES
+};
+
+/* What the engine records of an order (also what the results DB stores). */
+typedef struct {
+  int32_t status;     /* SIM_ORDER_* */
+  int32_t driver;     /* matched driver, -1 */
+  int64_t t_match;    /* -1 when never matched */
+  int64_t t_pickup;   /* -1 when never picked up */
+  int64_t t_dropoff;  /* -1 when not completed */
+  int64_t t_final;    /* when it reached its final state */
+  double pickup_m;    /* great-circle pickup distance, NAN when unmatched */
+  double eta_s;       /* pickup time, NAN when unmatched */
+} sim_order_rec;
+
+typedef struct {
+  double income;                  /* fares of completed trips */
+  int64_t time_s[DISP_N_STATES];  /* seconds in each state */
+  int32_t trips;                  /* completed trips */
+  double empty_m;                 /* metres driven without a rider */
+  double occupied_m;              /* metres driven with a rider */
+} sim_driver_rec;
+
+/* One kpi_series window. */
+typedef struct {
+  int64_t t_start;
+  int32_t requests, matched, completed, cancelled, expired;
+  double income;
+  double wait_sum_s;          /* over orders matched in the window */
+  double pickup_m_sum;        /* over orders matched in the window */
+  int32_t idle_samples;       /* idle drivers summed over the window's ticks */
+  int32_t busy_samples;       /* pickup + occupied drivers, summed likewise */
+  int32_t ticks;              /* dispatch ticks in the window */
+} sim_window;
+
+typedef struct {
+  int64_t orders, matched, completed, cancelled, expired, open;
+  double answer_rate;         /* matched / orders */
+  double completion_rate;     /* completed / orders */
+  double cancel_rate;         /* cancelled / matched */
+  double wait_mean_s, wait_p95_s;   /* request to match, matched orders */
+  double pickup_m_mean, eta_s_mean; /* matched orders */
+  double income;              /* J: total fares of completed orders */
+  double income_per_hour;     /* G: mean over drivers of income / online h */
+  double utilisation;         /* (pickup + occupied) / online time */
+  double empty_km;            /* total empty driving */
+  int64_t drivers;
+  int64_t events;
+  double horizon_s;
+  int64_t modelled_duration;  /* orders whose trip time was modelled */
+  int64_t modelled_fare;      /* orders whose fare came from the fare rule */
+  /* per-tick solver statistics of batch policies (0 when none) */
+  int64_t solve_ticks;
+  double solve_p50_us, solve_p99_us, solve_max_us;
+  double tick_orders_mean, tick_drivers_mean, tick_edges_mean;
+} sim_kpis;
+
+typedef struct sim_engine sim_engine;
+
+/* Creates the engine for a run. Takes ownership of `trips` (freed by
+ * sim_engine_free, also on failure). The policies are borrowed and must
+ * outlive the engine. The horizon [t_from, t_to) is absolute local time. */
+int sim_engine_new(const sim_scenario *sc, const city_def *city,
+                   city_trip *trips, size_t n_trips, int64_t t_from,
+                   int64_t t_to, disp_policy *dp, disp_repolicy *rp,
+                   sim_engine **out, rs_err *e);
+void sim_engine_free(sim_engine *s);
+
+/* Processes events with time < t_limit (capped at the horizon), at most
+ * max_events of them. Returns 1 when the horizon is reached (the run is then
+ * closed: open orders and spells are accounted), 0 when more remain, or a
+ * negative error. */
+int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events,
+                    rs_err *e);
+/* Closes the run at the current time (an interrupted run): orders still in
+ * progress become OPEN, spells are accounted up to now. */
+void sim_engine_close_early(sim_engine *s);
+
+int64_t sim_engine_now(const sim_engine *s);
+int64_t sim_engine_from(const sim_engine *s);
+int64_t sim_engine_to(const sim_engine *s);
+int64_t sim_engine_events(const sim_engine *s);
+int sim_engine_done(const sim_engine *s);
+
+/* Read access for results and tests. */
+size_t sim_engine_n_orders(const sim_engine *s);
+const disp_order *sim_engine_orders(const sim_engine *s);
+const sim_order_rec *sim_engine_order_recs(const sim_engine *s);
+int32_t sim_engine_n_drivers(const sim_engine *s);
+const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s);
+const sim_window *sim_engine_windows(const sim_engine *s, size_t *n);
+const disp_solve_stat *sim_engine_solve_stats(const sim_engine *s, int32_t *n);
+
+/* Computes the KPIs (valid after the run is closed). */
+void sim_engine_kpis(const sim_engine *s, sim_kpis *k);
+
+/* Checks the engine's invariants: queue order, idle index, every order in a
+ * consistent state, no driver holding two trips, time accounting. 0 when
+ * all hold; otherwise a message in e. Enabled per tick by
+ * sim_engine_set_check(s, 1). */
+int sim_engine_check(const sim_engine *s, rs_err *e);
+void sim_engine_set_check(sim_engine *s, int on);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * results: the results database writer; see results.h.
+ *
+ * Speed: rows go through prepared statements, rebound per row, inside one
+ * transaction, with synchronous=NORMAL in WAL mode: durable at each commit
+ * point that matters (the 'running' row, the final transaction), without an
+ * fsync per row. 60,000 orders write in well under 100 ms.
+ */
+#include "sim/results.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sim_results {
+  sqlite3 *db;
+  char path[1024];
+};
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, started TEXT, scenario TEXT,"
+    " seed INTEGER, version TEXT, status TEXT, wall_seconds REAL, events INTEGER,"
+    " dispatch TEXT, reposition TEXT, t_from INTEGER, t_to INTEGER, orders INTEGER,"
+    " drivers INTEGER, kpis TEXT);"
+    "CREATE TABLE IF NOT EXISTS orders(run_id INTEGER, order_id INTEGER, status TEXT,"
+    " t_request INTEGER, t_match INTEGER, t_pickup INTEGER, t_dropoff INTEGER,"
+    " driver INTEGER, pickup_m REAL, eta_s REAL, fare REAL,"
+    " PRIMARY KEY(run_id, order_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS drivers(run_id INTEGER, driver INTEGER, income REAL,"
+    " online_s INTEGER, idle_s INTEGER, pickup_s INTEGER, occupied_s INTEGER,"
+    " reposition_s INTEGER, offline_s INTEGER, trips INTEGER, empty_m REAL,"
+    " occupied_m REAL, PRIMARY KEY(run_id, driver)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS kpi_series(run_id INTEGER, t_start INTEGER,"
+    " requests INTEGER, matched INTEGER, completed INTEGER, cancelled INTEGER,"
+    " expired INTEGER, income REAL, wait_mean_s REAL, pickup_m_mean REAL,"
+    " idle_drivers_mean REAL, busy_drivers_mean REAL,"
+    " PRIMARY KEY(run_id, t_start)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS solver_ticks(run_id INTEGER, t INTEGER, orders INTEGER,"
+    " drivers INTEGER, edges INTEGER, solve_us REAL);"
+    "INSERT OR IGNORE INTO meta VALUES('app', 'ridesim-results');"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
+
+static int db_fail(sim_results *r, rs_err *e, const char *what) {
+  return rs_err_set(e, RS_EDB, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
+}
+
+const char *sim_order_status_name(int32_t st) {
+  switch (st) {
+  case SIM_ORDER_WAITING: return "waiting";
+  case SIM_ORDER_MATCHED: return "matched";
+  case SIM_ORDER_ONBOARD: return "onboard";
+  case SIM_ORDER_COMPLETED: return "completed";
+  case SIM_ORDER_CANCELLED: return "cancelled";
+  case SIM_ORDER_EXPIRED: return "expired";
+  case SIM_ORDER_OPEN: return "open";
+  default: return "unknown";
+  }
+}
+
+/* A results DB holds our meta row; an empty file or a new DB is fine. */
+static int check_foreign(sim_results *r, rs_err *e) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(r->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    if (rc == SQLITE_NOTADB)
+      return rs_err_set(e, RS_EFORMAT, "%s: not a SQLite database", r->path);
+    return db_fail(r, e, "cannot read");
+  }
+  rc = sqlite3_step(st);
+  int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) {
+    if (sqlite3_errcode(r->db) == SQLITE_NOTADB)
+      return rs_err_set(e, RS_EFORMAT, "%s: not a SQLite database", r->path);
+    return db_fail(r, e, "cannot read");
+  }
+  if (n == 0) return 0;
+  rc = sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'app'", -1, &st, NULL);
+  int ours = 0;
+  if (rc == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char *v = sqlite3_column_text(st, 0);
+      ours = v != NULL && strcmp((const char *)v, "ridesim-results") == 0;
+    }
+    sqlite3_finalize(st);
+  }
+  if (!ours)
+    return rs_err_set(e, RS_EFORMAT, "%s: exists and is not a ridesim results database",
+                      r->path);
+  return 0;
+}
+
+int sim_results_open(const char *path, sim_results **out, rs_err *e) {
+  *out = NULL;
+  sim_results *r = calloc(1, sizeof *r);
+  if (r == NULL) return rs_err_set(e, RS_ENOMEM, "results: out of memory");
+  snprintf(r->path, sizeof r->path, "%s", path);
+  int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot open for writing: %s", path,
+                    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+    sim_results_close(r);
+    return rc;
+  }
+  sqlite3_busy_timeout(r->db, 5000);
+  if ((rc = check_foreign(r, e)) != 0) {
+    sim_results_close(r);
+    return rc;
+  }
+  char *msg = NULL;
+  if (sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                   &msg) != SQLITE_OK ||
+      sqlite3_exec(r->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot write: %s", path, msg ? msg : sqlite3_errmsg(r->db));
+    sqlite3_free(msg);
+    sim_results_close(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+void sim_results_close(sim_results *r) {
+  if (r == NULL) return;
+  sqlite3_close(r->db);
+  free(r);
+}
+
+int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t seed,
+                          const char *version, const char *dispatch,
+                          const char *reposition, int64_t t_from, int64_t t_to,
+                          int64_t *run_id, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db,
+                         "INSERT INTO runs(started, scenario, seed, version, status, dispatch,"
+                         " reposition, t_from, t_to) VALUES(?,?,?,?,'running',?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot record the run");
+  char started[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  sqlite3_bind_text(st, 1, started, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, scenario_json, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)seed);
+  sqlite3_bind_text(st, 4, version, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, dispatch, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, reposition, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 7, t_from);
+  sqlite3_bind_int64(st, 8, t_to);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return db_fail(r, e, "cannot record the run");
+  *run_id = sqlite3_last_insert_rowid(r->db);
+  return 0;
+}
+
+static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v) {
+  if (v < 0) sqlite3_bind_null(st, i);
+  else sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_opt_double(sqlite3_stmt *st, int i, double v) {
+  if (isfinite(v)) sqlite3_bind_double(st, i, v);
+  else sqlite3_bind_null(st, i);
+}
+
+static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
+                         NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot write orders");
+  const disp_order *o = sim_engine_orders(s);
+  const sim_order_rec *rec = sim_engine_order_recs(s);
+  size_t n = sim_engine_n_orders(s);
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, o[i].id);
+    sqlite3_bind_text(st, 3, sim_order_status_name(rec[i].status), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, o[i].t_request);
+    bind_opt_i64(st, 5, rec[i].t_match);
+    bind_opt_i64(st, 6, rec[i].t_pickup);
+    bind_opt_i64(st, 7, rec[i].t_dropoff);
+    bind_opt_i64(st, 8, rec[i].driver);
+    bind_opt_double(st, 9, rec[i].pickup_m);
+    bind_opt_double(st, 10, rec[i].eta_s);
+    sqlite3_bind_double(st, 11, o[i].fare);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      return db_fail(r, e, "cannot write orders");
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int write_drivers(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO drivers VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                         &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot write drivers");
+  const sim_driver_rec *d = sim_engine_driver_recs(s);
+  int32_t n = sim_engine_n_drivers(s);
+  int64_t horizon = sim_engine_to(s) - sim_engine_from(s);
+  for (int32_t i = 0; i < n; i++) {
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, i);
+    sqlite3_bind_double(st, 3, d[i].income);
+    sqlite3_bind_int64(st, 4, horizon - d[i].time_s[DISP_OFFLINE]);
+    sqlite3_bind_int64(st, 5, d[i].time_s[DISP_IDLE]);
+    sqlite3_bind_int64(st, 6, d[i].time_s[DISP_PICKUP]);
+    sqlite3_bind_int64(st, 7, d[i].time_s[DISP_OCCUPIED]);
+    sqlite3_bind_int64(st, 8, d[i].time_s[DISP_REPOSITION]);
+    sqlite3_bind_int64(st, 9, d[i].time_s[DISP_OFFLINE]);
+    sqlite3_bind_int64(st, 10, d[i].trips);
+    sqlite3_bind_double(st, 11, d[i].empty_m);
+    sqlite3_bind_double(st, 12, d[i].occupied_m);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      return db_fail(r, e, "cannot write drivers");
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int write_series(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO kpi_series VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                         &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot write kpi_series");
+  size_t n;
+  const sim_window *w = sim_engine_windows(s, &n);
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, w[i].t_start);
+    sqlite3_bind_int(st, 3, w[i].requests);
+    sqlite3_bind_int(st, 4, w[i].matched);
+    sqlite3_bind_int(st, 5, w[i].completed);
+    sqlite3_bind_int(st, 6, w[i].cancelled);
+    sqlite3_bind_int(st, 7, w[i].expired);
+    sqlite3_bind_double(st, 8, w[i].income);
+    bind_opt_double(st, 9, w[i].matched ? w[i].wait_sum_s / w[i].matched : NAN);
+    bind_opt_double(st, 10, w[i].matched ? w[i].pickup_m_sum / w[i].matched : NAN);
+    bind_opt_double(st, 11, w[i].ticks ? (double)w[i].idle_samples / w[i].ticks : NAN);
+    bind_opt_double(st, 12, w[i].ticks ? (double)w[i].busy_samples / w[i].ticks : NAN);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      return db_fail(r, e, "cannot write kpi_series");
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int write_solver(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+  int32_t n;
+  const disp_solve_stat *t = sim_engine_solve_stats(s, &n);
+  if (t == NULL || n == 0) return 0;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO solver_ticks VALUES(?,?,?,?,?,?)", -1, &st,
+                         NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot write solver_ticks");
+  for (int32_t i = 0; i < n; i++) {
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int64(st, 2, t[i].t);
+    sqlite3_bind_int(st, 3, t[i].orders);
+    sqlite3_bind_int(st, 4, t[i].drivers);
+    sqlite3_bind_int(st, 5, t[i].edges);
+    sqlite3_bind_double(st, 6, t[i].solve_us);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      return db_fail(r, e, "cannot write solver_ticks");
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return 0;
+}
+
+int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
+                           const sim_kpis *k, const char *status, double wall_s,
+                           rs_err *e) {
+  if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot start writing results");
+  int rc = write_orders(r, run, s, e);
+  if (!rc) rc = write_drivers(r, run, s, e);
+  if (!rc) rc = write_series(r, run, s, e);
+  if (!rc) rc = write_solver(r, run, s, e);
+  if (!rc) {
+    char *kj = sim_kpis_to_json(k, 0);
+    sqlite3_stmt *st;
+    if (kj == NULL) {
+      rc = rs_err_set(e, RS_ENOMEM, "results: out of memory");
+    } else if (sqlite3_prepare_v2(r->db,
+                                  "UPDATE runs SET status=?, wall_seconds=?, events=?,"
+                                  " orders=?, drivers=?, kpis=? WHERE id=?",
+                                  -1, &st, NULL) != SQLITE_OK) {
+      rc = db_fail(r, e, "cannot finish the run");
+    } else {
+      sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+      sqlite3_bind_double(st, 2, wall_s);
+      sqlite3_bind_int64(st, 3, k->events);
+      sqlite3_bind_int64(st, 4, k->orders);
+      sqlite3_bind_int64(st, 5, k->drivers);
+      sqlite3_bind_text(st, 6, kj, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 7, run);
+      if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(r, e, "cannot finish the run");
+      sqlite3_finalize(st);
+    }
+    free(kj);
+  }
+  if (rc) {
+    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    rc = db_fail(r, e, "cannot commit results");
+    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  return 0;
+}
+
+char *sim_kpis_to_json(const sim_kpis *k, int pretty) {
+  cJSON *o = cJSON_CreateObject();
+  if (o == NULL) return NULL;
+#define N(name, v) cJSON_AddNumberToObject(o, name, (double)(v))
+  N("orders", k->orders);
+  N("matched", k->matched);
+  N("completed", k->completed);
+  N("cancelled", k->cancelled);
+  N("expired", k->expired);
+  N("open", k->open);
+  N("answer_rate", k->answer_rate);
+  N("completion_rate", k->completion_rate);
+  N("cancellation_rate", k->cancel_rate);
+  N("wait_to_match_mean_s", k->wait_mean_s);
+  N("wait_to_match_p95_s", k->wait_p95_s);
+  N("pickup_distance_mean_m", k->pickup_m_mean);
+  N("pickup_eta_mean_s", k->eta_s_mean);
+  N("total_driver_income", k->income);
+  N("income_per_online_hour", k->income_per_hour);
+  N("utilisation", k->utilisation);
+  N("empty_km", k->empty_km);
+  N("drivers", k->drivers);
+  N("events", k->events);
+  N("horizon_s", k->horizon_s);
+  N("modelled_trip_durations", k->modelled_duration);
+  N("modelled_fares", k->modelled_fare);
+  if (k->solve_ticks > 0) {
+    N("solver_ticks", k->solve_ticks);
+    N("solver_orders_mean", k->tick_orders_mean);
+    N("solver_drivers_mean", k->tick_drivers_mean);
+    N("solver_edges_mean", k->tick_edges_mean);
+    N("solve_p50_us", k->solve_p50_us);
+    N("solve_p99_us", k->solve_p99_us);
+    N("solve_max_us", k->solve_max_us);
+  }
+#undef N
+  char *txt = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return txt;
+}

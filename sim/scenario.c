@@ -1,0 +1,374 @@
+/*
+ * scenario: defaults, JSON in and out, validation; see scenario.h.
+ *
+ * The JSON keys are the field names below. Times of day are written
+ * "HH:MM" (or seconds), the day "YYYY-MM-DD". Parsing works on a copy and
+ * only replaces the caller's scenario when every key was accepted.
+ */
+#include "sim/scenario.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* KDD Cup 2020: monthly mean cancel probability at 200, 400, ..., 2000 m. */
+static const double KDD_CANCEL_P[10] = {0.035, 0.039, 0.042, 0.050, 0.059,
+                                        0.075, 0.086, 0.099, 0.112, 0.127};
+
+void sim_scenario_defaults(sim_scenario *s) {
+  memset(s, 0, sizeof *s);
+  snprintf(s->city, sizeof s->city, "synthetic");
+  s->synthetic_orders = 100000;
+  s->day = -1;
+  s->from_s = -1;
+  s->to_s = -1;
+  s->drivers = -1;
+  snprintf(s->dispatch, sizeof s->dispatch, "fcfs-nearest");
+  snprintf(s->reposition, sizeof s->reposition, "stay");
+  s->seed = 1;
+  snprintf(s->out, sizeof s->out, "ridesim-results.db");
+  s->speed = 0;
+  s->tick_s = SIM_TICK_DEFAULT_S;
+  s->patience_s = SIM_PATIENCE_DEFAULT_S;
+  s->n_cancel = 10;
+  for (int i = 0; i < 10; i++) {
+    s->cancel_m[i] = 200.0 * (i + 1);
+    s->cancel_p[i] = KDD_CANCEL_P[i];
+  }
+  s->cancel_delay_s = 30;
+  snprintf(s->idle_model, sizeof s->idle_model, "stay");
+  s->idle_step_s = SIM_IDLE_STEP_DEFAULT_S;
+  s->repo_tick_s = SIM_REPO_TICK_DEFAULT_S;
+  s->repo_idle_s = SIM_REPO_IDLE_DEFAULT_S;
+  s->radius_m = 2000.0;
+  s->top_k = 32;
+  snprintf(s->placement, sizeof s->placement, "demand");
+  s->shift_hours = 0;
+}
+
+static int parse_day(const char *str, int64_t *out) {
+  int y, m, d;
+  char tail;
+  if (sscanf(str, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
+  struct tm tm = {0};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  time_t t = timegm(&tm);
+  struct tm back;
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d) return -1;
+  *out = (int64_t)t;
+  return 0;
+}
+
+static int parse_hhmm(const char *str, int64_t *out) {
+  int h, m, n = 0;
+  if (sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2 || str[n] != '\0') return -1;
+  if (h < 0 || h > 24 || m < 0 || m > 59 || h * 60 + m > 1440) return -1;
+  *out = (int64_t)h * 3600 + m * 60;
+  return 0;
+}
+
+#define FAIL(...) rs_err_set(e, RS_EFORMAT, __VA_ARGS__)
+
+static int get_string(const cJSON *it, const char *origin, char *dst,
+                      size_t size, rs_err *e) {
+  if (!cJSON_IsString(it) || it->valuestring == NULL)
+    return FAIL("%s: '%s' must be a string", origin, it->string);
+  if (strlen(it->valuestring) >= size)
+    return FAIL("%s: '%s' is too long", origin, it->string);
+  snprintf(dst, size, "%s", it->valuestring);
+  return 0;
+}
+
+static int get_number(const cJSON *it, const char *origin, double lo, double hi,
+                      double *dst, rs_err *e) {
+  if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+    return FAIL("%s: '%s' must be a number", origin, it->string);
+  if (it->valuedouble < lo || it->valuedouble > hi)
+    return FAIL("%s: '%s' must be between %g and %g", origin, it->string, lo, hi);
+  *dst = it->valuedouble;
+  return 0;
+}
+
+static int get_int(const cJSON *it, const char *origin, double lo, double hi,
+                   int64_t *dst, rs_err *e) {
+  double v = 0;
+  int rc = get_number(it, origin, lo, hi, &v, e);
+  if (rc) return rc;
+  if (v != floor(v)) return FAIL("%s: '%s' must be an integer", origin, it->string);
+  *dst = (int64_t)v;
+  return 0;
+}
+
+static int get_tod(const cJSON *it, const char *origin, int64_t *dst, rs_err *e) {
+  if (cJSON_IsNumber(it)) return get_int(it, origin, 0, 86400, dst, e);
+  if (cJSON_IsNull(it)) {
+    *dst = -1;
+    return 0;
+  }
+  if (!cJSON_IsString(it) || parse_hhmm(it->valuestring, dst) != 0)
+    return FAIL("%s: '%s' must be a time of day \"HH:MM\"", origin, it->string);
+  return 0;
+}
+
+static int read_array(const cJSON *arr, const char *origin, const char *key,
+                      double *dst, int *n, rs_err *e) {
+  if (!cJSON_IsArray(arr)) return FAIL("%s: 'cancel.%s' must be an array", origin, key);
+  int count = cJSON_GetArraySize(arr);
+  if (count < 1 || count > SIM_CANCEL_POINTS_MAX)
+    return FAIL("%s: 'cancel.%s' must hold 1 to %d numbers", origin, key,
+                SIM_CANCEL_POINTS_MAX);
+  int i = 0;
+  const cJSON *v;
+  cJSON_ArrayForEach(v, arr) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+      return FAIL("%s: 'cancel.%s[%d]' must be a number", origin, key, i);
+    dst[i++] = v->valuedouble;
+  }
+  *n = count;
+  return 0;
+}
+
+/* "cancel": {"distance_m": [...], "p": [...], "delay_s": N}; the table is
+ * given whole (both arrays, same length) or not at all. */
+static int parse_cancel(sim_scenario *s, const cJSON *obj, const char *origin,
+                        rs_err *e) {
+  if (!cJSON_IsObject(obj)) return FAIL("%s: 'cancel' must be an object", origin);
+  const cJSON *it;
+  cJSON_ArrayForEach(it, obj) {
+    if (strcmp(it->string, "delay_s") == 0) {
+      int64_t v;
+      int rc = get_int(it, origin, 0, 86400, &v, e);
+      if (rc) return rc;
+      s->cancel_delay_s = (int32_t)v;
+    } else if (strcmp(it->string, "distance_m") != 0 && strcmp(it->string, "p") != 0) {
+      return FAIL("%s: unknown key 'cancel.%s'", origin, it->string);
+    }
+  }
+  const cJSON *dm = cJSON_GetObjectItemCaseSensitive(obj, "distance_m");
+  const cJSON *pp = cJSON_GetObjectItemCaseSensitive(obj, "p");
+  if (dm == NULL && pp == NULL) return 0;
+  if (dm == NULL || pp == NULL)
+    return FAIL("%s: 'cancel' needs both 'distance_m' and 'p'", origin);
+  int nd, np, rc;
+  if ((rc = read_array(dm, origin, "distance_m", s->cancel_m, &nd, e)) != 0) return rc;
+  if ((rc = read_array(pp, origin, "p", s->cancel_p, &np, e)) != 0) return rc;
+  if (nd != np)
+    return FAIL("%s: 'cancel.distance_m' and 'cancel.p' differ in length", origin);
+  s->n_cancel = nd;
+  return 0;
+}
+
+int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
+                       rs_err *e) {
+  cJSON *root = cJSON_Parse(json);
+  if (root == NULL) {
+    const char *where = cJSON_GetErrorPtr();
+    int line = 1;
+    for (const char *p = json; where && p < where && *p; p++) line += *p == '\n';
+    return FAIL("%s:%d: not valid JSON", origin, line);
+  }
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return FAIL("%s: a scenario must be a JSON object", origin);
+  }
+  sim_scenario s = *out;
+  int rc = 0;
+  const cJSON *it;
+  cJSON_ArrayForEach(it, root) {
+    const char *k = it->string;
+    int64_t iv;
+    double dv = 0;
+    if (strcmp(k, "city") == 0) rc = get_string(it, origin, s.city, sizeof s.city, e);
+    else if (strcmp(k, "trips") == 0) {
+      if (cJSON_IsNull(it)) s.trips[0] = '\0';
+      else rc = get_string(it, origin, s.trips, sizeof s.trips, e);
+    } else if (strcmp(k, "synthetic_orders") == 0) {
+      rc = get_int(it, origin, 1, 1e8, &iv, e);
+      if (!rc) s.synthetic_orders = iv;
+    } else if (strcmp(k, "day") == 0) {
+      if (cJSON_IsNull(it)) s.day = -1;
+      else if (!cJSON_IsString(it) || parse_day(it->valuestring, &s.day) != 0)
+        rc = FAIL("%s: 'day' must be a date \"YYYY-MM-DD\"", origin);
+    } else if (strcmp(k, "from") == 0) rc = get_tod(it, origin, &s.from_s, e);
+    else if (strcmp(k, "to") == 0) rc = get_tod(it, origin, &s.to_s, e);
+    else if (strcmp(k, "drivers") == 0) {
+      if (cJSON_IsNull(it)) s.drivers = -1;
+      else {
+        rc = get_int(it, origin, 1, 10000000, &iv, e);
+        if (!rc) s.drivers = (int32_t)iv;
+      }
+    } else if (strcmp(k, "dispatch") == 0) rc = get_string(it, origin, s.dispatch, sizeof s.dispatch, e);
+    else if (strcmp(k, "reposition") == 0) rc = get_string(it, origin, s.reposition, sizeof s.reposition, e);
+    else if (strcmp(k, "seed") == 0) {
+      rc = get_int(it, origin, 0, 9007199254740992.0, &iv, e);
+      if (!rc) s.seed = (uint64_t)iv;
+    } else if (strcmp(k, "out") == 0) rc = get_string(it, origin, s.out, sizeof s.out, e);
+    else if (strcmp(k, "speed") == 0) rc = get_number(it, origin, 0, 1e9, &s.speed, e);
+    else if (strcmp(k, "tick_s") == 0) {
+      rc = get_int(it, origin, 1, 3600, &iv, e);
+      if (!rc) s.tick_s = (int32_t)iv;
+    } else if (strcmp(k, "patience_s") == 0) {
+      rc = get_int(it, origin, 0, 86400, &iv, e);
+      if (!rc) s.patience_s = (int32_t)iv;
+    } else if (strcmp(k, "cancel") == 0) rc = parse_cancel(&s, it, origin, e);
+    else if (strcmp(k, "idle_model") == 0) rc = get_string(it, origin, s.idle_model, sizeof s.idle_model, e);
+    else if (strcmp(k, "idle_step_s") == 0) {
+      rc = get_int(it, origin, 1, 86400, &iv, e);
+      if (!rc) s.idle_step_s = (int32_t)iv;
+    } else if (strcmp(k, "repo_tick_s") == 0) {
+      rc = get_int(it, origin, 1, 86400, &iv, e);
+      if (!rc) s.repo_tick_s = (int32_t)iv;
+    } else if (strcmp(k, "repo_idle_s") == 0) {
+      rc = get_int(it, origin, 0, 86400, &iv, e);
+      if (!rc) s.repo_idle_s = (int32_t)iv;
+    } else if (strcmp(k, "radius_m") == 0) rc = get_number(it, origin, 1, 1e6, &s.radius_m, e);
+    else if (strcmp(k, "top_k") == 0) {
+      rc = get_int(it, origin, 1, 10000, &iv, e);
+      if (!rc) s.top_k = (int32_t)iv;
+    } else if (strcmp(k, "placement") == 0) rc = get_string(it, origin, s.placement, sizeof s.placement, e);
+    else if (strcmp(k, "shift_hours") == 0) {
+      rc = get_number(it, origin, 0, 24, &dv, e);
+      if (!rc) s.shift_hours = dv;
+    } else rc = FAIL("%s: unknown key '%s'", origin, k);
+    if (rc) break;
+  }
+  cJSON_Delete(root);
+  if (rc == 0) *out = s;
+  return rc;
+}
+
+int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return rs_err_set(e, errno == ENOENT ? RS_ENOENT : RS_EIO, "%s: %s", path,
+                      strerror(errno));
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      if (cap > (16u << 20)) {
+        free(buf);
+        fclose(f);
+        return rs_err_set(e, RS_EFORMAT, "%s: scenario file larger than 16 MiB", path);
+      }
+      char *nb = realloc(buf, cap);
+      if (nb == NULL) {
+        free(buf);
+        fclose(f);
+        return rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    return rs_err_set(e, RS_EIO, "%s: read error", path);
+  }
+  buf[n] = '\0';
+  if (strlen(buf) != n) {
+    free(buf);
+    return rs_err_set(e, RS_EFORMAT, "%s: contains a NUL byte: not a JSON scenario", path);
+  }
+  int rc = sim_scenario_parse(s, buf, path, e);
+  free(buf);
+  return rc;
+}
+
+int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
+  if (s->from_s >= 0 && s->to_s >= 0 && s->to_s <= s->from_s)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
+  if (s->drivers == 0 || s->drivers < -1)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'drivers' must be at least 1");
+  if (s->n_cancel < 1) return rs_err_set(e, RS_EINVAL, "scenario: empty cancellation table");
+  for (int i = 0; i < s->n_cancel; i++) {
+    if (s->cancel_p[i] < 0 || s->cancel_p[i] > 1)
+      return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.p[%d]' must be a probability", i);
+    if (i > 0 && s->cancel_m[i] <= s->cancel_m[i - 1])
+      return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.distance_m' must ascend");
+  }
+  if (strcmp(s->idle_model, "stay") != 0 && strcmp(s->idle_model, "random-walk") != 0)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'idle_model' must be \"stay\" or \"random-walk\", not '%s'",
+                      s->idle_model);
+  if (strcmp(s->placement, "demand") != 0 && strcmp(s->placement, "uniform") != 0)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'placement' must be \"demand\" or \"uniform\", not '%s'",
+                      s->placement);
+  if (s->tick_s < 1) return rs_err_set(e, RS_EINVAL, "scenario: 'tick_s' must be at least 1");
+  return 0;
+}
+
+static void fmt_tod(char *buf, size_t n, int64_t s) {
+  snprintf(buf, n, "%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60));
+}
+
+char *sim_scenario_to_json(const sim_scenario *s) {
+  cJSON *o = cJSON_CreateObject();
+  if (o == NULL) return NULL;
+  char buf[32];
+  cJSON_AddStringToObject(o, "city", s->city);
+  if (s->trips[0]) cJSON_AddStringToObject(o, "trips", s->trips);
+  else cJSON_AddNullToObject(o, "trips");
+  cJSON_AddNumberToObject(o, "synthetic_orders", (double)s->synthetic_orders);
+  if (s->day >= 0) {
+    time_t t = (time_t)s->day;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    cJSON_AddStringToObject(o, "day", buf);
+  } else {
+    cJSON_AddNullToObject(o, "day");
+  }
+  if (s->from_s >= 0) { fmt_tod(buf, sizeof buf, s->from_s); cJSON_AddStringToObject(o, "from", buf); }
+  else cJSON_AddNullToObject(o, "from");
+  if (s->to_s >= 0) { fmt_tod(buf, sizeof buf, s->to_s); cJSON_AddStringToObject(o, "to", buf); }
+  else cJSON_AddNullToObject(o, "to");
+  if (s->drivers > 0) cJSON_AddNumberToObject(o, "drivers", s->drivers);
+  else cJSON_AddNullToObject(o, "drivers");
+  cJSON_AddStringToObject(o, "dispatch", s->dispatch);
+  cJSON_AddStringToObject(o, "reposition", s->reposition);
+  cJSON_AddNumberToObject(o, "seed", (double)s->seed);
+  cJSON_AddStringToObject(o, "out", s->out);
+  cJSON_AddNumberToObject(o, "speed", s->speed);
+  cJSON_AddNumberToObject(o, "tick_s", s->tick_s);
+  cJSON_AddNumberToObject(o, "patience_s", s->patience_s);
+  cJSON *c = cJSON_AddObjectToObject(o, "cancel");
+  if (c) {
+    cJSON_AddItemToObject(c, "distance_m", cJSON_CreateDoubleArray(s->cancel_m, s->n_cancel));
+    cJSON_AddItemToObject(c, "p", cJSON_CreateDoubleArray(s->cancel_p, s->n_cancel));
+    cJSON_AddNumberToObject(c, "delay_s", s->cancel_delay_s);
+  }
+  cJSON_AddStringToObject(o, "idle_model", s->idle_model);
+  cJSON_AddNumberToObject(o, "idle_step_s", s->idle_step_s);
+  cJSON_AddNumberToObject(o, "repo_tick_s", s->repo_tick_s);
+  cJSON_AddNumberToObject(o, "repo_idle_s", s->repo_idle_s);
+  cJSON_AddNumberToObject(o, "radius_m", s->radius_m);
+  cJSON_AddNumberToObject(o, "top_k", s->top_k);
+  cJSON_AddStringToObject(o, "placement", s->placement);
+  cJSON_AddNumberToObject(o, "shift_hours", s->shift_hours);
+  char *txt = cJSON_Print(o);
+  cJSON_Delete(o);
+  return txt;
+}
+
+double sim_scenario_cancel_p(const sim_scenario *s, double d) {
+  int n = s->n_cancel;
+  if (d <= s->cancel_m[0]) return s->cancel_p[0];
+  if (d >= s->cancel_m[n - 1]) return s->cancel_p[n - 1];
+  int i = 1;
+  while (s->cancel_m[i] < d) i++;
+  double f = (d - s->cancel_m[i - 1]) / (s->cancel_m[i] - s->cancel_m[i - 1]);
+  return s->cancel_p[i - 1] + f * (s->cancel_p[i] - s->cancel_p[i - 1]);
+}

@@ -1,0 +1,78 @@
+/*
+ * scenario: every option of a run, in one struct, read from and printed as
+ * JSON (cJSON). Command-line flags override a scenario file's fields; the
+ * effective scenario is stored with each run in the results DB, so a run can
+ * be repeated from its row alone.
+ *
+ * Units: seconds, metres, probabilities. Times of day are seconds after
+ * local midnight; `day` is the local-epoch midnight (-1: the trip store's
+ * first day).
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdint.h>
+
+#include "sim/rs_error.h"
+
+#define SIM_PATH_MAX 1024
+#define SIM_NAME_MAX 64
+#define SIM_CANCEL_POINTS_MAX 32
+
+#define SIM_PATIENCE_DEFAULT_S 600     /* riders wait 10 min for a match */
+#define SIM_TICK_DEFAULT_S 2           /* KDD Cup 2020 dispatch window */
+#define SIM_REPO_TICK_DEFAULT_S 60
+#define SIM_REPO_IDLE_DEFAULT_S 300    /* KDD Cup: eligible after 5 min idle */
+#define SIM_IDLE_STEP_DEFAULT_S 300
+#define SIM_SERIES_WINDOW_S 300        /* kpi_series: 5-minute windows */
+
+typedef struct {
+  char city[SIM_PATH_MAX];      /* builtin name or JSON file */
+  char trips[SIM_PATH_MAX];     /* trip store; "" = synthetic city */
+  int64_t synthetic_orders;     /* synthetic demand size (whole day) */
+  int64_t day;                  /* local-epoch midnight, -1 = first in store */
+  int64_t from_s, to_s;         /* horizon within the day; -1 = trip span */
+  int32_t drivers;              /* fleet size; -1 = the city's default */
+  char dispatch[SIM_NAME_MAX];
+  char reposition[SIM_NAME_MAX];
+  uint64_t seed;
+  char out[SIM_PATH_MAX];       /* results DB */
+  double speed;                 /* 0 = as fast as possible; X = X times real time */
+  int32_t tick_s;               /* dispatch period */
+  int32_t patience_s;           /* 0 = lost if not matched in its window */
+  int32_t n_cancel;             /* points of the cancellation table */
+  double cancel_m[SIM_CANCEL_POINTS_MAX];  /* pickup distances, ascending */
+  double cancel_p[SIM_CANCEL_POINTS_MAX];  /* probability at each distance */
+  int32_t cancel_delay_s;       /* when after the match a rider cancels */
+  char idle_model[SIM_NAME_MAX];/* "stay" or "random-walk" */
+  int32_t idle_step_s;          /* period of an idle driver's moves */
+  int32_t repo_tick_s;          /* repositioning round period */
+  int32_t repo_idle_s;          /* idle time before a driver is eligible */
+  double radius_m;              /* candidate radius */
+  int32_t top_k;                /* candidates per order */
+  char placement[SIM_NAME_MAX]; /* "demand" (first 30 min pickups) or "uniform" */
+  double shift_hours;           /* 0 = whole fleet online all horizon */
+} sim_scenario;
+
+/* The defaults: synthetic city, its default fleet, fcfs-nearest, stay,
+ * seed 1, KDD Cup cancellation means. */
+void sim_scenario_defaults(sim_scenario *s);
+
+/* Overlays the fields present in a JSON text onto s. Unknown keys and wrong
+ * types are errors naming the key (RS_EFORMAT); s is unchanged on failure. */
+int sim_scenario_parse(sim_scenario *s, const char *json, const char *origin,
+                       rs_err *e);
+int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e);
+
+/* Checks ranges and consistency (positive tick, ascending cancel table ...). */
+int sim_scenario_validate(const sim_scenario *s, rs_err *e);
+
+/* The scenario as pretty JSON, in a new string the caller frees; NULL when
+ * out of memory. */
+char *sim_scenario_to_json(const sim_scenario *s);
+
+/* Cancellation probability at a pickup distance: linear between table
+ * points, flat outside. */
+double sim_scenario_cancel_p(const sim_scenario *s, double pickup_m);
+
+#endif
