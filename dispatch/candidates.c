@@ -326,7 +326,8 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
     int32_t n = 0, prev = -1;
     for (int32_t d = x->head[c]; d >= 0; d = x->next[d]) {
       if (x->cell[d] != c || x->prev[d] != prev) return -1;
-      if (drivers != NULL && (drivers[d].cell != c || drivers[d].state != DISP_IDLE))
+      if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
+                                                         drivers[d].state != DISP_REPOSITION)))
         return -1;
       if (++n > x->n_drivers) return -1; /* a cycle */
       prev = d;

@@ -8,13 +8,11 @@
  *   random          each order takes a uniformly random free candidate: a
  *                   floor for comparisons.
  *   batch-distance  at every tick, all waiting orders and idle candidates are
- *                   matched at once by the exact solver (match.h), with
- *                   weight C - pickup distance, C = (R + 1)(m + 1) for
- *                   m = min(rows, columns): any matching with one more pair
- *                   outweighs every distance saving, so the policy serves as
- *                   many orders as possible and then minimises total pickup
- *                   distance. Other batch policies reuse disp_batch with
- *                   their own weight function.
+ *                   matched at once by the exact solver (match.h), serving
+ *                   as many orders as possible and then minimising total
+ *                   pickup distance (disp_batch with cardinality first and
+ *                   score -distance, see batch.h). Other batch policies
+ *                   reuse disp_batch with their own scores.
  * Repositioning:
  *   stay            nobody moves.
  *   random-walk     every eligible driver heads to a random neighbouring
@@ -107,8 +105,9 @@ static void greedy_destroy(void *vctx) {
 /* ------------------------------------------------------------ batch solver */
 
 struct disp_batch {
-  disp_weight_fn weight;   /* edge weight; <= 0 never matched */
+  disp_weight_fn weight;   /* edge score */
   void *wctx;
+  int cardinality_first;   /* weight = C + score (see batch.h) */
   disp_match *solver;
   used_set colmap;         /* driver -> column, valid when stamped */
   int32_t *col_of;         /* per driver: its column this decision */
@@ -121,21 +120,18 @@ struct disp_batch {
   int32_t n_stats, cap_stats;
 };
 
-static double distance_weight(void *wctx, const disp_tick *t, int32_t row,
-                              int32_t k) {
+static double distance_score(void *wctx, const disp_tick *t, int32_t row, int32_t k) {
   (void)wctx;
   (void)row;
-  int32_t n_rows = t->n_rows;
-  /* C = (R + 1)(m + 1) with m bounded by the rows: cardinality first. */
-  double c = (t->radius_m + 1.0) * ((double)n_rows + 1.0);
-  return c - t->edge_dist[k];
+  return -t->edge_dist[k];
 }
 
-disp_batch *disp_batch_new(disp_weight_fn weight, void *wctx) {
+disp_batch *disp_batch_new(disp_weight_fn weight, void *wctx, int cardinality_first) {
   disp_batch *b = calloc(1, sizeof *b);
   if (b == NULL) return NULL;
-  b->weight = weight ? weight : distance_weight;
+  b->weight = weight ? weight : distance_score;
   b->wctx = wctx;
+  b->cardinality_first = cardinality_first;
   b->solver = disp_match_new();
   if (b->solver == NULL) {
     free(b);
@@ -196,6 +192,14 @@ int disp_batch_dispatch(disp_batch *b, disp_tick *t, rs_err *e) {
       b->w[k] = b->weight(b->wctx, t, row, k);
     }
   }
+  if (b->cardinality_first) {
+    double smax = 0;
+    for (int32_t k = 0; k < n_edges; k++)
+      if (fabs(b->w[k]) > smax) smax = fabs(b->w[k]);
+    double m = n_rows < n_cols ? n_rows : n_cols;
+    double c = 2.0 * smax * (m + 1.0) + 1.0;
+    for (int32_t k = 0; k < n_edges; k++) b->w[k] += c;
+  }
   double total, t0 = now_us();
   int rc = disp_match_solve(b->solver, n_rows, n_cols, t->row_ptr, b->col_idx, b->w,
                             b->row_to_col, &total, e);
@@ -237,9 +241,11 @@ static void batch_destroy_cb(void *ctx) { disp_batch_free(ctx); }
 
 /* --------------------------------------------------------------- registry */
 
+/* v1d3 is listed for the names and messages; it is built from its value
+ * model (v1d3.h), not by disp_policy_new. */
 static const char *const DISPATCH_NAMES[] = {"fcfs-nearest", "random", "batch-distance",
-                                             NULL};
-static const char *const REPO_NAMES[] = {"stay", "random-walk", NULL};
+                                             "v1d3", NULL};
+static const char *const REPO_NAMES[] = {"stay", "random-walk", "v1d3", NULL};
 
 const char *const *disp_policy_names(void) { return DISPATCH_NAMES; }
 const char *const *disp_repolicy_names(void) { return REPO_NAMES; }
@@ -269,7 +275,7 @@ int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
     return 0;
   }
   if (strcmp(name, "batch-distance") == 0) {
-    disp_batch *b = disp_batch_new(NULL, NULL);
+    disp_batch *b = disp_batch_new(NULL, NULL, 1);
     if (b == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
     p->name = "batch-distance";
     p->maximal = 1; /* maximum cardinality first: no free edge remains */
@@ -281,6 +287,8 @@ int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
   }
   char known[256];
   join_names(DISPATCH_NAMES, known, sizeof known);
+  if (strcmp(name, "v1d3") == 0)
+    return rs_err_set(e, RS_EINVAL, "dispatch policy 'v1d3' needs a value model (v1d3.h)");
   return rs_err_set(e, RS_EINVAL, "unknown dispatch policy '%s' (known: %s)", name, known);
 }
 
@@ -329,6 +337,8 @@ int disp_repolicy_new(const char *name, const disp_options *o, disp_repolicy *p,
   }
   char known[256];
   join_names(REPO_NAMES, known, sizeof known);
+  if (strcmp(name, "v1d3") == 0)
+    return rs_err_set(e, RS_EINVAL, "repositioning policy 'v1d3' needs a value model (v1d3.h)");
   return rs_err_set(e, RS_EINVAL, "unknown repositioning policy '%s' (known: %s)", name,
                     known);
 }

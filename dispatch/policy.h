@@ -128,6 +128,25 @@ typedef struct disp_repolicy {
   void (*destroy)(void *ctx);
 } disp_repolicy;
 
+/* What the engine reports after each dispatch tick to an observer (the
+ * value learner): the pairs matched at this tick with their pickup times,
+ * and every driver (those idle at the end of the tick idled through it). */
+typedef struct {
+  int64_t now;
+  int32_t tick_s;             /* time until the next tick */
+  const disp_order *orders;
+  const disp_driver *drivers;
+  int32_t n_drivers;
+  const disp_assign *matched; /* pairs matched at this tick */
+  const double *matched_eta;  /* their pickup times, seconds */
+  int32_t n_matched;
+} disp_report;
+
+typedef struct {
+  void *ctx;
+  void (*observe)(void *ctx, const disp_report *r);
+} disp_observer;
+
 /* Solver statistics a batch policy keeps (per tick, appended by the policy). */
 typedef struct disp_solve_stat {
   int64_t t;          /* tick time */

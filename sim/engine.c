@@ -108,7 +108,14 @@ struct sim_engine {
   disp_assign *assign;      /* tick output buffer */
   int32_t cap_assign;
   int32_t *eligible;        /* repositioning round buffers */
+  int repo_dispatchable;    /* repositioning drivers stay matchable */
   int32_t *dest;
+
+  disp_observer observer;   /* told of every tick's matches (may be unset) */
+  disp_assign *rep_pairs;   /* matches since the last report */
+  double *rep_eta;
+  int32_t n_rep, cap_rep;
+  int64_t *repo_hold;       /* per driver: not eligible to reposition before */
 
   sim_window *win;          /* kpi_series */
   size_t n_win;
@@ -138,21 +145,28 @@ static int32_t cell_of(const sim_engine *s, double lat, double lng) {
 
 static void note_fresh(sim_engine *s, int32_t d);
 
+/* Whether drivers in a state are in the idle index (matchable). */
+static int indexed(const sim_engine *s, int32_t st) {
+  return st == DISP_IDLE || (st == DISP_REPOSITION && s->repo_dispatchable);
+}
+
 /* Moves driver d into a new state, closing the spell of the old one. */
 static void set_state(sim_engine *s, int32_t d, int32_t st) {
   disp_driver *dv = &s->drivers[d];
   sim_dstate *ds = &s->dstate[d];
   s->drec[d].time_s[dv->state] += s->now - ds->since;
   ds->since = s->now;
-  if (dv->state == DISP_IDLE) disp_index_remove(s->idx, d);
+  if (indexed(s, dv->state)) disp_index_remove(s->idx, d);
   s->n_state[dv->state]--;
   s->n_state[st]++;
   dv->state = st;
   ds->epoch++;
-  if (st == DISP_IDLE) {
-    dv->idle_since = s->now;
+  if (indexed(s, st)) {
     disp_index_add(s->idx, d, dv->cell);
     note_fresh(s, d);
+  }
+  if (st == DISP_IDLE) {
+    dv->idle_since = s->now;
     if (strcmp(s->sc.idle_model, "random-walk") == 0)
       s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
                                ds->epoch) != 0;
@@ -207,7 +221,14 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   if (o < 0 || (size_t)o >= s->n_orders || d < 0 || d >= s->n_drivers) return 1;
   sim_order_rec *r = &s->orec[o];
   disp_driver *dv = &s->drivers[d];
-  if (r->status != SIM_ORDER_WAITING || dv->state != DISP_IDLE) return 1;
+  if (r->status != SIM_ORDER_WAITING || !disp_index_contains(s->idx, d)) return 1;
+  if (dv->state == DISP_REPOSITION) {
+    /* matched on the way: it turns from where it has got to */
+    double lat, lng;
+    position_now(s, d, &lat, &lng);
+    s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+    place(s, d, lat, lng, -1);
+  }
   const disp_order *od = &s->orders[o];
   double dist = gc(s, dv->lat, dv->lng, od->plat, od->plng);
   double eta = road_time(s, dist, s->now);
@@ -231,6 +252,21 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   ds->tcell = od->pcell;
   ds->t_depart = s->now;
   ds->t_arrive = s->now + (int64_t)ceil(eta);
+  if (s->observer.observe != NULL) {
+    if (s->n_rep == s->cap_rep) {
+      int32_t c = s->cap_rep ? s->cap_rep * 2 : 256;
+      disp_assign *a = realloc(s->rep_pairs, (size_t)c * sizeof *a);
+      if (a == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+      s->rep_pairs = a;
+      double *t = realloc(s->rep_eta, (size_t)c * sizeof *t);
+      if (t == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+      s->rep_eta = t;
+      s->cap_rep = c;
+    }
+    s->rep_pairs[s->n_rep].order = o;
+    s->rep_pairs[s->n_rep].driver = d;
+    s->rep_eta[s->n_rep++] = eta;
+  }
   double p = sim_scenario_cancel_p(&s->sc, dist);
   if (s->cancel_u[o] < p) {
     int64_t delay = s->sc.cancel_delay_s;
@@ -339,6 +375,12 @@ static int on_tick(sim_engine *s, rs_err *e) {
   w->ticks++;
   w->idle_samples += disp_index_size(s->idx);
   w->busy_samples += s->n_state[DISP_PICKUP] + s->n_state[DISP_OCCUPIED];
+  if (s->observer.observe != NULL) {
+    disp_report rep = {s->now, s->sc.tick_s, s->orders, s->drivers, s->n_drivers,
+                       s->rep_pairs, s->rep_eta, s->n_rep};
+    s->observer.observe(s->observer.ctx, &rep);
+    s->n_rep = 0;
+  }
   if (s->now + s->sc.tick_s < s->to)
     rc = push(s, s->now + s->sc.tick_s, EV_TICK, -1, 0, e);
   if (rc == 0 && s->check) rc = sim_engine_check(s, e);
@@ -349,7 +391,7 @@ static int on_repo_tick(sim_engine *s, rs_err *e) {
   int32_t n = 0;
   for (int32_t d = 0; d < s->n_drivers; d++)
     if (s->drivers[d].state == DISP_IDLE &&
-        s->now - s->drivers[d].idle_since >= s->sc.repo_idle_s)
+        s->now - s->drivers[d].idle_since >= s->sc.repo_idle_s && s->now >= s->repo_hold[d])
       s->eligible[n++] = d;
   if (n > 0) {
     disp_repo r;
@@ -367,7 +409,11 @@ static int on_repo_tick(sim_engine *s, rs_err *e) {
     if (rc) return rc;
     for (int32_t i = 0; i < n; i++) {
       int32_t d = s->eligible[i], c = s->dest[i];
-      if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) continue;
+      if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) {
+        /* told to stay: not asked again for another idle threshold */
+        s->repo_hold[d] = s->now + s->sc.repo_idle_s;
+        continue;
+      }
       city_hex h = city_grid_hex(&s->grid, c);
       double lat, lng;
       city_grid_center(&s->grid, h, &lat, &lng);
@@ -770,6 +816,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->drec = calloc(nd, sizeof *s->drec);
   s->dstate = calloc(nd, sizeof *s->dstate);
   s->eligible = malloc(nd * sizeof *s->eligible);
+  s->repo_hold = calloc(nd, sizeof *s->repo_hold);
+  s->repo_dispatchable = sc->repo_dispatchable;
   s->dest = malloc(nd * sizeof *s->dest);
   s->n_win = (size_t)((t_to - t_from + SIM_SERIES_WINDOW_S - 1) / SIM_SERIES_WINDOW_S);
   s->win = calloc(s->n_win, sizeof *s->win);
@@ -782,7 +830,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
   }
-  if (!s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->drivers || !s->drec ||
+  if (!s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -831,6 +879,9 @@ void sim_engine_free(sim_engine *s) {
   free(s->dstate);
   free(s->eligible);
   free(s->dest);
+  free(s->repo_hold);
+  free(s->rep_pairs);
+  free(s->rep_eta);
   free(s->win);
   free(s->waiting);
   free(s->rows);
@@ -860,6 +911,7 @@ const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) { return s->drec; }
 void sim_engine_set_check(sim_engine *s, int on) { s->check = on; }
+void sim_engine_set_observer(sim_engine *s, disp_observer ob) { s->observer = ob; }
 
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n) {
   *n = s->n_win;

@@ -152,4 +152,8 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k);
 int sim_engine_check(const sim_engine *s, rs_err *e);
 void sim_engine_set_check(sim_engine *s, int on);
 
+/* Registers an observer called at the end of every dispatch tick with the
+ * pairs matched since the previous report (value learning). */
+void sim_engine_set_observer(sim_engine *s, disp_observer ob);
+
 #endif

@@ -48,6 +48,16 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->top_k = 32;
   snprintf(s->placement, sizeof s->placement, "demand");
   s->shift_hours = 0;
+  s->repo_dispatchable = 0;
+  snprintf(s->value_mode, sizeof s->value_mode, "online");
+  s->value_lr = 0.025;
+  s->value_gamma = 0.9;
+  s->value_slot_s = 600;
+  s->value_split_daytype = 0;
+  s->ensemble_period_s = 3600;
+  s->ensemble_w = 0.2;
+  s->tau = 1.0;
+  s->repo_radius_m = 3000.0;
 }
 
 static int parse_day(const char *str, int64_t *out) {
@@ -166,6 +176,44 @@ static int parse_cancel(sim_scenario *s, const cJSON *obj, const char *origin,
   return 0;
 }
 
+/* "value": {"mode", "table", "lr", "gamma", "slot_s", "split_daytype",
+ * "ensemble_period_s", "ensemble_w", "tau", "repo_radius_m"} */
+static int parse_value(sim_scenario *s, const cJSON *obj, const char *origin, rs_err *e) {
+  if (!cJSON_IsObject(obj)) return FAIL("%s: 'value' must be an object", origin);
+  const cJSON *it;
+  cJSON_ArrayForEach(it, obj) {
+    const char *k = it->string;
+    int64_t iv;
+    int rc;
+    if (strcmp(k, "mode") == 0) rc = get_string(it, origin, s->value_mode, sizeof s->value_mode, e);
+    else if (strcmp(k, "table") == 0) {
+      if (cJSON_IsNull(it)) {
+        s->value_table[0] = '\0';
+        rc = 0;
+      } else {
+        rc = get_string(it, origin, s->value_table, sizeof s->value_table, e);
+      }
+    } else if (strcmp(k, "lr") == 0) rc = get_number(it, origin, 0, 1, &s->value_lr, e);
+    else if (strcmp(k, "gamma") == 0) rc = get_number(it, origin, 1e-9, 1, &s->value_gamma, e);
+    else if (strcmp(k, "slot_s") == 0) {
+      rc = get_int(it, origin, 1, 86400, &iv, e);
+      if (!rc) s->value_slot_s = (int32_t)iv;
+    } else if (strcmp(k, "split_daytype") == 0) {
+      if (!cJSON_IsBool(it)) return FAIL("%s: 'value.split_daytype' must be true or false", origin);
+      s->value_split_daytype = cJSON_IsTrue(it);
+      rc = 0;
+    } else if (strcmp(k, "ensemble_period_s") == 0) {
+      rc = get_int(it, origin, 1, 86400 * 7, &iv, e);
+      if (!rc) s->ensemble_period_s = (int32_t)iv;
+    } else if (strcmp(k, "ensemble_w") == 0) rc = get_number(it, origin, 0, 1, &s->ensemble_w, e);
+    else if (strcmp(k, "tau") == 0) rc = get_number(it, origin, 0, 1e9, &s->tau, e);
+    else if (strcmp(k, "repo_radius_m") == 0) rc = get_number(it, origin, 0, 1e6, &s->repo_radius_m, e);
+    else return FAIL("%s: unknown key 'value.%s'", origin, k);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
                        rs_err *e) {
   cJSON *root = cJSON_Parse(json);
@@ -237,7 +285,11 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     else if (strcmp(k, "shift_hours") == 0) {
       rc = get_number(it, origin, 0, 24, &dv, e);
       if (!rc) s.shift_hours = dv;
-    } else rc = FAIL("%s: unknown key '%s'", origin, k);
+    } else if (strcmp(k, "repo_dispatchable") == 0) {
+      if (!cJSON_IsBool(it)) rc = FAIL("%s: 'repo_dispatchable' must be true or false", origin);
+      else s.repo_dispatchable = cJSON_IsTrue(it);
+    } else if (strcmp(k, "value") == 0) rc = parse_value(&s, it, origin, e);
+    else rc = FAIL("%s: unknown key '%s'", origin, k);
     if (rc) break;
   }
   cJSON_Delete(root);
@@ -307,6 +359,16 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
     return rs_err_set(e, RS_EINVAL, "scenario: 'placement' must be \"demand\" or \"uniform\", not '%s'",
                       s->placement);
   if (s->tick_s < 1) return rs_err_set(e, RS_EINVAL, "scenario: 'tick_s' must be at least 1");
+  if (strcmp(s->value_mode, "online") != 0 && strcmp(s->value_mode, "offline") != 0 &&
+      strcmp(s->value_mode, "ensemble") != 0)
+    return rs_err_set(e, RS_EINVAL,
+                      "scenario: 'value.mode' must be \"online\", \"offline\" or \"ensemble\", not '%s'",
+                      s->value_mode);
+  if (strcmp(s->value_mode, "online") != 0 && s->value_table[0] == '\0')
+    return rs_err_set(e, RS_EINVAL, "scenario: value mode '%s' needs 'value.table' (--value-table)",
+                      s->value_mode);
+  if (86400 % s->value_slot_s != 0)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'value.slot_s' must divide the day");
   return 0;
 }
 
@@ -358,6 +420,21 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   cJSON_AddNumberToObject(o, "top_k", s->top_k);
   cJSON_AddStringToObject(o, "placement", s->placement);
   cJSON_AddNumberToObject(o, "shift_hours", s->shift_hours);
+  cJSON_AddBoolToObject(o, "repo_dispatchable", s->repo_dispatchable);
+  cJSON *v = cJSON_AddObjectToObject(o, "value");
+  if (v) {
+    cJSON_AddStringToObject(v, "mode", s->value_mode);
+    if (s->value_table[0]) cJSON_AddStringToObject(v, "table", s->value_table);
+    else cJSON_AddNullToObject(v, "table");
+    cJSON_AddNumberToObject(v, "lr", s->value_lr);
+    cJSON_AddNumberToObject(v, "gamma", s->value_gamma);
+    cJSON_AddNumberToObject(v, "slot_s", s->value_slot_s);
+    cJSON_AddBoolToObject(v, "split_daytype", s->value_split_daytype);
+    cJSON_AddNumberToObject(v, "ensemble_period_s", s->ensemble_period_s);
+    cJSON_AddNumberToObject(v, "ensemble_w", s->ensemble_w);
+    cJSON_AddNumberToObject(v, "tau", s->tau);
+    cJSON_AddNumberToObject(v, "repo_radius_m", s->repo_radius_m);
+  }
   char *txt = cJSON_Print(o);
   cJSON_Delete(o);
   return txt;

@@ -52,6 +52,18 @@ typedef struct {
   int32_t top_k;                /* candidates per order */
   char placement[SIM_NAME_MAX]; /* "demand" (first 30 min pickups) or "uniform" */
   double shift_hours;           /* 0 = whole fleet online all horizon */
+  int repo_dispatchable;        /* repositioning drivers stay matchable */
+  /* the value model (v1d3 policies), JSON object "value" */
+  char value_mode[SIM_NAME_MAX];/* "online", "offline" or "ensemble" */
+  char value_table[SIM_PATH_MAX]; /* offline table (ridesim train) */
+  double value_lr;              /* online TD step */
+  double value_gamma;           /* discount per 10 minutes */
+  int32_t value_slot_s;         /* time slot of the table */
+  int value_split_daytype;      /* weekday / weekend tables */
+  int32_t ensemble_period_s;    /* blend period */
+  double ensemble_w;            /* online weight in a blend */
+  double tau;                   /* repositioning softmax temperature */
+  double repo_radius_m;         /* repositioning reach */
 } sim_scenario;
 
 /* The defaults: synthetic city, its default fleet, fcfs-nearest, stay,

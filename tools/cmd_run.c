@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "city_data/city.h"
-#include "city_data/synth.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
 #include "sim/engine.h"
@@ -25,6 +24,8 @@
 #include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
+#include "tools/runsetup.h"
+#include "value/vstore.h"
 
 #define RUN_USAGE                                                                  \
   "ridesim run [--trips DB | --synthetic] [--day YYYY-MM-DD] [--from HH:MM --to HH:MM]\n" \
@@ -43,8 +44,8 @@ static void run_help(void) {
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
       "  --drivers N           fleet size (default: the city's)\n"
-      "  --dispatch NAME       fcfs-nearest | random | batch-distance (default fcfs-nearest)\n"
-      "  --reposition NAME     stay | random-walk (default stay)\n"
+      "  --dispatch NAME       fcfs-nearest | random | batch-distance | v1d3 (default fcfs-nearest)\n"
+      "  --reposition NAME     stay | random-walk | v1d3 (default stay)\n"
       "  --seed S              run seed: fleet, cancellations, idle moves, policies (default 1)\n"
       "  --patience S          seconds an order waits for a match; 0 = lost after its tick\n"
       "  --tick S              dispatch period in seconds (default 2)\n"
@@ -53,6 +54,18 @@ static void run_help(void) {
       "  --idle-model NAME     stay | random-walk: how idle drivers drift (default stay)\n"
       "  --placement NAME      demand | uniform: initial fleet positions (default demand)\n"
       "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
+      "  --repo-dispatchable   repositioning drivers can be matched on the way\n"
+      "value model (v1d3 policies):\n"
+      "  --value-mode M        online (learn from scratch) | offline (a trained table,\n"
+      "                        frozen) | ensemble (learn, blend with the trained table\n"
+      "                        every --ensemble-minutes); default online\n"
+      "  --value-table FILE    trained table from 'ridesim train' (offline, ensemble)\n"
+      "  --value-out FILE      save the run's table at the end\n"
+      "  --lr X                online TD learning rate (default 0.025)\n"
+      "  --gamma X             discount per 10 minutes (default 0.9)\n"
+      "  --ensemble-w W        online weight in a blend (default 0.2)\n"
+      "  --ensemble-minutes M  blend period (default 60)\n"
+      "  --tau T               repositioning softmax temperature (default 1)\n"
       "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
       "  --out DB              results database (default ./ridesim-results.db)\n"
       "  --json                print the KPIs as JSON instead of a table\n"
@@ -68,7 +81,8 @@ enum {
   OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
   OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
   OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
-  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP
+  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
+  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU
 };
 
 static const struct option RUN_OPTS[] = {
@@ -97,6 +111,15 @@ static const struct option RUN_OPTS[] = {
   {"check-invariants", no_argument, NULL, OPT_CHECK},
   {"print-scenario", no_argument, NULL, OPT_PRINT},
   {"help", no_argument, NULL, OPT_HELP},
+  {"repo-dispatchable", no_argument, NULL, OPT_REPO_DISP},
+  {"value-mode", required_argument, NULL, OPT_VMODE},
+  {"value-table", required_argument, NULL, OPT_VTABLE},
+  {"value-out", required_argument, NULL, OPT_VOUT},
+  {"lr", required_argument, NULL, OPT_LR},
+  {"gamma", required_argument, NULL, OPT_GAMMA},
+  {"ensemble-w", required_argument, NULL, OPT_ENS_W},
+  {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
+  {"tau", required_argument, NULL, OPT_TAU},
   {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +127,7 @@ typedef struct {
   sim_scenario sc;
   int city_given;   /* --city or the scenario named one */
   int json, check, print;
+  char value_out[SIM_PATH_MAX]; /* save the run's value table here */
 } run_args;
 
 static int set_str(char *dst, size_t n, const char *v) {
@@ -217,6 +241,36 @@ static int parse_args(int argc, char **argv, run_args *a) {
       s->speed = dv;
       break;
     case OPT_CHECK: a->check = 1; break;
+    case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
+    case OPT_VMODE:
+      if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
+      break;
+    case OPT_VTABLE:
+      if (set_str(s->value_table, sizeof s->value_table, optarg)) return BAD("--value-table: path too long");
+      break;
+    case OPT_VOUT:
+      if (set_str(a->value_out, sizeof a->value_out, optarg)) return BAD("--value-out: path too long");
+      break;
+    case OPT_LR:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", optarg);
+      s->value_lr = dv;
+      break;
+    case OPT_GAMMA:
+      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 1) return BAD("--gamma: expected (0, 1], got '%s'", optarg);
+      s->value_gamma = dv;
+      break;
+    case OPT_ENS_W:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--ensemble-w: expected 0-1, got '%s'", optarg);
+      s->ensemble_w = dv;
+      break;
+    case OPT_ENS_MIN:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10080) return BAD("--ensemble-minutes: expected 1-10080, got '%s'", optarg);
+      s->ensemble_period_s = (int32_t)(iv * 60);
+      break;
+    case OPT_TAU:
+      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", optarg);
+      s->tau = dv;
+      break;
     case OPT_PRINT: a->print = 1; break;
     case '?':
     default:
@@ -230,75 +284,6 @@ static int parse_args(int argc, char **argv, run_args *a) {
     return 2;
   }
   return 0;
-}
-
-/* Loads the run's trips and fixes day and horizon. */
-static int load_trips(run_args *a, city_def *city, city_trip **trips, size_t *n,
-                      int64_t *t_from, int64_t *t_to, rs_err *e) {
-  sim_scenario *s = &a->sc;
-  int rc;
-  if (s->trips[0] == '\0') {
-    if ((rc = city_def_resolve(s->city, city, e)) != 0) return rc;
-    city_synth_opts o = {s->seed, (size_t)s->synthetic_orders,
-                         s->day >= 0 ? s->day : CITY_SYNTH_DEFAULT_DAY};
-    if (s->day < 0) s->day = o.day;
-    city_trip *all;
-    size_t n_all;
-    if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
-    int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
-    size_t k = 0;
-    for (size_t i = 0; i < n_all; i++)
-      if (all[i].t_request >= from && all[i].t_request < to) all[k++] = all[i];
-    *trips = all;
-    *n = k;
-    *t_from = from;
-    *t_to = to;
-    return 0;
-  }
-  city_store *st;
-  if ((rc = city_store_open(s->trips, CITY_STORE_READ, NULL, &st, e)) != 0) return rc;
-  const char *store_city = city_store_city(st);
-  if (!a->city_given) snprintf(s->city, sizeof s->city, "%s", store_city);
-  if ((rc = city_def_resolve(s->city, city, e)) != 0) goto out;
-  if (strcmp(city->name, store_city) != 0) {
-    rc = rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'", s->trips,
-                    store_city, city->name);
-    goto out;
-  }
-  if (s->day < 0) {
-    int64_t *days;
-    size_t nd;
-    if ((rc = city_store_days(st, &days, &nd, e)) != 0) goto out;
-    if (nd == 0) {
-      free(days);
-      rc = rs_err_set(e, RS_EEMPTY, "%s: the trip store holds no trips", s->trips);
-      goto out;
-    }
-    s->day = days[0];
-    free(days);
-  }
-  int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
-  if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
-  if (*n == 0) {
-    char day[32];
-    cli_format_time(s->day, day, sizeof day);
-    day[10] = '\0';
-    free(*trips);
-    *trips = NULL;
-    rc = rs_err_set(e, RS_EEMPTY, "%s: no trips on %s between %02d:%02d and %02d:%02d",
-                    s->trips, day, (int)((from - s->day) / 3600), (int)((from - s->day) % 3600 / 60),
-                    (int)((to - s->day) / 3600), (int)((to - s->day) % 3600 / 60));
-    goto out;
-  }
-  if (s->from_s < 0) from = (*trips)[0].t_request / 3600 * 3600;
-  if (s->to_s < 0) to = ((*trips)[*n - 1].t_request / 3600 + 1) * 3600;
-  *t_from = from;
-  *t_to = to;
-out:
-  city_store_close(st);
-  return rc;
 }
 
 static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_def *city,
@@ -354,42 +339,27 @@ int cmd_run(int argc, char **argv) {
     free(j);
     return 0;
   }
-  disp_options dopt = {a.sc.radius_m, a.sc.top_k};
-  disp_policy dp;
-  disp_repolicy rp;
-  if (disp_policy_new(a.sc.dispatch, &dopt, &dp, &e) != 0) {
+  if (run_check_policies(&a.sc, &e) != 0) {
     cli_error("run", "%s", e.msg);
-    return 2;
-  }
-  if (disp_repolicy_new(a.sc.reposition, &dopt, &rp, &e) != 0) {
-    cli_error("run", "%s", e.msg);
-    disp_policy_destroy(&dp);
     return 2;
   }
   int status = 1;
-  city_def city;
-  city_trip *trips = NULL;
-  size_t n = 0;
-  int64_t from = 0, to = 0;
-  sim_engine *eng = NULL;
+  run_input in;
+  run_ctx *r = NULL;
   sim_results *res = NULL;
   char *scen = NULL;
-  if (load_trips(&a, &city, &trips, &n, &from, &to, &e) != 0) goto fail;
-  if (sim_engine_new(&a.sc, &city, trips, n, from, to, &dp, &rp, &eng, &e) != 0) {
-    trips = NULL; /* the engine took them */
-    goto fail;
-  }
-  trips = NULL;
+  memset(&in, 0, sizeof in);
+  if (run_input_load(&a.sc, a.city_given, &in, &e) != 0) goto fail;
+  if (run_ctx_new(&a.sc, &in, &r, &e) != 0) goto fail;
+  sim_engine *eng = r->eng;
   sim_engine_set_check(eng, a.check);
   if (sim_results_open(a.sc.out, &res, &e) != 0) goto fail;
   /* Record the effective scenario: the day and horizon now fixed. */
-  a.sc.from_s = from - a.sc.day;
-  a.sc.to_s = to - a.sc.day;
   scen = sim_scenario_to_json(&a.sc);
   int64_t run_id;
   if (scen == NULL ||
-      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, dp.name, rp.name, from, to,
-                            &run_id, &e) != 0)
+      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, r->dp.name, r->rp.name,
+                            in.from, in.to, &run_id, &e) != 0)
     goto fail;
   sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL};
   int interrupted = 0;
@@ -405,17 +375,26 @@ int cmd_run(int argc, char **argv) {
     goto fail_quiet;
   }
   if (rc != 0) goto fail;
+  if (r->vm != NULL && a.value_out[0] != '\0') {
+    val_meta vmeta;
+    memset(&vmeta, 0, sizeof vmeta);
+    snprintf(vmeta.city, sizeof vmeta.city, "%s", in.city.name);
+    vmeta.rows = (int64_t)in.n;
+    if (val_store_save(a.value_out, disp_v1d3_table(r->vm), &in.city, &vmeta, &e) != 0)
+      goto fail;
+  }
   if (a.json) {
     char *j = sim_kpis_to_json(&k, 1);
     if (j) printf("%s\n", j);
     free(j);
   } else {
-    print_table(&k, &a.sc, &city, from, to, wall);
+    print_table(&k, &a.sc, &in.city, in.from, in.to, wall);
     printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
   }
   status = interrupted ? 130 : 0;
-  if (interrupted) cli_error("run", "interrupted at simulated %lld s of %lld; results kept",
-                             (long long)(sim_engine_now(eng) - from), (long long)(to - from));
+  if (interrupted)
+    cli_error("run", "interrupted at simulated %lld s of %lld; results kept",
+              (long long)(sim_engine_now(eng) - in.from), (long long)(in.to - in.from));
   goto done;
 fail:
   cli_error("run", "%s", e.msg);
@@ -423,10 +402,8 @@ fail_quiet:
   status = 1;
 done:
   free(scen);
-  free(trips);
   sim_results_close(res);
-  sim_engine_free(eng);
-  disp_policy_destroy(&dp);
-  disp_repolicy_destroy(&rp);
+  run_ctx_free(r);
+  run_input_free(&in);
   return status;
 }

@@ -19,6 +19,8 @@ static const command commands[] = {
   {"synth", cmd_synth, "generate the synthetic city's trips into a trip store"},
   {"trips", cmd_trips, "summarise a trip store"},
   {"city", cmd_city, "show a city definition and its hexagonal grid"},
+  {"train", cmd_train, "train a value table offline on historical trips"},
+  {"value", cmd_value, "inspect and export value tables (value info, value export)"},
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
 };

@@ -1,0 +1,289 @@
+/*
+ * v1d3: the value model, its learner and its two policies; see v1d3.h.
+ *
+ * Costs per tick: the learner touches every driver once (O(drivers)) and
+ * does one table update each; dispatch adds two table reads and a pow() per
+ * candidate edge; repositioning reads one value per reachable cell of each
+ * eligible driver. Idle steps all share one discount (gamma^tick), computed
+ * once per tick size.
+ */
+#include "dispatch/v1d3.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/geo.h"
+#include "dispatch/batch.h"
+#include "value/softmax.h"
+
+#define DISC_MAX 14400   /* seconds of tabulated discount: 4 hours */
+#define SPREAD_MAX 64
+
+struct disp_v1d3 {
+  const city_def *city;
+  const city_grid *grid;
+  disp_v1d3_opts o;
+  val_table *online;        /* learnt table (NULL in offline mode) */
+  val_table *offline;       /* trained on history (NULL in online mode) */
+  const val_table *v;       /* the table policies read */
+  int64_t next_blend;       /* simulated time of the next ensemble blend */
+  int64_t td_steps, blends;
+  int32_t idle_tick_s;      /* tick size of the cached idle discount */
+  double idle_discount;     /* gamma^(tick / period) */
+  disp_batch *batch;        /* dispatch: the shared batch solver path */
+  double *disc;             /* gamma^(dt / period) for dt = 0 .. DISC_MAX-1 s */
+  double spread[SPREAD_MAX];/* R_gamma / R for T = 0 .. SPREAD_MAX-1 steps */
+  /* repositioning scratch */
+  city_hex *ring;
+  int32_t ring_k;
+  int32_t *cand;
+  double *score, *scratch;
+};
+
+void disp_v1d3_defaults(disp_v1d3_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->mode = DISP_V1D3_ONLINE;
+  val_config_defaults(&o->cfg);
+  o->lr = VAL_LR_DEFAULT;
+  o->ensemble_w = DISP_V1D3_ENSEMBLE_W;
+  o->ensemble_period_s = DISP_V1D3_ENSEMBLE_PERIOD_S;
+  o->tau = DISP_V1D3_TAU;
+  o->repo_radius_m = DISP_V1D3_REPO_RADIUS_M;
+  o->serve_first = 1;
+}
+
+/* gamma^(dt / period), tabulated for whole seconds. */
+static double discount(const disp_v1d3 *m, const val_config *c, int64_t dt) {
+  return dt >= 0 && dt < DISC_MAX ? m->disc[dt] : val_discount(c, (double)dt);
+}
+
+/* val_spread_reward through the table of T steps. */
+static double spread(const disp_v1d3 *m, const val_config *c, double reward, int64_t dt) {
+  double steps = floor((double)dt / c->gamma_period_s + 0.5);
+  int64_t T = steps < 1 ? 1 : (int64_t)steps;
+  return T < SPREAD_MAX ? reward * m->spread[T] : val_spread_reward(c, reward, (double)dt);
+}
+
+static const char *const MODE_NAMES[] = {"online", "offline", "ensemble"};
+
+int disp_v1d3_mode_parse(const char *s, int32_t *mode) {
+  for (int32_t i = 0; i < 3; i++)
+    if (strcmp(s, MODE_NAMES[i]) == 0) {
+      *mode = i;
+      return 0;
+    }
+  return -1;
+}
+
+const char *disp_v1d3_mode_name(int32_t mode) {
+  return mode >= 0 && mode < 3 ? MODE_NAMES[mode] : "unknown";
+}
+
+/* ----------------------------------------------------------------- learner */
+
+static void observe(void *ctx, const disp_report *r) {
+  disp_v1d3 *m = ctx;
+  if (m->online == NULL) return;
+  val_table *t = m->online;
+  const val_config *c = val_table_config(t);
+  double lr = m->o.lr;
+  for (int32_t i = 0; i < r->n_matched; i++) {
+    int32_t d = r->matched[i].driver;
+    const disp_order *o = &r->orders[r->matched[i].order];
+    int64_t dt = (int64_t)ceil(r->matched_eta[i]) + o->duration_s;
+    val_table_td(t, r->drivers[d].cell, r->now, o->dcell, r->now + dt, o->fare, lr);
+    m->td_steps++;
+  }
+  if (r->tick_s != m->idle_tick_s) {
+    m->idle_tick_s = r->tick_s;
+    m->idle_discount = val_discount(c, (double)r->tick_s);
+  }
+  int64_t t1 = r->now + r->tick_s;
+  for (int32_t d = 0; d < r->n_drivers; d++) {
+    if (r->drivers[d].state != DISP_IDLE) continue;
+    int32_t cell = r->drivers[d].cell;
+    double target = m->idle_discount * val_table_get(t, cell, t1);
+    val_table_update(t, cell, r->now, target, lr);
+    m->td_steps++;
+  }
+  if (m->offline != NULL && r->now >= m->next_blend) {
+    if (m->next_blend > 0) {
+      val_table_blend(t, m->offline, m->o.ensemble_w, NULL);
+      m->blends++;
+    }
+    int64_t p = m->o.ensemble_period_s;
+    m->next_blend = (r->now / p + 1) * p;
+  }
+}
+
+disp_observer disp_v1d3_observer(disp_v1d3 *m) {
+  disp_observer ob = {m, observe};
+  return ob;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k) {
+  disp_v1d3 *m = wctx;
+  const disp_order *o = &t->orders[t->row_order[row]];
+  const disp_driver *dv = &t->drivers[t->edge_driver[k]];
+  const val_config *c = val_table_config(m->v);
+  int64_t dt = (int64_t)ceil(t->edge_eta[k]) + o->duration_s;
+  double adv = spread(m, c, o->fare, dt) +
+               discount(m, c, dt) * val_table_get(m->v, o->dcell, t->now + dt) -
+               val_table_get(m->v, dv->cell, t->now);
+  double p = m->o.p_cancel ? m->o.p_cancel(m->o.p_cancel_ctx, t->edge_dist[k]) : 0.0;
+  return (1.0 - p) * adv;
+}
+
+static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
+  disp_v1d3 *m = ctx;
+  return disp_batch_dispatch(m->batch, t, e);
+}
+
+static const disp_solve_stat *v1d3_stats_cb(void *ctx, int32_t *n) {
+  disp_v1d3 *m = ctx;
+  return disp_batch_stats(m->batch, n);
+}
+
+int disp_v1d3_dispatch(disp_v1d3 *m, disp_policy *p, rs_err *e) {
+  memset(p, 0, sizeof *p);
+  if (m->batch == NULL) {
+    m->batch = disp_batch_new(v1d3_weight, m, m->o.serve_first);
+    if (m->batch == NULL) return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+  }
+  p->name = "v1d3";
+  p->ctx = m;
+  p->dispatch = v1d3_dispatch_cb;
+  p->solve_stats = v1d3_stats_cb;
+  /* Pure V1D3 leaves orders whose edges all score <= 0 unserved, with
+   * candidates free: not maximal. */
+  p->maximal = m->o.serve_first;
+  return 0;
+}
+
+/* ------------------------------------------------------------ reposition */
+
+static int v1d3_reposition_cb(void *ctx, disp_repo *r, rs_err *e) {
+  disp_v1d3 *m = ctx;
+  (void)e;
+  const city_grid *g = r->grid;
+  const val_config *c = val_table_config(m->v);
+  int32_t nk = city_hex_kring_size(m->ring_k);
+  double speed = city_def_speed(m->city, r->now);
+  for (int32_t i = 0; i < r->n_eligible; i++) {
+    const disp_driver *dv = &r->drivers[r->eligible[i]];
+    int32_t n = city_hex_kring(city_grid_hex(g, dv->cell), m->ring_k, m->ring);
+    int32_t nc = 0;
+    for (int32_t k = 0; k < n && k < nk; k++) {
+      int32_t cell = city_grid_index(g, m->ring[k]);
+      if (cell < 0) continue;
+      double lat, lng;
+      city_grid_center(g, m->ring[k], &lat, &lng);
+      double dist = k == 0 ? 0.0
+                           : city_geo_haversine_r(dv->lat, dv->lng, lat, lng,
+                                                  m->city->earth_radius_m);
+      if (dist > m->o.repo_radius_m) continue;
+      double dt = dist * m->city->detour_factor / speed;
+      m->cand[nc] = cell;
+      m->score[nc] = val_discount(c, dt) * val_table_get(m->v, cell, r->now + (int64_t)dt);
+      nc++;
+    }
+    int32_t pick = val_softmax_sample(m->score, nc, m->o.tau, r->rng, m->scratch);
+    r->dest_cell[i] = pick > 0 ? m->cand[pick] : -1; /* index 0: its own cell */
+  }
+  return 0;
+}
+
+int disp_v1d3_reposition(disp_v1d3 *m, disp_repolicy *p, rs_err *e) {
+  memset(p, 0, sizeof *p);
+  if (m->ring == NULL) {
+    double e1 = m->grid->edge_m * 1.5;
+    m->ring_k = (int32_t)ceil(m->o.repo_radius_m / e1) + 1;
+    int32_t nk = city_hex_kring_size(m->ring_k);
+    m->ring = malloc((size_t)nk * sizeof *m->ring);
+    m->cand = malloc((size_t)nk * sizeof *m->cand);
+    m->score = malloc((size_t)nk * sizeof *m->score);
+    m->scratch = malloc((size_t)nk * sizeof *m->scratch);
+    if (!m->ring || !m->cand || !m->score || !m->scratch)
+      return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+  }
+  p->name = "v1d3";
+  p->ctx = m;
+  p->reposition = v1d3_reposition_cb;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ model */
+
+int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts *o,
+                  val_table *offline, disp_v1d3 **out, rs_err *e) {
+  *out = NULL;
+  if (o->mode != DISP_V1D3_ONLINE && offline == NULL) {
+    return rs_err_set(e, RS_EINVAL, "v1d3: the %s mode needs an offline value table",
+                      disp_v1d3_mode_name(o->mode));
+  }
+  if (!(o->ensemble_w >= 0 && o->ensemble_w <= 1) || o->ensemble_period_s <= 0 || o->lr < 0) {
+    val_table_free(offline);
+    return rs_err_set(e, RS_EINVAL, "v1d3: ensemble weight must be in [0, 1], period and "
+                                    "learning rate positive");
+  }
+  disp_v1d3 *m = calloc(1, sizeof *m);
+  if (m == NULL) {
+    val_table_free(offline);
+    return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+  }
+  m->city = city;
+  m->grid = g;
+  m->o = *o;
+  if (o->mode == DISP_V1D3_ONLINE) {
+    val_table_free(offline);
+    int rc = val_table_new(g, &o->cfg, &m->online, e);
+    if (rc) {
+      free(m);
+      return rc;
+    }
+  } else {
+    m->offline = offline;
+    if (o->mode == DISP_V1D3_ENSEMBLE) {
+      m->online = val_table_clone(offline);
+      if (m->online == NULL) {
+        disp_v1d3_free(m);
+        return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+      }
+    }
+  }
+  m->v = m->online != NULL ? m->online : m->offline;
+  m->disc = malloc(DISC_MAX * sizeof *m->disc);
+  if (m->disc == NULL) {
+    disp_v1d3_free(m);
+    return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+  }
+  const val_config *c = val_table_config(m->v);
+  for (int32_t i = 0; i < DISC_MAX; i++) m->disc[i] = val_discount(c, (double)i);
+  for (int32_t i = 0; i < SPREAD_MAX; i++)
+    m->spread[i] = i == 0 ? 1.0 : val_spread_reward(c, 1.0, (double)i * c->gamma_period_s);
+  *out = m;
+  return 0;
+}
+
+void disp_v1d3_free(disp_v1d3 *m) {
+  if (m == NULL) return;
+  val_table_free(m->online);
+  val_table_free(m->offline);
+  disp_batch_free(m->batch);
+  free(m->disc);
+  free(m->ring);
+  free(m->cand);
+  free(m->score);
+  free(m->scratch);
+  free(m);
+}
+
+const val_table *disp_v1d3_table(const disp_v1d3 *m) { return m->v; }
+
+void disp_v1d3_counts(const disp_v1d3 *m, int64_t *td_steps, int64_t *blends) {
+  if (td_steps) *td_steps = m->td_steps;
+  if (blends) *blends = m->blends;
+}

@@ -1,0 +1,2 @@
+/* Tests of train: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,2 @@
+/* Tests of vstore: to be written. */
+int main(void) { return 77; }

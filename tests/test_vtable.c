@@ -1,0 +1,2 @@
+/* Tests of vtable: to be written. */
+int main(void) { return 77; }

@@ -1,0 +1,291 @@
+/*
+ * ridesim value info VALUE.db [--city NAME|FILE]
+ * ridesim value export VALUE.db --slot HH:MM [--daytype weekday|weekend]
+ *                      --format csv|geojson [--out FILE] [--city NAME|FILE]
+ *
+ * info prints a value table's metadata (city, grid, slots, discount, the
+ * days and trips it was trained on) and statistics (seen states, mean and
+ * largest value, seen states per day type).
+ *
+ * export writes one time slot of one day type as a map: every cell seen in
+ * any slot of that day type, with its index, axial q and r, centre, hexagon
+ * (6 vertices; a closed ring of [lng, lat] in GeoJSON, WKT in CSV), its value
+ * at the slot (with the table's fallback for a state never updated, so the
+ * map shows what a policy would read) and the state's update count. Cells
+ * are written in index order. With --out the file is written beside its
+ * final name and renamed into place, so a reader never sees half a map.
+ *
+ * The city defaults to the one named in the table's metadata, resolved like
+ * --city (a built-in name, else a JSON file); its grid must match the table.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/cli.h"
+#include "value/vstore.h"
+#include "value/vtable.h"
+
+#define VALUE_USAGE                                                        \
+  "ridesim value info VALUE.db [--city NAME|FILE]\n"                       \
+  "       ridesim value export VALUE.db --slot HH:MM "                     \
+  "[--daytype weekday|weekend] --format csv|geojson [--out FILE] "         \
+  "[--city NAME|FILE]"
+
+/* Local-epoch midnights of a Monday (2016-02-01) and a Saturday
+ * (2016-02-06): any time of day on them has day type 0 / 1. */
+#define VALUE_MONDAY 1454284800LL
+#define VALUE_SATURDAY 1454716800LL
+
+static void value_help(void) {
+  printf("usage: %s\n\n"
+         "Inspects and exports value tables written by 'ridesim train'.\n\n"
+         "  info                    metadata and statistics of the table\n"
+         "  export                  one time slot of the table as a map\n"
+         "    --slot HH:MM          time of day (its slot is exported)\n"
+         "    --daytype T           weekday (default) or weekend; a table without\n"
+         "                          day types has one table for every day\n"
+         "    --format F            csv or geojson\n"
+         "    --out FILE            write to FILE (default: standard output)\n"
+         "  --city NAME|FILE        the table's city (default: the one it names)\n",
+         VALUE_USAGE);
+}
+
+/* Loads path with its city (given or named in the file) and that city's grid. */
+static int load_table(const char *cmd, const char *path, const char *city_arg, city_def *city,
+                      city_grid *grid, val_table **t, val_meta *m) {
+  rs_err e;
+  rs_err_clear(&e);
+  val_meta peek;
+  if (val_store_load(path, NULL, NULL, NULL, &peek, &e) != 0) {
+    cli_error(cmd, "%s", e.msg);
+    return 1;
+  }
+  const char *name = city_arg != NULL ? city_arg : peek.city;
+  if (city_def_resolve(name, city, &e) != 0 || city_def_grid(city, grid, &e) != 0 ||
+      val_store_load(path, city, grid, t, m, &e) != 0) {
+    cli_error(cmd, "%s", e.msg);
+    return 1;
+  }
+  return 0;
+}
+
+static int value_info(const char *path, const char *city_arg) {
+  const char *cmd = "value info";
+  city_def city;
+  city_grid grid;
+  val_table *t = NULL;
+  val_meta m;
+  if (load_table(cmd, path, city_arg, &city, &grid, &t, &m) != 0) return 1;
+  const val_config *c = val_table_config(t);
+  int32_t ns = val_table_n_slots(t), nc = val_table_n_cells(t);
+  double mean, max_abs;
+  int64_t n_seen;
+  val_table_stats(t, &mean, &max_abs, &n_seen);
+  printf("file           %s\n", path);
+  printf("city           %s (hex edge %g m, %d cells)\n", city.name, city.hex_edge_m, nc);
+  printf("slots          %d of %d min%s\n", ns, c->slot_s / 60,
+         c->day_types == 2 ? ", weekday and weekend" : ", every day alike");
+  printf("gamma          %g per %d s\n", c->gamma, c->gamma_period_s);
+  printf("days           %s\n", m.days[0] ? m.days : "(unknown)");
+  printf("trips used     %lld\n", (long long)m.rows);
+  printf("passes         %d\n", m.passes);
+  printf("created        %s\n", m.created[0] ? m.created : "(unknown)");
+  printf("states seen    %lld of %lld\n", (long long)n_seen,
+         (long long)c->day_types * ns * nc);
+  printf("mean value     %.4f (seen states)\n", mean);
+  printf("max |value|    %.4f\n", max_abs);
+  for (int32_t d = 0; d < c->day_types; d++) {
+    int64_t seen = 0, cells = 0;
+    for (int32_t k = 0; k < nc; k++) {
+      int any = 0;
+      for (int32_t s = 0; s < ns; s++)
+        if (val_table_count(t, d, s, k) > 0) seen++, any = 1;
+      cells += any;
+    }
+    printf("%-14s %lld states in %lld cells\n",
+           c->day_types == 1 ? "all days" : (d == 0 ? "weekday" : "weekend"),
+           (long long)seen, (long long)cells);
+  }
+  val_table_free(t);
+  return 0;
+}
+
+/* A number for CSV/GeoJSON: "null" (GeoJSON) or "" (CSV) when not finite. */
+static void put_num(FILE *f, double v, int json) {
+  if (isfinite(v)) fprintf(f, "%.10g", v);
+  else if (json) fputs("null", f);
+}
+
+/* A JSON string literal (quotes included). */
+static void put_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static int write_map(FILE *f, const val_table *t, const city_grid *g, int32_t dtype,
+                     int64_t t_local, int json, const char *slot_text,
+                     const char *daytype_text, const char *city_name) {
+  int32_t ns = val_table_n_slots(t), nc = val_table_n_cells(t);
+  int32_t slot = val_table_slot(t, t_local);
+  if (json) {
+    fputs("{\"type\": \"FeatureCollection\", \"properties\": {\"city\": ", f);
+    put_json_string(f, city_name);
+    fprintf(f, ", \"slot\": %d, \"slot_start\": \"%s\", \"daytype\": \"%s\"},\n"
+               "\"features\": [",
+            slot, slot_text, daytype_text);
+  } else
+    fputs("cell,q,r,lat,lng,value,count,polygon_wkt\n", f);
+  int first = 1;
+  for (int32_t k = 0; k < nc; k++) {
+    int seen = 0;
+    for (int32_t s = 0; s < ns && !seen; s++) seen = val_table_count(t, dtype, s, k) > 0;
+    if (!seen) continue;
+    city_hex h = city_grid_hex(g, k);
+    double lat, lng, plat[6], plng[6];
+    city_grid_center(g, h, &lat, &lng);
+    city_grid_polygon(g, h, plat, plng);
+    double v = val_table_get(t, k, t_local);
+    uint32_t n = val_table_count(t, dtype, slot, k);
+    if (json) {
+      fprintf(f, "%s\n{\"type\": \"Feature\", \"geometry\": {\"type\": \"Polygon\","
+                 " \"coordinates\": [[",
+              first ? "" : ",");
+      for (int i = 0; i <= 6; i++)
+        fprintf(f, "%s[%.7f, %.7f]", i ? ", " : "", plng[i % 6], plat[i % 6]);
+      fprintf(f, "]]}, \"properties\": {\"cell\": %d, \"q\": %d, \"r\": %d,"
+                 " \"lat\": %.7f, \"lng\": %.7f, \"value\": ",
+              k, h.q, h.r, lat, lng);
+      put_num(f, v, 1);
+      fprintf(f, ", \"count\": %u}}", n);
+    } else {
+      fprintf(f, "%d,%d,%d,%.7f,%.7f,", k, h.q, h.r, lat, lng);
+      put_num(f, v, 0);
+      fprintf(f, ",%u,\"POLYGON((", n);
+      for (int i = 0; i <= 6; i++)
+        fprintf(f, "%s%.7f %.7f", i ? ", " : "", plng[i % 6], plat[i % 6]);
+      fputs("))\"\n", f);
+    }
+    first = 0;
+  }
+  if (json) fputs("\n]}\n", f);
+  return ferror(f) ? -1 : 0;
+}
+
+static int value_export(const char *path, const char *city_arg, const char *slot_text,
+                        const char *daytype, const char *format, const char *out) {
+  const char *cmd = "value export";
+  int64_t tod;
+  if (slot_text == NULL) return cli_usage_error(cmd, VALUE_USAGE, "--slot HH:MM is required");
+  if (cli_parse_hhmm(slot_text, &tod) != 0 || tod >= 86400)
+    return cli_usage_error(cmd, VALUE_USAGE, "--slot: '%s' is not a time 00:00 .. 23:59",
+                           slot_text);
+  if (format == NULL)
+    return cli_usage_error(cmd, VALUE_USAGE, "--format csv|geojson is required");
+  int json;
+  if (strcmp(format, "csv") == 0) json = 0;
+  else if (strcmp(format, "geojson") == 0) json = 1;
+  else return cli_usage_error(cmd, VALUE_USAGE, "--format: '%s' is not csv or geojson", format);
+  int weekend;
+  if (daytype == NULL || strcmp(daytype, "weekday") == 0) weekend = 0;
+  else if (strcmp(daytype, "weekend") == 0) weekend = 1;
+  else
+    return cli_usage_error(cmd, VALUE_USAGE, "--daytype: '%s' is not weekday or weekend",
+                           daytype);
+
+  city_def city;
+  city_grid grid;
+  val_table *t = NULL;
+  val_meta m;
+  if (load_table(cmd, path, city_arg, &city, &grid, &t, &m) != 0) return 1;
+  int64_t t_local = (weekend ? VALUE_SATURDAY : VALUE_MONDAY) + tod;
+  int32_t dtype = val_table_daytype(t, t_local);
+  /* The slot's start, as exported (09:05 in a 10-minute table is 09:00). */
+  int64_t start = (int64_t)val_table_slot(t, t_local) * val_table_config(t)->slot_s;
+  char start_text[8];
+  snprintf(start_text, sizeof start_text, "%02d:%02d", (int)(start / 3600),
+           (int)(start % 3600 / 60));
+  const char *dt_text = val_table_config(t)->day_types == 1 ? "all" : (dtype ? "weekend"
+                                                                             : "weekday");
+
+  int status = 1;
+  FILE *f = stdout;
+  char tmp[4096];
+  if (out != NULL) {
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid()) >= sizeof tmp) {
+      cli_error(cmd, "%s: file name too long", out);
+      goto done;
+    }
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+      cli_error(cmd, "%s: cannot write: %s", out, strerror(errno));
+      goto done;
+    }
+  }
+  int wrc = write_map(f, t, &grid, dtype, t_local, json, start_text, dt_text, city.name);
+  if (out != NULL) {
+    if (fclose(f) != 0) wrc = -1;
+    if (wrc != 0 || rename(tmp, out) != 0) {
+      cli_error(cmd, "%s: cannot write: %s", out, strerror(errno));
+      unlink(tmp);
+      goto done;
+    }
+  } else if (wrc != 0 || fflush(stdout) != 0) {
+    cli_error(cmd, "cannot write to standard output");
+    goto done;
+  }
+  status = 0;
+done:
+  val_table_free(t);
+  return status;
+}
+
+int cmd_value(int argc, char **argv) {
+  const char *cmd = "value";
+  if (argc < 2) return cli_usage_error(cmd, VALUE_USAGE, "no subcommand given");
+  const char *sub = argv[1];
+  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+    value_help();
+    return 0;
+  }
+  int is_info = strcmp(sub, "info") == 0, is_export = strcmp(sub, "export") == 0;
+  if (!is_info && !is_export)
+    return cli_usage_error(cmd, VALUE_USAGE, "unknown subcommand '%s' (info or export)", sub);
+  const char *path = NULL, *city = NULL, *slot = NULL, *daytype = NULL, *format = NULL,
+             *out = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    const char **dst = NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      value_help();
+      return 0;
+    }
+    if (strcmp(a, "--city") == 0) dst = &city;
+    else if (is_export && strcmp(a, "--slot") == 0) dst = &slot;
+    else if (is_export && strcmp(a, "--daytype") == 0) dst = &daytype;
+    else if (is_export && strcmp(a, "--format") == 0) dst = &format;
+    else if (is_export && strcmp(a, "--out") == 0) dst = &out;
+    else if (a[0] == '-' && a[1] != '\0')
+      return cli_usage_error(cmd, VALUE_USAGE, "unknown option '%s' for %s", a, sub);
+    else if (path == NULL) {
+      path = a;
+      continue;
+    } else {
+      return cli_usage_error(cmd, VALUE_USAGE, "one value table at a time ('%s')", a);
+    }
+    if (i + 1 >= argc) return cli_usage_error(cmd, VALUE_USAGE, "%s needs a value", a);
+    *dst = argv[++i];
+  }
+  if (path == NULL) return cli_usage_error(cmd, VALUE_USAGE, "no value table given");
+  return is_info ? value_info(path, city)
+                 : value_export(path, city, slot, daytype, format, out);
+}

@@ -1,0 +1,185 @@
+/*
+ * runsetup: scenario -> trips, policies, value model, engine; see
+ * runsetup.h.
+ */
+#include "tools/runsetup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/synth.h"
+#include "tools/cli.h"
+#include "value/vstore.h"
+
+static double scenario_cancel_p(const void *ctx, double m) {
+  return sim_scenario_cancel_p(ctx, m);
+}
+
+/* The v1d3 value model of the run, from the scenario's "value" options. */
+static int make_value_model(const sim_scenario *s, const city_def *city, const city_grid *g,
+                            disp_v1d3 **out, rs_err *e) {
+  disp_v1d3_opts o;
+  disp_v1d3_defaults(&o);
+  disp_v1d3_mode_parse(s->value_mode, &o.mode);
+  o.cfg.slot_s = s->value_slot_s;
+  o.cfg.day_types = s->value_split_daytype ? 2 : 1;
+  o.cfg.gamma = s->value_gamma;
+  o.lr = s->value_lr;
+  o.ensemble_w = s->ensemble_w;
+  o.ensemble_period_s = s->ensemble_period_s;
+  o.tau = s->tau;
+  o.repo_radius_m = s->repo_radius_m;
+  o.p_cancel = scenario_cancel_p;
+  o.p_cancel_ctx = s;
+  val_table *offline = NULL;
+  if (o.mode != DISP_V1D3_ONLINE) {
+    val_meta m;
+    int rc = val_store_load(s->value_table, city, g, &offline, &m, e);
+    if (rc) return rc;
+  }
+  return disp_v1d3_new(city, g, &o, offline, out, e);
+}
+
+/* Loads the run's trips and fixes day and horizon. */
+static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip **trips,
+                      size_t *n, int64_t *t_from, int64_t *t_to, rs_err *e) {
+  int rc;
+  if (s->trips[0] == '\0') {
+    if ((rc = city_def_resolve(s->city, city, e)) != 0) return rc;
+    city_synth_opts o = {s->seed, (size_t)s->synthetic_orders,
+                         s->day >= 0 ? s->day : CITY_SYNTH_DEFAULT_DAY};
+    if (s->day < 0) s->day = o.day;
+    city_trip *all;
+    size_t n_all;
+    if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
+    int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
+    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+    size_t k = 0;
+    for (size_t i = 0; i < n_all; i++)
+      if (all[i].t_request >= from && all[i].t_request < to) all[k++] = all[i];
+    *trips = all;
+    *n = k;
+    *t_from = from;
+    *t_to = to;
+    s->from_s = from - s->day;
+    s->to_s = to - s->day;
+    return 0;
+  }
+  city_store *st;
+  if ((rc = city_store_open(s->trips, CITY_STORE_READ, NULL, &st, e)) != 0) return rc;
+  const char *store_city = city_store_city(st);
+  if (!city_given) snprintf(s->city, sizeof s->city, "%s", store_city);
+  if ((rc = city_def_resolve(s->city, city, e)) != 0) goto out;
+  if (strcmp(city->name, store_city) != 0) {
+    rc = rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'", s->trips,
+                    store_city, city->name);
+    goto out;
+  }
+  if (s->day < 0) {
+    int64_t *days;
+    size_t nd;
+    if ((rc = city_store_days(st, &days, &nd, e)) != 0) goto out;
+    if (nd == 0) {
+      free(days);
+      rc = rs_err_set(e, RS_EEMPTY, "%s: the trip store holds no trips", s->trips);
+      goto out;
+    }
+    s->day = days[0];
+    free(days);
+  }
+  int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
+  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+  if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
+  if (*n == 0) {
+    char day[32];
+    cli_format_time(s->day, day, sizeof day);
+    day[10] = '\0';
+    free(*trips);
+    *trips = NULL;
+    rc = rs_err_set(e, RS_EEMPTY, "%s: no trips on %s between %02d:%02d and %02d:%02d",
+                    s->trips, day, (int)((from - s->day) / 3600), (int)((from - s->day) % 3600 / 60),
+                    (int)((to - s->day) / 3600), (int)((to - s->day) % 3600 / 60));
+    goto out;
+  }
+  if (s->from_s < 0) from = (*trips)[0].t_request / 3600 * 3600;
+  if (s->to_s < 0) to = ((*trips)[*n - 1].t_request / 3600 + 1) * 3600;
+  *t_from = from;
+  *t_to = to;
+  s->from_s = from - s->day;
+  s->to_s = to - s->day;
+out:
+  city_store_close(st);
+  return rc;
+}
+
+
+int run_input_load(sim_scenario *sc, int city_given, run_input *in, rs_err *e) {
+  memset(in, 0, sizeof *in);
+  return load_trips(sc, city_given, &in->city, &in->trips, &in->n, &in->from, &in->to, e);
+}
+
+void run_input_free(run_input *in) {
+  free(in->trips);
+  in->trips = NULL;
+  in->n = 0;
+}
+
+int run_check_policies(const sim_scenario *sc, rs_err *e) {
+  disp_options dopt = {sc->radius_m, sc->top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  if (strcmp(sc->dispatch, "v1d3") != 0) {
+    int rc = disp_policy_new(sc->dispatch, &dopt, &dp, e);
+    if (rc) return rc;
+    disp_policy_destroy(&dp);
+  }
+  if (strcmp(sc->reposition, "v1d3") != 0) {
+    int rc = disp_repolicy_new(sc->reposition, &dopt, &rp, e);
+    if (rc) return rc;
+    disp_repolicy_destroy(&rp);
+  }
+  return 0;
+}
+
+int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_err *e) {
+  *out = NULL;
+  run_ctx *r = calloc(1, sizeof *r);
+  if (r == NULL) return rs_err_set(e, RS_ENOMEM, "run: out of memory");
+  r->sc = *sc;
+  int rc = 0;
+  disp_options dopt = {sc->radius_m, sc->top_k};
+  int vd = strcmp(sc->dispatch, "v1d3") == 0, vr = strcmp(sc->reposition, "v1d3") == 0;
+  if ((rc = city_def_grid(&in->city, &r->grid, e)) != 0) goto fail;
+  if (vd || vr) {
+    if ((rc = make_value_model(&r->sc, &in->city, &r->grid, &r->vm, e)) != 0) goto fail;
+    if (vd && (rc = disp_v1d3_dispatch(r->vm, &r->dp, e)) != 0) goto fail;
+    if (vr && (rc = disp_v1d3_reposition(r->vm, &r->rp, e)) != 0) goto fail;
+  }
+  if (!vd && (rc = disp_policy_new(sc->dispatch, &dopt, &r->dp, e)) != 0) goto fail;
+  if (!vr && (rc = disp_repolicy_new(sc->reposition, &dopt, &r->rp, e)) != 0) goto fail;
+  city_trip *copy = malloc((in->n ? in->n : 1) * sizeof *copy);
+  if (copy == NULL) {
+    rc = rs_err_set(e, RS_ENOMEM, "run: out of memory for %zu trips", in->n);
+    goto fail;
+  }
+  if (in->n) memcpy(copy, in->trips, in->n * sizeof *copy);
+  if ((rc = sim_engine_new(&r->sc, &in->city, copy, in->n, in->from, in->to, &r->dp, &r->rp,
+                           &r->eng, e)) != 0)
+    goto fail;
+  if (r->vm != NULL) sim_engine_set_observer(r->eng, disp_v1d3_observer(r->vm));
+  *out = r;
+  return 0;
+fail:
+  run_ctx_free(r);
+  return rc;
+}
+
+void run_ctx_free(run_ctx *r) {
+  if (r == NULL) return;
+  sim_engine_free(r->eng);
+  disp_policy_destroy(&r->dp);
+  disp_repolicy_destroy(&r->rp);
+  disp_v1d3_free(r->vm);
+  free(r);
+}

@@ -1,0 +1,60 @@
+/*
+ * runsetup: assembling runs from a scenario, shared by `run`, `compare` and
+ * `evaluate`.
+ *
+ * A run_input is what every run of a scenario shares: the city and the trips
+ * of the day and horizon (loaded once from a trip store, or generated for the
+ * synthetic city). A run_ctx is one run: its own copy of the trips, its
+ * policies (and value model), and its engine. Building a run_ctx does not
+ * touch libuv or any file, so runs can be built and stepped on worker
+ * threads; each is fully independent of the others.
+ *
+ * This is where policy names meet their constructors, which is why it lives
+ * in tools/: sim/ knows no particular policy.
+ */
+#ifndef TOOLS_RUNSETUP_H
+#define TOOLS_RUNSETUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "city_data/city.h"
+#include "city_data/tripstore.h"
+#include "dispatch/policy.h"
+#include "dispatch/v1d3.h"
+#include "sim/engine.h"
+#include "sim/rs_error.h"
+#include "sim/scenario.h"
+
+typedef struct {
+  city_def city;
+  city_trip *trips;   /* sorted by (t_request, id); owned */
+  size_t n;
+  int64_t from, to;   /* horizon, absolute local time */
+} run_input;
+
+/* Loads the scenario's trips. Fixes sc->day (first day of the store when
+ * unset) and sc->from_s / sc->to_s (the day's trip span rounded out to
+ * hours when unset, the whole day for the synthetic city). city_given: the
+ * user named the city (else the store's is used). Errors: a missing or
+ * foreign store, a store of another city, no trips in the horizon. */
+int run_input_load(sim_scenario *sc, int city_given, run_input *in, rs_err *e);
+void run_input_free(run_input *in);
+
+typedef struct {
+  sim_scenario sc;      /* this run's scenario (its seed, its policies) */
+  city_grid grid;
+  disp_policy dp;
+  disp_repolicy rp;
+  disp_v1d3 *vm;        /* value model when a policy is v1d3, else NULL */
+  sim_engine *eng;
+} run_ctx;
+
+/* Checks the policy names of a scenario without building anything. */
+int run_check_policies(const sim_scenario *sc, rs_err *e);
+
+/* Builds one run on a copy of in's trips. The input must outlive it. */
+int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_err *e);
+void run_ctx_free(run_ctx *r);
+
+#endif

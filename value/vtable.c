@@ -1,0 +1,236 @@
+/*
+ * vtable: the value table; see vtable.h.
+ *
+ * Layout: v[((dtype * n_slots) + slot) * n_cells + cell] with a parallel
+ * count array, plus per (day type, slot) the sum of seen values and the
+ * number of seen cells, kept up to date by every write so that the global
+ * fallback is O(1).
+ */
+#include "value/vtable.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct val_table {
+  const city_grid *grid;
+  val_config cfg;
+  int32_t n_slots;     /* slots per day */
+  int32_t n_cells;
+  double *v;           /* values */
+  uint32_t *n;         /* updates per state */
+  double *slot_sum;    /* per (dtype, slot): sum of seen values */
+  int32_t *slot_seen;  /* per (dtype, slot): seen cells */
+};
+
+void val_config_defaults(val_config *c) {
+  c->slot_s = VAL_SLOT_DEFAULT_S;
+  c->day_types = 1;
+  c->gamma = VAL_GAMMA_DEFAULT;
+  c->gamma_period_s = VAL_GAMMA_PERIOD_DEFAULT_S;
+}
+
+int val_table_new(const city_grid *g, const val_config *c, val_table **out, rs_err *e) {
+  *out = NULL;
+  if (c->slot_s <= 0 || 86400 % c->slot_s != 0)
+    return rs_err_set(e, RS_EINVAL, "value table: slot of %d s does not divide the day",
+                      c->slot_s);
+  if (c->day_types != 1 && c->day_types != 2)
+    return rs_err_set(e, RS_EINVAL, "value table: day types must be 1 or 2, not %d",
+                      c->day_types);
+  if (!(c->gamma > 0 && c->gamma <= 1) || c->gamma_period_s <= 0)
+    return rs_err_set(e, RS_EINVAL, "value table: gamma must be in (0, 1] per positive period");
+  val_table *t = calloc(1, sizeof *t);
+  if (t == NULL) return rs_err_set(e, RS_ENOMEM, "value table: out of memory");
+  t->grid = g;
+  t->cfg = *c;
+  t->n_slots = 86400 / c->slot_s;
+  t->n_cells = g->n_cells;
+  size_t states = (size_t)c->day_types * (size_t)t->n_slots * (size_t)t->n_cells;
+  size_t slots = (size_t)c->day_types * (size_t)t->n_slots;
+  t->v = calloc(states, sizeof *t->v);
+  t->n = calloc(states, sizeof *t->n);
+  t->slot_sum = calloc(slots, sizeof *t->slot_sum);
+  t->slot_seen = calloc(slots, sizeof *t->slot_seen);
+  if (!t->v || !t->n || !t->slot_sum || !t->slot_seen) {
+    val_table_free(t);
+    return rs_err_set(e, RS_ENOMEM, "value table: out of memory for %zu states", states);
+  }
+  *out = t;
+  return 0;
+}
+
+void val_table_free(val_table *t) {
+  if (t == NULL) return;
+  free(t->v);
+  free(t->n);
+  free(t->slot_sum);
+  free(t->slot_seen);
+  free(t);
+}
+
+val_table *val_table_clone(const val_table *t) {
+  val_table *c;
+  if (val_table_new(t->grid, &t->cfg, &c, NULL) != 0) return NULL;
+  size_t states = (size_t)t->cfg.day_types * (size_t)t->n_slots * (size_t)t->n_cells;
+  size_t slots = (size_t)t->cfg.day_types * (size_t)t->n_slots;
+  memcpy(c->v, t->v, states * sizeof *c->v);
+  memcpy(c->n, t->n, states * sizeof *c->n);
+  memcpy(c->slot_sum, t->slot_sum, slots * sizeof *c->slot_sum);
+  memcpy(c->slot_seen, t->slot_seen, slots * sizeof *c->slot_seen);
+  return c;
+}
+
+const val_config *val_table_config(const val_table *t) { return &t->cfg; }
+const city_grid *val_table_grid(const val_table *t) { return t->grid; }
+int32_t val_table_n_slots(const val_table *t) { return t->n_slots; }
+int32_t val_table_n_cells(const val_table *t) { return t->n_cells; }
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int32_t val_table_slot(const val_table *t, int64_t tl) {
+  int64_t tod = tl - floor_div(tl, 86400) * 86400;
+  return (int32_t)(tod / t->cfg.slot_s);
+}
+
+int32_t val_table_daytype(const val_table *t, int64_t tl) {
+  if (t->cfg.day_types == 1) return 0;
+  /* 1970-01-01 was a Thursday: Monday = 0 is (days + 3) mod 7. */
+  int64_t dow = floor_div(tl, 86400) + 3;
+  dow -= floor_div(dow, 7) * 7;
+  return dow >= 5 ? 1 : 0;
+}
+
+static inline size_t at(const val_table *t, int32_t dtype, int32_t slot, int32_t cell) {
+  return ((size_t)dtype * (size_t)t->n_slots + (size_t)slot) * (size_t)t->n_cells + (size_t)cell;
+}
+
+double val_table_raw(const val_table *t, int32_t dtype, int32_t slot, int32_t cell) {
+  return t->v[at(t, dtype, slot, cell)];
+}
+
+uint32_t val_table_count(const val_table *t, int32_t dtype, int32_t slot, int32_t cell) {
+  return t->n[at(t, dtype, slot, cell)];
+}
+
+/* Writes a value, keeping the per-slot sums of seen values right. */
+static void write(val_table *t, int32_t dtype, int32_t slot, int32_t cell, double v,
+                  uint32_t count) {
+  size_t i = at(t, dtype, slot, cell);
+  size_t s = (size_t)dtype * (size_t)t->n_slots + (size_t)slot;
+  if (t->n[i] > 0) {
+    t->slot_sum[s] -= t->v[i];
+    t->slot_seen[s]--;
+  }
+  t->v[i] = v;
+  t->n[i] = count;
+  if (count > 0) {
+    t->slot_sum[s] += v;
+    t->slot_seen[s]++;
+  }
+}
+
+void val_table_set(val_table *t, int32_t dtype, int32_t slot, int32_t cell, double v,
+                   uint32_t count) {
+  write(t, dtype, slot, cell, v, count);
+}
+
+/* Axial directions of the six neighbours. */
+static const int32_t DQ[6] = {1, 1, 0, -1, -1, 0};
+static const int32_t DR[6] = {0, -1, -1, 0, 1, 1};
+
+static double get_state(const val_table *t, int32_t dtype, int32_t slot, int32_t cell) {
+  size_t i = at(t, dtype, slot, cell);
+  if (t->n[i] > 0) return t->v[i];
+  city_hex h = city_grid_hex(t->grid, cell);
+  double sum = 0;
+  int n = 0;
+  for (int k = 0; k < 6; k++) {
+    city_hex nb = {h.q + DQ[k], h.r + DR[k]};
+    int32_t c = city_grid_index(t->grid, nb);
+    if (c < 0) continue;
+    size_t j = at(t, dtype, slot, c);
+    if (t->n[j] > 0) {
+      sum += t->v[j];
+      n++;
+    }
+  }
+  if (n > 0) return sum / n;
+  size_t s = (size_t)dtype * (size_t)t->n_slots + (size_t)slot;
+  return t->slot_seen[s] > 0 ? t->slot_sum[s] / t->slot_seen[s] : 0.0;
+}
+
+double val_table_get(const val_table *t, int32_t cell, int64_t tl) {
+  if (cell < 0 || cell >= t->n_cells) return 0.0;
+  return get_state(t, val_table_daytype(t, tl), val_table_slot(t, tl), cell);
+}
+
+double val_discount(const val_config *c, double dt_s) {
+  return pow(c->gamma, dt_s / c->gamma_period_s);
+}
+
+double val_spread_reward(const val_config *c, double reward, double dt_s) {
+  double steps = floor(dt_s / c->gamma_period_s + 0.5);
+  int64_t T = steps < 1 ? 1 : (int64_t)steps;
+  if (c->gamma == 1.0) return reward;
+  /* sum_{k<T} gamma^k = (1 - gamma^T) / (1 - gamma) */
+  return reward * (1.0 - pow(c->gamma, (double)T)) / ((1.0 - c->gamma) * (double)T);
+}
+
+double val_table_td(val_table *t, int32_t cell0, int64_t t0, int32_t cell1, int64_t t1,
+                    double reward, double lr) {
+  if (cell0 < 0 || cell0 >= t->n_cells) return 0.0;
+  double dt = (double)(t1 - t0);
+  double target = val_spread_reward(&t->cfg, reward, dt) +
+                  val_discount(&t->cfg, dt) * val_table_get(t, cell1, t1);
+  return val_table_update(t, cell0, t0, target, lr);
+}
+
+double val_table_update(val_table *t, int32_t cell0, int64_t t0, double target, double lr) {
+  if (cell0 < 0 || cell0 >= t->n_cells) return 0.0;
+  int32_t d0 = val_table_daytype(t, t0), s0 = val_table_slot(t, t0);
+  size_t i = at(t, d0, s0, cell0);
+  double v0 = t->n[i] > 0 ? t->v[i] : get_state(t, d0, s0, cell0);
+  double delta = target - v0;
+  uint32_t n = t->n[i] < UINT32_MAX ? t->n[i] + 1 : t->n[i];
+  write(t, d0, s0, cell0, v0 + lr * delta, n);
+  return delta;
+}
+
+int val_table_blend(val_table *on, const val_table *off, double w, rs_err *e) {
+  if (on->n_cells != off->n_cells || on->n_slots != off->n_slots ||
+      on->cfg.day_types != off->cfg.day_types)
+    return rs_err_set(e, RS_EINVAL, "value tables differ in shape (%d x %d x %d vs %d x %d x %d)",
+                      on->cfg.day_types, on->n_slots, on->n_cells, off->cfg.day_types,
+                      off->n_slots, off->n_cells);
+  for (int32_t d = 0; d < on->cfg.day_types; d++)
+    for (int32_t s = 0; s < on->n_slots; s++)
+      for (int32_t c = 0; c < on->n_cells; c++) {
+        size_t i = at(on, d, s, c);
+        if (on->n[i] == 0 && off->n[i] == 0) continue;
+        /* An unseen side contributes its fallback value, not a zero. */
+        double a = on->n[i] > 0 ? on->v[i] : get_state(on, d, s, c);
+        double b = off->n[i] > 0 ? off->v[i] : get_state(off, d, s, c);
+        uint32_t n = on->n[i] > off->n[i] ? on->n[i] : off->n[i];
+        write(on, d, s, c, w * a + (1.0 - w) * b, n);
+      }
+  return 0;
+}
+
+void val_table_stats(const val_table *t, double *mean_seen, double *max_abs, int64_t *n_seen) {
+  size_t states = (size_t)t->cfg.day_types * (size_t)t->n_slots * (size_t)t->n_cells;
+  double sum = 0, mx = 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < states; i++) {
+    if (t->n[i] == 0) continue;
+    sum += t->v[i];
+    if (fabs(t->v[i]) > mx) mx = fabs(t->v[i]);
+    n++;
+  }
+  if (mean_seen) *mean_seen = n ? sum / (double)n : 0;
+  if (max_abs) *max_abs = mx;
+  if (n_seen) *n_seen = n;
+}
