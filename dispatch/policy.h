@@ -108,6 +108,10 @@ typedef struct {
   int32_t *dest_cell;         /* per eligible driver: destination or -1 (stay) */
 } disp_repo;
 
+/* Returned by a dispatch or reposition callback that will answer later
+ * (sim/engine.h: sim_engine_resume). */
+#define DISP_PENDING 1
+
 typedef struct disp_policy {
   const char *name;
   int immediate;  /* also called for each order as it arrives */

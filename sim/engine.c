@@ -106,6 +106,9 @@ struct sim_engine {
   int32_t max_ring;
   int32_t one_row[1];       /* the row of an immediate decision */
   disp_assign *assign;      /* tick output buffer */
+  disp_tick tick;           /* the current dispatch decision */
+  disp_repo repo;           /* the current repositioning round */
+  int pending;              /* SIM_PENDING_*: a policy answers later */
   int32_t cap_assign;
   int32_t *eligible;        /* repositioning round buffers */
   int repo_dispatchable;    /* repositioning drivers stay matchable */
@@ -287,48 +290,87 @@ static int grow_assign(sim_engine *s, int32_t n, rs_err *e) {
   return 0;
 }
 
+/* Marks rows whose every candidate is taken (see `exhausted`). */
+static void mark_exhausted(sim_engine *s, const int32_t *rows, int32_t n_rows,
+                           const int32_t *row_ptr) {
+  if (!s->dp->maximal) return;
+  for (int32_t i = 0; i < n_rows; i++)
+    s->exhausted[rows[i]] = row_ptr == NULL || row_ptr[i + 1] - row_ptr[i] < s->sc.top_k;
+}
+
+/* Applies the pairs the policy wrote into s->tick. */
+static int apply_tick(sim_engine *s, rs_err *e) {
+  disp_tick *t = &s->tick;
+  if (t->n_out > t->n_rows) t->n_out = t->n_rows;
+  if (t->n_out < 0) t->n_out = 0;
+  for (int32_t i = 0; i < t->n_out; i++) {
+    int rc = match(s, t->out[i].order, t->out[i].driver, e);
+    if (rc < 0) return rc;
+  }
+  mark_exhausted(s, t->row_order, t->n_rows, t->row_ptr);
+  return 0;
+}
+
 /* One dispatch decision over `rows` waiting orders; rows with fresh set
- * (NULL: none) search only the tick's fresh idle drivers. */
+ * (NULL: none) search only the tick's fresh idle drivers. Returns
+ * DISP_PENDING when the policy answers later (allowed only when
+ * allow_pending: at ticks, not for immediate decisions). */
 static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint8_t *fresh,
-                  rs_err *e) {
+                  int allow_pending, rs_err *e) {
   if (n_rows == 0) return 0;
   if (disp_index_size(s->idx) == 0) {
-    if (s->dp->maximal)
-      for (int32_t i = 0; i < n_rows; i++) s->exhausted[rows[i]] = 1;
+    mark_exhausted(s, rows, n_rows, NULL);
     return 0;
   }
   int rc = grow_assign(s, n_rows, e);
   if (rc) return rc;
-  disp_tick tick;
-  memset(&tick, 0, sizeof tick);
-  tick.now = s->now;
-  tick.city = s->city;
-  tick.grid = &s->grid;
-  tick.orders = s->orders;
-  tick.drivers = s->drivers;
-  tick.n_drivers = s->n_drivers;
-  tick.rng = &s->rng_policy;
-  tick.out = s->assign;
+  disp_tick *tick = &s->tick;
+  memset(tick, 0, sizeof *tick);
+  tick->now = s->now;
+  tick->city = s->city;
+  tick->grid = &s->grid;
+  tick->orders = s->orders;
+  tick->drivers = s->drivers;
+  tick->n_drivers = s->n_drivers;
+  tick->rng = &s->rng_policy;
+  tick->out = s->assign;
   rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
                              s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->sc.top_k,
-                             s->now, &tick, e);
+                             s->now, tick, e);
   if (rc) return rc;
-  if (tick.row_ptr[n_rows] == 0) {
-    if (s->dp->maximal)
-      for (int32_t i = 0; i < n_rows; i++) s->exhausted[rows[i]] = 1;
+  if (tick->row_ptr[n_rows] == 0) {
+    mark_exhausted(s, rows, n_rows, NULL);
     return 0;
   }
-  rc = s->dp->dispatch(s->dp->ctx, &tick, e);
-  if (rc) return rc;
-  if (tick.n_out > n_rows) tick.n_out = n_rows;
-  for (int32_t i = 0; i < tick.n_out; i++) {
-    rc = match(s, tick.out[i].order, tick.out[i].driver, e);
-    if (rc < 0) return rc;
+  rc = s->dp->dispatch(s->dp->ctx, tick, e);
+  if (rc == DISP_PENDING) {
+    if (!allow_pending)
+      return rs_err_set(e, RS_EINVAL, "dispatch policy '%s' answered later to an immediate "
+                                      "decision", s->dp->name);
+    s->pending = SIM_PENDING_DISPATCH;
+    return DISP_PENDING;
   }
-  if (s->dp->maximal)
-    for (int32_t i = 0; i < n_rows; i++)
-      s->exhausted[rows[i]] = tick.row_ptr[i + 1] - tick.row_ptr[i] < s->sc.top_k;
-  return 0;
+  if (rc) return rc;
+  return apply_tick(s, e);
+}
+
+/* The rest of a dispatch tick, once its decision is applied. */
+static int finish_tick(sim_engine *s, rs_err *e) {
+  int rc = 0;
+  sim_window *w = window_at(s, s->now);
+  w->ticks++;
+  w->idle_samples += disp_index_size(s->idx);
+  w->busy_samples += s->n_state[DISP_PICKUP] + s->n_state[DISP_OCCUPIED];
+  if (s->observer.observe != NULL) {
+    disp_report rep = {s->now, s->sc.tick_s, s->orders, s->drivers, s->n_drivers,
+                       s->rep_pairs, s->rep_eta, s->n_rep};
+    s->observer.observe(s->observer.ctx, &rep);
+    s->n_rep = 0;
+  }
+  if (s->now + s->sc.tick_s < s->to)
+    rc = push(s, s->now + s->sc.tick_s, EV_TICK, -1, 0, e);
+  if (rc == 0 && s->check) rc = sim_engine_check(s, e);
+  return rc;
 }
 
 static int on_tick(sim_engine *s, rs_err *e) {
@@ -342,7 +384,7 @@ static int on_tick(sim_engine *s, rs_err *e) {
   s->n_fresh_idle = 0;
   for (int32_t i = 0; i < s->n_fresh; i++) {
     int32_t d = s->fresh[i];
-    if (s->drivers[d].state != DISP_IDLE || s->drv_stamp[d] == s->tick_id) continue;
+    if (!disp_index_contains(s->idx, d) || s->drv_stamp[d] == s->tick_id) continue;
     s->drv_stamp[d] = s->tick_id;
     s->fresh_idle[s->n_fresh_idle++] = d;
     city_hex h = city_grid_hex(&s->grid, s->drivers[d].cell);
@@ -369,22 +411,46 @@ static int on_tick(sim_engine *s, rs_err *e) {
     }
   }
   s->n_waiting = n;
-  int rc = decide(s, s->rows, n_rows, s->row_fresh, e);
-  if (rc) return rc;
-  sim_window *w = window_at(s, s->now);
-  w->ticks++;
-  w->idle_samples += disp_index_size(s->idx);
-  w->busy_samples += s->n_state[DISP_PICKUP] + s->n_state[DISP_OCCUPIED];
-  if (s->observer.observe != NULL) {
-    disp_report rep = {s->now, s->sc.tick_s, s->orders, s->drivers, s->n_drivers,
-                       s->rep_pairs, s->rep_eta, s->n_rep};
-    s->observer.observe(s->observer.ctx, &rep);
-    s->n_rep = 0;
+  int rc = decide(s, s->rows, n_rows, s->row_fresh, 1, e);
+  if (rc) return rc; /* an error, or DISP_PENDING */
+  return finish_tick(s, e);
+}
+
+/* Moves the eligible drivers the policy sent somewhere (s->repo). */
+static int apply_repo(sim_engine *s, rs_err *e) {
+  disp_repo *r = &s->repo;
+  for (int32_t i = 0; i < r->n_eligible; i++) {
+    int32_t d = s->eligible[i], c = s->dest[i];
+    if (s->drivers[d].state != DISP_IDLE) continue;
+    if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) {
+      /* told to stay: not asked again for another idle threshold */
+      s->repo_hold[d] = s->now + s->sc.repo_idle_s;
+      continue;
+    }
+    city_hex h = city_grid_hex(&s->grid, c);
+    double lat, lng;
+    city_grid_center(&s->grid, h, &lat, &lng);
+    disp_driver *dv = &s->drivers[d];
+    double dist = gc(s, dv->lat, dv->lng, lat, lng);
+    set_state(s, d, DISP_REPOSITION);
+    sim_dstate *ds = &s->dstate[d];
+    ds->flat = dv->lat;
+    ds->flng = dv->lng;
+    ds->tlat = lat;
+    ds->tlng = lng;
+    ds->tcell = c;
+    ds->t_depart = s->now;
+    ds->t_arrive = s->now + (int64_t)ceil(road_time(s, dist, s->now));
+    int rc = push(s, ds->t_arrive, EV_REPO_ARRIVE, d, ds->epoch, e);
+    if (rc) return rc;
   }
-  if (s->now + s->sc.tick_s < s->to)
-    rc = push(s, s->now + s->sc.tick_s, EV_TICK, -1, 0, e);
-  if (rc == 0 && s->check) rc = sim_engine_check(s, e);
-  return rc;
+  return 0;
+}
+
+static int finish_repo_tick(sim_engine *s, rs_err *e) {
+  if (s->now + s->sc.repo_tick_s < s->to)
+    return push(s, s->now + s->sc.repo_tick_s, EV_REPO_TICK, -1, 0, e);
+  return 0;
 }
 
 static int on_repo_tick(sim_engine *s, rs_err *e) {
@@ -393,48 +459,27 @@ static int on_repo_tick(sim_engine *s, rs_err *e) {
     if (s->drivers[d].state == DISP_IDLE &&
         s->now - s->drivers[d].idle_since >= s->sc.repo_idle_s && s->now >= s->repo_hold[d])
       s->eligible[n++] = d;
+  disp_repo *r = &s->repo;
+  memset(r, 0, sizeof *r);
   if (n > 0) {
-    disp_repo r;
-    memset(&r, 0, sizeof r);
-    r.now = s->now;
-    r.city = s->city;
-    r.grid = &s->grid;
-    r.drivers = s->drivers;
-    r.n_eligible = n;
-    r.eligible = s->eligible;
-    r.rng = &s->rng_repo;
-    r.dest_cell = s->dest;
+    r->now = s->now;
+    r->city = s->city;
+    r->grid = &s->grid;
+    r->drivers = s->drivers;
+    r->n_eligible = n;
+    r->eligible = s->eligible;
+    r->rng = &s->rng_repo;
+    r->dest_cell = s->dest;
     for (int32_t i = 0; i < n; i++) s->dest[i] = -1;
-    int rc = s->rp->reposition(s->rp->ctx, &r, e);
-    if (rc) return rc;
-    for (int32_t i = 0; i < n; i++) {
-      int32_t d = s->eligible[i], c = s->dest[i];
-      if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) {
-        /* told to stay: not asked again for another idle threshold */
-        s->repo_hold[d] = s->now + s->sc.repo_idle_s;
-        continue;
-      }
-      city_hex h = city_grid_hex(&s->grid, c);
-      double lat, lng;
-      city_grid_center(&s->grid, h, &lat, &lng);
-      disp_driver *dv = &s->drivers[d];
-      double dist = gc(s, dv->lat, dv->lng, lat, lng);
-      set_state(s, d, DISP_REPOSITION);
-      sim_dstate *ds = &s->dstate[d];
-      ds->flat = dv->lat;
-      ds->flng = dv->lng;
-      ds->tlat = lat;
-      ds->tlng = lng;
-      ds->tcell = c;
-      ds->t_depart = s->now;
-      ds->t_arrive = s->now + (int64_t)ceil(road_time(s, dist, s->now));
-      rc = push(s, ds->t_arrive, EV_REPO_ARRIVE, d, ds->epoch, e);
-      if (rc) return rc;
+    int rc = s->rp->reposition(s->rp->ctx, r, e);
+    if (rc == DISP_PENDING) {
+      s->pending = SIM_PENDING_REPOSITION;
+      return DISP_PENDING;
     }
+    if (rc) return rc;
+    if ((rc = apply_repo(s, e)) != 0) return rc;
   }
-  if (s->now + s->sc.repo_tick_s < s->to)
-    return push(s, s->now + s->sc.repo_tick_s, EV_REPO_TICK, -1, 0, e);
-  return 0;
+  return finish_repo_tick(s, e);
 }
 
 /* --------------------------------------------------------------- handlers */
@@ -467,7 +512,7 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
   int rc = push(s, expire, EV_EXPIRE, o, 0, e);
   if (rc == 0 && s->dp->immediate) {
     s->one_row[0] = o;
-    rc = decide(s, s->one_row, 1, NULL, e);
+    rc = decide(s, s->one_row, 1, NULL, 0, e);
   }
   return rc;
 }
@@ -632,6 +677,7 @@ static void close_run(sim_engine *s) {
 
 int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *e) {
   if (s->done) return 1;
+  if (s->pending) return SIM_STEP_WAIT;
   if (t_limit > s->to) t_limit = s->to;
   for (int64_t k = 0; k < max_events; k++) {
     int64_t tr = s->cursor < s->n_orders ? s->orders[s->cursor].t_request : INT64_MAX;
@@ -657,13 +703,39 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
       sim_queue_pop(&s->q, &ev);
       rc = handle(s, &ev, e);
     }
+    if (rc == DISP_PENDING) return SIM_STEP_WAIT;
     if (rc) return rc;
     if (s->oom) return rs_err_set(e, RS_ENOMEM, "event queue: out of memory");
   }
   return 0;
 }
 
-void sim_engine_close_early(sim_engine *s) { close_run(s); }
+void sim_engine_close_early(sim_engine *s) {
+  s->pending = 0;
+  close_run(s);
+}
+
+int sim_engine_pending(const sim_engine *s) { return s->pending; }
+disp_tick *sim_engine_pending_tick(sim_engine *s) {
+  return s->pending == SIM_PENDING_DISPATCH ? &s->tick : NULL;
+}
+disp_repo *sim_engine_pending_repo(sim_engine *s) {
+  return s->pending == SIM_PENDING_REPOSITION ? &s->repo : NULL;
+}
+
+int sim_engine_resume(sim_engine *s, rs_err *e) {
+  int kind = s->pending;
+  s->pending = 0;
+  if (kind == SIM_PENDING_DISPATCH) {
+    int rc = apply_tick(s, e);
+    return rc ? rc : finish_tick(s, e);
+  }
+  if (kind == SIM_PENDING_REPOSITION) {
+    int rc = apply_repo(s, e);
+    return rc ? rc : finish_repo_tick(s, e);
+  }
+  return 0;
+}
 
 /* ------------------------------------------------------------ creation */
 
@@ -943,7 +1015,7 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   k->orders = (int64_t)s->n_orders;
   k->drivers = s->n_drivers;
   k->events = s->events;
-  k->horizon_s = (double)(s->to - s->from);
+  k->horizon_s = (double)(s->now - s->from); /* short of to - from when interrupted */
   k->modelled_duration = s->modelled_duration;
   k->modelled_fare = s->modelled_fare;
   double *waits = malloc((s->n_orders ? s->n_orders : 1) * sizeof *waits);

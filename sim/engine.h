@@ -117,12 +117,32 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city,
                    sim_engine **out, rs_err *e);
 void sim_engine_free(sim_engine *s);
 
+enum {
+  SIM_STEP_MORE = 0,     /* events remain before the limit */
+  SIM_STEP_DONE = 1,     /* the horizon is reached and the run closed */
+  SIM_STEP_WAIT = 2,     /* a policy answers later: see sim_engine_resume */
+};
+enum { SIM_PENDING_DISPATCH = 1, SIM_PENDING_REPOSITION = 2 };
+
 /* Processes events with time < t_limit (capped at the horizon), at most
- * max_events of them. Returns 1 when the horizon is reached (the run is then
- * closed: open orders and spells are accounted), 0 when more remain, or a
- * negative error. */
+ * max_events of them. Returns SIM_STEP_DONE when the horizon is reached (the
+ * run is then closed: open orders and spells are accounted), SIM_STEP_MORE,
+ * SIM_STEP_WAIT while a policy's answer is pending (simulated time stands
+ * still), or a negative error. */
 int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events,
                     rs_err *e);
+
+/* Policies that answer later (an external agent): their dispatch or
+ * reposition callback returns DISP_PENDING. The engine then waits; the
+ * decision is the tick (or round) below, whose out / n_out (or dest_cell)
+ * the answerer fills before calling sim_engine_resume, which applies it
+ * (pairs no longer possible are ignored, as always) and finishes the tick.
+ * Dispatch may answer later only at ticks: such policies are not
+ * `immediate`. */
+int sim_engine_pending(const sim_engine *s);  /* 0 or SIM_PENDING_* */
+disp_tick *sim_engine_pending_tick(sim_engine *s);
+disp_repo *sim_engine_pending_repo(sim_engine *s);
+int sim_engine_resume(sim_engine *s, rs_err *e);
 /* Closes the run at the current time (an interrupted run): orders still in
  * progress become OPEN, spells are accounted up to now. */
 void sim_engine_close_early(sim_engine *s);

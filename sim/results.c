@@ -208,7 +208,7 @@ static int write_drivers(sim_results *r, int64_t run, const sim_engine *s, rs_er
     return db_fail(r, e, "cannot write drivers");
   const sim_driver_rec *d = sim_engine_driver_recs(s);
   int32_t n = sim_engine_n_drivers(s);
-  int64_t horizon = sim_engine_to(s) - sim_engine_from(s);
+  int64_t horizon = sim_engine_now(s) - sim_engine_from(s); /* the time simulated */
   for (int32_t i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, i);

@@ -5,7 +5,13 @@
  * slices (slice_events events each), so between slices the loop still
  * serves signals and I/O; there is no sleeping and no spinning without work.
  * Paced mode (speed X > 0): a repeating uv_timer advances simulated time to
- * X times the wall time elapsed since the start.
+ * X times the wall time elapsed since the start (time spent waiting for a
+ * policy's answer does not count).
+ *
+ * Waiting. When the engine waits for a policy that answers later (an
+ * external agent), stepping stops and on_wait is called; the answerer,
+ * itself driven by this loop (sim_loop_uv), fills the decision in and calls
+ * sim_loop_resume, or sim_loop_abort when it cannot answer at all.
  *
  * SIGINT and SIGTERM (uv_signal) stop the run at the next slice: the engine
  * is closed at the time reached and *interrupted is set, so the caller can
@@ -15,6 +21,7 @@
 #define SIM_RUNLOOP_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "sim/engine.h"
 #include "sim/rs_error.h"
@@ -22,18 +29,40 @@
 #define SIM_SLICE_EVENTS 65536   /* events per slice in fast mode */
 #define SIM_PACE_PERIOD_MS 20    /* paced mode timer period */
 
+typedef struct sim_loop sim_loop;
+
 typedef struct {
   double speed;          /* 0 = as fast as possible */
   int64_t slice_events;  /* 0 = SIM_SLICE_EVENTS */
-  /* Optional progress callback after each slice (simulated time reached). */
+  /* Optional: after each slice (simulated time reached). */
   void (*progress)(void *arg, int64_t now, int64_t from, int64_t to);
   void *progress_arg;
+  /* Optional: the engine waits for an answer (sim_engine_pending). */
+  void (*on_wait)(void *arg, sim_loop *l, sim_engine *s);
+  void *wait_arg;
 } sim_loop_opts;
 
-/* Runs the engine to its horizon or until a signal. Returns 0 (the engine
- * is closed either way; *interrupted says which) or a negative error from
- * the engine or libuv. *wall_s receives the wall seconds spent. */
-int sim_loop_run(sim_engine *s, const sim_loop_opts *o, int *interrupted,
-                 double *wall_s, rs_err *e);
+/* A loop around an engine (borrowed). RS_EIO when libuv cannot start. */
+int sim_loop_new(sim_engine *s, const sim_loop_opts *o, sim_loop **out, rs_err *e);
+/* The libuv loop, for handles of the caller's (an agent's child process). */
+uv_loop_t *sim_loop_uv(sim_loop *l);
+/* Runs the engine to its horizon, a signal, an error or an abort. Returns 0
+ * (the engine is closed either way; *interrupted says whether a signal
+ * ended it) or a negative error (engine, libuv, or the abort's code).
+ * *wall_s receives the wall seconds spent. Handles of the caller's still
+ * open on the loop are the caller's to close (after this returns, the
+ * caller may run the loop again to finish closing them). */
+int sim_loop_run(sim_loop *l, int *interrupted, double *wall_s, rs_err *e);
+/* The pending decision is filled in: apply it and go on. */
+void sim_loop_resume(sim_loop *l);
+/* Ends the run now with an error (e.g. the agent died); the engine is
+ * closed at the current time. */
+void sim_loop_abort(sim_loop *l, int code, const char *msg);
+/* Frees the loop; its own handles are closed. */
+void sim_loop_free(sim_loop *l);
+
+/* new + run + free in one call, for runs without answerers. */
+int sim_loop_run_engine(sim_engine *s, const sim_loop_opts *o, int *interrupted,
+                        double *wall_s, rs_err *e);
 
 #endif

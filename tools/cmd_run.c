@@ -361,10 +361,10 @@ int cmd_run(int argc, char **argv) {
       sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, r->dp.name, r->rp.name,
                             in.from, in.to, &run_id, &e) != 0)
     goto fail;
-  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL};
+  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL, NULL, NULL};
   int interrupted = 0;
   double wall = 0;
-  int rc = sim_loop_run(eng, &lo, &interrupted, &wall, &e);
+  int rc = sim_loop_run_engine(eng, &lo, &interrupted, &wall, &e);
   sim_kpis k;
   sim_engine_kpis(eng, &k);
   rs_err we;
