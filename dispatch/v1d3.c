@@ -19,6 +19,7 @@
 
 #define DISC_MAX 14400   /* seconds of tabulated discount: 4 hours */
 #define SPREAD_MAX 64
+#define PC_MAX 20001     /* metres of tabulated cancellation probability */
 
 struct disp_v1d3 {
   const city_def *city;
@@ -33,6 +34,14 @@ struct disp_v1d3 {
   double idle_discount;     /* gamma^(tick / period) */
   disp_batch *batch;        /* dispatch: the shared batch solver path */
   double *disc;             /* gamma^(dt / period) for dt = 0 .. DISC_MAX-1 s */
+  double *pcancel;          /* p_cancel at whole metres 0 .. PC_MAX-1 */
+  /* per-tick caches of the dispatch weights */
+  double *vdrv;             /* V(driver's cell, now) */
+  int64_t *vdrv_at;         /* the tick time vdrv[d] was computed for, or -1 */
+  int32_t n_vdrv;
+  int32_t last_row;         /* V(dropoff, t') of the last edge's row ... */
+  int64_t last_key;         /* ... for this (day type, slot) key */
+  double last_v;
   double spread[SPREAD_MAX];/* R_gamma / R for T = 0 .. SPREAD_MAX-1 steps */
   /* repositioning scratch */
   city_hex *ring;
@@ -124,21 +133,61 @@ disp_observer disp_v1d3_observer(disp_v1d3 *m) {
 
 /* ---------------------------------------------------------------- dispatch */
 
+static double p_cancel(const disp_v1d3 *m, double d) {
+  if (m->o.p_cancel == NULL) return 0.0;
+  if (d >= 0 && d < PC_MAX - 1) {
+    int32_t i = (int32_t)d;
+    double f = d - i;
+    return m->pcancel[i] + f * (m->pcancel[i + 1] - m->pcancel[i]);
+  }
+  return m->o.p_cancel(m->o.p_cancel_ctx, d);
+}
+
+/* The edge score. V(driver's cell, now) is cached per driver and tick, and
+ * V(dropoff, t') per row while t' stays in one slot: the edges of a row
+ * differ only in their pickup time. */
 static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k) {
   disp_v1d3 *m = wctx;
   const disp_order *o = &t->orders[t->row_order[row]];
-  const disp_driver *dv = &t->drivers[t->edge_driver[k]];
+  int32_t d = t->edge_driver[k];
   const val_config *c = val_table_config(m->v);
   int64_t dt = (int64_t)ceil(t->edge_eta[k]) + o->duration_s;
-  double adv = spread(m, c, o->fare, dt) +
-               discount(m, c, dt) * val_table_get(m->v, o->dcell, t->now + dt) -
-               val_table_get(m->v, dv->cell, t->now);
-  double p = m->o.p_cancel ? m->o.p_cancel(m->o.p_cancel_ctx, t->edge_dist[k]) : 0.0;
-  return (1.0 - p) * adv;
+  int64_t t1 = t->now + dt;
+  int64_t key = (int64_t)val_table_daytype(m->v, t1) * 100000 + val_table_slot(m->v, t1);
+  if (row != m->last_row || key != m->last_key) {
+    m->last_row = row;
+    m->last_key = key;
+    m->last_v = val_table_get(m->v, o->dcell, t1);
+  }
+  double v0;
+  if (d < m->n_vdrv && m->vdrv_at[d] == t->now) {
+    v0 = m->vdrv[d];
+  } else {
+    v0 = val_table_get(m->v, t->drivers[d].cell, t->now);
+    if (d < m->n_vdrv) {
+      m->vdrv[d] = v0;
+      m->vdrv_at[d] = t->now;
+    }
+  }
+  double adv = spread(m, c, o->fare, dt) + discount(m, c, dt) * m->last_v - v0;
+  return (1.0 - p_cancel(m, t->edge_dist[k])) * adv;
 }
 
 static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
   disp_v1d3 *m = ctx;
+  if (t->n_drivers > m->n_vdrv) {
+    double *v = realloc(m->vdrv, (size_t)t->n_drivers * sizeof *v);
+    if (v == NULL) return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+    m->vdrv = v;
+    int64_t *a = realloc(m->vdrv_at, (size_t)t->n_drivers * sizeof *a);
+    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+    m->vdrv_at = a;
+    for (int32_t i = m->n_vdrv; i < t->n_drivers; i++) m->vdrv_at[i] = -1;
+    m->n_vdrv = t->n_drivers;
+  }
+  /* the table may have learnt since the last tick: drop the caches */
+  for (int32_t i = 0; i < m->n_vdrv; i++) m->vdrv_at[i] = -1;
+  m->last_row = -1;
   return disp_batch_dispatch(m->batch, t, e);
 }
 
@@ -256,12 +305,16 @@ int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts
   }
   m->v = m->online != NULL ? m->online : m->offline;
   m->disc = malloc(DISC_MAX * sizeof *m->disc);
-  if (m->disc == NULL) {
+  m->pcancel = malloc(PC_MAX * sizeof *m->pcancel);
+  if (m->disc == NULL || m->pcancel == NULL) {
     disp_v1d3_free(m);
     return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
   }
   const val_config *c = val_table_config(m->v);
   for (int32_t i = 0; i < DISC_MAX; i++) m->disc[i] = val_discount(c, (double)i);
+  for (int32_t i = 0; i < PC_MAX; i++)
+    m->pcancel[i] = o->p_cancel ? o->p_cancel(o->p_cancel_ctx, (double)i) : 0.0;
+  m->last_row = -1;
   for (int32_t i = 0; i < SPREAD_MAX; i++)
     m->spread[i] = i == 0 ? 1.0 : val_spread_reward(c, 1.0, (double)i * c->gamma_period_s);
   *out = m;
@@ -274,6 +327,9 @@ void disp_v1d3_free(disp_v1d3 *m) {
   val_table_free(m->offline);
   disp_batch_free(m->batch);
   free(m->disc);
+  free(m->pcancel);
+  free(m->vdrv);
+  free(m->vdrv_at);
   free(m->ring);
   free(m->cand);
   free(m->score);

@@ -1,0 +1,249 @@
+/*
+ * Tests of dispatch/candidates: the idle index against a plain list under
+ * random operations, and the candidate graph against brute force (every
+ * idle driver within the radius, nearest first, ties by index, at most K),
+ * for the ring search and for the fresh-only shortcut.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/city.h"
+#include "city_data/geo.h"
+#include "dispatch/candidates.h"
+#include "sim/pcg32.h"
+#include "tests/testutil.h"
+
+typedef struct {
+  city_def city;
+  city_grid grid;
+  disp_driver *drivers;
+  disp_order *orders;
+  int32_t nd, no;
+} world;
+
+static void world_make(world *w, uint64_t seed, int32_t nd, int32_t no) {
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("manhattan", &w->city, &e), 0);
+  ck_assert_int_eq(city_def_grid(&w->city, &w->grid, &e), 0);
+  w->nd = nd;
+  w->no = no;
+  w->drivers = calloc((size_t)nd, sizeof *w->drivers);
+  w->orders = calloc((size_t)no, sizeof *w->orders);
+  pcg32 r;
+  pcg32_seed(&r, seed, 11);
+  /* a 6 km x 6 km patch of midtown, dense enough for rings to matter */
+  for (int32_t d = 0; d < nd; d++) {
+    disp_driver *dv = &w->drivers[d];
+    dv->lat = 40.73 + 0.054 * pcg32_double(&r);
+    dv->lng = -74.01 + 0.07 * pcg32_double(&r);
+    disp_unit_vector(dv->lat, dv->lng, dv->u);
+    dv->cell = city_grid_point_index(&w->grid, dv->lat, dv->lng);
+    dv->state = DISP_IDLE;
+  }
+  for (int32_t o = 0; o < no; o++) {
+    disp_order *od = &w->orders[o];
+    od->id = o + 1;
+    od->plat = 40.73 + 0.054 * pcg32_double(&r);
+    od->plng = -74.01 + 0.07 * pcg32_double(&r);
+    disp_unit_vector(od->plat, od->plng, od->pu);
+    od->pcell = city_grid_point_index(&w->grid, od->plat, od->plng);
+  }
+}
+
+static void world_free(world *w) {
+  free(w->drivers);
+  free(w->orders);
+}
+
+typedef struct {
+  double m;
+  int32_t d;
+} cand;
+
+static int cand_cmp(const void *a, const void *b) {
+  const cand *x = a, *y = b;
+  if (x->m != y->m) return x->m < y->m ? -1 : 1;
+  return (x->d > y->d) - (x->d < y->d);
+}
+
+/* Brute force: idle drivers of `in` within radius, nearest first, K. */
+static int32_t brute(const world *w, const uint8_t *in, const disp_order *o, double radius,
+                     int32_t k, cand *out) {
+  int32_t n = 0;
+  for (int32_t d = 0; d < w->nd; d++) {
+    if (!in[d]) continue;
+    double m = city_geo_haversine_r(o->plat, o->plng, w->drivers[d].lat, w->drivers[d].lng,
+                                    w->city.earth_radius_m);
+    if (m <= radius) out[n++] = (cand){m, d};
+  }
+  qsort(out, (size_t)n, sizeof *out, cand_cmp);
+  return n < k ? n : k;
+}
+
+/* Same drivers in the same order, distances within 1e-6 m (chords versus
+ * haversine); near-ties may swap by rounding, so compare sets when the
+ * distances of neighbours differ by under 1e-6 m. */
+static void same_row(const disp_tick *t, int32_t row, const cand *want, int32_t n) {
+  int32_t lo = t->row_ptr[row], hi = t->row_ptr[row + 1];
+  ck_assert_int_eq(hi - lo, n);
+  for (int32_t i = 0; i < n; i++) {
+    ck_assert_double_eq_tol(t->edge_dist[lo + i], want[i].m, 1e-6);
+    if (t->edge_driver[lo + i] != want[i].d) {
+      int near = (i > 0 && fabs(want[i].m - want[i - 1].m) < 1e-6) ||
+                 (i + 1 < n && fabs(want[i].m - want[i + 1].m) < 1e-6);
+      ck_assert_msg(near, "row %d rank %d: driver %d, want %d", row, i,
+                    t->edge_driver[lo + i], want[i].d);
+    }
+  }
+}
+
+/* Index operations against a membership array. */
+START_TEST(test_index_ops) {
+  world w;
+  world_make(&w, (uint64_t)_i, 400, 1);
+  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  ck_assert_ptr_nonnull(x);
+  uint8_t *in = calloc((size_t)w.nd, 1);
+  int32_t size = 0;
+  pcg32 r;
+  pcg32_seed(&r, (uint64_t)_i, 3);
+  for (int step = 0; step < 20000; step++) {
+    int32_t d = (int32_t)pcg32_bounded(&r, (uint32_t)w.nd);
+    if (pcg32_bounded(&r, 2)) {
+      if (!in[d]) size++;
+      in[d] = 1;
+      w.drivers[d].state = DISP_IDLE;
+      disp_index_add(x, d, w.drivers[d].cell);
+    } else {
+      if (in[d]) size--;
+      in[d] = 0;
+      w.drivers[d].state = DISP_PICKUP;
+      disp_index_remove(x, d);
+    }
+    ck_assert_int_eq(disp_index_contains(x, d), in[d]);
+  }
+  ck_assert_int_eq(disp_index_size(x), size);
+  ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
+  free(in);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+/* Ring search = brute force, for several radii and K. */
+START_TEST(test_candidates_ring) {
+  static const double radii[] = {300, 800, 2000, 3500};
+  static const int32_t ks[] = {1, 5, 32, 1000};
+  world w;
+  world_make(&w, 100 + (uint64_t)_i, 1500, 200);
+  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  uint8_t *in = calloc((size_t)w.nd, 1);
+  pcg32 r;
+  pcg32_seed(&r, (uint64_t)_i, 5);
+  for (int32_t d = 0; d < w.nd; d++)
+    if (pcg32_bounded(&r, 3) != 0) {
+      in[d] = 1;
+      disp_index_add(x, d, w.drivers[d].cell);
+    }
+  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
+  for (int32_t i = 0; i < w.no; i++) rows[i] = i;
+  cand *want = malloc((size_t)w.nd * sizeof *want);
+  rs_err e;
+  for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++)
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+      disp_tick t;
+      memset(&t, 0, sizeof t);
+      ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, NULL, NULL, 0,
+                                             radii[ri], ks[ki], 1454320800, &t, &e),
+                       0);
+      ck_assert_int_eq(t.n_rows, w.no);
+      for (int32_t row = 0; row < w.no; row++) {
+        int32_t n = brute(&w, in, &w.orders[row], radii[ri], ks[ki], want);
+        same_row(&t, row, want, n);
+        for (int32_t k = t.row_ptr[row]; k < t.row_ptr[row + 1]; k++)
+          ck_assert(t.edge_eta[k] > 0 || t.edge_dist[k] == 0);
+      }
+    }
+  free(want);
+  free(rows);
+  free(in);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+/* Fresh-only rows search the fresh list alone and give what brute force
+ * gives over that list. */
+START_TEST(test_candidates_fresh) {
+  world w;
+  world_make(&w, 7, 800, 100);
+  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  uint8_t *all = calloc((size_t)w.nd, 1), *fresh_in = calloc((size_t)w.nd, 1);
+  int32_t *fresh = malloc((size_t)w.nd * sizeof *fresh), nf = 0;
+  for (int32_t d = 0; d < w.nd; d++) {
+    all[d] = 1;
+    disp_index_add(x, d, w.drivers[d].cell);
+    if (d % 9 == 0) {
+      fresh[nf++] = d;
+      fresh_in[d] = 1;
+    }
+  }
+  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
+  uint8_t *flag = malloc((size_t)w.no);
+  for (int32_t i = 0; i < w.no; i++) {
+    rows[i] = i;
+    flag[i] = i % 2;
+  }
+  cand *want = malloc((size_t)w.nd * sizeof *want);
+  rs_err e;
+  disp_tick t;
+  memset(&t, 0, sizeof t);
+  ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, flag, fresh, nf,
+                                         2000, 16, 1454320800, &t, &e),
+                   0);
+  for (int32_t row = 0; row < w.no; row++) {
+    int32_t n = brute(&w, flag[row] ? fresh_in : all, &w.orders[row], 2000, 16, want);
+    same_row(&t, row, want, n);
+  }
+  free(want);
+  free(rows);
+  free(flag);
+  free(fresh);
+  free(all);
+  free(fresh_in);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+START_TEST(test_max_ring) {
+  world w;
+  world_make(&w, 1, 1, 1);
+  disp_index *x = disp_index_new(&w.city, &w.grid, 1);
+  /* 600 m edge: 2 km reaches ring 4 at most (1.5 k e - 2 e <= R / 0.99) */
+  ck_assert_int_eq(disp_index_max_ring(x, 2000), 4);
+  ck_assert_int_ge(disp_index_max_ring(x, 100), 2);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+static Suite *candidates_suite(void) {
+  Suite *s = suite_create("candidates");
+  TCase *tc = tcase_create("disp_index_add_remove");
+  tcase_add_loop_test(tc, test_index_ops, 0, 4);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("disp_index_candidates");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_candidates_ring, 0, 3);
+  tcase_add_test(tc, test_candidates_fresh);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("disp_index_max_ring");
+  tcase_add_test(tc, test_max_ring);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(candidates_suite()); }
