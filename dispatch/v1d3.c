@@ -169,7 +169,9 @@ static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k
       m->vdrv_at[d] = t->now;
     }
   }
-  double adv = spread(m, c, o->fare, dt) + discount(m, c, dt) * m->last_v - v0;
+  /* a trip lasts at least one gamma period (val_trip_discount) */
+  int64_t dtd = dt < c->gamma_period_s ? c->gamma_period_s : dt;
+  double adv = spread(m, c, o->fare, dt) + discount(m, c, dtd) * m->last_v - v0;
   return (1.0 - p_cancel(m, t->edge_dist[k])) * adv;
 }
 

@@ -1,2 +1,419 @@
-/* Tests of train: to be written. */
-int main(void) { return 77; }
+/*
+ * Tests of value/train: offline policy evaluation converges to closed-form
+ * values on tiny histories in a small city of its own: a chain A -> B ->
+ * (end) over repeated identical days, a state's value as the mean of its
+ * transitions' targets, a cycle inside one slot that needs many passes to
+ * reach the fixed point of its linear equations, trip times and fares from
+ * the city's travel model when the record lacks them, day types, skipped
+ * off-grid pickups, the pass callback, determinism whatever the input order,
+ * and the refusals.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/city.h"
+#include "sim/pcg32.h"
+#include "tests/testutil.h"
+#include "value/train.h"
+
+static const char city_json[] =
+    "{\"name\": \"trcity\", \"bbox\": {\"min_lat\": 40.74, \"min_lng\": -74.00,"
+    " \"max_lat\": 40.76, \"max_lng\": -73.974}, \"hex_edge_m\": 600,"
+    " \"utc_offset_minutes\": 0, \"speed_mps_by_hour\": [5,5,5,5,5,5,5,5,5,5,5,5,"
+    "5,5,5,5,5,5,5,5,5,5,5,5], \"detour_factor\": 1.3, \"fare\": {\"base\": 2.5,"
+    " \"per_km\": 1.5, \"per_minute\": 0.2, \"minimum\": 3}, \"default_fleet\": 10}";
+
+#define MONDAY 1454284800LL   /* 2016-02-01 00:00 local, a Monday */
+#define SATURDAY 1454716800LL /* 2016-02-06 00:00 local, a Saturday */
+#define H8 (8 * 3600)
+
+static city_def city;
+static city_grid grid;
+/* Two cells three steps apart (no fallback links them) with their centres. */
+static int32_t cell_a, cell_b;
+static double a_lat, a_lng, b_lat, b_lng;
+
+static void setup(void) {
+  rs_err e = {0};
+  ck_assert_msg(city_def_parse(city_json, "test", &city, &e) == 0, "%s", e.msg);
+  ck_assert_msg(city_def_grid(&city, &grid, &e) == 0, "%s", e.msg);
+  cell_a = city_grid_point_index(&grid, 40.75, -73.987);
+  ck_assert_int_ge(cell_a, 0);
+  city_hex ha = city_grid_hex(&grid, cell_a), hb = {ha.q + 3, ha.r};
+  cell_b = city_grid_index(&grid, hb);
+  ck_assert_int_ge(cell_b, 0);
+  city_grid_center(&grid, ha, &a_lat, &a_lng);
+  city_grid_center(&grid, hb, &b_lat, &b_lng);
+}
+
+static val_table *new_table(int32_t day_types) {
+  val_config c;
+  val_config_defaults(&c);
+  c.day_types = day_types;
+  val_table *t = NULL;
+  rs_err e = {0};
+  ck_assert_msg(val_table_new(&grid, &c, &t, &e) == 0, "%s", e.msg);
+  return t;
+}
+
+/* A trip from cell a to cell b (-1: off the grid, to the south-west). */
+static city_trip trip(int64_t id, int32_t from, int32_t to, int64_t t0, int64_t dur, double fare) {
+  city_trip x = {.id = id, .t_request = t0, .t_dropoff = t0 + dur, .fare = fare,
+                 .distance_m = NAN, .pcell = from, .dcell = to};
+  x.plat = from == cell_b ? b_lat : a_lat;
+  x.plng = from == cell_b ? b_lng : a_lng;
+  x.dlat = to < 0 ? 40.0 : to == cell_b ? b_lat : a_lat;
+  x.dlng = to < 0 ? -75.0 : to == cell_b ? b_lng : a_lng;
+  return x;
+}
+
+static double v_at(const val_table *t, int32_t cell, int64_t tl) {
+  return val_table_raw(t, val_table_daytype(t, tl), val_table_slot(t, tl), cell);
+}
+static uint32_t n_at(const val_table *t, int32_t cell, int64_t tl) {
+  return val_table_count(t, val_table_daytype(t, tl), val_table_slot(t, tl), cell);
+}
+
+/* Pass callback: records the changes. */
+typedef struct {
+  int32_t n;
+  int32_t pass[1024];
+  double max_change[1024], mean_change[1024];
+} pass_log;
+
+static void log_pass(void *arg, int32_t pass, double max_change, double mean_change) {
+  pass_log *l = arg;
+  if (l->n < 1024) {
+    l->pass[l->n] = pass;
+    l->max_change[l->n] = max_change;
+    l->mean_change[l->n] = mean_change;
+  }
+  l->n++;
+}
+
+/* --- val_train_defaults ------------------------------------------------------ */
+
+START_TEST(test_defaults) {
+  val_train_opts o;
+  memset(&o, 0x5a, sizeof o);
+  val_train_defaults(&o);
+  ck_assert_int_eq(o.max_passes, VAL_TRAIN_PASSES_DEFAULT);
+  ck_assert_double_eq(o.tol, VAL_TRAIN_TOL_DEFAULT);
+  ck_assert(o.on_pass == NULL);
+  ck_assert_ptr_null(o.arg);
+}
+END_TEST
+
+/* --- val_train --------------------------------------------------------------- */
+
+/* A at 08:00 -> B at 08:10 (fare 10), B at 08:10 -> off the grid at 08:20
+ * (fare 5), on three identical days: V(B, 08:10) = R_gamma(5) = 5 and
+ * V(A, 08:00) = 10 + 0.9 * 5, whatever the number of days. */
+START_TEST(test_chain) {
+  city_trip tr[6];
+  for (int d = 0; d < 3; d++) {
+    int64_t day = MONDAY + d * 86400;
+    tr[2 * d] = trip(10 + 2 * d, cell_a, cell_b, day + H8, 600, 10.0);
+    tr[2 * d + 1] = trip(11 + 2 * d, cell_b, -1, day + H8 + 600, 600, 5.0);
+  }
+  val_table *t = new_table(1);
+  val_train_opts o;
+  val_train_defaults(&o);
+  val_train_report rep;
+  rs_err e = {0};
+  ck_assert_msg(val_train(t, &city, tr, 6, &o, &rep, &e) == 0, "%s", e.msg);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8 + 600), 5.0, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0 + 0.9 * 5.0, 1e-12);
+  /* The count is the state's number of transitions, not passes x that. */
+  ck_assert_uint_eq(n_at(t, cell_a, H8), 3);
+  ck_assert_uint_eq(n_at(t, cell_b, H8 + 600), 3);
+  int64_t n_seen;
+  val_table_stats(t, NULL, NULL, &n_seen);
+  ck_assert_int_eq(n_seen, 2);
+  ck_assert_int_eq(rep.transitions, 6);
+  ck_assert_int_eq(rep.skipped, 0);
+  /* Backward order settles a chain in one pass; the second confirms it. */
+  ck_assert_int_eq(rep.passes, 2);
+  ck_assert_double_eq(rep.last_max_change, 0.0);
+
+  /* A 30-minute last leg: R_gamma = 5 (1 + 0.9 + 0.81) / 3, and the first
+   * leg discounts it by 0.9. */
+  for (int d = 0; d < 3; d++) tr[2 * d + 1].t_dropoff = tr[2 * d + 1].t_request + 1800;
+  val_table *t2 = new_table(1);
+  ck_assert_int_eq(val_train(t2, &city, tr, 6, &o, &rep, &e), 0);
+  double rb = 5.0 * 2.71 / 3;
+  ck_assert_double_eq_tol(v_at(t2, cell_b, H8 + 600), rb, 1e-12);
+  ck_assert_double_eq_tol(v_at(t2, cell_a, H8), 10.0 + 0.9 * rb, 1e-12);
+  val_table_free(t2);
+  val_table_free(t);
+}
+END_TEST
+
+/* Several transitions from one state: their mean target. */
+START_TEST(test_mean_of_targets) {
+  city_trip tr[3] = {
+      trip(1, cell_a, -1, MONDAY + H8, 600, 10.0),
+      trip(2, cell_a, -1, MONDAY + H8 + 300, 600, 20.0),
+      trip(3, cell_a, -1, MONDAY + 86400 + H8 + 120, 1200, 30.0),
+  };
+  val_table *t = new_table(1);
+  rs_err e = {0};
+  ck_assert_msg(val_train(t, &city, tr, 3, NULL, NULL, &e) == 0, "%s", e.msg);
+  double r3 = 30.0 * 1.9 / 2; /* 1200 s: T = 2 */
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), (10.0 + 20.0 + r3) / 3, 1e-12);
+  ck_assert_uint_eq(n_at(t, cell_a, H8), 3);
+  val_table_free(t);
+}
+END_TEST
+
+/* A -> B -> A inside one slot (08:00 -> 08:03 -> 08:06): a = 4 + g b,
+ * b = 6 + g a with g = 0.9 (a trip is discounted by at least one gamma
+ * period, val_trip_discount), solved in closed form; each pass shrinks the
+ * change by about g^2, so it takes many passes. */
+START_TEST(test_cycle_fixed_point) {
+  city_trip tr[2] = {
+      trip(1, cell_a, cell_b, MONDAY + H8, 180, 4.0),
+      trip(2, cell_b, cell_a, MONDAY + H8 + 180, 180, 6.0),
+  };
+  val_table *t = new_table(1);
+  pass_log log = {0};
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.max_passes = 1000;
+  o.tol = 1e-10;
+  o.on_pass = log_pass;
+  o.arg = &log;
+  val_train_report rep;
+  rs_err e = {0};
+  ck_assert_msg(val_train(t, &city, tr, 2, &o, &rep, &e) == 0, "%s", e.msg);
+  double g = 0.9;
+  double a = (4 + 6 * g) / (1 - g * g), b = 6 + g * a;
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), a, 1e-8);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8), b, 1e-8);
+  ck_assert_int_gt(rep.passes, 50);
+  ck_assert_int_lt(rep.passes, 1000);
+  ck_assert_int_eq(log.n, rep.passes);
+  ck_assert_double_lt(rep.last_max_change, o.tol);
+  ck_assert_double_eq(rep.last_max_change, log.max_change[log.n - 1]);
+  for (int32_t i = 0; i < log.n && i < 1024; i++) {
+    ck_assert_int_eq(log.pass[i], i + 1);
+    ck_assert(log.mean_change[i] <= log.max_change[i]);
+    if (i > 1) ck_assert_msg(log.max_change[i] < log.max_change[i - 1],
+                             "pass %d: %g after %g", i + 1, log.max_change[i],
+                             log.max_change[i - 1]);
+    if (i + 1 < log.n) ck_assert(log.max_change[i] >= o.tol);
+  }
+  /* Pass 1 (backward: b first) sets b = 6 (A unknown: 0) and a1 = 4 + 6 g,
+   * A having read the slot's mean, 6, as its value before: the largest
+   * change is b's 6. Pass 2 moves b by g a1, then the changes shrink by g^2
+   * a pass (checked above from pass 2 on). */
+  double a1 = 4 + 6 * g;
+  ck_assert_double_eq_tol(log.max_change[0], 6.0, 1e-12);
+  ck_assert_double_eq_tol(log.mean_change[0], (6.0 + (a1 - 6.0)) / 2, 1e-12);
+  ck_assert_double_eq_tol(log.max_change[1], g * a1, 1e-9);
+
+  /* Stopping at max_passes: the report says so. */
+  val_table *t2 = new_table(1);
+  o.max_passes = 3;
+  o.on_pass = NULL;
+  ck_assert_int_eq(val_train(t2, &city, tr, 2, &o, &rep, &e), 0);
+  ck_assert_int_eq(rep.passes, 3);
+  ck_assert_double_gt(rep.last_max_change, o.tol);
+  val_table_free(t2);
+  val_table_free(t);
+}
+END_TEST
+
+/* No recorded dropoff time or fare: the city's travel model decides both,
+ * exactly as city_def_trip_model says. */
+START_TEST(test_travel_model) {
+  city_trip x = trip(1, cell_a, cell_b, MONDAY + H8, 0, NAN);
+  x.t_dropoff = -1;
+  city_trip_model m;
+  city_def_trip_model(&city, x.plat, x.plng, x.dlat, x.dlng, x.t_request, -1, NAN, NAN, &m);
+  ck_assert(m.modelled_duration && m.modelled_fare);
+  val_table *t = new_table(1);
+  rs_err e = {0};
+  ck_assert_msg(val_train(t, &city, &x, 1, NULL, NULL, &e) == 0, "%s", e.msg);
+  val_config c;
+  val_config_defaults(&c);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8),
+                          val_spread_reward(&c, m.fare, m.duration_s), 1e-12);
+  ck_assert_double_gt(m.fare, 3.0);
+  val_table_free(t);
+}
+END_TEST
+
+/* Weekday and weekend trips land in their own day type; a table without day
+ * types mixes them. */
+START_TEST(test_daytypes) {
+  city_trip tr[2] = {
+      trip(1, cell_a, -1, MONDAY + H8, 600, 10.0),
+      trip(2, cell_a, -1, SATURDAY + H8, 600, 30.0),
+  };
+  val_table *two = new_table(2), *one = new_table(1);
+  ck_assert_int_eq(val_train(two, &city, tr, 2, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(val_train(one, &city, tr, 2, NULL, NULL, NULL), 0);
+  ck_assert_double_eq_tol(val_table_raw(two, 0, 48, cell_a), 10.0, 1e-12);
+  ck_assert_double_eq_tol(val_table_raw(two, 1, 48, cell_a), 30.0, 1e-12);
+  ck_assert_uint_eq(val_table_count(two, 0, 48, cell_a), 1);
+  ck_assert_double_eq_tol(val_table_raw(one, 0, 48, cell_a), 20.0, 1e-12);
+  ck_assert_uint_eq(val_table_count(one, 0, 48, cell_a), 2);
+  val_table_free(two);
+  val_table_free(one);
+}
+END_TEST
+
+/* Pickups off the grid are skipped and counted; dropoffs off the grid end
+ * the episode; an unrecorded cell is found from the coordinates. */
+START_TEST(test_skipped) {
+  city_trip tr[4] = {
+      trip(1, cell_a, -1, MONDAY + H8, 600, 10.0),
+      trip(2, -1, cell_a, MONDAY + H8, 600, 99.0),
+      trip(3, grid.n_cells + 5, cell_a, MONDAY + H8, 600, 99.0),
+      trip(4, cell_b, -1, MONDAY + H8, 600, 7.0),
+  };
+  tr[1].plat = 40.0; /* recorded -1 and off the grid by its coordinates */
+  tr[1].plng = -75.0;
+  tr[3].pcell = -1;  /* unrecorded: found from the point, B's centre */
+  val_table *t = new_table(1);
+  val_train_report rep;
+  rs_err e = {0};
+  ck_assert_msg(val_train(t, &city, tr, 4, NULL, &rep, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(rep.transitions, 2);
+  ck_assert_int_eq(rep.skipped, 2);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8), 7.0, 1e-12);
+  int64_t n_seen;
+  val_table_stats(t, NULL, NULL, &n_seen);
+  ck_assert_int_eq(n_seen, 2);
+
+  /* Nothing on the grid at all: RS_EEMPTY and the table unchanged. */
+  val_table *u = new_table(1);
+  val_table_set(u, 0, 3, cell_a, 1.25, 1);
+  rep.skipped = -1;
+  ck_assert_int_eq(val_train(u, &city, tr + 1, 2, NULL, &rep, &e), RS_EEMPTY);
+  ck_assert_int_eq(e.code, RS_EEMPTY);
+  ck_assert_int_eq(rep.skipped, 2);
+  ck_assert_int_eq(val_train(u, &city, NULL, 0, NULL, NULL, &e), RS_EEMPTY);
+  val_table_stats(u, NULL, NULL, &n_seen);
+  ck_assert_int_eq(n_seen, 1);
+  ck_assert_double_eq(val_table_raw(u, 0, 3, cell_a), 1.25);
+  val_table_free(u);
+  val_table_free(t);
+}
+END_TEST
+
+/* Random histories: the same trips in any order, and any number of runs,
+ * give the same table to the bit. */
+START_TEST(test_deterministic) {
+  enum { N = 3000 };
+  pcg32 rng;
+  pcg32_seed(&rng, 77u, (uint64_t)_i + 1);
+  city_trip *tr = malloc(N * sizeof *tr), *sh = malloc(N * sizeof *sh);
+  ck_assert_ptr_nonnull(tr);
+  ck_assert_ptr_nonnull(sh);
+  for (int i = 0; i < N; i++) {
+    int32_t c0 = (int32_t)pcg32_bounded(&rng, (uint32_t)grid.n_cells);
+    int32_t c1 = pcg32_bounded(&rng, 20) ? (int32_t)pcg32_bounded(&rng, (uint32_t)grid.n_cells)
+                                         : -1;
+    /* Coarse times so that many trips share a request time. */
+    int64_t t0 = MONDAY + (int64_t)pcg32_bounded(&rng, 3) * 86400 + H8 +
+                 (int64_t)pcg32_bounded(&rng, 40) * 90;
+    tr[i] = trip(1000 + i, c0, c1, t0, 60 + pcg32_bounded(&rng, 1500),
+                 2.5 + pcg32_double(&rng) * 30);
+  }
+  memcpy(sh, tr, N * sizeof *tr);
+  for (int i = N - 1; i > 0; i--) { /* Fisher-Yates */
+    int j = (int)pcg32_bounded(&rng, (uint32_t)i + 1);
+    city_trip x = sh[i];
+    sh[i] = sh[j];
+    sh[j] = x;
+  }
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.max_passes = 50;
+  val_table *a = new_table(2), *b = new_table(2), *c = new_table(2);
+  val_train_report ra, rb, rc;
+  ck_assert_int_eq(val_train(a, &city, tr, N, &o, &ra, NULL), 0);
+  ck_assert_int_eq(val_train(b, &city, sh, N, &o, &rb, NULL), 0);
+  ck_assert_int_eq(val_train(c, &city, tr, N, &o, &rc, NULL), 0);
+  ck_assert_int_eq(ra.passes, rb.passes);
+  ck_assert_int_eq(ra.passes, rc.passes);
+  ck_assert(memcmp(&ra.last_max_change, &rb.last_max_change, sizeof(double)) == 0);
+  int32_t ns = val_table_n_slots(a);
+  for (int32_t d = 0; d < 2; d++)
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t k = 0; k < grid.n_cells; k++) {
+        double va = val_table_raw(a, d, s, k), vb = val_table_raw(b, d, s, k),
+               vc = val_table_raw(c, d, s, k);
+        ck_assert(memcmp(&va, &vb, sizeof va) == 0);
+        ck_assert(memcmp(&va, &vc, sizeof va) == 0);
+        ck_assert_uint_eq(val_table_count(a, d, s, k), val_table_count(b, d, s, k));
+      }
+  /* Every transition's start state is seen with its transition count. */
+  int64_t total = 0, n_seen;
+  for (int32_t d = 0; d < 2; d++)
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t k = 0; k < grid.n_cells; k++) total += val_table_count(a, d, s, k);
+  ck_assert_int_eq(total, N);
+  val_table_stats(a, NULL, NULL, &n_seen);
+  ck_assert_int_gt(n_seen, 100);
+  free(tr);
+  free(sh);
+  val_table_free(a);
+  val_table_free(b);
+  val_table_free(c);
+}
+END_TEST
+
+START_TEST(test_errors) {
+  city_trip x = trip(1, cell_a, -1, MONDAY + H8, 600, 10.0);
+  val_table *t = new_table(1);
+  val_train_opts o;
+  val_train_defaults(&o);
+  rs_err e = {0};
+  o.max_passes = 0;
+  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  ck_assert_msg(strstr(e.msg, "passes") != NULL, "%s", e.msg);
+  o.max_passes = 5;
+  o.tol = -1;
+  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  o.tol = NAN;
+  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  /* A table over another city's grid. */
+  city_def other = city;
+  other.hex_edge_m = 400;
+  ck_assert_int_eq(val_train(t, &city, &x, 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(val_train(t, &other, &x, 1, NULL, NULL, &e), RS_EINVAL);
+  ck_assert_msg(strstr(e.msg, "grid") != NULL, "%s", e.msg);
+  int64_t n_seen;
+  val_table_stats(t, NULL, NULL, &n_seen);
+  ck_assert_int_eq(n_seen, 1);
+  val_table_free(t);
+}
+END_TEST
+
+static Suite *train_suite(void) {
+  Suite *s = suite_create("train");
+  TCase *tc = tcase_create("val_train_defaults");
+  tcase_add_unchecked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_defaults);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("val_train");
+  tcase_add_unchecked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_chain);
+  tcase_add_test(tc, test_mean_of_targets);
+  tcase_add_test(tc, test_cycle_fixed_point);
+  tcase_add_test(tc, test_travel_model);
+  tcase_add_test(tc, test_daytypes);
+  tcase_add_test(tc, test_skipped);
+  tcase_add_loop_test(tc, test_deterministic, 0, 3);
+  tcase_add_test(tc, test_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(train_suite()); }

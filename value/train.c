@@ -142,7 +142,7 @@ int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t
     x->slot = val_table_slot(t, x->t0);
     x->key = ((size_t)x->dtype * n_slots + (size_t)x->slot) * n_cells + (size_t)c0;
     x->reward = val_spread_reward(cfg, tm.fare, (double)tm.duration_s);
-    x->discount = val_discount(cfg, (double)tm.duration_s);
+    x->discount = val_trip_discount(cfg, (double)tm.duration_s);
   }
   if (m == 0) {
     free(tr);
@@ -193,7 +193,9 @@ int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t
       }
       npass[x->sid]++;
       double target = x->reward + x->discount * val_table_get(t, x->cell1, x->t1);
-      v += (target - v) / (double)npass[x->sid];
+      /* The first update has weight 1: the target itself, not v + (target -
+       * v), which may round differently and would keep a trace of v. */
+      v = npass[x->sid] == 1 ? target : v + (target - v) / (double)npass[x->sid];
       val_table_set(t, x->dtype, x->slot, x->cell0, v, total[x->sid]);
     }
     /* Changes, summed in first-touch order (deterministic). */
@@ -210,6 +212,7 @@ int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t
     if (max_change < o->tol) break;
   }
 
+  val_table_resum(t);
   if (rep != NULL) {
     rep->passes = pass;
     rep->last_max_change = max_change;

@@ -456,6 +456,7 @@ int val_store_load(const char *path, const city_def *city, const city_grid *g,
   }
   if (m != NULL) fill_meta(&rm, m);
   if (out != NULL) {
+    val_table_resum(t);
     *out = t;
     t = NULL;
   }

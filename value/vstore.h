@@ -33,7 +33,9 @@ typedef struct {
 
 int val_store_save(const char *path, const val_table *t, const city_def *city,
                    const val_meta *m, rs_err *e);
-/* Loads into a new table over g (the caller's grid for `city`). */
+/* Loads into a new table over g (the caller's grid for `city`). With city
+ * NULL only the metadata is read into m and checked; g is unused and *out
+ * is set to NULL. */
 int val_store_load(const char *path, const city_def *city, const city_grid *g,
                    val_table **out, val_meta *m, rs_err *e);
 

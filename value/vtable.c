@@ -172,6 +172,10 @@ double val_discount(const val_config *c, double dt_s) {
   return pow(c->gamma, dt_s / c->gamma_period_s);
 }
 
+double val_trip_discount(const val_config *c, double dt_s) {
+  return val_discount(c, dt_s < c->gamma_period_s ? (double)c->gamma_period_s : dt_s);
+}
+
 double val_spread_reward(const val_config *c, double reward, double dt_s) {
   double steps = floor(dt_s / c->gamma_period_s + 0.5);
   int64_t T = steps < 1 ? 1 : (int64_t)steps;
@@ -185,7 +189,7 @@ double val_table_td(val_table *t, int32_t cell0, int64_t t0, int32_t cell1, int6
   if (cell0 < 0 || cell0 >= t->n_cells) return 0.0;
   double dt = (double)(t1 - t0);
   double target = val_spread_reward(&t->cfg, reward, dt) +
-                  val_discount(&t->cfg, dt) * val_table_get(t, cell1, t1);
+                  val_trip_discount(&t->cfg, dt) * val_table_get(t, cell1, t1);
   return val_table_update(t, cell0, t0, target, lr);
 }
 
@@ -217,7 +221,25 @@ int val_table_blend(val_table *on, const val_table *off, double w, rs_err *e) {
         uint32_t n = on->n[i] > off->n[i] ? on->n[i] : off->n[i];
         write(on, d, s, c, w * a + (1.0 - w) * b, n);
       }
+  val_table_resum(on);
   return 0;
+}
+
+void val_table_resum(val_table *t) {
+  size_t slots = (size_t)t->cfg.day_types * (size_t)t->n_slots;
+  for (size_t s = 0; s < slots; s++) {
+    double sum = 0;
+    int32_t seen = 0;
+    for (int32_t c = 0; c < t->n_cells; c++) {
+      size_t i = s * (size_t)t->n_cells + (size_t)c;
+      if (t->n[i] > 0) {
+        sum += t->v[i];
+        seen++;
+      }
+    }
+    t->slot_sum[s] = sum;
+    t->slot_seen[s] = seen;
+  }
 }
 
 void val_table_stats(const val_table *t, double *mean_seen, double *max_abs, int64_t *n_seen) {

@@ -67,16 +67,22 @@ uint32_t val_table_count(const val_table *t, int32_t dtype, int32_t slot, int32_
 void val_table_set(val_table *t, int32_t dtype, int32_t slot, int32_t cell, double v,
                    uint32_t count);
 
-/* gamma^(dt / gamma_period): the discount over dt seconds. */
+/* gamma^(dt / gamma_period): the discount over dt seconds (idle steps). */
 double val_discount(const val_config *c, double dt_s);
+/* The discount over a trip of dt seconds: a trip lasts at least one gamma
+ * period, as its spread reward counts at least one step. Without that floor
+ * a near-instant trip back into its own state (same cell, same slot: the
+ * data has zero-length trips) would make V = R + ~1 V, which has no finite
+ * solution. */
+double val_trip_discount(const val_config *c, double dt_s);
 /* The fare spread over a trip of dt seconds (Xu et al., V1D3):
  * R_gamma = sum_{k<T} gamma^k R / T, T = max(1, round(dt / gamma_period)). */
 double val_spread_reward(const val_config *c, double reward, double dt_s);
 
-/* One TD(0) step for a transition (cell0, t0) -> (cell1, t1) earning reward
- * (0 for idling): V0 += lr (R_gamma + gamma^dt V1 - V0), V1 read with the
- * fallback. cell1 < 0 means the episode ends (V1 = 0). Returns the TD
- * error. */
+/* One TD(0) step for a trip (cell0, t0) -> (cell1, t1) earning reward:
+ * V0 += lr (R_gamma + val_trip_discount(dt) V1 - V0), V1 read with the
+ * fallback. cell1 < 0 means the episode ends (V1 = 0). An unseen start
+ * state starts from its fallback value. Returns the TD error. */
 double val_table_td(val_table *t, int32_t cell0, int64_t t0, int32_t cell1,
                     int64_t t1, double reward, double lr);
 
@@ -90,6 +96,12 @@ double val_table_update(val_table *t, int32_t cell, int64_t t_local, double targ
  * larger of the two. RS_EINVAL when the tables' shapes differ. */
 int val_table_blend(val_table *online, const val_table *offline, double w,
                     rs_err *e);
+
+/* Recomputes the per-slot sums behind the global fallback from scratch.
+ * Writes keep them up to date incrementally, which drifts by rounding; bulk
+ * producers (training, loading, blending) call this so that a table reads
+ * the same whether it was just trained or loaded from a file. */
+void val_table_resum(val_table *t);
 
 /* Sum, max |v| and number of seen states: for summaries and tests. */
 void val_table_stats(const val_table *t, double *mean_seen, double *max_abs,
