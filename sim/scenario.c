@@ -58,6 +58,7 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->ensemble_w = 0.2;
   s->tau = 1.0;
   s->repo_radius_m = 3000.0;
+  s->value_serve_first = 1;
 }
 
 static int parse_day(const char *str, int64_t *out) {
@@ -177,7 +178,7 @@ static int parse_cancel(sim_scenario *s, const cJSON *obj, const char *origin,
 }
 
 /* "value": {"mode", "table", "lr", "gamma", "slot_s", "split_daytype",
- * "ensemble_period_s", "ensemble_w", "tau", "repo_radius_m"} */
+ * "ensemble_period_s", "ensemble_w", "tau", "repo_radius_m", "serve_first"} */
 static int parse_value(sim_scenario *s, const cJSON *obj, const char *origin, rs_err *e) {
   if (!cJSON_IsObject(obj)) return FAIL("%s: 'value' must be an object", origin);
   const cJSON *it;
@@ -208,7 +209,11 @@ static int parse_value(sim_scenario *s, const cJSON *obj, const char *origin, rs
     } else if (strcmp(k, "ensemble_w") == 0) rc = get_number(it, origin, 0, 1, &s->ensemble_w, e);
     else if (strcmp(k, "tau") == 0) rc = get_number(it, origin, 0, 1e9, &s->tau, e);
     else if (strcmp(k, "repo_radius_m") == 0) rc = get_number(it, origin, 0, 1e6, &s->repo_radius_m, e);
-    else return FAIL("%s: unknown key 'value.%s'", origin, k);
+    else if (strcmp(k, "serve_first") == 0) {
+      if (!cJSON_IsBool(it)) return FAIL("%s: 'value.serve_first' must be true or false", origin);
+      s->value_serve_first = cJSON_IsTrue(it);
+      rc = 0;
+    } else return FAIL("%s: unknown key 'value.%s'", origin, k);
     if (rc) return rc;
   }
   return 0;
@@ -434,6 +439,7 @@ char *sim_scenario_to_json(const sim_scenario *s) {
     cJSON_AddNumberToObject(v, "ensemble_w", s->ensemble_w);
     cJSON_AddNumberToObject(v, "tau", s->tau);
     cJSON_AddNumberToObject(v, "repo_radius_m", s->repo_radius_m);
+    cJSON_AddBoolToObject(v, "serve_first", s->value_serve_first);
   }
   char *txt = cJSON_Print(o);
   cJSON_Delete(o);

@@ -64,6 +64,8 @@ typedef struct {
   double ensemble_w;            /* online weight in a blend */
   double tau;                   /* repositioning softmax temperature */
   double repo_radius_m;         /* repositioning reach */
+  int value_serve_first;        /* v1d3 dispatch serves as many orders as
+                                   possible first (else pure V1D3 weights) */
 } sim_scenario;
 
 /* The defaults: synthetic city, its default fleet, fcfs-nearest, stay,

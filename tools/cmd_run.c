@@ -66,6 +66,9 @@ static void run_help(void) {
       "  --ensemble-w W        online weight in a blend (default 0.2)\n"
       "  --ensemble-minutes M  blend period (default 60)\n"
       "  --tau T               repositioning softmax temperature (default 1)\n"
+      "  --pure-v1d3           dispatch by V1D3's weights alone, leaving orders whose\n"
+      "                        every edge scores <= 0 (default: serve as many orders as\n"
+      "                        possible, then maximise the value)\n"
       "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
       "  --out DB              results database (default ./ridesim-results.db)\n"
       "  --json                print the KPIs as JSON instead of a table\n"
@@ -82,7 +85,7 @@ enum {
   OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
   OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
   OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
-  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU
+  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE
 };
 
 static const struct option RUN_OPTS[] = {
@@ -120,6 +123,7 @@ static const struct option RUN_OPTS[] = {
   {"ensemble-w", required_argument, NULL, OPT_ENS_W},
   {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
   {"tau", required_argument, NULL, OPT_TAU},
+  {"pure-v1d3", no_argument, NULL, OPT_PURE},
   {NULL, 0, NULL, 0},
 };
 
@@ -242,6 +246,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       break;
     case OPT_CHECK: a->check = 1; break;
     case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
+    case OPT_PURE: s->value_serve_first = 0; break;
     case OPT_VMODE:
       if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
       break;

@@ -30,6 +30,7 @@ static int make_value_model(const sim_scenario *s, const city_def *city, const c
   o.ensemble_period_s = s->ensemble_period_s;
   o.tau = s->tau;
   o.repo_radius_m = s->repo_radius_m;
+  o.serve_first = s->value_serve_first;
   o.p_cancel = scenario_cancel_p;
   o.p_cancel_ctx = s;
   val_table *offline = NULL;
