@@ -46,6 +46,15 @@ struct disp_index {
   int32_t *nbr;
   int32_t nb_ring;     /* rings covered, -1 before the first build */
   int32_t nb_per;      /* entries per cell: city_hex_kring_size(nb_ring) */
+  /* per-driver cap: each driver's best rows this tick */
+  uint8_t *capped;     /* per row: lost an edge to the cap */
+  int32_t cap_capped;
+  uint32_t *cap_stamp; /* per driver: the build that last touched it */
+  uint32_t cap_cur;
+  int32_t *cap_n;      /* per driver: rows kept so far (valid when stamped) */
+  int32_t *cap_row;    /* per driver x M: kept rows, nearest first */
+  double *cap_dist;    /* per driver x M: their distances */
+  int32_t cap_m;       /* M the two arrays above were sized for */
   /* per-order scratch: the best K found so far */
   int32_t *best_d;
   double *best_m;
@@ -90,6 +99,11 @@ void disp_index_free(disp_index *x) {
   free(x->best_d);
   free(x->best_m);
   free(x->nbr);
+  free(x->capped);
+  free(x->cap_stamp);
+  free(x->cap_n);
+  free(x->cap_row);
+  free(x->cap_dist);
   free(x);
 }
 
@@ -162,6 +176,92 @@ static int grow_best(disp_index *x, int32_t k) {
   if (m == NULL) return RS_ENOMEM;
   x->best_m = m;
   x->best_cap = k;
+  return 0;
+}
+
+static int grow_capped(disp_index *x, int32_t n) {
+  if (n <= x->cap_capped) return 0;
+  int32_t c = x->cap_capped ? x->cap_capped : 256;
+  while (c < n) c *= 2;
+  uint8_t *p = realloc(x->capped, (size_t)c);
+  if (p == NULL) return RS_ENOMEM;
+  x->capped = p;
+  x->cap_capped = c;
+  return 0;
+}
+
+/* Keeps each driver's m nearest rows of the built graph (ties by row: rows
+ * are visited in order and a later row never displaces an equal one),
+ * compacting the CSR arrays in place and flagging rows that lost edges. */
+static int cap_drivers(disp_index *x, int32_t n_rows, int32_t m) {
+  if (m != x->cap_m) {
+    size_t nd = (size_t)x->n_drivers, mm = (size_t)m;
+    free(x->cap_row);
+    free(x->cap_dist);
+    x->cap_row = malloc(nd * mm * sizeof *x->cap_row);
+    x->cap_dist = malloc(nd * mm * sizeof *x->cap_dist);
+    if (x->cap_stamp == NULL) {
+      x->cap_stamp = calloc(nd, sizeof *x->cap_stamp);
+      x->cap_n = malloc(nd * sizeof *x->cap_n);
+    }
+    if (!x->cap_row || !x->cap_dist || !x->cap_stamp || !x->cap_n) {
+      x->cap_m = 0;
+      return RS_ENOMEM;
+    }
+    x->cap_m = m;
+  }
+  if (++x->cap_cur == 0) {
+    memset(x->cap_stamp, 0, (size_t)x->n_drivers * sizeof *x->cap_stamp);
+    x->cap_cur = 1;
+  }
+  /* pass 1: each driver's m nearest rows */
+  for (int32_t row = 0; row < n_rows; row++)
+    for (int32_t k = x->row_ptr[row]; k < x->row_ptr[row + 1]; k++) {
+      int32_t d = x->edge_driver[k];
+      double dist = x->edge_dist[k];
+      if (x->cap_stamp[d] != x->cap_cur) {
+        x->cap_stamp[d] = x->cap_cur;
+        x->cap_n[d] = 0;
+      }
+      int32_t *rr = x->cap_row + (size_t)d * (size_t)m;
+      double *dd = x->cap_dist + (size_t)d * (size_t)m;
+      int32_t n = x->cap_n[d], i;
+      if (n == m) {
+        if (dist >= dd[m - 1]) continue;
+        i = m - 1;
+      } else {
+        i = n;
+        x->cap_n[d] = n + 1;
+      }
+      while (i > 0 && dd[i - 1] > dist) {
+        dd[i] = dd[i - 1];
+        rr[i] = rr[i - 1];
+        i--;
+      }
+      dd[i] = dist;
+      rr[i] = row;
+    }
+  /* pass 2: keep an edge when its row is among its driver's kept rows */
+  int32_t out = 0;
+  for (int32_t row = 0; row < n_rows; row++) {
+    int32_t lo = x->row_ptr[row], hi = x->row_ptr[row + 1];
+    x->row_ptr[row] = out;
+    for (int32_t k = lo; k < hi; k++) {
+      int32_t d = x->edge_driver[k];
+      const int32_t *rr = x->cap_row + (size_t)d * (size_t)m;
+      int keep = 0;
+      for (int32_t i = 0; i < x->cap_n[d]; i++) keep |= rr[i] == row;
+      if (!keep) {
+        x->capped[row] = 1;
+        continue;
+      }
+      x->edge_driver[out] = d;
+      x->edge_dist[out] = x->edge_dist[k];
+      x->edge_eta[out] = x->edge_eta[k];
+      out++;
+    }
+  }
+  x->row_ptr[n_rows] = out;
   return 0;
 }
 
@@ -255,8 +355,8 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
                           const disp_driver *drivers, const int32_t *row_order,
                           int32_t n_rows, const uint8_t *fresh_only,
                           const int32_t *fresh, int32_t n_fresh,
-                          double radius_m, int32_t top_k, int64_t now,
-                          disp_tick *tick, rs_err *e) {
+                          double radius_m, int32_t top_k, int32_t driver_top_k,
+                          int64_t now, disp_tick *tick, rs_err *e) {
   if (top_k < 1) top_k = 1;
   if (grow_i32(&x->row_ptr, &x->rows_cap, n_rows + 1) || grow_best(x, top_k))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
@@ -305,6 +405,12 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     }
     x->row_ptr[row + 1] = n_edges;
   }
+  if (grow_capped(x, n_rows))
+    return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  memset(x->capped, 0, (size_t)n_rows);
+  if (driver_top_k > 0 && cap_drivers(x, n_rows, driver_top_k) != 0)
+    return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  tick->row_capped = x->capped;
   tick->n_rows = n_rows;
   tick->row_order = row_order;
   tick->row_ptr = x->row_ptr;

@@ -26,6 +26,12 @@
 
 #define DISP_RADIUS_DEFAULT_M 2000.0 /* KDD Cup 2020 sample: all within ~2 km */
 #define DISP_TOP_K_DEFAULT 32        /* winners used 11; 32 leaves the solver room */
+/* Batch policies offer each driver its 3 nearest waiting orders. In a busy
+ * tick a driver is within reach of hundreds of orders; a value-based score
+ * would then reach far for the order its (noisy) table likes best and pay
+ * in pickup time (measured on the shared NYC mornings: longer pickups, less
+ * income). Near orders only, the value picks among them. */
+#define DISP_DRIVER_TOP_K_DEFAULT 3
 
 typedef struct disp_index disp_index;
 
@@ -43,18 +49,21 @@ int32_t disp_index_size(const disp_index *x);
 
 /* Builds the candidate graph for n_rows orders (row_order) into the tick's
  * CSR arrays (tick->row_ptr, edge_*), which stay valid until the next build.
- * Fills tick->n_rows, row_order, radius_m. RS_ENOMEM on failure.
+ * Fills tick->n_rows, row_order, radius_m, row_capped. RS_ENOMEM on failure.
  *
  * Rows with fresh_only[row] set (fresh_only may be NULL) take their
  * candidates from the `fresh` drivers alone (distinct, all in the index)
  * instead of the ring search: the engine's shortcut for orders whose every
- * other candidate is known to be taken. The result is the same graph. */
+ * other candidate is known to be taken. The result is the same graph.
+ *
+ * driver_top_k > 0 then keeps, for each driver, only its driver_top_k
+ * nearest rows (ties by row), and marks the rows that lost an edge so. */
 int disp_index_candidates(disp_index *x, const disp_order *orders,
                           const disp_driver *drivers, const int32_t *row_order,
                           int32_t n_rows, const uint8_t *fresh_only,
                           const int32_t *fresh, int32_t n_fresh,
-                          double radius_m, int32_t top_k, int64_t now,
-                          disp_tick *tick, rs_err *e);
+                          double radius_m, int32_t top_k, int32_t driver_top_k,
+                          int64_t now, disp_tick *tick, rs_err *e);
 
 /* The farthest ring the search visits for a radius: cells beyond it hold
  * no point within radius_m of a point of the centre cell. */

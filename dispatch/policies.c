@@ -260,7 +260,6 @@ static void join_names(const char *const *names, char *buf, size_t n) {
 
 int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
                     rs_err *e) {
-  (void)o;
   memset(p, 0, sizeof *p);
   if (strcmp(name, "fcfs-nearest") == 0 || strcmp(name, "random") == 0) {
     greedy_ctx *g = calloc(1, sizeof *g);
@@ -279,6 +278,7 @@ int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
     if (b == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
     p->name = "batch-distance";
     p->maximal = 1; /* maximum cardinality first: no free edge remains */
+    p->driver_top_k = o != NULL ? o->driver_top_k : 0;
     p->ctx = b;
     p->dispatch = batch_dispatch_cb;
     p->solve_stats = batch_stats_cb;

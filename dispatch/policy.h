@@ -91,6 +91,7 @@ typedef struct {
   const int32_t *edge_driver; /* candidate driver, nearest first per row */
   const double *edge_dist;    /* great-circle pickup distance, metres */
   const double *edge_eta;     /* pickup time, seconds */
+  const uint8_t *row_capped;  /* per row: lost edges to the per-driver cap */
   double radius_m;            /* the candidate radius */
   pcg32 *rng;                 /* the policy's own stream */
   disp_assign *out;           /* room for n_rows pairs */
@@ -118,6 +119,8 @@ typedef struct disp_policy {
   int maximal;    /* leaves no order unmatched while one of its candidates
                      is free; lets the engine skip orders that cannot have
                      gained a candidate since their last decision */
+  int32_t driver_top_k; /* > 0: each driver is offered only its nearest
+                     driver_top_k waiting orders of a tick (candidates.h) */
   void *ctx;
   int (*dispatch)(void *ctx, disp_tick *tick, rs_err *e);
   /* Optional (NULL when none): the per-tick solver statistics so far. */
@@ -161,7 +164,8 @@ typedef struct disp_solve_stat {
 /* Options the policies take (from the scenario). */
 typedef struct {
   double radius_m;
-  int32_t top_k;
+  int32_t top_k;         /* candidate drivers per order */
+  int32_t driver_top_k;  /* batch policies: candidate orders per driver */
 } disp_options;
 
 /* Creates a dispatch policy by name; RS_EINVAL naming the known ones. */

@@ -15,6 +15,7 @@
 
 #include "city_data/geo.h"
 #include "dispatch/batch.h"
+#include "dispatch/candidates.h"
 #include "value/softmax.h"
 
 #define DISC_MAX 14400   /* seconds of tabulated discount: 4 hours */
@@ -39,6 +40,8 @@ struct disp_v1d3 {
   double *vdrv;             /* V(driver's cell, now) */
   int64_t *vdrv_at;         /* the tick time vdrv[d] was computed for, or -1 */
   int32_t n_vdrv;
+  int64_t tick_tod;         /* the tick's time of day, seconds */
+  int32_t dtype_today, dtype_tomorrow; /* day types of the tick's day and the next */
   int32_t last_row;         /* V(dropoff, t') of the last edge's row ... */
   int64_t last_key;         /* ... for this (day type, slot) key */
   double last_v;
@@ -60,6 +63,7 @@ void disp_v1d3_defaults(disp_v1d3_opts *o) {
   o->tau = DISP_V1D3_TAU;
   o->repo_radius_m = DISP_V1D3_REPO_RADIUS_M;
   o->serve_first = 1;
+  o->driver_top_k = DISP_DRIVER_TOP_K_DEFAULT;
 }
 
 /* gamma^(dt / period), tabulated for whole seconds. */
@@ -153,7 +157,11 @@ static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k
   const val_config *c = val_table_config(m->v);
   int64_t dt = (int64_t)ceil(t->edge_eta[k]) + o->duration_s;
   int64_t t1 = t->now + dt;
-  int64_t key = (int64_t)val_table_daytype(m->v, t1) * 100000 + val_table_slot(m->v, t1);
+  /* (day type, slot) of t1 without divisions by the day: dt < a day */
+  int64_t tod = m->tick_tod + dt;
+  int64_t key = tod < 86400 ? (int64_t)m->dtype_today * 100000 + tod / c->slot_s
+                            : (int64_t)m->dtype_tomorrow * 100000 + (tod - 86400) / c->slot_s;
+  if (dt >= 86400) key = -1 - t1; /* beyond tomorrow: a key of its own */
   if (row != m->last_row || key != m->last_key) {
     m->last_row = row;
     m->last_key = key;
@@ -190,6 +198,10 @@ static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
   /* the table may have learnt since the last tick: drop the caches */
   for (int32_t i = 0; i < m->n_vdrv; i++) m->vdrv_at[i] = -1;
   m->last_row = -1;
+  int64_t day = t->now / 86400 - (t->now % 86400 < 0);
+  m->tick_tod = t->now - day * 86400;
+  m->dtype_today = val_table_daytype(m->v, t->now);
+  m->dtype_tomorrow = val_table_daytype(m->v, t->now + 86400);
   return disp_batch_dispatch(m->batch, t, e);
 }
 
@@ -211,6 +223,7 @@ int disp_v1d3_dispatch(disp_v1d3 *m, disp_policy *p, rs_err *e) {
   /* Pure V1D3 leaves orders whose edges all score <= 0 unserved, with
    * candidates free: not maximal. */
   p->maximal = m->o.serve_first;
+  p->driver_top_k = m->o.driver_top_k;
   return 0;
 }
 

@@ -50,6 +50,7 @@ typedef struct {
   int64_t ensemble_period_s;
   double tau;                 /* repositioning softmax temperature */
   double repo_radius_m;       /* reachable radius for repositioning */
+  int32_t driver_top_k;       /* dispatch: candidate orders per driver */
   int serve_first;            /* dispatch: serve as many orders as possible,
                                  then maximise the value (batch.h's
                                  cardinality first); 0: pure V1D3 weights */

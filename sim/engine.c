@@ -292,10 +292,11 @@ static int grow_assign(sim_engine *s, int32_t n, rs_err *e) {
 
 /* Marks rows whose every candidate is taken (see `exhausted`). */
 static void mark_exhausted(sim_engine *s, const int32_t *rows, int32_t n_rows,
-                           const int32_t *row_ptr) {
+                           const int32_t *row_ptr, const uint8_t *capped) {
   if (!s->dp->maximal) return;
   for (int32_t i = 0; i < n_rows; i++)
-    s->exhausted[rows[i]] = row_ptr == NULL || row_ptr[i + 1] - row_ptr[i] < s->sc.top_k;
+    s->exhausted[rows[i]] = row_ptr == NULL || (row_ptr[i + 1] - row_ptr[i] < s->sc.top_k &&
+                                                !(capped != NULL && capped[i]));
 }
 
 /* Applies the pairs the policy wrote into s->tick. */
@@ -307,7 +308,7 @@ static int apply_tick(sim_engine *s, rs_err *e) {
     int rc = match(s, t->out[i].order, t->out[i].driver, e);
     if (rc < 0) return rc;
   }
-  mark_exhausted(s, t->row_order, t->n_rows, t->row_ptr);
+  mark_exhausted(s, t->row_order, t->n_rows, t->row_ptr, t->row_capped);
   return 0;
 }
 
@@ -319,7 +320,7 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
                   int allow_pending, rs_err *e) {
   if (n_rows == 0) return 0;
   if (disp_index_size(s->idx) == 0) {
-    mark_exhausted(s, rows, n_rows, NULL);
+    mark_exhausted(s, rows, n_rows, NULL, NULL);
     return 0;
   }
   int rc = grow_assign(s, n_rows, e);
@@ -336,10 +337,10 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
   tick->out = s->assign;
   rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
                              s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->sc.top_k,
-                             s->now, tick, e);
+                             s->dp->driver_top_k, s->now, tick, e);
   if (rc) return rc;
   if (tick->row_ptr[n_rows] == 0) {
-    mark_exhausted(s, rows, n_rows, NULL);
+    mark_exhausted(s, rows, n_rows, tick->row_ptr, tick->row_capped);
     return 0;
   }
   rc = s->dp->dispatch(s->dp->ctx, tick, e);

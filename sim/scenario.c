@@ -46,6 +46,7 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->repo_idle_s = SIM_REPO_IDLE_DEFAULT_S;
   s->radius_m = 2000.0;
   s->top_k = 32;
+  s->driver_top_k = 3;
   snprintf(s->placement, sizeof s->placement, "demand");
   s->shift_hours = 0;
   s->repo_dispatchable = 0;
@@ -286,6 +287,9 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     else if (strcmp(k, "top_k") == 0) {
       rc = get_int(it, origin, 1, 10000, &iv, e);
       if (!rc) s.top_k = (int32_t)iv;
+    } else if (strcmp(k, "driver_top_k") == 0) {
+      rc = get_int(it, origin, 0, 10000, &iv, e);
+      if (!rc) s.driver_top_k = (int32_t)iv;
     } else if (strcmp(k, "placement") == 0) rc = get_string(it, origin, s.placement, sizeof s.placement, e);
     else if (strcmp(k, "shift_hours") == 0) {
       rc = get_number(it, origin, 0, 24, &dv, e);
@@ -423,6 +427,7 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   cJSON_AddNumberToObject(o, "repo_idle_s", s->repo_idle_s);
   cJSON_AddNumberToObject(o, "radius_m", s->radius_m);
   cJSON_AddNumberToObject(o, "top_k", s->top_k);
+  cJSON_AddNumberToObject(o, "driver_top_k", s->driver_top_k);
   cJSON_AddStringToObject(o, "placement", s->placement);
   cJSON_AddNumberToObject(o, "shift_hours", s->shift_hours);
   cJSON_AddBoolToObject(o, "repo_dispatchable", s->repo_dispatchable);

@@ -50,6 +50,7 @@ typedef struct {
   int32_t repo_idle_s;          /* idle time before a driver is eligible */
   double radius_m;              /* candidate radius */
   int32_t top_k;                /* candidates per order */
+  int32_t driver_top_k;         /* batch policies: candidate orders per driver */
   char placement[SIM_NAME_MAX]; /* "demand" (first 30 min pickups) or "uniform" */
   double shift_hours;           /* 0 = whole fleet online all horizon */
   int repo_dispatchable;        /* repositioning drivers stay matchable */

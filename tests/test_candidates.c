@@ -156,7 +156,7 @@ START_TEST(test_candidates_ring) {
       disp_tick t;
       memset(&t, 0, sizeof t);
       ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, NULL, NULL, 0,
-                                             radii[ri], ks[ki], 1454320800, &t, &e),
+                                             radii[ri], ks[ki], 0, 1454320800, &t, &e),
                        0);
       ck_assert_int_eq(t.n_rows, w.no);
       for (int32_t row = 0; row < w.no; row++) {
@@ -201,7 +201,7 @@ START_TEST(test_candidates_fresh) {
   disp_tick t;
   memset(&t, 0, sizeof t);
   ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, flag, fresh, nf,
-                                         2000, 16, 1454320800, &t, &e),
+                                         2000, 16, 0, 1454320800, &t, &e),
                    0);
   for (int32_t row = 0; row < w.no; row++) {
     int32_t n = brute(&w, flag[row] ? fresh_in : all, &w.orders[row], 2000, 16, want);
@@ -213,6 +213,59 @@ START_TEST(test_candidates_fresh) {
   free(fresh);
   free(all);
   free(fresh_in);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+/* The per-driver cap keeps, for each driver, its M nearest rows (ties by
+ * row) and nothing else, and flags exactly the rows that lost an edge. */
+START_TEST(test_candidates_driver_cap) {
+  world w;
+  world_make(&w, 300 + (uint64_t)_i, 300, 400);
+  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  for (int32_t d = 0; d < w.nd; d++) disp_index_add(x, d, w.drivers[d].cell);
+  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
+  for (int32_t i = 0; i < w.no; i++) rows[i] = i;
+  rs_err e;
+  disp_tick full, capped;
+  memset(&full, 0, sizeof full);
+  ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, NULL, NULL, 0, 1500,
+                                         12, 0, 1454320800, &full, &e), 0);
+  /* copy the uncapped graph: the next build reuses the buffers */
+  int32_t ne = full.row_ptr[w.no];
+  int32_t *fptr = malloc((size_t)(w.no + 1) * sizeof *fptr), *fdrv = malloc((size_t)ne * sizeof *fdrv);
+  double *fdist = malloc((size_t)ne * sizeof *fdist);
+  memcpy(fptr, full.row_ptr, (size_t)(w.no + 1) * sizeof *fptr);
+  memcpy(fdrv, full.edge_driver, (size_t)ne * sizeof *fdrv);
+  memcpy(fdist, full.edge_dist, (size_t)ne * sizeof *fdist);
+  const int32_t M = 1 + _i;
+  memset(&capped, 0, sizeof capped);
+  ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, NULL, NULL, 0, 1500,
+                                         12, M, 1454320800, &capped, &e), 0);
+  /* brute force: rank of (dist, row) among the driver's uncapped edges */
+  for (int32_t row = 0; row < w.no; row++) {
+    int32_t kept = 0, lost = 0;
+    for (int32_t k = fptr[row]; k < fptr[row + 1]; k++) {
+      int32_t d = fdrv[k], better = 0;
+      for (int32_t r2 = 0; r2 < w.no; r2++)
+        for (int32_t j = fptr[r2]; j < fptr[r2 + 1]; j++)
+          if (fdrv[j] == d && (fdist[j] < fdist[k] || (fdist[j] == fdist[k] && r2 < row)))
+            better++;
+      int in_capped = 0;
+      for (int32_t j = capped.row_ptr[row]; j < capped.row_ptr[row + 1]; j++)
+        in_capped |= capped.edge_driver[j] == d;
+      ck_assert_int_eq(in_capped, better < M);
+      if (better < M) kept++;
+      else lost++;
+    }
+    ck_assert_int_eq(capped.row_ptr[row + 1] - capped.row_ptr[row], kept);
+    ck_assert_int_eq(capped.row_capped[row], lost > 0);
+  }
+  free(fptr);
+  free(fdrv);
+  free(fdist);
+  free(rows);
   disp_index_free(x);
   world_free(&w);
 }
@@ -239,6 +292,7 @@ static Suite *candidates_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_candidates_ring, 0, 3);
   tcase_add_test(tc, test_candidates_fresh);
+  tcase_add_loop_test(tc, test_candidates_driver_cap, 0, 3);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_index_max_ring");
   tcase_add_test(tc, test_max_ring);

@@ -51,6 +51,8 @@ static void run_help(void) {
       "  --tick S              dispatch period in seconds (default 2)\n"
       "  --radius M            candidate radius in metres (default 2000)\n"
       "  --top-k K             candidates per order (default 32)\n"
+      "  --driver-top-k M      batch policies offer each driver its M nearest waiting\n"
+      "                        orders (default 3; 0: all within the radius)\n"
       "  --idle-model NAME     stay | random-walk: how idle drivers drift (default stay)\n"
       "  --placement NAME      demand | uniform: initial fleet positions (default demand)\n"
       "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
@@ -85,7 +87,7 @@ enum {
   OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
   OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
   OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
-  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE
+  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE, OPT_DTOPK
 };
 
 static const struct option RUN_OPTS[] = {
@@ -124,6 +126,7 @@ static const struct option RUN_OPTS[] = {
   {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
   {"tau", required_argument, NULL, OPT_TAU},
   {"pure-v1d3", no_argument, NULL, OPT_PURE},
+  {"driver-top-k", required_argument, NULL, OPT_DTOPK},
   {NULL, 0, NULL, 0},
 };
 
@@ -247,6 +250,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case OPT_CHECK: a->check = 1; break;
     case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
     case OPT_PURE: s->value_serve_first = 0; break;
+    case OPT_DTOPK:
+      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 10000) return BAD("--driver-top-k: expected 0-10000, got '%s'", optarg);
+      s->driver_top_k = (int32_t)iv;
+      break;
     case OPT_VMODE:
       if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
       break;

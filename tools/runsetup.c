@@ -31,6 +31,7 @@ static int make_value_model(const sim_scenario *s, const city_def *city, const c
   o.tau = s->tau;
   o.repo_radius_m = s->repo_radius_m;
   o.serve_first = s->value_serve_first;
+  o.driver_top_k = s->driver_top_k;
   o.p_cancel = scenario_cancel_p;
   o.p_cancel_ctx = s;
   val_table *offline = NULL;
@@ -127,7 +128,7 @@ void run_input_free(run_input *in) {
 }
 
 int run_check_policies(const sim_scenario *sc, rs_err *e) {
-  disp_options dopt = {sc->radius_m, sc->top_k};
+  disp_options dopt = {sc->radius_m, sc->top_k, sc->driver_top_k};
   disp_policy dp;
   disp_repolicy rp;
   if (strcmp(sc->dispatch, "v1d3") != 0) {
@@ -149,7 +150,7 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
   if (r == NULL) return rs_err_set(e, RS_ENOMEM, "run: out of memory");
   r->sc = *sc;
   int rc = 0;
-  disp_options dopt = {sc->radius_m, sc->top_k};
+  disp_options dopt = {sc->radius_m, sc->top_k, sc->driver_top_k};
   int vd = strcmp(sc->dispatch, "v1d3") == 0, vr = strcmp(sc->reposition, "v1d3") == 0;
   if ((rc = city_def_grid(&in->city, &r->grid, e)) != 0) goto fail;
   if (vd || vr) {
