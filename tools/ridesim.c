@@ -21,6 +21,8 @@ static const command commands[] = {
   {"city", cmd_city, "show a city definition and its hexagonal grid"},
   {"train", cmd_train, "train a value table offline on historical trips"},
   {"value", cmd_value, "inspect and export value tables (value info, value export)"},
+  {"compare", cmd_compare, "compare policies over seeds in parallel, with confidence intervals"},
+  {"report", cmd_report, "write the HTML report of a results DB"},
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
 };
