@@ -221,7 +221,7 @@ static int push(sim_engine *s, int64_t t, int32_t type, int32_t who, uint32_t ep
 /* Matches order o to idle driver d now. Returns 0, or 1 when the pair is no
  * longer possible (taken or not idle) and was ignored. */
 static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
-  if (o < 0 || (size_t)o >= s->n_orders || d < 0 || d >= s->n_drivers) return 1;
+  if (o < 0 || (size_t)o >= s->cursor || d < 0 || d >= s->n_drivers) return 1;
   sim_order_rec *r = &s->orec[o];
   disp_driver *dv = &s->drivers[d];
   if (r->status != SIM_ORDER_WAITING || !disp_index_contains(s->idx, d)) return 1;
@@ -666,7 +666,9 @@ static void close_run(sim_engine *s) {
     s->drec[d].time_s[s->drivers[d].state] += s->now - s->dstate[d].since;
     s->dstate[d].since = s->now;
   }
-  for (size_t o = 0; o < s->n_orders; o++) {
+  /* Orders past the cursor were never requested (an interrupted run): they
+   * stay out of the run's records (sim_engine_n_orders). */
+  for (size_t o = 0; o < s->cursor; o++) {
     int32_t st = s->orec[o].status;
     if (st == SIM_ORDER_WAITING || st == SIM_ORDER_MATCHED || st == SIM_ORDER_ONBOARD) {
       s->orec[o].status = SIM_ORDER_OPEN;
@@ -851,10 +853,22 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     free(trips);
     return rs_err_set(e, RS_EINVAL, "engine: empty horizon");
   }
-  int32_t n_drivers = sc->drivers > 0 ? sc->drivers : city->default_fleet;
+  int32_t n_drivers = sc->drivers == -1 ? city->default_fleet : sc->drivers;
   if (n_drivers <= 0) {
     free(trips);
     return rs_err_set(e, RS_EINVAL, "engine: the fleet must have at least one driver");
+  }
+  for (size_t i = 0; i < n_trips; i++) {
+    if (trips[i].t_request < t_from || trips[i].t_request >= t_to ||
+        (i > 0 && (trips[i].t_request < trips[i - 1].t_request ||
+                   (trips[i].t_request == trips[i - 1].t_request && trips[i].id <= trips[i - 1].id)))) {
+      int64_t t = trips[i].t_request, id = trips[i].id;
+      free(trips);
+      return rs_err_set(e, RS_EINVAL,
+                        "engine: trip %lld (request %lld) is outside the horizon [%lld, %lld) or "
+                        "out of (request time, id) order",
+                        (long long)id, (long long)t, (long long)t_from, (long long)t_to);
+    }
   }
   if (n_trips > (size_t)INT32_MAX) {
     free(trips);
@@ -979,6 +993,7 @@ int64_t sim_engine_to(const sim_engine *s) { return s->to; }
 int64_t sim_engine_events(const sim_engine *s) { return s->events; }
 int sim_engine_done(const sim_engine *s) { return s->done; }
 size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders; }
+size_t sim_engine_n_requested(const sim_engine *s) { return s->cursor; }
 const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders; }
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec; }
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
@@ -1013,16 +1028,17 @@ static double percentile(const double *v, size_t n, double p) {
 
 void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   memset(k, 0, sizeof *k);
-  k->orders = (int64_t)s->n_orders;
+  size_t n_orders = s->cursor; /* the orders requested so far */
+  k->orders = (int64_t)n_orders;
   k->drivers = s->n_drivers;
   k->events = s->events;
   k->horizon_s = (double)(s->now - s->from); /* short of to - from when interrupted */
   k->modelled_duration = s->modelled_duration;
   k->modelled_fare = s->modelled_fare;
-  double *waits = malloc((s->n_orders ? s->n_orders : 1) * sizeof *waits);
+  double *waits = malloc((n_orders ? n_orders : 1) * sizeof *waits);
   size_t nw = 0;
   double wait_sum = 0, pick_sum = 0, eta_sum = 0;
-  for (size_t i = 0; i < s->n_orders; i++) {
+  for (size_t i = 0; i < n_orders; i++) {
     const sim_order_rec *r = &s->orec[i];
     switch (r->status) {
     case SIM_ORDER_COMPLETED: k->completed++; break;

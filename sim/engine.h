@@ -26,8 +26,9 @@
  * Randomness (pcg32.h, one stream per purpose from the run seed): fleet
  * placement, shifts, idle moves, the policies' own. Whether a rider cancels
  * is decided by a per-order uniform drawn from the cancellation stream at
- * the order's index (pcg32_advance), so the same rider makes the same choice
- * under every policy: common random numbers.
+ * position 2 x the order's trip id (pcg32_advance; a double takes two
+ * draws), so the same rider makes the same choice under every policy and
+ * whatever else the store holds: common random numbers.
  */
 #ifndef SIM_ENGINE_H
 #define SIM_ENGINE_H
@@ -109,8 +110,11 @@ typedef struct {
 typedef struct sim_engine sim_engine;
 
 /* Creates the engine for a run. Takes ownership of `trips` (freed by
- * sim_engine_free, also on failure). The policies are borrowed and must
- * outlive the engine. The horizon [t_from, t_to) is absolute local time. */
+ * sim_engine_free, also on failure). The trips must be sorted by (request
+ * time, id) and lie within the horizon [t_from, t_to) (absolute local time):
+ * RS_EINVAL otherwise. The fleet is sc->drivers, or the city's default when
+ * that is -1; anything below 1 is RS_EINVAL. The policies are borrowed and
+ * must outlive the engine. */
 int sim_engine_new(const sim_scenario *sc, const city_def *city,
                    city_trip *trips, size_t n_trips, int64_t t_from,
                    int64_t t_to, disp_policy *dp, disp_repolicy *rp,
@@ -153,8 +157,13 @@ int64_t sim_engine_to(const sim_engine *s);
 int64_t sim_engine_events(const sim_engine *s);
 int sim_engine_done(const sim_engine *s);
 
-/* Read access for results and tests. */
+/* Read access for results and tests. sim_engine_n_orders counts the run's
+ * orders; sim_engine_n_requested those requested so far: all of them once
+ * the horizon is reached, fewer in an interrupted run, whose later orders
+ * were never requested and are not part of its records or KPIs. Requested
+ * orders come first in the arrays (index order). */
 size_t sim_engine_n_orders(const sim_engine *s);
+size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s);
 int32_t sim_engine_n_drivers(const sim_engine *s);

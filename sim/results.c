@@ -178,7 +178,7 @@ static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err
     return db_fail(r, e, "cannot write orders");
   const disp_order *o = sim_engine_orders(s);
   const sim_order_rec *rec = sim_engine_order_recs(s);
-  size_t n = sim_engine_n_orders(s);
+  size_t n = sim_engine_n_requested(s); /* an interrupted run: those requested */
   for (size_t i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, o[i].id);

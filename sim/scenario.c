@@ -79,11 +79,19 @@ static int parse_day(const char *str, int64_t *out) {
   return 0;
 }
 
+/* "HH:MM" or "HH:MM:SS", 00:00 .. 24:00. */
 static int parse_hhmm(const char *str, int64_t *out) {
-  int h, m, n = 0;
-  if (sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2 || str[n] != '\0') return -1;
-  if (h < 0 || h > 24 || m < 0 || m > 59 || h * 60 + m > 1440) return -1;
-  *out = (int64_t)h * 3600 + m * 60;
+  int h, m, sec = 0, n = 0;
+  if (sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2) return -1;
+  if (str[n] == ':') {
+    int n2 = 0;
+    if (sscanf(str + n + 1, "%2d%n", &sec, &n2) != 1) return -1;
+    n += 1 + n2;
+  }
+  if (str[n] != '\0' || h < 0 || m < 0 || m > 59 || sec < 0 || sec > 59) return -1;
+  int64_t v = (int64_t)h * 3600 + m * 60 + sec;
+  if (v > 86400) return -1;
+  *out = v;
   return 0;
 }
 
@@ -262,8 +270,19 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     } else if (strcmp(k, "dispatch") == 0) rc = get_string(it, origin, s.dispatch, sizeof s.dispatch, e);
     else if (strcmp(k, "reposition") == 0) rc = get_string(it, origin, s.reposition, sizeof s.reposition, e);
     else if (strcmp(k, "seed") == 0) {
-      rc = get_int(it, origin, 0, 9007199254740992.0, &iv, e);
-      if (!rc) s.seed = (uint64_t)iv;
+      /* a number up to 2^53, or a decimal string for any 64-bit seed */
+      if (cJSON_IsString(it)) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(it->valuestring, &end, 10);
+        if (errno != 0 || end == it->valuestring || *end != '\0' || it->valuestring[0] == '-')
+          rc = FAIL("%s: 'seed' must be a non-negative 64-bit integer", origin);
+        else
+          s.seed = (uint64_t)v;
+      } else {
+        rc = get_int(it, origin, 0, 9007199254740992.0, &iv, e);
+        if (!rc) s.seed = (uint64_t)iv;
+      }
     } else if (strcmp(k, "out") == 0) rc = get_string(it, origin, s.out, sizeof s.out, e);
     else if (strcmp(k, "speed") == 0) rc = get_number(it, origin, 0, 1e9, &s.speed, e);
     else if (strcmp(k, "tick_s") == 0) {
@@ -355,6 +374,15 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   if (s->drivers == 0 || s->drivers < -1)
     return rs_err_set(e, RS_EINVAL, "scenario: 'drivers' must be at least 1");
   if (s->n_cancel < 1) return rs_err_set(e, RS_EINVAL, "scenario: empty cancellation table");
+  if (s->n_cancel > SIM_CANCEL_POINTS_MAX)
+    return rs_err_set(e, RS_EINVAL, "scenario: the cancellation table holds at most %d points",
+                      SIM_CANCEL_POINTS_MAX);
+  for (int i = 0; i < s->n_cancel; i++) {
+    if (!isfinite(s->cancel_m[i]))
+      return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.distance_m[%d]' is not a number", i);
+    if (!isfinite(s->cancel_p[i]))
+      return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.p[%d]' is not a number", i);
+  }
   for (int i = 0; i < s->n_cancel; i++) {
     if (s->cancel_p[i] < 0 || s->cancel_p[i] > 1)
       return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.p[%d]' must be a probability", i);
@@ -367,7 +395,28 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   if (strcmp(s->placement, "demand") != 0 && strcmp(s->placement, "uniform") != 0)
     return rs_err_set(e, RS_EINVAL, "scenario: 'placement' must be \"demand\" or \"uniform\", not '%s'",
                       s->placement);
-  if (s->tick_s < 1) return rs_err_set(e, RS_EINVAL, "scenario: 'tick_s' must be at least 1");
+  if (s->tick_s < 1 || s->tick_s > 3600)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'tick_s' must be 1 to 3600");
+  if (s->patience_s < 0 || s->patience_s > 86400)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'patience_s' must be 0 to 86400");
+  if (s->cancel_delay_s < 0 || s->cancel_delay_s > 86400)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'cancel.delay_s' must be 0 to 86400");
+  if (s->idle_step_s < 1 || s->repo_tick_s < 1 || s->repo_idle_s < 0)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'idle_step_s' and 'repo_tick_s' must be at least 1 "
+                                    "and 'repo_idle_s' at least 0");
+  if (!(s->radius_m >= 1 && s->radius_m <= 1e6) || s->top_k < 1 || s->top_k > 10000 ||
+      s->driver_top_k < 0 || s->driver_top_k > 10000)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'radius_m' must be 1 to 1e6 m, 'top_k' 1 to 10000 "
+                                    "and 'driver_top_k' 0 to 10000");
+  if (!(s->speed >= 0 && s->speed <= 1e9) || !(s->shift_hours >= 0 && s->shift_hours <= 24))
+    return rs_err_set(e, RS_EINVAL, "scenario: 'speed' must be 0 to 1e9 and 'shift_hours' 0 to 24");
+  if (s->synthetic_orders < 1 || s->synthetic_orders > 100000000)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'synthetic_orders' must be 1 to 1e8");
+  if (!(s->value_lr >= 0 && s->value_lr <= 1) || !(s->value_gamma > 0 && s->value_gamma <= 1) ||
+      !(s->ensemble_w >= 0 && s->ensemble_w <= 1) || s->ensemble_period_s < 1 ||
+      !(s->tau >= 0) || !(s->repo_radius_m >= 0) || s->value_slot_s < 1)
+    return rs_err_set(e, RS_EINVAL, "scenario: a 'value' option is out of range (lr and ensemble_w "
+                                    "0 to 1, gamma (0, 1], periods positive, tau and radius >= 0)");
   if (strcmp(s->value_mode, "online") != 0 && strcmp(s->value_mode, "offline") != 0 &&
       strcmp(s->value_mode, "ensemble") != 0)
     return rs_err_set(e, RS_EINVAL,
@@ -382,7 +431,32 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
 }
 
 static void fmt_tod(char *buf, size_t n, int64_t s) {
-  snprintf(buf, n, "%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60));
+  if (s % 60 != 0)
+    snprintf(buf, n, "%02d:%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60), (int)(s % 60));
+  else
+    snprintf(buf, n, "%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60));
+}
+
+/* Numbers are written so that they read back exactly: cJSON prints 15
+ * significant digits when they come back "close enough", which loses bits
+ * of a double and digits of large integers. */
+static cJSON *exact_number(double v) {
+  char buf[40];
+  if (v == floor(v) && fabs(v) < 9007199254740992.0)
+    snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    snprintf(buf, sizeof buf, "%.17g", v);
+  return cJSON_CreateRaw(buf);
+}
+
+static void add_exact(cJSON *o, const char *name, double v) {
+  cJSON_AddItemToObject(o, name, exact_number(v));
+}
+
+static cJSON *exact_array(const double *v, int n) {
+  cJSON *a = cJSON_CreateArray();
+  for (int i = 0; a != NULL && i < n; i++) cJSON_AddItemToArray(a, exact_number(v[i]));
+  return a;
 }
 
 char *sim_scenario_to_json(const sim_scenario *s) {
@@ -392,7 +466,7 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   cJSON_AddStringToObject(o, "city", s->city);
   if (s->trips[0]) cJSON_AddStringToObject(o, "trips", s->trips);
   else cJSON_AddNullToObject(o, "trips");
-  cJSON_AddNumberToObject(o, "synthetic_orders", (double)s->synthetic_orders);
+  add_exact(o, "synthetic_orders", (double)s->synthetic_orders);
   if (s->day >= 0) {
     time_t t = (time_t)s->day;
     struct tm tm;
@@ -406,44 +480,50 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   else cJSON_AddNullToObject(o, "from");
   if (s->to_s >= 0) { fmt_tod(buf, sizeof buf, s->to_s); cJSON_AddStringToObject(o, "to", buf); }
   else cJSON_AddNullToObject(o, "to");
-  if (s->drivers > 0) cJSON_AddNumberToObject(o, "drivers", s->drivers);
+  if (s->drivers > 0) add_exact(o, "drivers", s->drivers);
   else cJSON_AddNullToObject(o, "drivers");
   cJSON_AddStringToObject(o, "dispatch", s->dispatch);
   cJSON_AddStringToObject(o, "reposition", s->reposition);
-  cJSON_AddNumberToObject(o, "seed", (double)s->seed);
+  if (s->seed <= 9007199254740992ULL) {
+    add_exact(o, "seed", (double)s->seed);
+  } else {
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    cJSON_AddStringToObject(o, "seed", seed);
+  }
   cJSON_AddStringToObject(o, "out", s->out);
-  cJSON_AddNumberToObject(o, "speed", s->speed);
-  cJSON_AddNumberToObject(o, "tick_s", s->tick_s);
-  cJSON_AddNumberToObject(o, "patience_s", s->patience_s);
+  add_exact(o, "speed", s->speed);
+  add_exact(o, "tick_s", s->tick_s);
+  add_exact(o, "patience_s", s->patience_s);
   cJSON *c = cJSON_AddObjectToObject(o, "cancel");
   if (c) {
-    cJSON_AddItemToObject(c, "distance_m", cJSON_CreateDoubleArray(s->cancel_m, s->n_cancel));
-    cJSON_AddItemToObject(c, "p", cJSON_CreateDoubleArray(s->cancel_p, s->n_cancel));
-    cJSON_AddNumberToObject(c, "delay_s", s->cancel_delay_s);
+    cJSON_AddItemToObject(c, "distance_m", exact_array(s->cancel_m, s->n_cancel));
+    cJSON_AddItemToObject(c, "p", exact_array(s->cancel_p, s->n_cancel));
+    add_exact(c, "delay_s", s->cancel_delay_s);
   }
   cJSON_AddStringToObject(o, "idle_model", s->idle_model);
-  cJSON_AddNumberToObject(o, "idle_step_s", s->idle_step_s);
-  cJSON_AddNumberToObject(o, "repo_tick_s", s->repo_tick_s);
-  cJSON_AddNumberToObject(o, "repo_idle_s", s->repo_idle_s);
-  cJSON_AddNumberToObject(o, "radius_m", s->radius_m);
-  cJSON_AddNumberToObject(o, "top_k", s->top_k);
-  cJSON_AddNumberToObject(o, "driver_top_k", s->driver_top_k);
+  add_exact(o, "idle_step_s", s->idle_step_s);
+  add_exact(o, "repo_tick_s", s->repo_tick_s);
+  add_exact(o, "repo_idle_s", s->repo_idle_s);
+  add_exact(o, "radius_m", s->radius_m);
+  add_exact(o, "top_k", s->top_k);
+  add_exact(o, "driver_top_k", s->driver_top_k);
   cJSON_AddStringToObject(o, "placement", s->placement);
-  cJSON_AddNumberToObject(o, "shift_hours", s->shift_hours);
+  add_exact(o, "shift_hours", s->shift_hours);
   cJSON_AddBoolToObject(o, "repo_dispatchable", s->repo_dispatchable);
   cJSON *v = cJSON_AddObjectToObject(o, "value");
   if (v) {
     cJSON_AddStringToObject(v, "mode", s->value_mode);
     if (s->value_table[0]) cJSON_AddStringToObject(v, "table", s->value_table);
     else cJSON_AddNullToObject(v, "table");
-    cJSON_AddNumberToObject(v, "lr", s->value_lr);
-    cJSON_AddNumberToObject(v, "gamma", s->value_gamma);
-    cJSON_AddNumberToObject(v, "slot_s", s->value_slot_s);
+    add_exact(v, "lr", s->value_lr);
+    add_exact(v, "gamma", s->value_gamma);
+    add_exact(v, "slot_s", s->value_slot_s);
     cJSON_AddBoolToObject(v, "split_daytype", s->value_split_daytype);
-    cJSON_AddNumberToObject(v, "ensemble_period_s", s->ensemble_period_s);
-    cJSON_AddNumberToObject(v, "ensemble_w", s->ensemble_w);
-    cJSON_AddNumberToObject(v, "tau", s->tau);
-    cJSON_AddNumberToObject(v, "repo_radius_m", s->repo_radius_m);
+    add_exact(v, "ensemble_period_s", s->ensemble_period_s);
+    add_exact(v, "ensemble_w", s->ensemble_w);
+    add_exact(v, "tau", s->tau);
+    add_exact(v, "repo_radius_m", s->repo_radius_m);
     cJSON_AddBoolToObject(v, "serve_first", s->value_serve_first);
   }
   char *txt = cJSON_Print(o);

@@ -4,8 +4,10 @@
  *
  * A subcommand is `int cmd_NAME(int argc, char **argv)` with argv[0] the
  * subcommand's name; it returns the process exit status: 0 success, 1 a
- * failure of the work (message printed), 2 a usage error (message and usage
- * line printed), 130 interrupted. Errors go to stderr as one line
+ * failure of the work (message printed), 2 a usage error (message and, for
+ * malformed command lines, the usage line printed; an option value that
+ * parses but is refused, such as an unknown policy name, prints the message
+ * alone), 130 interrupted. Errors go to stderr as one line
  * "ridesim NAME: ...". Only tools/ calls exit() or prints to the terminal.
  */
 #ifndef TOOLS_CLI_H

@@ -517,7 +517,7 @@ static void work_cb(uv_work_t *req) {
   r->cell_unserved = calloc((size_t)nc, sizeof *r->cell_unserved);
   if (r->cell_req && r->cell_unserved)
     report_cells_count(&r->ctx->grid, sim_engine_orders(eng), sim_engine_order_recs(eng),
-                       sim_engine_n_orders(eng), r->cell_req, r->cell_unserved);
+                       sim_engine_n_requested(eng), r->cell_req, r->cell_unserved);
 }
 
 static void progress_draw(compare *c, int final);

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# test_cli_run: `ridesim run` end to end through the built binary.
+#
+# The binary comes from $RIDESIM_BIN (meson sets it). Checks: a synthetic run
+# succeeds and prints the KPI table; --json prints valid JSON; --print-scenario
+# prints JSON that reads back to itself; each bad input exits non-zero with a
+# one-line message and leaves no run in the results DB; an unknown flag exits 2
+# with the usage line; SIGINT stops a paced run with exit 130, status
+# 'interrupted' and the orders so far kept. Needs python3 (JSON and SQLite
+# checks). Prints "N passed, M failed" and exits 1 on any failure.
+set -u
+
+BIN=${RIDESIM_BIN:-}
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+  echo "RIDESIM_BIN is not an executable: '${BIN}'" >&2
+  exit 1
+fi
+command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ridesim-cli-XXXXXX")
+BGPID=""
+cleanup() {
+  if [ -n "$BGPID" ]; then kill "$BGPID" 2>/dev/null; wait "$BGPID" 2>/dev/null; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK" || exit 1
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '       %s\n' "${@:2}"; }
+
+# sql DB QUERY: prints the first column of the first row ('' when none).
+sql() {
+  python3 - "$1" "$2" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+row = con.execute(sys.argv[2]).fetchone()
+print("" if row is None or row[0] is None else row[0])
+EOF
+}
+
+is_json() { python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; }
+
+# runs_in DB: number of runs rows (0 when the file or table is missing).
+runs_in() {
+  if [ ! -s "$1" ]; then echo 0; return; fi
+  python3 - "$1" <<'EOF'
+import sqlite3, sys
+try:
+    con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+    print(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+except sqlite3.Error:
+    print(0)
+EOF
+}
+
+# ---------------------------------------------------------------- success
+
+"$BIN" run --orders 20000 --out ok.db >out.txt 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && grep -q "answer rate" out.txt && grep -q "completion rate" out.txt &&
+   grep -q "total driver income" out.txt && grep -q "results: ok.db (run 1, completed)" out.txt; then
+  ok "run --orders 20000 prints the KPI table"
+else
+  bad "run --orders 20000 prints the KPI table" "exit $rc" "$(head -5 out.txt err.txt)"
+fi
+if [ "$(sql ok.db "SELECT status FROM runs WHERE id = 1")" = completed ] &&
+   [ "$(sql ok.db "SELECT count(*) FROM orders WHERE run_id = 1")" = \
+     "$(sql ok.db "SELECT orders FROM runs WHERE id = 1")" ] &&
+   [ "$(sql ok.db "SELECT count(*) FROM orders WHERE run_id = 1")" -gt 1000 ]; then
+  ok "the run is recorded as completed with its orders"
+else
+  bad "the run is recorded as completed with its orders"
+fi
+
+"$BIN" run --orders 20000 --out ok.db --json >out.json 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && is_json <out.json &&
+   python3 -c 'import json,sys; k=json.load(sys.stdin); assert k["orders"] > 1000 and 0 < k["answer_rate"] <= 1' <out.json; then
+  ok "--json prints valid JSON KPIs"
+else
+  bad "--json prints valid JSON KPIs" "exit $rc" "$(head -3 out.json err.txt)"
+fi
+# Same seed, same scenario: the same KPIs and the same orders.
+if [ "$(sql ok.db "SELECT count(*) FROM (SELECT order_id, status, t_match, driver FROM orders WHERE run_id = 1 EXCEPT SELECT order_id, status, t_match, driver FROM orders WHERE run_id = 2)")" = 0 ] &&
+   [ "$(sql ok.db "SELECT count(DISTINCT kpis) FROM runs")" = 1 ]; then
+  ok "a repeated run gives identical results"
+else
+  bad "a repeated run gives identical results"
+fi
+
+"$BIN" run --drivers 123 --dispatch batch-distance --from 07:00 --to 09:30 --print-scenario \
+  >scen.json 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && is_json <scen.json &&
+   python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["drivers"]==123 and s["dispatch"]=="batch-distance" and s["from"]=="07:00"' <scen.json; then
+  ok "--print-scenario prints the effective scenario as JSON"
+else
+  bad "--print-scenario prints the effective scenario as JSON" "exit $rc" "$(head -3 scen.json err.txt)"
+fi
+"$BIN" run --scenario scen.json --print-scenario >scen2.json 2>err.txt
+if cmp -s scen.json scen2.json; then
+  ok "a printed scenario reads back to itself"
+else
+  bad "a printed scenario reads back to itself" "$(diff scen.json scen2.json | head -5)"
+fi
+if [ ! -e ridesim-results.db ]; then
+  ok "--print-scenario writes no results DB"
+else
+  bad "--print-scenario writes no results DB"
+fi
+
+# ------------------------------------------------------------- bad inputs
+
+# A small trip store of our own: three Manhattan trips on 2016-02-01.
+cat >few.csv <<'EOF'
+pickup_datetime,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon
+2016-02-01 08:00:00,40.752079,-73.978439,40.728847,-74.006546
+2016-02-01 08:05:00,40.775070,-73.958946,40.757823,-73.985588
+2016-02-01 08:10:00,40.740000,-73.990000,40.760000,-73.970000
+EOF
+if "$BIN" import --format csv --city manhattan few.csv --db few.db >/dev/null 2>err.txt; then
+  ok "a small trip store imports"
+else
+  bad "a small trip store imports" "$(cat err.txt)"
+fi
+echo "this is not a database" >notdb.db
+mkdir -p sub
+
+# expect_fail NAME WANT_EXIT [GREP] -- ARGS...: runs `ridesim run ARGS --out
+# bad.db` (unless ARGS give --out), expects exit WANT_EXIT ('nz' = any
+# non-zero), a one-line message on stderr (two lines, message and usage, for
+# exit 2), GREP in it, nothing on stdout, and no run added to bad.db.
+expect_fail() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local before after rc lines
+  before=$(runs_in bad.db)
+  "$BIN" run "$@" >out.txt 2>err.txt
+  rc=$?
+  after=$(runs_in bad.db)
+  lines=$(wc -l <err.txt)
+  local why=()
+  if [ "$want" = nz ]; then [ $rc -ne 0 ] || why+=("exit 0"); else [ $rc -eq "$want" ] || why+=("exit $rc, want $want"); fi
+  # One line of message; after it, only the usage text (its first line
+  # starts "usage: ", the rest are indented continuation lines).
+  [ "$lines" -ge 1 ] || why+=("nothing on stderr")
+  if [ "$lines" -gt 1 ]; then
+    sed -n 2p err.txt | grep -q '^usage: ' || why+=("$lines lines on stderr, want 1 (+ usage)")
+    [ "$(sed -n '3,$p' err.txt | grep -vc '^ ')" = 0 ] || why+=("stray lines after the usage")
+  fi
+  head -1 err.txt | grep -q '^ridesim run: ' || why+=("message not 'ridesim run: ...'")
+  [ -z "$pattern" ] || grep -qi -- "$pattern" err.txt || why+=("stderr lacks '$pattern'")
+  [ ! -s out.txt ] || why+=("stdout not empty")
+  [ "$before" = "$after" ] || why+=("runs in bad.db: $before -> $after")
+  if [ ${#why[@]} -eq 0 ]; then ok "$name"; else bad "$name" "${why[@]}" "stderr: $(head -3 err.txt)"; fi
+}
+
+# A results DB with one good run, to see that failures add nothing to it.
+"$BIN" run --orders 2000 --out bad.db >/dev/null 2>&1
+
+expect_fail "unknown dispatch policy" 2 "nosuch" -- --orders 2000 --dispatch nosuch --out bad.db
+expect_fail "unknown repositioning policy" 2 "teleport" -- --orders 2000 --reposition teleport --out bad.db
+expect_fail "--drivers 0" 2 "drivers" -- --orders 2000 --drivers 0 --out bad.db
+expect_fail "--drivers -5" 2 "drivers" -- --orders 2000 --drivers -5 --out bad.db
+expect_fail "--orders abc" 2 "orders" -- --orders abc --out bad.db
+expect_fail "--from after --to" 2 "" -- --orders 2000 --from 10:00 --to 09:00 --out bad.db
+expect_fail "--day that does not exist" 2 "day" -- --orders 2000 --day 2016-02-30 --out bad.db
+expect_fail "a day with no trips" 1 "no trips" -- --trips few.db --day 2016-02-02 --out bad.db
+expect_fail "a horizon with no trips" 1 "no trips" -- --trips few.db --from 10:00 --to 11:00 --out bad.db
+expect_fail "a missing trip store" 1 "missing.db" -- --trips "$WORK/missing.db" --out bad.db
+expect_fail "a file that is not a trip store" 1 "notdb.db" -- --trips notdb.db --out bad.db
+expect_fail "a results DB given as trip store" 1 "" -- --trips bad.db --out bad.db
+expect_fail "a missing scenario file" 1 "nope.json" -- --scenario nope.json --out bad.db
+printf '{"drivers": 10, "colour": "red"}' >badscen.json
+expect_fail "a scenario with an unknown key" 1 "colour" -- --scenario badscen.json --out bad.db
+expect_fail "a city that does not exist" 1 "atlantis" -- --orders 2000 --city atlantis --out bad.db
+expect_fail "unknown flag" 2 "usage:" -- --orders 2000 --frobnicate --out bad.db
+expect_fail "unexpected argument" 2 "" -- --orders 2000 extra --out bad.db
+expect_fail "flag without its value" 2 "" -- --orders
+
+# Unwritable results DBs: they must fail before any run is recorded
+# (bad.db is not involved, so count there stays, and nothing is created).
+for out in /proc/forbidden.db "$WORK/no/such/dir/r.db"; do
+  expect_fail "unwritable --out $out" 1 "" -- --orders 2000 --out "$out"
+  if [ ! -e "$out" ]; then ok "no file left at $out"; else bad "no file left at $out"; fi
+done
+# A trip store is not a results DB: refused, and left as it was.
+sum_before=$(sql few.db "SELECT count(*) FROM trips")
+tables_before=$(sql few.db "SELECT group_concat(name) FROM sqlite_master")
+expect_fail "--out naming a trip store" 1 "few.db" -- --trips few.db --out few.db
+if [ "$(sql few.db "SELECT count(*) FROM trips")" = "$sum_before" ] &&
+   [ "$(sql few.db "SELECT group_concat(name) FROM sqlite_master")" = "$tables_before" ]; then
+  ok "the trip store is untouched"
+else
+  bad "the trip store is untouched" "tables now: $(sql few.db "SELECT group_concat(name) FROM sqlite_master")"
+fi
+if [ "$(sql bad.db "SELECT count(*) FROM runs WHERE status != 'completed'")" = 0 ]; then
+  ok "failed starts left no incomplete run behind"
+else
+  bad "failed starts left no incomplete run behind"
+fi
+
+# ------------------------------------------------------------------ SIGINT
+
+# Paced at 2000x, a whole synthetic day takes ~43 s: interrupt it early.
+"$BIN" run --orders 400000 --drivers 5000 --speed 2000 --out int.db >int.out 2>int.err &
+BGPID=$!
+# SIGINT is only handled once the run loop has started, just after the run's
+# row is committed as 'running' (a background job of a non-interactive shell
+# starts with SIGINT ignored): wait for that row, then 1.5 s of running.
+for _ in $(seq 1 600); do
+  [ "$(runs_in int.db)" != 0 ] && break
+  kill -0 "$BGPID" 2>/dev/null || break
+  sleep 0.05
+done
+sleep 1.5
+kill -INT "$BGPID" 2>/dev/null
+# Give it up to 30 s to write its results and leave.
+for _ in $(seq 1 300); do kill -0 "$BGPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$BGPID" 2>/dev/null; then
+  bad "SIGINT stops a paced run" "still running 30 s after SIGINT"
+  kill -KILL "$BGPID" 2>/dev/null
+  wait "$BGPID" 2>/dev/null
+  rc=137
+else
+  wait "$BGPID"
+  rc=$?
+fi
+BGPID=""
+status=$(sql int.db "SELECT status FROM runs ORDER BY id DESC LIMIT 1")
+n_orders=$(sql int.db "SELECT count(*) FROM orders")
+n_done=$(sql int.db "SELECT count(*) FROM orders WHERE status = 'completed'")
+if [ $rc -eq 130 ]; then ok "SIGINT: exit 130"; else bad "SIGINT: exit 130" "exit $rc" "$(cat int.err)"; fi
+if [ "$status" = interrupted ]; then ok "SIGINT: run status interrupted"; else bad "SIGINT: run status interrupted" "status '$status'"; fi
+if [ "${n_orders:-0}" -gt 0 ] && [ "${n_done:-0}" -gt 0 ]; then
+  ok "SIGINT: orders kept ($n_orders rows, $n_done completed)"
+else
+  bad "SIGINT: orders kept" "$n_orders rows, $n_done completed"
+fi
+if grep -q "interrupted" int.err; then ok "SIGINT: says it was interrupted"; else bad "SIGINT: says it was interrupted" "$(cat int.err)"; fi
+# Orders requested after the stop never happened: they must not be recorded
+# as 'open' (they would count in the run's orders and lower its rates).
+reached=$(sed -n 's/.*interrupted at simulated \([0-9]*\) s.*/\1/p' int.err)
+if [ -n "$reached" ]; then
+  future=$(sql int.db "SELECT count(*) FROM orders o JOIN runs r ON r.id = o.run_id WHERE o.t_request >= r.t_from + $reached")
+  if [ "$future" = 0 ]; then
+    ok "SIGINT: only orders requested before the stop are recorded"
+  else
+    bad "SIGINT: only orders requested before the stop are recorded" \
+      "$future of $n_orders orders were requested after simulated second $reached (recorded as open)"
+  fi
+else
+  bad "SIGINT: reports the simulated time reached" "$(cat int.err)"
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

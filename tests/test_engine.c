@@ -1,0 +1,1206 @@
+/*
+ * Tests of sim/engine, driven through its C API on real and synthetic data.
+ *
+ * Real data: the NYC TLC morning of 2016-02-01 (60,540 Manhattan trips,
+ * 08:00-12:00) from RIDESIM_DATA, imported once into a temporary trip store
+ * before the suite runs. Without RIDESIM_DATA the synthetic-city tests still
+ * run and the program then exits 77 (skipped), so the missing data shows.
+ *
+ * What is checked, beyond sim_engine_check itself, is recomputed here from
+ * the public records: every order ends in exactly one final state; no driver
+ * holds two trips at once; each driver's five time buckets add up to the
+ * horizon; income is the sum of the completed orders' fares; times are
+ * ordered and within patience; the travel model's own arithmetic (pickup at
+ * match + ceil(ETA), dropoff at pickup + trip time, cancellation at match +
+ * min(delay, ETA)); the kpi_series windows add up to the totals; and every
+ * decision a policy is handed is well formed (a "spy" policy wraps the real
+ * one). Then determinism, common random numbers across policies, the KDD
+ * patience-0 rule, certain and impossible cancellation, the results DB, and
+ * bad input.
+ */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "city_data/city.h"
+#include "city_data/geo.h"
+#include "city_data/import.h"
+#include "city_data/synth.h"
+#include "city_data/tripstore.h"
+#include "dispatch/policy.h"
+#include "sim/engine.h"
+#include "sim/results.h"
+#include "sim/scenario.h"
+#include "tests/testutil.h"
+
+#define DAY 1454284800LL              /* 2016-02-01 00:00, local epoch */
+#define FROM (DAY + 8 * 3600)
+#define TO (DAY + 12 * 3600)
+#define REAL_ORDERS 60540             /* trips of 2016-02-01 08:00-12:00 */
+#define REAL_FLEET 3000
+#define SLICE 65536                   /* events per sim_engine_step call */
+
+static city_def manhattan, synthetic;
+static city_trip *real_trips;         /* NULL when RIDESIM_DATA is unset */
+static size_t n_real;
+static char tmpdir[256];
+
+/* ------------------------------------------------------------ spy policy */
+
+/* Wraps a real dispatch policy: remembers the fleet as first shown to the
+ * policy, and (when asked) checks every decision it is handed. */
+typedef struct {
+  disp_policy inner;
+  const sim_engine *eng;      /* set once the engine exists */
+  const sim_scenario *sc;
+  int validate;
+  int64_t calls, rows, edges;
+  int captured;
+  int32_t n_drivers;
+  double *lat, *lng;          /* fleet at the first call */
+  int32_t *cell;
+  int64_t bad;                /* malformed decisions seen */
+  char first_bad[256];
+} spy;
+
+static void spy_fail(spy *p, const char *what, int64_t now, int32_t row) {
+  if (p->bad++ == 0)
+    snprintf(p->first_bad, sizeof p->first_bad, "t=%lld row %d: %s", (long long)now, row, what);
+}
+
+static int spy_dispatch(void *ctx, disp_tick *t, rs_err *e) {
+  spy *p = ctx;
+  p->calls++;
+  if (!p->captured) {
+    p->captured = 1;
+    p->n_drivers = t->n_drivers;
+    p->lat = malloc((size_t)t->n_drivers * sizeof *p->lat);
+    p->lng = malloc((size_t)t->n_drivers * sizeof *p->lng);
+    p->cell = malloc((size_t)t->n_drivers * sizeof *p->cell);
+    ck_assert(p->lat && p->lng && p->cell);
+    for (int32_t d = 0; d < t->n_drivers; d++) {
+      p->lat[d] = t->drivers[d].lat;
+      p->lng[d] = t->drivers[d].lng;
+      p->cell[d] = t->drivers[d].cell;
+    }
+  }
+  p->rows += t->n_rows;
+  p->edges += t->row_ptr[t->n_rows];
+  if (p->validate && p->eng) {
+    const sim_order_rec *rec = sim_engine_order_recs(p->eng);
+    if (t->now != sim_engine_now(p->eng)) spy_fail(p, "tick time is not the engine's", t->now, -1);
+    if (t->row_ptr[0] != 0) spy_fail(p, "row_ptr[0] != 0", t->now, -1);
+    for (int32_t r = 0; r < t->n_rows; r++) {
+      int32_t o = t->row_order[r];
+      const disp_order *od = &t->orders[o];
+      if (r > 0 && t->row_order[r - 1] >= o) spy_fail(p, "rows not in request order", t->now, r);
+      if (rec[o].status != SIM_ORDER_WAITING) spy_fail(p, "order not waiting", t->now, r);
+      if (od->t_request > t->now) spy_fail(p, "order from the future", t->now, r);
+      if (p->sc->patience_s > 0 && t->now - od->t_request >= p->sc->patience_s)
+        spy_fail(p, "order past its patience", t->now, r);
+      int32_t lo = t->row_ptr[r], hi = t->row_ptr[r + 1];
+      if (hi < lo || hi - lo > p->sc->top_k) spy_fail(p, "bad row size", t->now, r);
+      for (int32_t k = lo; k < hi; k++) {
+        int32_t d = t->edge_driver[k];
+        const disp_driver *dv = &t->drivers[d];
+        if (dv->state != DISP_IDLE) spy_fail(p, "candidate not idle", t->now, r);
+        double dist = city_geo_haversine_r(dv->lat, dv->lng, od->plat, od->plng,
+                                           manhattan.earth_radius_m);
+        if (fabs(dist - t->edge_dist[k]) > 1e-6 * (1 + dist))
+          spy_fail(p, "edge distance is not the great-circle distance", t->now, r);
+        if (t->edge_dist[k] > t->radius_m + 1e-6) spy_fail(p, "edge beyond radius", t->now, r);
+        if (!(t->edge_eta[k] >= 0)) spy_fail(p, "negative ETA", t->now, r);
+        if (k > lo) {
+          double d0 = t->edge_dist[k - 1], d1 = t->edge_dist[k];
+          if (d1 < d0 || (d1 == d0 && t->edge_driver[k - 1] >= d))
+            spy_fail(p, "candidates not nearest first", t->now, r);
+        }
+        for (int32_t j = lo; j < k; j++)
+          if (t->edge_driver[j] == d) spy_fail(p, "candidate listed twice", t->now, r);
+      }
+    }
+  }
+  return p->inner.dispatch(p->inner.ctx, t, e);
+}
+
+static const disp_solve_stat *spy_stats(void *ctx, int32_t *n) {
+  spy *p = ctx;
+  *n = 0;
+  return p->inner.solve_stats ? p->inner.solve_stats(p->inner.ctx, n) : NULL;
+}
+
+/* ------------------------------------------------------------- one run */
+
+typedef struct {
+  sim_scenario sc;
+  sim_engine *s;
+  disp_policy dp;     /* the wrapper the engine sees */
+  disp_repolicy rp;
+  spy spy;
+  int64_t from, to;
+} run_t;
+
+/* A scenario for the real morning: 3,000 drivers, the given policy. */
+static void real_scenario(sim_scenario *sc, const char *dispatch) {
+  sim_scenario_defaults(sc);
+  snprintf(sc->city, sizeof sc->city, "manhattan");
+  snprintf(sc->dispatch, sizeof sc->dispatch, "%s", dispatch);
+  sc->drivers = REAL_FLEET;
+  sc->day = DAY;
+  sc->from_s = 8 * 3600;
+  sc->to_s = 12 * 3600;
+}
+
+/* The slice of `trips` with from <= t_request < to, as a new array. */
+static city_trip *copy_trips(const city_trip *trips, size_t n, int64_t from, int64_t to,
+                             size_t *n_out) {
+  city_trip *c = malloc((n ? n : 1) * sizeof *c);
+  ck_assert_ptr_nonnull(c);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (trips[i].t_request >= from && trips[i].t_request < to) c[k++] = trips[i];
+  *n_out = k;
+  return c;
+}
+
+static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
+                      const city_trip *trips, size_t n, int64_t from, int64_t to) {
+  memset(r, 0, sizeof *r);
+  r->sc = *sc;
+  r->from = from;
+  r->to = to;
+  rs_err e = {0};
+  ck_assert_msg(sim_scenario_validate(sc, &e) == 0, "%s", e.msg);
+  disp_options o = {.radius_m = sc->radius_m, .top_k = sc->top_k};
+  ck_assert_msg(disp_policy_new(sc->dispatch, &o, &r->spy.inner, &e) == 0, "%s", e.msg);
+  ck_assert_msg(disp_repolicy_new(sc->reposition, &o, &r->rp, &e) == 0, "%s", e.msg);
+  r->spy.sc = &r->sc;
+  r->spy.validate = 1;
+  r->dp.name = r->spy.inner.name;
+  r->dp.immediate = r->spy.inner.immediate;
+  r->dp.maximal = r->spy.inner.maximal;
+  r->dp.ctx = &r->spy;
+  r->dp.dispatch = spy_dispatch;
+  r->dp.solve_stats = spy_stats;
+  size_t k;
+  city_trip *c = copy_trips(trips, n, from, to, &k);
+  ck_assert_msg(sim_engine_new(&r->sc, city, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
+                "%s", e.msg);
+  r->spy.eng = r->s;
+}
+
+static void run_to_end(run_t *r) {
+  rs_err e = {0};
+  int rc;
+  while ((rc = sim_engine_step(r->s, INT64_MAX, SLICE, &e)) == 0) continue;
+  ck_assert_msg(rc == 1, "step: %d %s", rc, e.msg);
+  ck_assert(sim_engine_done(r->s));
+  ck_assert_int_eq(sim_engine_now(r->s), r->to);
+  ck_assert_msg(r->spy.bad == 0, "%lld malformed decisions; first: %s", (long long)r->spy.bad,
+                r->spy.first_bad);
+}
+
+static void run_free(run_t *r) {
+  sim_engine_free(r->s);
+  disp_policy_destroy(&r->spy.inner);
+  disp_repolicy_destroy(&r->rp);
+  free(r->spy.lat);
+  free(r->spy.lng);
+  free(r->spy.cell);
+  memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------ invariants */
+
+typedef struct {
+  int32_t driver;
+  int64_t a, b;   /* [t_match, end) */
+  size_t order;
+} spell;
+
+static int cmp_spell(const void *x, const void *y) {
+  const spell *p = x, *q = y;
+  if (p->driver != q->driver) return p->driver < q->driver ? -1 : 1;
+  if (p->a != q->a) return p->a < q->a ? -1 : 1;
+  return p->order < q->order ? -1 : p->order > q->order;
+}
+
+/* Everything a finished run must satisfy, recomputed from its records. */
+static void check_run(const run_t *r, size_t expect_orders) {
+  const sim_engine *s = r->s;
+  const sim_scenario *sc = &r->sc;
+  rs_err e = {0};
+  ck_assert_msg(sim_engine_check(s, &e) == 0, "%s", e.msg);
+  size_t n = sim_engine_n_orders(s);
+  ck_assert_uint_eq(n, expect_orders);
+  const disp_order *od = sim_engine_orders(s);
+  const sim_order_rec *rec = sim_engine_order_recs(s);
+  int32_t nd = sim_engine_n_drivers(s);
+  const sim_driver_rec *dr = sim_engine_driver_recs(s);
+  int64_t horizon = r->to - r->from;
+
+  /* Orders: one final state each, times in order, the travel model's sums. */
+  int64_t count[SIM_ORDER_N_STATES] = {0}, matched = 0;
+  double fares = 0;
+  int32_t *trips_of = calloc((size_t)nd, sizeof *trips_of);
+  double *income_of = calloc((size_t)nd, sizeof *income_of);
+  spell *sp = malloc((n ? n : 1) * sizeof *sp);
+  ck_assert(trips_of && income_of && sp);
+  size_t n_sp = 0;
+  for (size_t i = 0; i < n; i++) {
+    const sim_order_rec *x = &rec[i];
+    ck_assert_msg(x->status == SIM_ORDER_COMPLETED || x->status == SIM_ORDER_CANCELLED ||
+                      x->status == SIM_ORDER_EXPIRED || x->status == SIM_ORDER_OPEN,
+                  "order %zu ends in state %d", i, x->status);
+    count[x->status]++;
+    ck_assert(od[i].t_request >= r->from && od[i].t_request < r->to);
+    if (i > 0) ck_assert(od[i].t_request >= od[i - 1].t_request);
+    if (x->t_match >= 0) {
+      matched++;
+      ck_assert_msg(x->driver >= 0 && x->driver < nd, "order %zu driver %d", i, x->driver);
+      ck_assert_msg(x->t_match >= od[i].t_request, "order %zu matched before its request", i);
+      ck_assert_msg(x->t_match - od[i].t_request <= sc->patience_s || sc->patience_s == 0,
+                    "order %zu waited %lld s > patience %d", i,
+                    (long long)(x->t_match - od[i].t_request), sc->patience_s);
+      ck_assert(x->t_match < r->to);
+      ck_assert(isfinite(x->pickup_m) && x->pickup_m >= 0 && x->pickup_m <= sc->radius_m + 1e-6);
+      ck_assert(isfinite(x->eta_s) && x->eta_s >= 0);
+      int64_t end = x->t_final >= 0 ? x->t_final : r->to;
+      ck_assert_msg(end >= x->t_match, "order %zu ends before its match", i);
+      sp[n_sp++] = (spell){x->driver, x->t_match, end, i};
+    } else {
+      ck_assert_int_eq(x->driver, -1);
+      ck_assert(isnan(x->pickup_m) && isnan(x->eta_s));
+      ck_assert(x->status == SIM_ORDER_EXPIRED || x->status == SIM_ORDER_OPEN);
+    }
+    int64_t pickup_at = x->t_match >= 0 ? x->t_match + (int64_t)ceil(x->eta_s) : -1;
+    switch (x->status) {
+    case SIM_ORDER_COMPLETED:
+      ck_assert_msg(od[i].t_request <= x->t_match && x->t_match <= x->t_pickup &&
+                        x->t_pickup <= x->t_dropoff,
+                    "order %zu: request %lld match %lld pickup %lld dropoff %lld", i,
+                    (long long)od[i].t_request, (long long)x->t_match, (long long)x->t_pickup,
+                    (long long)x->t_dropoff);
+      ck_assert_int_eq(x->t_pickup, pickup_at);
+      ck_assert_int_eq(x->t_dropoff, x->t_pickup + od[i].duration_s);
+      ck_assert_int_eq(x->t_final, x->t_dropoff);
+      ck_assert(x->t_dropoff < r->to);
+      fares += od[i].fare;
+      trips_of[x->driver]++;
+      income_of[x->driver] += od[i].fare;
+      break;
+    case SIM_ORDER_CANCELLED: {
+      ck_assert_int_eq(x->t_pickup, -1);
+      ck_assert_int_eq(x->t_dropoff, -1);
+      int64_t delay = sc->cancel_delay_s < pickup_at - x->t_match ? sc->cancel_delay_s
+                                                                  : pickup_at - x->t_match;
+      ck_assert_msg(x->t_final == x->t_match + delay, "order %zu cancelled at %lld, not %lld",
+                    i, (long long)x->t_final, (long long)(x->t_match + delay));
+      break;
+    }
+    case SIM_ORDER_EXPIRED:
+      ck_assert_int_eq(x->t_match, -1);
+      ck_assert_int_eq(x->t_pickup, -1);
+      if (sc->patience_s > 0) ck_assert_int_eq(x->t_final, od[i].t_request + sc->patience_s);
+      break;
+    case SIM_ORDER_OPEN:
+      ck_assert_int_eq(x->t_final, -1);
+      ck_assert_int_eq(x->t_dropoff, -1);
+      if (x->t_pickup >= 0) {
+        ck_assert_int_eq(x->t_pickup, pickup_at);
+        ck_assert(x->t_pickup + od[i].duration_s >= r->to);
+      } else if (x->t_match >= 0) {
+        ck_assert(pickup_at >= r->to || x->t_match + sc->cancel_delay_s >= r->to);
+      } else if (sc->patience_s > 0) {
+        ck_assert(od[i].t_request + sc->patience_s >= r->to);
+      }
+      break;
+    default: break;
+    }
+  }
+  int64_t finals = count[SIM_ORDER_COMPLETED] + count[SIM_ORDER_CANCELLED] +
+                   count[SIM_ORDER_EXPIRED] + count[SIM_ORDER_OPEN];
+  ck_assert_int_eq(finals, (int64_t)n);
+
+  /* No driver holds two trips: its [t_match, t_final) spells do not overlap. */
+  qsort(sp, n_sp, sizeof *sp, cmp_spell);
+  for (size_t i = 1; i < n_sp; i++)
+    if (sp[i].driver == sp[i - 1].driver)
+      ck_assert_msg(sp[i].a >= sp[i - 1].b,
+                    "driver %d holds order %zu [%lld, %lld) and order %zu [%lld, %lld)",
+                    sp[i].driver, sp[i - 1].order, (long long)sp[i - 1].a,
+                    (long long)sp[i - 1].b, sp[i].order, (long long)sp[i].a, (long long)sp[i].b);
+
+  /* Drivers: buckets add up to the horizon; trips and income per driver. */
+  double income = 0;
+  for (int32_t d = 0; d < nd; d++) {
+    int64_t sum = 0;
+    for (int k = 0; k < DISP_N_STATES; k++) {
+      ck_assert(dr[d].time_s[k] >= 0);
+      sum += dr[d].time_s[k];
+    }
+    ck_assert_msg(sum == horizon, "driver %d: buckets sum to %lld, horizon %lld", d,
+                  (long long)sum, (long long)horizon);
+    ck_assert_int_eq(dr[d].trips, trips_of[d]);
+    ck_assert_msg(fabs(dr[d].income - income_of[d]) <= 1e-9 * (1 + income_of[d]),
+                  "driver %d income %.6f, its orders' fares %.6f", d, dr[d].income, income_of[d]);
+    ck_assert(dr[d].empty_m >= 0 && dr[d].occupied_m >= 0);
+    if (sc->shift_hours <= 0) ck_assert_int_eq(dr[d].time_s[DISP_OFFLINE], 0);
+    else ck_assert_int_ge(horizon - dr[d].time_s[DISP_OFFLINE],
+                          (int64_t)(sc->shift_hours * 3600) < horizon
+                              ? (int64_t)(sc->shift_hours * 3600) : horizon);
+    if (strcmp(sc->reposition, "stay") == 0) ck_assert_int_eq(dr[d].time_s[DISP_REPOSITION], 0);
+    income += dr[d].income;
+  }
+
+  /* KPIs agree with the records. */
+  sim_kpis k;
+  sim_engine_kpis(s, &k);
+  ck_assert_int_eq(k.orders, (int64_t)n);
+  ck_assert_int_eq(k.completed, count[SIM_ORDER_COMPLETED]);
+  ck_assert_int_eq(k.cancelled, count[SIM_ORDER_CANCELLED]);
+  ck_assert_int_eq(k.expired, count[SIM_ORDER_EXPIRED]);
+  ck_assert_int_eq(k.open, count[SIM_ORDER_OPEN]);
+  ck_assert_int_eq(k.matched, matched);
+  ck_assert_int_eq(k.drivers, nd);
+  ck_assert_msg(fabs(k.income - fares) <= 1e-9 * (1 + fares), "income %.6f, fares %.6f",
+                k.income, fares);
+  ck_assert(fabs(income - fares) <= 1e-9 * (1 + fares));
+  ck_assert(k.horizon_s == (double)horizon);
+  ck_assert_int_eq(k.events, sim_engine_events(s));
+  ck_assert(k.utilisation >= 0 && k.utilisation <= 1);
+
+  /* The windows add up to the totals. */
+  size_t nw;
+  const sim_window *w = sim_engine_windows(s, &nw);
+  ck_assert_uint_eq(nw, (size_t)((horizon + SIM_SERIES_WINDOW_S - 1) / SIM_SERIES_WINDOW_S));
+  int64_t req = 0, mat = 0, com = 0, can = 0, exp = 0, ticks = 0;
+  double winc = 0;
+  for (size_t i = 0; i < nw; i++) {
+    ck_assert_int_eq(w[i].t_start, r->from + (int64_t)i * SIM_SERIES_WINDOW_S);
+    req += w[i].requests;
+    mat += w[i].matched;
+    com += w[i].completed;
+    can += w[i].cancelled;
+    exp += w[i].expired;
+    winc += w[i].income;
+    ticks += w[i].ticks;
+  }
+  ck_assert_int_eq(req, (int64_t)n);
+  ck_assert_int_eq(mat, matched);
+  ck_assert_int_eq(com, count[SIM_ORDER_COMPLETED]);
+  ck_assert_int_eq(can, count[SIM_ORDER_CANCELLED]);
+  ck_assert_int_eq(exp, count[SIM_ORDER_EXPIRED]);
+  ck_assert(fabs(winc - fares) <= 1e-9 * (1 + fares));
+  ck_assert_int_eq(ticks, (horizon + sc->tick_s - 1) / sc->tick_s);
+  free(trips_of);
+  free(income_of);
+  free(sp);
+}
+
+/* ------------------------------------------------------- real-data runs */
+
+typedef struct {
+  const char *dispatch;
+  const char *reposition;
+  const char *idle_model;
+  double shift_hours;
+} config;
+
+static const config CONFIGS[] = {
+    {"fcfs-nearest", "stay", "stay", 0},
+    {"random", "stay", "stay", 0},
+    {"batch-distance", "stay", "stay", 0},
+    {"fcfs-nearest", "random-walk", "random-walk", 3},
+    {"batch-distance", "random-walk", "random-walk", 3},
+};
+#define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
+
+static void config_scenario(sim_scenario *sc, const config *c) {
+  real_scenario(sc, c->dispatch);
+  snprintf(sc->reposition, sizeof sc->reposition, "%s", c->reposition);
+  snprintf(sc->idle_model, sizeof sc->idle_model, "%s", c->idle_model);
+  sc->shift_hours = c->shift_hours;
+}
+
+START_TEST(invariants_real_morning) {
+  if (real_trips == NULL) return;
+  const config *c = &CONFIGS[_i];
+  sim_scenario sc;
+  config_scenario(&sc, c);
+  run_t r;
+  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  ck_assert_uint_eq(sim_engine_n_orders(r.s), REAL_ORDERS);
+  ck_assert_int_eq(sim_engine_n_drivers(r.s), REAL_FLEET);
+  run_to_end(&r);
+  ck_assert_int_gt(r.spy.calls, 1000);
+  check_run(&r, REAL_ORDERS);
+  sim_kpis k;
+  sim_engine_kpis(r.s, &k);
+  /* A sane run serves most riders: a guard against a vacuous pass. */
+  ck_assert_msg(k.completed > REAL_ORDERS / 2, "%s: only %lld completed", c->dispatch,
+                (long long)k.completed);
+  ck_assert_int_gt(k.cancelled, 0);
+  if (strcmp(c->dispatch, "batch-distance") == 0) ck_assert_int_gt(k.solve_ticks, 0);
+  else ck_assert_int_eq(k.solve_ticks, 0);
+  fprintf(stderr, "%-15s %-11s shift %.0f: completed %lld cancelled %lld expired %lld open %lld "
+          "events %lld\n", c->dispatch, c->reposition, c->shift_hours, (long long)k.completed,
+          (long long)k.cancelled, (long long)k.expired, (long long)k.open, (long long)k.events);
+  run_free(&r);
+}
+END_TEST
+
+/* The engine's own check at every tick, on the first half hour. */
+START_TEST(per_tick_check) {
+  if (real_trips == NULL) return;
+  sim_scenario sc;
+  config_scenario(&sc, &CONFIGS[_i]);
+  sc.to_s = 8 * 3600 + 1800;
+  run_t r;
+  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 1800);
+  sim_engine_set_check(r.s, 1);
+  run_to_end(&r);
+  size_t n;
+  city_trip *c = copy_trips(real_trips, n_real, FROM, FROM + 1800, &n);
+  free(c);
+  check_run(&r, n);
+  run_free(&r);
+}
+END_TEST
+
+/* ---------------------------------------------------------- determinism */
+
+static void assert_same_run(const run_t *a, const run_t *b) {
+  size_t n = sim_engine_n_orders(a->s);
+  ck_assert_uint_eq(n, sim_engine_n_orders(b->s));
+  ck_assert_int_eq(sim_engine_events(a->s), sim_engine_events(b->s));
+  const sim_order_rec *x = sim_engine_order_recs(a->s), *y = sim_engine_order_recs(b->s);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert_msg(x[i].status == y[i].status && x[i].driver == y[i].driver &&
+                      x[i].t_match == y[i].t_match && x[i].t_pickup == y[i].t_pickup &&
+                      x[i].t_dropoff == y[i].t_dropoff && x[i].t_final == y[i].t_final,
+                  "order %zu differs", i);
+    ck_assert(memcmp(&x[i].pickup_m, &y[i].pickup_m, sizeof(double)) == 0);
+    ck_assert(memcmp(&x[i].eta_s, &y[i].eta_s, sizeof(double)) == 0);
+  }
+  int32_t nd = sim_engine_n_drivers(a->s);
+  ck_assert_int_eq(nd, sim_engine_n_drivers(b->s));
+  const sim_driver_rec *p = sim_engine_driver_recs(a->s), *q = sim_engine_driver_recs(b->s);
+  for (int32_t d = 0; d < nd; d++) {
+    ck_assert_msg(p[d].income == q[d].income && p[d].trips == q[d].trips &&
+                      p[d].empty_m == q[d].empty_m && p[d].occupied_m == q[d].occupied_m,
+                  "driver %d differs", d);
+    for (int k = 0; k < DISP_N_STATES; k++) ck_assert_int_eq(p[d].time_s[k], q[d].time_s[k]);
+  }
+  size_t nwa, nwb;
+  const sim_window *u = sim_engine_windows(a->s, &nwa), *v = sim_engine_windows(b->s, &nwb);
+  ck_assert_uint_eq(nwa, nwb);
+  for (size_t i = 0; i < nwa; i++)
+    ck_assert_msg(u[i].t_start == v[i].t_start && u[i].requests == v[i].requests &&
+                      u[i].matched == v[i].matched && u[i].completed == v[i].completed &&
+                      u[i].cancelled == v[i].cancelled && u[i].expired == v[i].expired &&
+                      u[i].income == v[i].income && u[i].wait_sum_s == v[i].wait_sum_s &&
+                      u[i].pickup_m_sum == v[i].pickup_m_sum &&
+                      u[i].idle_samples == v[i].idle_samples &&
+                      u[i].busy_samples == v[i].busy_samples && u[i].ticks == v[i].ticks,
+                  "window %zu differs", i);
+}
+
+/* Every source of randomness in play: random dispatch, random-walk idle
+ * moves and repositioning, shifts, fleet placement, cancellations. */
+static void random_everything(sim_scenario *sc) {
+  config_scenario(sc, &CONFIGS[3]);
+  snprintf(sc->dispatch, sizeof sc->dispatch, "random");
+}
+
+START_TEST(determinism) {
+  if (real_trips == NULL) return;
+  sim_scenario sc;
+  random_everything(&sc);
+  run_t a, b;
+  run_start(&a, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_to_end(&a);
+  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_to_end(&b);
+  assert_same_run(&a, &b);
+  run_free(&b);
+  /* Another seed gives another run. */
+  sc.seed = 2;
+  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_to_end(&b);
+  const sim_order_rec *x = sim_engine_order_recs(a.s), *y = sim_engine_order_recs(b.s);
+  size_t differ = 0;
+  for (size_t i = 0; i < n_real; i++)
+    differ += x[i].driver != y[i].driver || x[i].t_match != y[i].t_match;
+  ck_assert_msg(differ > n_real / 10, "seed 2 changed only %zu orders", differ);
+  run_free(&b);
+  run_free(&a);
+}
+END_TEST
+
+/* How the run is sliced (the run loop's slices, paced mode's time limits)
+ * must not change anything: many small steps give the same run as one. */
+START_TEST(determinism_across_slicing) {
+  if (real_trips == NULL) return;
+  sim_scenario sc;
+  random_everything(&sc);
+  sc.to_s = 9 * 3600;
+  run_t a, b;
+  run_start(&a, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_to_end(&a);
+  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  rs_err e = {0};
+  int rc = 0;
+  int64_t limit = FROM;
+  for (int i = 0; rc == 0; i++) {
+    /* alternate event-count slices and time limits, some in the past */
+    if (i % 3 == 0) limit += 7;
+    int64_t lim = i % 5 == 4 ? FROM : (i % 3 == 1 ? INT64_MAX : limit);
+    rc = sim_engine_step(b.s, lim, 1 + i % 13, &e);
+    ck_assert_msg(rc >= 0, "%s", e.msg);
+    ck_assert_int_le(sim_engine_now(b.s), FROM + 3600);
+  }
+  ck_assert_int_eq(rc, 1);
+  assert_same_run(&a, &b);
+  run_free(&b);
+  run_free(&a);
+}
+END_TEST
+
+/* --------------------------------------------- common random numbers */
+
+START_TEST(common_random_numbers) {
+  if (real_trips == NULL) return;
+  sim_scenario sa, sb;
+  real_scenario(&sa, "fcfs-nearest");
+  real_scenario(&sb, "batch-distance");
+  run_t a, b;
+  run_start(&a, &sa, &manhattan, real_trips, n_real, FROM, TO);
+  run_start(&b, &sb, &manhattan, real_trips, n_real, FROM, TO);
+  /* Nothing happens before `from`. */
+  rs_err e = {0};
+  ck_assert_int_eq(sim_engine_step(a.s, FROM, SLICE, &e), 0);
+  ck_assert_int_eq(sim_engine_events(a.s), 0);
+  run_to_end(&a);
+  run_to_end(&b);
+  /* The same fleet, placed identically, whatever the policy. */
+  ck_assert(a.spy.captured && b.spy.captured);
+  ck_assert_int_eq(a.spy.n_drivers, b.spy.n_drivers);
+  for (int32_t d = 0; d < a.spy.n_drivers; d++)
+    ck_assert_msg(a.spy.lat[d] == b.spy.lat[d] && a.spy.lng[d] == b.spy.lng[d] &&
+                      a.spy.cell[d] == b.spy.cell[d],
+                  "driver %d placed differently", d);
+  /* The same riders: each rider cancels iff its fixed uniform u is below
+   * p(pickup distance), so across the two runs, for an order whose fate
+   * was decided in both (cancelled, or picked up):
+   *   cancelled in A and p(d_B) >= p(d_A)  =>  cancelled in B
+   *   kept in A      and p(d_B) <= p(d_A)  =>  kept in B. */
+  const sim_order_rec *x = sim_engine_order_recs(a.s), *y = sim_engine_order_recs(b.s);
+  int64_t compared = 0, both_cancelled = 0;
+  for (size_t i = 0; i < n_real; i++) {
+    int da = x[i].status == SIM_ORDER_CANCELLED || x[i].t_pickup >= 0;
+    int db = y[i].status == SIM_ORDER_CANCELLED || y[i].t_pickup >= 0;
+    if (!da || !db) continue;
+    double pa = sim_scenario_cancel_p(&sa, x[i].pickup_m);
+    double pb = sim_scenario_cancel_p(&sb, y[i].pickup_m);
+    int ca = x[i].status == SIM_ORDER_CANCELLED, cb = y[i].status == SIM_ORDER_CANCELLED;
+    if (ca && pb >= pa) {
+      compared++;
+      ck_assert_msg(cb, "order %zu cancelled under fcfs at p=%.4f, kept under batch at p=%.4f",
+                    i, pa, pb);
+    }
+    if (!ca && pb <= pa) {
+      compared++;
+      ck_assert_msg(!cb, "order %zu kept under fcfs at p=%.4f, cancelled under batch at p=%.4f",
+                    i, pa, pb);
+    }
+    both_cancelled += ca && cb;
+  }
+  ck_assert_int_gt(compared, 10000);
+  ck_assert_int_gt(both_cancelled, 100);
+  run_free(&a);
+  run_free(&b);
+  /* A different seed places the fleet differently. */
+  sa.seed = 99;
+  run_t c;
+  run_start(&c, &sa, &manhattan, real_trips, n_real, FROM, FROM + 600);
+  run_t d;
+  sa.seed = 1;
+  run_start(&d, &sa, &manhattan, real_trips, n_real, FROM, FROM + 600);
+  run_to_end(&c);
+  run_to_end(&d);
+  int32_t moved = 0;
+  for (int32_t i = 0; i < c.spy.n_drivers; i++) moved += c.spy.lat[i] != d.spy.lat[i];
+  ck_assert_int_gt(moved, REAL_FLEET / 2);
+  run_free(&c);
+  run_free(&d);
+}
+END_TEST
+
+/* ----------------------------------------------------------- patience 0 */
+
+/* The KDD Cup rule: an order not matched in its dispatch window is lost.
+ * Ticks fall at from + 2k; an order's window is the first tick at or after
+ * its request. */
+START_TEST(patience_zero) {
+  if (real_trips == NULL) return;
+  const char *policy = _i == 0 ? "batch-distance" : "fcfs-nearest";
+  sim_scenario sc;
+  real_scenario(&sc, policy);
+  sc.patience_s = 0;
+  sc.to_s = 9 * 3600;
+  run_t r;
+  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_to_end(&r);
+  size_t n = sim_engine_n_orders(r.s);
+  check_run(&r, n);
+  const disp_order *od = sim_engine_orders(r.s);
+  const sim_order_rec *rec = sim_engine_order_recs(r.s);
+  int64_t matched = 0, expired = 0, at_request = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t k = (od[i].t_request - FROM + sc.tick_s - 1) / sc.tick_s;
+    int64_t tick = FROM + k * sc.tick_s;
+    if (rec[i].t_match >= 0) {
+      matched++;
+      if (r.dp.immediate && rec[i].t_match == od[i].t_request) {
+        at_request++; /* an immediate policy may match on arrival */
+      } else {
+        ck_assert_msg(rec[i].t_match == tick, "%s: order %zu requested %lld matched %lld, "
+                      "its tick %lld", policy, i, (long long)od[i].t_request,
+                      (long long)rec[i].t_match, (long long)tick);
+      }
+    } else if (rec[i].status == SIM_ORDER_EXPIRED) {
+      expired++;
+      ck_assert_msg(rec[i].t_final == tick, "order %zu expired at %lld, its tick %lld", i,
+                    (long long)rec[i].t_final, (long long)tick);
+    } else {
+      ck_assert_int_eq(rec[i].status, SIM_ORDER_OPEN);
+      ck_assert_int_ge(tick, FROM + 3600);
+    }
+  }
+  ck_assert_int_gt(matched, 1000);
+  ck_assert_int_gt(expired, 100);
+  if (!r.dp.immediate) ck_assert_int_eq(at_request, 0);
+  run_free(&r);
+}
+END_TEST
+
+/* --------------------------------------------------------- cancellation */
+
+START_TEST(cancel_certain_and_never) {
+  if (real_trips == NULL) return;
+  double p = _i == 0 ? 1.0 : 0.0;
+  sim_scenario sc;
+  real_scenario(&sc, "fcfs-nearest");
+  sc.n_cancel = 2;
+  sc.cancel_m[0] = 100;
+  sc.cancel_m[1] = 2000;
+  sc.cancel_p[0] = sc.cancel_p[1] = p;
+  sc.to_s = 9 * 3600;
+  run_t r;
+  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_to_end(&r);
+  size_t n = sim_engine_n_orders(r.s);
+  check_run(&r, n);
+  const sim_order_rec *rec = sim_engine_order_recs(r.s);
+  int64_t matched = 0, cancelled = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rec[i].t_match < 0) continue;
+    matched++;
+    cancelled += rec[i].status == SIM_ORDER_CANCELLED;
+    if (p == 1.0) {
+      ck_assert_msg(rec[i].status == SIM_ORDER_CANCELLED ||
+                        (rec[i].status == SIM_ORDER_OPEN && rec[i].t_pickup < 0),
+                    "order %zu matched and not cancelled (status %d)", i, rec[i].status);
+    } else {
+      ck_assert_int_ne(rec[i].status, SIM_ORDER_CANCELLED);
+    }
+  }
+  sim_kpis k;
+  sim_engine_kpis(r.s, &k);
+  ck_assert_int_gt(matched, 1000);
+  if (p == 1.0) {
+    ck_assert_int_gt(cancelled, matched - 200);
+    ck_assert_int_eq(k.completed, 0);
+    ck_assert(k.income == 0);
+    const sim_driver_rec *dr = sim_engine_driver_recs(r.s);
+    for (int32_t d = 0; d < sim_engine_n_drivers(r.s); d++)
+      ck_assert_int_eq(dr[d].time_s[DISP_OCCUPIED], 0);
+  } else {
+    ck_assert_int_eq(cancelled, 0);
+    ck_assert_int_eq(k.cancelled, 0);
+    ck_assert(k.cancel_rate == 0);
+  }
+  run_free(&r);
+}
+END_TEST
+
+/* ----------------------------------------------------------- results DB */
+
+#define SYN_ORDERS 5000
+#define SYN_FLEET 300
+
+static city_trip *synthetic_trips(uint64_t seed, size_t *n) {
+  city_synth_opts o = {seed, SYN_ORDERS, CITY_SYNTH_DEFAULT_DAY};
+  city_trip *t;
+  rs_err e = {0};
+  ck_assert_msg(city_synth_generate(&synthetic, &o, &t, n, &e) == 0, "%s", e.msg);
+  return t;
+}
+
+static int64_t q_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                sqlite3_errmsg(db));
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static int64_t q_intf(sqlite3 *db, const char *fmt, int64_t a) {
+  char sql[1024];
+  snprintf(sql, sizeof sql, fmt, (long long)a, (long long)a);
+  return q_int(db, sql);
+}
+
+/* One synthetic run recorded in the results DB at `path`; its run id. */
+static int64_t synthetic_run_to_db(const char *path, const city_trip *all, size_t n_all,
+                                   sim_kpis *k, size_t *n_orders) {
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  snprintf(sc.dispatch, sizeof sc.dispatch, "batch-distance");
+  snprintf(sc.idle_model, sizeof sc.idle_model, "random-walk");
+  sc.synthetic_orders = SYN_ORDERS;
+  sc.drivers = SYN_FLEET;
+  sc.day = CITY_SYNTH_DEFAULT_DAY;
+  sc.from_s = 6 * 3600;
+  sc.to_s = 10 * 3600;
+  int64_t from = sc.day + sc.from_s, to = sc.day + sc.to_s;
+  run_t r;
+  run_start(&r, &sc, &synthetic, all, n_all, from, to);
+  r.spy.validate = 0; /* the synthetic city has its own radius of the earth */
+  run_to_end(&r);
+  *n_orders = sim_engine_n_orders(r.s);
+  check_run(&r, *n_orders);
+  sim_engine_kpis(r.s, k);
+  sim_results *res;
+  rs_err e = {0};
+  ck_assert_msg(sim_results_open(path, &res, &e) == 0, "%s", e.msg);
+  char *scen = sim_scenario_to_json(&sc);
+  ck_assert_ptr_nonnull(scen);
+  int64_t id;
+  ck_assert_msg(sim_results_begin_run(res, scen, sc.seed, "test", r.dp.name, r.rp.name, from,
+                                      to, &id, &e) == 0, "%s", e.msg);
+  ck_assert_msg(sim_results_finish_run(res, id, r.s, k, "completed", 0.5, &e) == 0, "%s",
+                e.msg);
+  free(scen);
+  sim_results_close(res);
+  run_free(&r);
+  return id;
+}
+
+static const char *const TABLE_COLS[][2] = {
+    {"orders", "order_id, status, t_request, t_match, t_pickup, t_dropoff, driver, pickup_m,"
+               " eta_s, fare"},
+    {"drivers", "driver, income, online_s, idle_s, pickup_s, occupied_s, reposition_s,"
+                " offline_s, trips, empty_m, occupied_m"},
+    {"kpi_series", "t_start, requests, matched, completed, cancelled, expired, income,"
+                   " wait_mean_s, pickup_m_mean, idle_drivers_mean, busy_drivers_mean"},
+    {"solver_ticks", "t, orders, drivers, edges"},
+};
+
+START_TEST(results_db) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/results.db", tmpdir);
+  unlink(path);
+  size_t n_all;
+  city_trip *all = synthetic_trips(1, &n_all);
+  sim_kpis k1, k2;
+  size_t n1, n2;
+  int64_t id1 = synthetic_run_to_db(path, all, n_all, &k1, &n1);
+  int64_t id2 = synthetic_run_to_db(path, all, n_all, &k2, &n2);
+  free(all);
+  ck_assert_int_ne(id1, id2);
+  ck_assert_uint_eq(n1, n2);
+  ck_assert_uint_gt(n1, 500);
+  sqlite3 *db;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  ck_assert_int_eq(q_int(db, "SELECT count(*) FROM runs"), 2);
+  ck_assert_int_eq(q_int(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
+  ck_assert_int_eq(q_int(db, "SELECT count(*) FROM meta WHERE key = 'app'"
+                             " AND value = 'ridesim-results'"), 1);
+  int64_t ids[2] = {id1, id2};
+  for (int i = 0; i < 2; i++) {
+    int64_t id = ids[i];
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM orders WHERE run_id = %lld", id),
+                     (int64_t)n1);
+    ck_assert_int_eq(q_intf(db, "SELECT count(DISTINCT order_id) FROM orders WHERE run_id = %lld",
+                            id), (int64_t)n1);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM drivers WHERE run_id = %lld", id),
+                     SYN_FLEET);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM kpi_series WHERE run_id = %lld", id),
+                     4 * 3600 / SIM_SERIES_WINDOW_S);
+    ck_assert_int_eq(q_intf(db, "SELECT orders FROM runs WHERE id = %lld", id), (int64_t)n1);
+    ck_assert_int_eq(q_intf(db, "SELECT drivers FROM runs WHERE id = %lld", id), SYN_FLEET);
+    ck_assert_int_eq(q_intf(db, "SELECT events FROM runs WHERE id = %lld", id), k1.events);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM orders WHERE run_id = %lld"
+                                " AND status = 'completed'", id), k1.completed);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM orders WHERE run_id = %lld"
+                                " AND status = 'cancelled'", id), k1.cancelled);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM orders WHERE run_id = %lld"
+                                " AND t_match IS NOT NULL", id), k1.matched);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM orders WHERE run_id = %lld AND status"
+                                " NOT IN ('completed', 'cancelled', 'expired', 'open')", id), 0);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM drivers WHERE run_id = %lld AND"
+                                " idle_s + pickup_s + occupied_s + reposition_s + offline_s"
+                                " != 14400", id), 0);
+    ck_assert_int_eq(q_intf(db, "SELECT sum(requests) FROM kpi_series WHERE run_id = %lld", id),
+                     (int64_t)n1);
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM solver_ticks WHERE run_id = %lld", id),
+                     k1.solve_ticks);
+    ck_assert_int_eq(q_intf(db, "SELECT json_valid(kpis) AND json_valid(scenario) FROM runs"
+                                " WHERE id = %lld", id), 1);
+    ck_assert_int_eq(q_intf(db, "SELECT json_extract(kpis, '$.completed') FROM runs"
+                                " WHERE id = %lld", id), k1.completed);
+  }
+  /* The same scenario twice: identical rows, run_id aside. */
+  for (size_t t = 0; t < sizeof TABLE_COLS / sizeof TABLE_COLS[0]; t++) {
+    char sql[1024];
+    for (int dir = 0; dir < 2; dir++) {
+      snprintf(sql, sizeof sql,
+               "SELECT count(*) FROM (SELECT %s FROM %s WHERE run_id = %lld EXCEPT"
+               " SELECT %s FROM %s WHERE run_id = %lld)",
+               TABLE_COLS[t][1], TABLE_COLS[t][0], (long long)ids[dir], TABLE_COLS[t][1],
+               TABLE_COLS[t][0], (long long)ids[1 - dir]);
+      ck_assert_msg(q_int(db, sql) == 0, "%s differs between the runs", TABLE_COLS[t][0]);
+    }
+  }
+  ck_assert_int_eq(q_int(db, "SELECT count(*) FROM (SELECT scenario, seed, t_from, t_to, orders,"
+                             " drivers, events FROM runs GROUP BY 1, 2, 3, 4, 5, 6, 7)"), 1);
+  sqlite3_close(db);
+  /* A file that is not a results DB is refused and left alone. */
+  char other[600];
+  snprintf(other, sizeof other, "%s/other.db", tmpdir);
+  unlink(other);
+  ck_assert_int_eq(sqlite3_open(other, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE x(a); INSERT INTO x VALUES(1);", NULL, NULL,
+                                NULL), SQLITE_OK);
+  sqlite3_close(db);
+  sim_results *res;
+  rs_err e = {0};
+  ck_assert_int_eq(sim_results_open(other, &res, &e), RS_EFORMAT);
+  ck_assert_ptr_null(res);
+  unlink(other);
+}
+END_TEST
+
+/* ------------------------------------------------------------ bad input */
+
+START_TEST(bad_zero_drivers) {
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = 0;
+  disp_options o = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  rs_err e = {0};
+  ck_assert_int_eq(disp_policy_new("fcfs-nearest", &o, &dp, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
+  size_t n;
+  city_trip *t = synthetic_trips(1, &n);
+  sim_engine *s = (sim_engine *)&e; /* must be reset to NULL */
+  int rc = sim_engine_new(&sc, &synthetic, t, n, CITY_SYNTH_DEFAULT_DAY,
+                          CITY_SYNTH_DEFAULT_DAY + 86400, &dp, &rp, &s, &e);
+  if (rc == 0) sim_engine_free(s);
+  ck_assert_msg(rc == RS_EINVAL, "drivers = 0: rc %d (%s)", rc,
+                rc == 0 ? "accepted: the city's default fleet was used" : e.msg);
+  ck_assert_ptr_null(s);
+  disp_policy_destroy(&dp);
+  disp_repolicy_destroy(&rp);
+}
+END_TEST
+
+START_TEST(bad_empty_fleet_default) {
+  /* drivers -1 takes the city's default fleet; a city without one fails. */
+  city_def city = synthetic;
+  city.default_fleet = 0;
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  disp_options o = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  rs_err e = {0};
+  ck_assert_int_eq(disp_policy_new("fcfs-nearest", &o, &dp, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
+  size_t n;
+  city_trip *t = synthetic_trips(1, &n);
+  sim_engine *s;
+  ck_assert_int_eq(sim_engine_new(&sc, &city, t, n, CITY_SYNTH_DEFAULT_DAY,
+                                  CITY_SYNTH_DEFAULT_DAY + 86400, &dp, &rp, &s, &e), RS_EINVAL);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(strstr(e.msg, "driver"));
+  disp_policy_destroy(&dp);
+  disp_repolicy_destroy(&rp);
+}
+END_TEST
+
+START_TEST(bad_empty_horizon) {
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = 10;
+  disp_options o = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  rs_err e = {0};
+  ck_assert_int_eq(disp_policy_new("batch-distance", &o, &dp, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
+  const int64_t ends[2] = {0, -60};
+  for (int i = 0; i < 2; i++) {
+    size_t n;
+    city_trip *t = synthetic_trips(1, &n); /* owned by the engine, even on failure */
+    sim_engine *s;
+    int64_t from = CITY_SYNTH_DEFAULT_DAY + 3600;
+    rs_err_clear(&e);
+    ck_assert_int_eq(sim_engine_new(&sc, &synthetic, t, 0, from, from + ends[i], &dp, &rp, &s,
+                                    &e), RS_EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(e.msg, "horizon"));
+  }
+  disp_policy_destroy(&dp);
+  disp_repolicy_destroy(&rp);
+}
+END_TEST
+
+START_TEST(no_trips) {
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = 50;
+  snprintf(sc.dispatch, sizeof sc.dispatch, "%s", _i ? "batch-distance" : "fcfs-nearest");
+  int64_t from = CITY_SYNTH_DEFAULT_DAY + 6 * 3600, to = from + 3600;
+  run_t r;
+  run_start(&r, &sc, &synthetic, NULL, 0, from, to);
+  r.spy.validate = 0;
+  sim_engine_set_check(r.s, 1);
+  run_to_end(&r);
+  check_run(&r, 0);
+  const sim_driver_rec *dr = sim_engine_driver_recs(r.s);
+  for (int32_t d = 0; d < 50; d++) {
+    ck_assert_int_eq(dr[d].time_s[DISP_IDLE], 3600);
+    ck_assert(dr[d].income == 0 && dr[d].trips == 0 && dr[d].empty_m == 0);
+  }
+  sim_kpis k;
+  sim_engine_kpis(r.s, &k);
+  ck_assert_int_eq(k.orders, 0);
+  ck_assert_int_eq(k.matched + k.completed + k.cancelled + k.expired + k.open, 0);
+  ck_assert(k.answer_rate == 0 && k.completion_rate == 0 && k.cancel_rate == 0);
+  ck_assert(k.income == 0 && k.income_per_hour == 0 && k.utilisation == 0);
+  ck_assert(k.wait_mean_s == 0 && k.wait_p95_s == 0 && k.empty_km == 0);
+  ck_assert_int_eq(k.drivers, 50);
+  ck_assert_int_eq(r.spy.calls, 0);
+  /* The results writer copes with an empty run. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/empty%d.db", tmpdir, _i);
+  unlink(path);
+  sim_results *res;
+  rs_err e = {0};
+  int64_t id;
+  ck_assert_int_eq(sim_results_open(path, &res, &e), 0);
+  ck_assert_int_eq(sim_results_begin_run(res, "{}", 1, "test", "x", "y", from, to, &id, &e), 0);
+  ck_assert_msg(sim_results_finish_run(res, id, r.s, &k, "completed", 0, &e) == 0, "%s", e.msg);
+  sim_results_close(res);
+  run_free(&r);
+}
+END_TEST
+
+/* An interrupted run (the run loop's SIGINT path) is closed where it
+ * stands and must still satisfy the engine's invariants, with every order
+ * that arrived accounted for. */
+START_TEST(close_early) {
+  size_t n_all;
+  city_trip *all = synthetic_trips(3, &n_all);
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = SYN_FLEET;
+  int64_t from = CITY_SYNTH_DEFAULT_DAY + 6 * 3600, to = from + 4 * 3600;
+  run_t r;
+  run_start(&r, &sc, &synthetic, all, n_all, from, to);
+  free(all);
+  r.spy.validate = 0;
+  rs_err e = {0};
+  ck_assert_int_eq(sim_engine_step(r.s, from + 3600, INT64_MAX, &e), 0);
+  ck_assert_int_eq(sim_engine_now(r.s), from + 3600);
+  sim_engine_close_early(r.s);
+  ck_assert(sim_engine_done(r.s));
+  ck_assert_int_eq(sim_engine_step(r.s, INT64_MAX, SLICE, &e), 1);
+  const sim_driver_rec *dr = sim_engine_driver_recs(r.s);
+  for (int32_t d = 0; d < SYN_FLEET; d++) {
+    int64_t sum = 0;
+    for (int k = 0; k < DISP_N_STATES; k++) sum += dr[d].time_s[k];
+    ck_assert_int_eq(sum, 3600);
+  }
+  /* Orders requested after the stop never arrived: they are not "open". */
+  const disp_order *od = sim_engine_orders(r.s);
+  const sim_order_rec *rec = sim_engine_order_recs(r.s);
+  size_t n = sim_engine_n_orders(r.s), late = 0, late_open = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (od[i].t_request < from + 3600) continue;
+    late++;
+    late_open += rec[i].status == SIM_ORDER_OPEN;
+  }
+  ck_assert_uint_gt(late, 0);
+  ck_assert_msg(sim_engine_check(r.s, &e) == 0, "after close_early: %s", e.msg);
+  sim_kpis k;
+  sim_engine_kpis(r.s, &k);
+  ck_assert_msg(late_open == 0, "%zu of %zu orders requested after the stop count as open "
+                "(KPI orders %lld, open %lld)", late_open, late, (long long)k.orders,
+                (long long)k.open);
+  run_free(&r);
+}
+END_TEST
+
+/* The header does not say the trips must lie in the horizon and be sorted,
+ * and sim_engine_new does not check. Either refusing them (RS_EINVAL) or
+ * running consistently is acceptable; handling an order before `from`
+ * (the clock running backwards) or failing sim_engine_check is not. */
+START_TEST(trips_outside_horizon_or_unsorted) {
+  size_t n_all;
+  city_trip *all = synthetic_trips(1, &n_all);
+  int64_t from = CITY_SYNTH_DEFAULT_DAY + 6 * 3600, to = from + 3600;
+  size_t k = 0;
+  for (size_t i = 0; i < n_all; i++)
+    if (all[i].t_request >= from - 3600 && all[i].t_request < to + 3600) all[k++] = all[i];
+  ck_assert_uint_gt(k, 100);
+  if (_i == 1) { /* in the horizon but unsorted */
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+      if (all[i].t_request >= from && all[i].t_request < to) all[m++] = all[i];
+    k = m;
+    city_trip tmp = all[0];
+    all[0] = all[k - 1];
+    all[k - 1] = tmp;
+  }
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = 100;
+  disp_options o = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  disp_policy dp;
+  disp_repolicy rp;
+  rs_err e = {0};
+  ck_assert_int_eq(disp_policy_new("fcfs-nearest", &o, &dp, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
+  sim_engine *s;
+  int rc = sim_engine_new(&sc, &synthetic, all, k, from, to, &dp, &rp, &s, &e);
+  if (rc == 0) {
+    while ((rc = sim_engine_step(s, INT64_MAX, SLICE, &e)) == 0) continue;
+    ck_assert_int_eq(rc, 1);
+    const sim_order_rec *rec = sim_engine_order_recs(s);
+    size_t early = 0;
+    for (size_t i = 0; i < sim_engine_n_orders(s); i++)
+      early += rec[i].t_match >= 0 && rec[i].t_match < from;
+    int crc = sim_engine_check(s, &e);
+    sim_engine_free(s);
+    ck_assert_msg(early == 0, "%s: %zu orders matched before the horizon starts",
+                  _i ? "unsorted" : "outside", early);
+    ck_assert_msg(crc == 0, "%s trips accepted, then: %s", _i ? "unsorted" : "outside", e.msg);
+  } else {
+    ck_assert_int_eq(rc, RS_EINVAL);
+  }
+  disp_policy_destroy(&dp);
+  disp_repolicy_destroy(&rp);
+}
+END_TEST
+
+/* ------------------------------------------------------------- the suite */
+
+static Suite *engine_suite(void) {
+  Suite *s = suite_create("engine");
+  TCase *tc = tcase_create("step_invariants");
+  tcase_set_timeout(tc, 1800);
+  tcase_add_loop_test(tc, invariants_real_morning, 0, N_CONFIGS);
+  tcase_add_loop_test(tc, per_tick_check, 0, N_CONFIGS);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("determinism");
+  tcase_set_timeout(tc, 1800);
+  tcase_add_test(tc, determinism);
+  tcase_add_test(tc, determinism_across_slicing);
+  tcase_add_test(tc, common_random_numbers);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("rules");
+  tcase_set_timeout(tc, 1800);
+  tcase_add_loop_test(tc, patience_zero, 0, 2);
+  tcase_add_loop_test(tc, cancel_certain_and_never, 0, 2);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("results");
+  tcase_set_timeout(tc, 1800);
+  tcase_add_test(tc, results_db);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("new");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, bad_zero_drivers);
+  tcase_add_test(tc, bad_empty_fleet_default);
+  tcase_add_test(tc, bad_empty_horizon);
+  tcase_add_loop_test(tc, no_trips, 0, 2);
+  tcase_add_loop_test(tc, trips_outside_horizon_or_unsorted, 0, 2);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("close_early");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, close_early);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+/* Imports the real morning into a temporary store and loads 08:00-12:00. */
+static void load_real(const char *data) {
+  char csv[1024], db[512];
+  snprintf(csv, sizeof csv, "%s/nyc-tlc-2016-02-manhattan-am/2016-02-01.csv", data);
+  snprintf(db, sizeof db, "%s/trips.db", tmpdir);
+  rs_err e = {0};
+  city_store *st;
+  if (city_store_open(db, CITY_STORE_WRITE, &manhattan, &st, &e) != 0) {
+    fprintf(stderr, "%s\n", e.msg);
+    exit(EXIT_FAILURE);
+  }
+  city_import_opts opts = {.format = CITY_FMT_CSV, .max_speed_mps = 60};
+  city_import_stats stats;
+  if (city_import_file(st, &manhattan, csv, &opts, &stats, &e) != 0 ||
+      city_store_load(st, FROM, TO, &real_trips, &n_real, &e) != 0) {
+    fprintf(stderr, "%s\n", e.msg);
+    exit(EXIT_FAILURE);
+  }
+  city_store_close(st);
+  unlink(db);
+  if (n_real != REAL_ORDERS) {
+    fprintf(stderr, "expected %d trips 08:00-12:00, loaded %zu\n", REAL_ORDERS, n_real);
+    exit(EXIT_FAILURE);
+  }
+}
+
+int main(void) {
+  rs_err e = {0};
+  if (city_def_builtin("manhattan", &manhattan, &e) != 0 ||
+      city_def_builtin("synthetic", &synthetic, &e) != 0) {
+    fprintf(stderr, "%s\n", e.msg);
+    return EXIT_FAILURE;
+  }
+  if (test_tmpdir(tmpdir, sizeof tmpdir) == NULL) return EXIT_FAILURE;
+  const char *data = test_data_dir();
+  if (data != NULL) load_real(data);
+  else fprintf(stderr, "RIDESIM_DATA unset: only the synthetic-city tests run\n");
+  int rc = test_run_suite(engine_suite());
+  free(real_trips);
+  char path[600];
+  const char *names[] = {"results.db", "results.db-wal", "results.db-shm", "empty0.db",
+                         "empty1.db", "empty0.db-wal", "empty0.db-shm", "empty1.db-wal",
+                         "empty1.db-shm"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+    unlink(path);
+  }
+  rmdir(tmpdir);
+  if (rc == EXIT_SUCCESS && data == NULL) return TEST_SKIP;
+  return rc;
+}
