@@ -28,6 +28,7 @@ int cmd_train(int argc, char **argv);
 int cmd_value(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
 
 /* Matching instance files (cmd_match.c): reads `n_rows n_cols n_edges`
  * then `i j weight` lines into CSR arrays the caller frees (0, or -1 with

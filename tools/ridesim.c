@@ -23,6 +23,7 @@ static const command commands[] = {
   {"value", cmd_value, "inspect and export value tables (value info, value export)"},
   {"compare", cmd_compare, "compare policies over seeds in parallel, with confidence intervals"},
   {"report", cmd_report, "write the HTML report of a results DB"},
+  {"evaluate", cmd_evaluate, "run an agent (KDD Cup 2020 style, or builtin:NAME) and print its scores"},
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
 };

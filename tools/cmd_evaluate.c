@@ -1,0 +1,637 @@
+/*
+ * ridesim evaluate: one run in which the dispatch and repositioning
+ * decisions come from an agent in the style of the KDD Cup 2020 RL track,
+ * scored as the competition scored it.
+ *
+ * The agent is an external command spoken to in JSON lines (sim/agent.h,
+ * docs/agent-protocol.md), or `builtin:NAME`: a built-in dispatch policy
+ * standing behind the very same observations, so that the two are compared
+ * on identical inputs. The run itself is assembled as `ridesim run`
+ * assembles it (tools/runsetup.h), with the same options; the run's
+ * policies are then replaced by the bridge. Results go to the same results
+ * DB; every fault of the agent goes to a log of JSON lines (--agent-log,
+ * default OUT.agent.jsonl) and is summarised on stderr.
+ *
+ * Status of the run's row: 'completed', 'interrupted', 'agent-died' (the
+ * agent exited or closed its output during the run: everything up to that
+ * moment is kept), 'agent-init-failed' (it never got going) or 'failed'.
+ *
+ * Scores: J, the total reward of completed orders (the competition takes
+ * the mean over its days; one run is one day), and G, the mean over the
+ * drivers of their income per online hour.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "city_data/city.h"
+#include "city_data/kddcup.h"
+#include "city_data/tripstore.h"
+#include "dispatch/policy.h"
+#include "sim/agent.h"
+#include "sim/engine.h"
+#include "sim/results.h"
+#include "sim/runloop.h"
+#include "sim/scenario.h"
+#include "tools/cli.h"
+#include "tools/runsetup.h"
+
+#define EVAL_USAGE                                                                     \
+  "ridesim evaluate --agent 'COMMAND ...' | --agent builtin:NAME [--agent-timeout S]\n" \
+  "                 [--fallback NAME] [--kdd-grid FILE] [--kdd-idle FILE] [--kdd-cancel FILE]\n" \
+  "                 [--agent-log FILE] [--verbose] [run options as ridesim run]"
+
+#define BUILTIN_PREFIX "builtin:"
+
+static void eval_help(void) {
+  printf("usage: %s\n\n", EVAL_USAGE);
+  printf(
+      "Runs a day with an agent deciding dispatch (every 2 s, over the candidate pairs)\n"
+      "and repositioning, and prints the KDD Cup 2020 scores with the usual KPIs.\n\n"
+      "agent:\n"
+      "  --agent COMMAND       an external agent, run with /bin/sh -c COMMAND and spoken to\n"
+      "                        in JSON lines on its stdin/stdout (docs/agent-protocol.md);\n"
+      "                        e.g. 'python3 tools/kddcup_agent.py SUBMISSION_DIR'\n"
+      "  --agent builtin:NAME  a built-in dispatch policy (fcfs-nearest, random,\n"
+      "                        batch-distance, v1d3) behind the same observations; the\n"
+      "                        repositioning policy is --reposition's\n"
+      "  --agent-timeout S     wall-time limit per call (default 2)\n"
+      "  --agent-init-timeout S  limit of the init handshake (default 60)\n"
+      "  --fallback NAME       dispatch policy that decides a tick whose reply failed\n"
+      "                        entirely (default none: nobody is matched)\n"
+      "  --agent-log FILE      fault log, one JSON line per fault (default OUT.agent.jsonl)\n"
+      "  --verbose             print the bridge's own time (building, serialising,\n"
+      "                        parsing, validating) at the end\n"
+      "KDD Cup files:\n"
+      "  --kdd-grid FILE       hexagon grid table: grid_id values of the protocol are its ids\n"
+      "  --kdd-idle FILE       idle transition table (hour, origin, dest, prob): read and\n"
+      "                        checked; applied once the engine has an idle-move hook\n"
+      "  --kdd-cancel FILE     per-order cancel probabilities: read and checked; applied\n"
+      "                        once the engine has a per-order cancel hook\n"
+      "run options (see 'ridesim run --help'):\n"
+      "  --trips DB --synthetic --orders N --city C --day D --from HH:MM --to HH:MM\n"
+      "  --drivers N --dispatch NAME (ignored unless builtin) --reposition NAME --seed S\n"
+      "  --driver-top-k M\n"
+      "  --patience S --tick S --radius M --top-k K --idle-model M --placement P\n"
+      "  --shift-hours H --repo-dispatchable --value-mode M --value-table F --lr X\n"
+      "  --gamma X --ensemble-w W --ensemble-minutes M --tau T --pure-v1d3\n"
+      "  --scenario FILE --out DB --json --speed X --check-invariants --print-scenario\n\n"
+      "Exit status: 0 done, 1 failure (also when the agent died or failed its init:\n"
+      "the run's results so far are kept), 2 usage, 130 interrupted.\n");
+}
+
+enum {
+  OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
+  OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
+  OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
+  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
+  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE, OPT_DTOPK,
+  OPT_AGENT, OPT_AGENT_TIMEOUT, OPT_AGENT_INIT_TIMEOUT, OPT_FALLBACK, OPT_KDD_GRID, OPT_KDD_IDLE,
+  OPT_KDD_CANCEL, OPT_AGENT_LOG, OPT_VERBOSE
+};
+
+static const struct option EVAL_OPTS[] = {
+  {"trips", required_argument, NULL, OPT_TRIPS},
+  {"synthetic", no_argument, NULL, OPT_SYNTH},
+  {"orders", required_argument, NULL, OPT_ORDERS},
+  {"city", required_argument, NULL, OPT_CITY},
+  {"day", required_argument, NULL, OPT_DAY},
+  {"from", required_argument, NULL, OPT_FROM},
+  {"to", required_argument, NULL, OPT_TO},
+  {"drivers", required_argument, NULL, OPT_DRIVERS},
+  {"dispatch", required_argument, NULL, OPT_DISPATCH},
+  {"reposition", required_argument, NULL, OPT_REPO},
+  {"seed", required_argument, NULL, OPT_SEED},
+  {"patience", required_argument, NULL, OPT_PATIENCE},
+  {"tick", required_argument, NULL, OPT_TICK},
+  {"radius", required_argument, NULL, OPT_RADIUS},
+  {"top-k", required_argument, NULL, OPT_TOPK},
+  {"idle-model", required_argument, NULL, OPT_IDLE},
+  {"placement", required_argument, NULL, OPT_PLACEMENT},
+  {"shift-hours", required_argument, NULL, OPT_SHIFT},
+  {"scenario", required_argument, NULL, OPT_SCENARIO},
+  {"out", required_argument, NULL, OPT_OUT},
+  {"json", no_argument, NULL, OPT_JSON},
+  {"speed", required_argument, NULL, OPT_SPEED},
+  {"check-invariants", no_argument, NULL, OPT_CHECK},
+  {"print-scenario", no_argument, NULL, OPT_PRINT},
+  {"help", no_argument, NULL, OPT_HELP},
+  {"repo-dispatchable", no_argument, NULL, OPT_REPO_DISP},
+  {"value-mode", required_argument, NULL, OPT_VMODE},
+  {"value-table", required_argument, NULL, OPT_VTABLE},
+  {"value-out", required_argument, NULL, OPT_VOUT},
+  {"lr", required_argument, NULL, OPT_LR},
+  {"gamma", required_argument, NULL, OPT_GAMMA},
+  {"ensemble-w", required_argument, NULL, OPT_ENS_W},
+  {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
+  {"tau", required_argument, NULL, OPT_TAU},
+  {"pure-v1d3", no_argument, NULL, OPT_PURE},
+  {"driver-top-k", required_argument, NULL, OPT_DTOPK},
+  {"agent", required_argument, NULL, OPT_AGENT},
+  {"agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT},
+  {"agent-init-timeout", required_argument, NULL, OPT_AGENT_INIT_TIMEOUT},
+  {"fallback", required_argument, NULL, OPT_FALLBACK},
+  {"kdd-grid", required_argument, NULL, OPT_KDD_GRID},
+  {"kdd-idle", required_argument, NULL, OPT_KDD_IDLE},
+  {"kdd-cancel", required_argument, NULL, OPT_KDD_CANCEL},
+  {"agent-log", required_argument, NULL, OPT_AGENT_LOG},
+  {"verbose", no_argument, NULL, OPT_VERBOSE},
+  {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+  sim_scenario sc;
+  int city_given;   /* --city or the scenario named one */
+  int json, check, print;
+  char value_out[SIM_PATH_MAX]; /* save the run's value table here */
+  const char *agent;            /* --agent: a command, or builtin:NAME */
+  double timeout_s, init_timeout_s;
+  const char *fallback;         /* --fallback NAME, NULL = none */
+  const char *kdd_grid, *kdd_idle, *kdd_cancel;
+  const char *log_path;         /* --agent-log */
+  int verbose;
+} eval_args;
+
+static int set_str(char *dst, size_t n, const char *v) {
+  if (strlen(v) >= n) return -1;
+  snprintf(dst, n, "%s", v);
+  return 0;
+}
+
+#define BAD(...) cli_usage_error("evaluate", EVAL_USAGE, __VA_ARGS__)
+
+static int parse_args(int argc, char **argv, eval_args *a) {
+  sim_scenario_defaults(&a->sc);
+  rs_err e;
+  rs_err_clear(&e);
+  /* Pass 1: the scenario file, so flags can override it. */
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", EVAL_OPTS, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      eval_help();
+      return -1;
+    }
+    if (c == OPT_SCENARIO) {
+      if (sim_scenario_load(&a->sc, optarg, &e) != 0) {
+        cli_error("evaluate", "%s", e.msg);
+        return 1;
+      }
+      if (strcmp(a->sc.city, "synthetic") != 0) a->city_given = 1;
+    }
+  }
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", EVAL_OPTS, NULL)) != -1) {
+    int64_t iv;
+    uint64_t uv;
+    double dv;
+    sim_scenario *s = &a->sc;
+    switch (c) {
+    case OPT_TRIPS:
+      if (set_str(s->trips, sizeof s->trips, optarg)) return BAD("--trips: path too long");
+      break;
+    case OPT_SYNTH: s->trips[0] = '\0'; break;
+    case OPT_ORDERS:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 100000000)
+        return BAD("--orders: expected a count from 1 to 100000000, got '%s'", optarg);
+      s->synthetic_orders = iv;
+      break;
+    case OPT_CITY:
+      if (set_str(s->city, sizeof s->city, optarg)) return BAD("--city: too long");
+      a->city_given = 1;
+      break;
+    case OPT_DAY:
+      if (cli_parse_day(optarg, &s->day)) return BAD("--day: expected YYYY-MM-DD, got '%s'", optarg);
+      break;
+    case OPT_FROM:
+      if (cli_parse_hhmm(optarg, &s->from_s)) return BAD("--from: expected HH:MM, got '%s'", optarg);
+      break;
+    case OPT_TO:
+      if (cli_parse_hhmm(optarg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", optarg);
+      break;
+    case OPT_DRIVERS:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000000)
+        return BAD("--drivers: expected a fleet size of at least 1, got '%s'", optarg);
+      s->drivers = (int32_t)iv;
+      break;
+    case OPT_DISPATCH:
+      if (set_str(s->dispatch, sizeof s->dispatch, optarg)) return BAD("--dispatch: too long");
+      break;
+    case OPT_REPO:
+      if (set_str(s->reposition, sizeof s->reposition, optarg)) return BAD("--reposition: too long");
+      break;
+    case OPT_SEED:
+      if (cli_parse_u64(optarg, &uv)) return BAD("--seed: expected a non-negative integer, got '%s'", optarg);
+      s->seed = uv;
+      break;
+    case OPT_PATIENCE:
+      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 86400)
+        return BAD("--patience: expected seconds (0-86400), got '%s'", optarg);
+      s->patience_s = (int32_t)iv;
+      break;
+    case OPT_TICK:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 3600)
+        return BAD("--tick: expected seconds (1-3600), got '%s'", optarg);
+      s->tick_s = (int32_t)iv;
+      break;
+    case OPT_RADIUS:
+      if (cli_parse_double(optarg, &dv) || dv <= 0) return BAD("--radius: expected metres, got '%s'", optarg);
+      s->radius_m = dv;
+      break;
+    case OPT_TOPK:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000) return BAD("--top-k: expected 1-10000, got '%s'", optarg);
+      s->top_k = (int32_t)iv;
+      break;
+    case OPT_IDLE:
+      if (set_str(s->idle_model, sizeof s->idle_model, optarg)) return BAD("--idle-model: too long");
+      break;
+    case OPT_PLACEMENT:
+      if (set_str(s->placement, sizeof s->placement, optarg)) return BAD("--placement: too long");
+      break;
+    case OPT_SHIFT:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 24) return BAD("--shift-hours: expected 0-24, got '%s'", optarg);
+      s->shift_hours = dv;
+      break;
+    case OPT_SCENARIO: break;
+    case OPT_OUT:
+      if (set_str(s->out, sizeof s->out, optarg)) return BAD("--out: path too long");
+      break;
+    case OPT_JSON: a->json = 1; break;
+    case OPT_SPEED:
+      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--speed: expected a factor >= 0, got '%s'", optarg);
+      s->speed = dv;
+      break;
+    case OPT_CHECK: a->check = 1; break;
+    case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
+    case OPT_PURE: s->value_serve_first = 0; break;
+    case OPT_VMODE:
+      if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
+      break;
+    case OPT_VTABLE:
+      if (set_str(s->value_table, sizeof s->value_table, optarg)) return BAD("--value-table: path too long");
+      break;
+    case OPT_VOUT:
+      if (set_str(a->value_out, sizeof a->value_out, optarg)) return BAD("--value-out: path too long");
+      break;
+    case OPT_LR:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", optarg);
+      s->value_lr = dv;
+      break;
+    case OPT_GAMMA:
+      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 1) return BAD("--gamma: expected (0, 1], got '%s'", optarg);
+      s->value_gamma = dv;
+      break;
+    case OPT_ENS_W:
+      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--ensemble-w: expected 0-1, got '%s'", optarg);
+      s->ensemble_w = dv;
+      break;
+    case OPT_ENS_MIN:
+      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10080) return BAD("--ensemble-minutes: expected 1-10080, got '%s'", optarg);
+      s->ensemble_period_s = (int32_t)(iv * 60);
+      break;
+    case OPT_TAU:
+      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", optarg);
+      s->tau = dv;
+      break;
+    case OPT_PRINT: a->print = 1; break;
+    case OPT_DTOPK:
+      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 10000) return BAD("--driver-top-k: expected 0-10000, got '%s'", optarg);
+      s->driver_top_k = (int32_t)iv;
+      break;
+    case OPT_AGENT: a->agent = optarg; break;
+    case OPT_AGENT_TIMEOUT:
+      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 3600)
+        return BAD("--agent-timeout: expected seconds (0-3600], got '%s'", optarg);
+      a->timeout_s = dv;
+      break;
+    case OPT_AGENT_INIT_TIMEOUT:
+      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 86400)
+        return BAD("--agent-init-timeout: expected seconds, got '%s'", optarg);
+      a->init_timeout_s = dv;
+      break;
+    case OPT_FALLBACK: a->fallback = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
+    case OPT_KDD_GRID: a->kdd_grid = optarg; break;
+    case OPT_KDD_IDLE: a->kdd_idle = optarg; break;
+    case OPT_KDD_CANCEL: a->kdd_cancel = optarg; break;
+    case OPT_AGENT_LOG: a->log_path = optarg; break;
+    case OPT_VERBOSE: a->verbose = 1; break;
+    case '?':
+    default:
+      if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);
+      return BAD("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return BAD("unexpected argument '%s'", argv[optind]);
+  if (a->agent == NULL) return BAD("--agent is required: a command, or builtin:NAME");
+  if (a->agent[0] == '\0') return BAD("--agent: empty command");
+  if (sim_scenario_validate(&a->sc, &e) != 0) {
+    cli_error("evaluate", "%s", e.msg);
+    return 2;
+  }
+  return 0;
+}
+
+static void print_skips(const char *path, const city_kdd_skips *sk) {
+  int64_t shown = sk->n < CITY_KDD_SKIPS_MAX ? sk->n : CITY_KDD_SKIPS_MAX;
+  for (int64_t i = 0; i < shown; i++)
+    cli_error("evaluate", "warning: %s:%lld: skipped: %s", path, (long long)sk->first[i].line,
+              sk->first[i].reason);
+  if (sk->n > shown)
+    cli_error("evaluate", "warning: %s: %lld more lines skipped", path, (long long)(sk->n - shown));
+}
+
+static void print_scores(const sim_kpis *k, const eval_args *a, const city_def *city,
+                         int64_t from, int64_t to, double wall, const char *agent_label) {
+  char t0[32], t1[32];
+  cli_format_time(from, t0, sizeof t0);
+  cli_format_time(to, t1, sizeof t1);
+  printf("ridesim evaluate: %s, %s to %s, %lld drivers, agent %s, seed %llu\n", city->name, t0,
+         t1, (long long)k->drivers, agent_label, (unsigned long long)a->sc.seed);
+  printf("  %-28s %14.2f\n", "dispatch score J", k->income);
+  printf("  %-28s %14.4f\n", "reposition score G", k->income_per_hour);
+  printf("  %-28s %14lld\n", "orders", (long long)k->orders);
+  printf("  %-28s %14lld\n", "completed", (long long)k->completed);
+  printf("  %-28s %13.2f%%\n", "answer rate", 100 * k->answer_rate);
+  printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
+  printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
+  printf("  %-28s %14lld\n", "expired", (long long)k->expired);
+  printf("  %-28s %14lld\n", "open at horizon", (long long)k->open);
+  printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
+  printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
+  printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
+  printf("  %-28s %13.2f%%\n", "utilisation", 100 * k->utilisation);
+  printf("  %-28s %11.1f km\n", "empty distance", k->empty_km);
+  printf("  %-28s %14lld\n", "events", (long long)k->events);
+  printf("  %-28s %12.3f s\n", "wall time", wall);
+}
+
+/* The fault summary (stderr): counts by fault with the competition's names. */
+static void print_faults(const sim_agent_stats *st, const char *log_path) {
+  int64_t total = 0;
+  for (int f = 0; f < SIM_AGENT_N_FAULTS; f++) total += st->faults[f];
+  fprintf(stderr, "ridesim evaluate: agent: %lld dispatch and %lld reposition requests, "
+                  "%lld replies failed entirely, %lld ticks decided by the fallback, "
+                  "%lld pairs accepted, %lld dropped\n",
+          (long long)st->requests[SIM_AGENT_REQ_DISPATCH],
+          (long long)st->requests[SIM_AGENT_REQ_REPOSITION], (long long)st->replies_failed,
+          (long long)st->fallback_ticks, (long long)st->pairs_accepted,
+          (long long)st->pairs_dropped);
+  if (total == 0) return;
+  fprintf(stderr, "ridesim evaluate: agent faults: InitAgentError %lld, DispatchAgentError %lld, "
+                  "RepositionAgentError %lld (log: %s)\n",
+          (long long)st->faults_by_kind[SIM_AGENT_REQ_INIT],
+          (long long)st->faults_by_kind[SIM_AGENT_REQ_DISPATCH],
+          (long long)st->faults_by_kind[SIM_AGENT_REQ_REPOSITION], log_path);
+  for (int f = 0; f < SIM_AGENT_N_FAULTS; f++)
+    if (st->faults[f] > 0)
+      fprintf(stderr, "  %-18s %8lld  %s\n", sim_agent_fault_name(f), (long long)st->faults[f],
+              sim_agent_fault_what(f));
+}
+
+static void print_timing(const sim_agent_stats *st, double wall) {
+  double own = (double)(st->build_ns + st->serialize_ns + st->parse_ns + st->validate_ns) / 1e9;
+  int64_t calls = st->requests[SIM_AGENT_REQ_DISPATCH] + st->requests[SIM_AGENT_REQ_REPOSITION];
+  printf("agent bridge timing (wall):\n");
+  printf("  %-28s %14lld\n", "requests", (long long)calls);
+  printf("  %-28s %14lld\n", "candidate records sent", (long long)st->candidates);
+  printf("  %-28s %11.1f MB\n", "bytes out", (double)st->bytes_out / 1e6);
+  printf("  %-28s %11.1f MB\n", "bytes in", (double)st->bytes_in / 1e6);
+  printf("  %-28s %12.3f s\n", "building observations", (double)st->build_ns / 1e9);
+  printf("  %-28s %12.3f s\n", "serialising", (double)st->serialize_ns / 1e9);
+  printf("  %-28s %12.3f s\n", "parsing replies", (double)st->parse_ns / 1e9);
+  printf("  %-28s %12.3f s\n", "validating, applying", (double)st->validate_ns / 1e9);
+  printf("  %-28s %12.3f s  (%.1f%% of the run's wall time)\n", "bridge's own time", own,
+         wall > 0 ? 100 * own / wall : 0);
+  printf("  %-28s %12.3f s\n", "round trips (agent side)", (double)st->roundtrip_ns / 1e9);
+  if (st->builtin_ns > 0)
+    printf("  %-28s %12.3f s\n", "built-in policy deciding", (double)st->builtin_ns / 1e9);
+  if (st->fallback_ns > 0)
+    printf("  %-28s %12.3f s\n", "fallback deciding", (double)st->fallback_ns / 1e9);
+  if (calls > 0 && st->roundtrip_ns > 0)
+    printf("  %-28s %14.0f\n", "round trips per second",
+           (double)calls / ((double)st->roundtrip_ns / 1e9));
+}
+
+int cmd_evaluate(int argc, char **argv) {
+  eval_args a;
+  memset(&a, 0, sizeof a);
+  int prc = parse_args(argc, argv, &a);
+  if (prc == -1) return 0;
+  if (prc != 0) return prc;
+  rs_err e;
+  rs_err_clear(&e);
+  int builtin = strncmp(a.agent, BUILTIN_PREFIX, strlen(BUILTIN_PREFIX)) == 0;
+  const char *bname = builtin ? a.agent + strlen(BUILTIN_PREFIX) : NULL;
+  if (builtin) {
+    if (strlen(bname) >= sizeof a.sc.dispatch) return BAD("--agent: policy name too long");
+    snprintf(a.sc.dispatch, sizeof a.sc.dispatch, "%s", bname);
+  } else {
+    /* stand-ins, replaced by the bridge once the run is built */
+    snprintf(a.sc.dispatch, sizeof a.sc.dispatch, "batch-distance");
+    snprintf(a.sc.reposition, sizeof a.sc.reposition, "stay");
+  }
+  if (a.fallback && strcmp(a.fallback, "v1d3") == 0)
+    return BAD("--fallback: v1d3 needs a value model; use fcfs-nearest, random or batch-distance");
+  if (a.print) {
+    char *j = sim_scenario_to_json(&a.sc);
+    if (j == NULL) return 1;
+    printf("%s\n", j);
+    free(j);
+    return 0;
+  }
+  if (run_check_policies(&a.sc, &e) != 0) {
+    cli_error("evaluate", "%s", e.msg);
+    return 2;
+  }
+  int status = 1;
+  run_input in;
+  run_ctx *r = NULL;
+  sim_results *res = NULL;
+  sim_agent *ag = NULL;
+  sim_loop *loop = NULL;
+  city_kdd_grid *kg = NULL;
+  city_kdd_idle *ki = NULL;
+  city_kdd_cancel *kc = NULL;
+  disp_policy fb, inner_dp;
+  disp_repolicy inner_rp;
+  int have_fb = 0, swapped = 0;
+  FILE *log = NULL;
+  char *scen = NULL;
+  char log_path[SIM_PATH_MAX + 16];
+  char label[SIM_NAME_MAX + 160];
+  memset(&in, 0, sizeof in);
+  memset(&fb, 0, sizeof fb);
+  if (a.fallback) {
+    disp_options dopt = {a.sc.radius_m, a.sc.top_k, a.sc.driver_top_k};
+    if (disp_policy_new(a.fallback, &dopt, &fb, &e) != 0) {
+      cli_error("evaluate", "--fallback: %s", e.msg);
+      return 2;
+    }
+    have_fb = 1;
+  }
+  if (a.kdd_grid) {
+    if (city_kdd_grid_load(a.kdd_grid, &kg, &e) != 0) goto fail;
+    print_skips(a.kdd_grid, city_kdd_grid_skips(kg));
+  }
+  if (a.kdd_idle) {
+    if (kg == NULL) {
+      rs_err_set(&e, RS_EINVAL, "--kdd-idle needs --kdd-grid (its cells are the table's ids)");
+      goto fail;
+    }
+    if (city_kdd_idle_load(a.kdd_idle, kg, &ki, &e) != 0) goto fail;
+    print_skips(a.kdd_idle, city_kdd_idle_skips(ki));
+    cli_error("evaluate", "warning: %s: %lld transitions read, not applied: the engine has no "
+                          "idle-move hook yet (idle drivers follow --idle-model)",
+              a.kdd_idle, (long long)city_kdd_idle_rows(ki));
+  }
+  if (a.kdd_cancel) {
+    if (city_kdd_cancel_load(a.kdd_cancel, &kc, &e) != 0) goto fail;
+    print_skips(a.kdd_cancel, city_kdd_cancel_skips(kc));
+    cli_error("evaluate", "warning: %s: %lld orders read, not applied: the engine has no "
+                          "per-order cancel hook yet (the scenario's table applies)",
+              a.kdd_cancel, (long long)city_kdd_cancel_rows(kc));
+  }
+  if (run_input_load(&a.sc, a.city_given, &in, &e) != 0) goto fail;
+  if (run_ctx_new(&a.sc, &in, &r, &e) != 0) goto fail;
+  sim_engine *eng = r->eng;
+  sim_engine_set_check(eng, a.check);
+  if (a.log_path) snprintf(log_path, sizeof log_path, "%s", a.log_path);
+  else snprintf(log_path, sizeof log_path, "%s.agent.jsonl", a.sc.out);
+  log = fopen(log_path, "a");
+  if (log == NULL) {
+    rs_err_set(&e, RS_EIO, "%s: cannot open the agent log for writing", log_path);
+    goto fail;
+  }
+  if (builtin) {
+    snprintf(label, sizeof label, "builtin:%s", a.sc.dispatch);
+  } else {
+    snprintf(label, sizeof label, "agent:%.150s", a.agent);
+    /* what the run's row records: the decisions are the agent's */
+    snprintf(a.sc.dispatch, sizeof a.sc.dispatch, "agent");
+    snprintf(a.sc.reposition, sizeof a.sc.reposition, "agent");
+  }
+  if (sim_results_open(a.sc.out, &res, &e) != 0) goto fail;
+  scen = sim_scenario_to_json(&a.sc);
+  int64_t run_id;
+  if (scen == NULL ||
+      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, label,
+                            builtin ? r->rp.name : "agent", in.from, in.to, &run_id, &e) != 0)
+    goto fail;
+  sim_agent_opts ao;
+  memset(&ao, 0, sizeof ao);
+  ao.command = builtin ? NULL : a.agent;
+  ao.fallback = have_fb ? &fb : NULL;
+  ao.timeout_s = a.timeout_s;
+  ao.init_timeout_s = a.init_timeout_s;
+  ao.city = &in.city;
+  ao.grid = &r->grid;
+  ao.kdd = kg;
+  ao.tick_s = a.sc.tick_s;
+  ao.t_from = in.from;
+  ao.log = log;
+  ao.run_id = run_id;
+  /* The run's own policies: kept behind the bridge (builtin) or dropped
+   * (external: they were stand-ins). The engine holds &r->dp and &r->rp,
+   * so replacing their contents hands it the bridge. */
+  inner_dp = r->dp;
+  inner_rp = r->rp;
+  if (builtin) {
+    ao.builtin = &inner_dp;
+    ao.builtin_repo = &inner_rp;
+  }
+  if (sim_agent_new(&ao, &ag, &e) != 0) goto fail;
+  if (!builtin) {
+    disp_policy_destroy(&inner_dp);
+    disp_repolicy_destroy(&inner_rp);
+  }
+  r->dp = sim_agent_policy(ag);
+  r->rp = sim_agent_repolicy(ag);
+  swapped = 1;
+  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL, sim_agent_on_wait, ag};
+  if (sim_loop_new(eng, &lo, &loop, &e) != 0) goto fail;
+  int interrupted = 0;
+  double wall = 0;
+  int rc = sim_agent_start(ag, loop, &e);
+  const char *st;
+  if (rc != 0) {
+    sim_engine_close_early(eng);
+    st = "agent-init-failed";
+  } else {
+    rc = sim_loop_run(loop, &interrupted, &wall, &e);
+    const sim_agent_stats *ast = sim_agent_stats_get(ag);
+    st = rc == 0 ? (interrupted ? "interrupted" : "completed")
+                 : (ast->died ? "agent-died" : "failed");
+  }
+  sim_agent_stop(ag);
+  fflush(log);
+  sim_kpis k;
+  sim_engine_kpis(eng, &k);
+  rs_err we;
+  rs_err_clear(&we);
+  if (sim_results_finish_run(res, run_id, eng, &k, st, wall, &we) != 0) {
+    cli_error("evaluate", "%s", we.msg);
+    goto fail_quiet;
+  }
+  const sim_agent_stats *ast = sim_agent_stats_get(ag);
+  if (a.json) {
+    char *j = sim_kpis_to_json(&k, 1);
+    if (j) printf("%s\n", j);
+    free(j);
+  } else {
+    print_scores(&k, &a, &in.city, in.from, in.to, wall, label);
+    printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
+  }
+  if (a.verbose) print_timing(ast, wall);
+  print_faults(ast, log_path);
+  if (rc != 0) {
+    cli_error("evaluate", "%s", e.msg);
+    if (ast->exited && (strcmp(st, "agent-died") == 0 || strcmp(st, "agent-init-failed") == 0)) {
+      if (ast->term_signal)
+        cli_error("evaluate", "the agent was killed by signal %d", ast->term_signal);
+      else
+        cli_error("evaluate", "the agent exited with status %lld", (long long)ast->exit_status);
+    }
+    cli_error("evaluate", "run %lld ended with status %s at simulated %lld s of %lld; results kept",
+              (long long)run_id, st, (long long)(sim_engine_now(eng) - in.from),
+              (long long)(in.to - in.from));
+    status = 1;
+    goto done;
+  }
+  status = interrupted ? 130 : 0;
+  if (interrupted)
+    cli_error("evaluate", "interrupted at simulated %lld s of %lld; results kept",
+              (long long)(sim_engine_now(eng) - in.from), (long long)(in.to - in.from));
+  goto done;
+fail:
+  cli_error("evaluate", "%s", e.msg);
+fail_quiet:
+  status = 1;
+done:
+  if (ag) sim_agent_stop(ag);
+  sim_loop_free(loop);
+  if (swapped) {
+    /* hand run_ctx back what it owns (builtin) or nothing (external) */
+    if (builtin) {
+      r->dp = inner_dp;
+      r->rp = inner_rp;
+    } else {
+      memset(&r->dp, 0, sizeof r->dp);
+      memset(&r->rp, 0, sizeof r->rp);
+    }
+  }
+  sim_agent_free(ag);
+  if (have_fb) disp_policy_destroy(&fb);
+  if (log) fclose(log);
+  free(scen);
+  sim_results_close(res);
+  run_ctx_free(r);
+  run_input_free(&in);
+  city_kdd_grid_free(kg);
+  city_kdd_idle_free(ki);
+  city_kdd_cancel_free(kc);
+  return status;
+}
