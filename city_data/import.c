@@ -64,6 +64,7 @@
 enum {
   F_TREQ = 0, F_PLAT, F_PLNG, F_DLAT, F_DLNG, /* required */
   F_TDROP, F_FARE, F_DIST_M, F_DIST_MI,       /* optional */
+  F_SRCID,                                    /* the source's own id */
   F_COUNT,
   F_REQUIRED = F_DLNG + 1,
 };
@@ -71,7 +72,7 @@ enum {
 /* Keys of a column map, by field. */
 static const char *const field_keys[F_COUNT] = {
   "t_request", "plat", "plng", "dlat", "dlng",
-  "t_dropoff", "fare", "distance_m", "distance_mi",
+  "t_dropoff", "fare", "distance_m", "distance_mi", "source_id",
 };
 
 typedef struct {
@@ -125,9 +126,11 @@ static const char *const guess_fare[] = {"fare", "fare_amount", NULL};
 static const char *const guess_dist_m[] = {"distance_m", NULL};
 static const char *const guess_dist_mi[] = {"distance_mi", "trip_distance",
   NULL};
+/* A source id is never guessed: it must be mapped (or is the KDD order_id). */
+static const char *const guess_srcid[] = {NULL};
 static const char *const *const guesses[F_COUNT] = {
   guess_treq, guess_plat, guess_plng, guess_dlat, guess_dlng,
-  guess_tdrop, guess_fare, guess_dist_m, guess_dist_mi,
+  guess_tdrop, guess_fare, guess_dist_m, guess_dist_mi, guess_srcid,
 };
 
 /* KDD Cup 2020 order file columns. */
@@ -358,7 +361,7 @@ static int bind_map(binding *b, const city_csv *c, const char *map,
       return rs_err_set(e, RS_EINVAL,
                         "column map: unknown field '%.*s' (known: t_request, plat,"
                         " plng, dlat, dlng, t_dropoff, fare, distance_m,"
-                        " distance_mi)", (int)klen, p);
+                        " distance_mi, source_id)", (int)klen, p);
     char col[NAME_MAX_LEN];
     size_t clen = len - klen - 1;
     if (clen >= sizeof col) clen = sizeof col - 1;
@@ -402,7 +405,7 @@ static int bind_guess(binding *b, const city_csv *c, int *missing) {
 }
 
 static void bind_kdd(binding *b) {
-  static const int pos[F_COUNT] = {1, 4, 3, 6, 5, 2, 7, -1, -1};
+  static const int pos[F_COUNT] = {1, 4, 3, 6, 5, 2, 7, -1, -1, 0};
   binding_clear(b);
   for (int f = 0; f < F_COUNT; f++) {
     b->col[f] = pos[f];
@@ -479,6 +482,16 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
   t->t_dropoff = -1;
   t->fare = NAN;
   t->distance_m = NAN;
+  t->source_id = -1;
+  if (present(c, b, F_SRCID)) {
+    /* An integer id (KDD Cup order_id) is kept for per-order side files;
+     * other ids (text) link to nothing and are not an error. */
+    double v;
+    int col = b->col[F_SRCID];
+    if (parse_number(c->fields[col], c->lens[col], &v) == 0 && v == floor(v) && v >= 0 &&
+        v <= 9007199254740992.0)
+      t->source_id = (int64_t)v;
+  }
   /* An empty optional cell means unknown. */
   if (present(c, b, F_TDROP) &&
       (bad = get_time(x, c, b, F_TDROP, &t->t_dropoff)))

@@ -7,10 +7,12 @@
  *           pickup_longitude ..., Trip_Pickup_DateTime / Start_Lon ...,
  *           pickup_datetime / pickup_longitude ....
  *   csv     any CSV with a header, read through a column map
- *           ("t_request=pickup_datetime,plat=pickup_lat,...").
+ *           ("t_request=pickup_datetime,plat=pickup_lat,..."; optional
+ *           t_dropoff, fare, distance_m, distance_mi, source_id).
  *   kddcup  the KDD Cup 2020 order file: 8 columns, no header, unix seconds
  *           (order_id, start_ts, stop_ts, pickup_lng, pickup_lat,
- *           dropoff_lng, dropoff_lat, reward_units).
+ *           dropoff_lng, dropoff_lat, reward_units); order_id is kept as
+ *           the trip's source_id, which per-order side files refer to.
  *
  * Bad rows are rejected with their line number and reason, counted, and never
  * stop an import. A file that is not CSV at all (binary, no header), a

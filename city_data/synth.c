@@ -181,6 +181,7 @@ static void make_trip(const synth_model *m, const city_grid *g,
   t->t_dropoff = -1;
   t->fare = NAN;
   t->distance_m = NAN;
+  t->source_id = -1;
 }
 
 int city_synth_generate(const city_def *city, const city_synth_opts *o,

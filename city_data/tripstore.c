@@ -52,7 +52,7 @@
  * one-row insert); 50 x 12 parameters stays below the historical 999-variable
  * limit. */
 #define STORE_BATCH 50
-#define TRIP_COLS 12
+#define TRIP_COLS 13
 
 struct city_store {
   sqlite3 *db;              /* the connection */
@@ -76,7 +76,7 @@ static const char schema_sql[] =
     " pickup_lat REAL, pickup_lng REAL, dropoff_lat REAL, dropoff_lng REAL,"
     " t_dropoff INTEGER NULL, fare REAL NULL, distance_m REAL NULL,"
     " pickup_cell INTEGER, dropoff_cell INTEGER, import_id INTEGER,"
-    " source_line INTEGER);"
+    " source_line INTEGER, source_id INTEGER NULL);"
     "CREATE INDEX trips_t_request ON trips(t_request);"
     "CREATE TABLE imports(id INTEGER PRIMARY KEY, source_file TEXT,"
     " format TEXT, city TEXT, import_time TEXT, rows_accepted INTEGER,"
@@ -311,16 +311,16 @@ int city_store_import_begin(city_store *st, const char *source,
     rc = sqlite3_prepare_v2(st->db,
         "INSERT INTO trips(t_request, pickup_lat, pickup_lng, dropoff_lat,"
         " dropoff_lng, t_dropoff, fare, distance_m, pickup_cell, dropoff_cell,"
-        " import_id, source_line) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        " import_id, source_line, source_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
         -1, &st->ins_trip, NULL);
     if (rc != SQLITE_OK) return db_fail(st, e, rc, "cannot prepare insert");
     char sql[64 + STORE_BATCH * (4 * TRIP_COLS + 4)];
     int len = snprintf(sql, sizeof sql,
         "INSERT INTO trips(t_request, pickup_lat, pickup_lng, dropoff_lat,"
         " dropoff_lng, t_dropoff, fare, distance_m, pickup_cell, dropoff_cell,"
-        " import_id, source_line) VALUES");
+        " import_id, source_line, source_id) VALUES");
     for (int r = 0; r < STORE_BATCH; r++)
-      len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?,?,?,?,?,?,?,?,?,?,?,?)",
+      len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       r ? "," : "");
     rc = sqlite3_prepare_v2(st->db, sql, -1, &st->ins_batch, NULL);
     if (rc != SQLITE_OK) return db_fail(st, e, rc, "cannot prepare insert");
@@ -380,6 +380,8 @@ static void bind_trip(city_store *st, sqlite3_stmt *s, int k,
   sqlite3_bind_int(s, o + 10, t->dcell);
   sqlite3_bind_int64(s, o + 11, st->import_id);
   sqlite3_bind_int64(s, o + 12, line);
+  if (t->source_id >= 0) sqlite3_bind_int64(s, o + 13, t->source_id);
+  else sqlite3_bind_null(s, o + 13);
 }
 
 /* Inserts the buffered trips, in order (so ids follow the file). */
@@ -481,7 +483,7 @@ int city_store_load(city_store *st, int64_t from, int64_t to,
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_prepare_v2(st->db,
       "SELECT id, t_request, pickup_lat, pickup_lng, dropoff_lat, dropoff_lng,"
-      " t_dropoff, fare, distance_m, pickup_cell, dropoff_cell FROM trips"
+      " t_dropoff, fare, distance_m, pickup_cell, dropoff_cell, source_id FROM trips"
       " WHERE t_request >= ?1 AND t_request < ?2 ORDER BY t_request, id",
       -1, &s, NULL);
   if (rc != SQLITE_OK) return db_fail(st, e, rc, "cannot read trips");
@@ -517,6 +519,7 @@ int city_store_load(city_store *st, int64_t from, int64_t to,
                         ? NAN : sqlite3_column_double(s, 8);
     t->pcell = (int32_t)sqlite3_column_int(s, 9);
     t->dcell = (int32_t)sqlite3_column_int(s, 10);
+    t->source_id = sqlite3_column_type(s, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 11);
   }
   if (rc != SQLITE_DONE) {
     int code = db_fail(st, e, rc, "cannot read trips");

@@ -7,7 +7,7 @@
  *         pickup_lat REAL, pickup_lng REAL, dropoff_lat REAL, dropoff_lng REAL,
  *         t_dropoff INTEGER NULL, fare REAL NULL, distance_m REAL NULL,
  *         pickup_cell INTEGER, dropoff_cell INTEGER, import_id INTEGER,
- *         source_line INTEGER)          + index on t_request
+ *         source_line INTEGER, source_id INTEGER NULL) + index on t_request
  *   imports(id INTEGER PRIMARY KEY, source_file, format, city, import_time,
  *           rows_accepted, rows_rejected, schema_version)     ("metadata")
  *   rejects(import_id, source_line, reason)
@@ -37,6 +37,7 @@ typedef struct {
   double fare;         /* money units, or NAN when unknown */
   double distance_m;   /* recorded trip distance, or NAN when unknown */
   int32_t pcell, dcell;/* dense grid indices of pickup and dropoff */
+  int64_t source_id;   /* the source's own integer id (KDD Cup order_id), -1 when none */
 } city_trip;
 
 typedef struct city_store city_store;

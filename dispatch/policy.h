@@ -32,6 +32,7 @@
 /* An order as policies see it (read-only, fixed for the run). */
 typedef struct {
   int64_t id;         /* trip id from the store */
+  int64_t source_id;  /* the source's own id (KDD Cup order_id), -1 when none */
   int64_t t_request;  /* local-epoch seconds */
   double plat, plng;  /* pickup */
   double dlat, dlng;  /* dropoff */

@@ -115,6 +115,8 @@ struct sim_engine {
   int32_t *dest;
 
   disp_observer observer;   /* told of every tick's matches (may be unset) */
+  sim_idle_mover mover;     /* idle movement model (may be unset) */
+  sim_cancel_model cancel;  /* per-order cancellation model (may be unset) */
   disp_assign *rep_pairs;   /* matches since the last report */
   double *rep_eta;
   int32_t n_rep, cap_rep;
@@ -170,7 +172,7 @@ static void set_state(sim_engine *s, int32_t d, int32_t st) {
   }
   if (st == DISP_IDLE) {
     dv->idle_since = s->now;
-    if (strcmp(s->sc.idle_model, "random-walk") == 0)
+    if (s->mover.next != NULL || strcmp(s->sc.idle_model, "random-walk") == 0)
       s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
                                ds->epoch) != 0;
   }
@@ -270,7 +272,8 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     s->rep_pairs[s->n_rep].driver = d;
     s->rep_eta[s->n_rep++] = eta;
   }
-  double p = sim_scenario_cancel_p(&s->sc, dist);
+  double p = s->cancel.p != NULL ? s->cancel.p(s->cancel.ctx, od, dist) : -1.0;
+  if (p < 0) p = sim_scenario_cancel_p(&s->sc, dist);
   if (s->cancel_u[o] < p) {
     int64_t delay = s->sc.cancel_delay_s;
     if (delay > ds->t_arrive - s->now) delay = ds->t_arrive - s->now;
@@ -593,7 +596,30 @@ static void on_dropoff(sim_engine *s, int32_t d) {
   }
 }
 
+/* An idle step under the caller's idle model: land where it says. */
+static void idle_move_model(sim_engine *s, int32_t d) {
+  disp_driver *dv = &s->drivers[d];
+  double lat, lng;
+  double u = pcg32_double(&s->rng_idle);
+  if (s->mover.next(s->mover.ctx, s->now, d, dv->lat, dv->lng, u, &lat, &lng) == 0) {
+    int32_t c = cell_of(s, lat, lng);
+    if (c >= 0 && (lat != dv->lat || lng != dv->lng)) {
+      s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+      disp_index_remove(s->idx, d);
+      place(s, d, lat, lng, c);
+      disp_index_add(s->idx, d, c);
+      note_fresh(s, d);
+    }
+  }
+  s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
+                           s->dstate[d].epoch) != 0;
+}
+
 static void on_idle_move(sim_engine *s, int32_t d) {
+  if (s->mover.next != NULL) {
+    idle_move_model(s, d);
+    return;
+  }
   disp_driver *dv = &s->drivers[d];
   city_hex h = city_grid_hex(&s->grid, dv->cell), nb[6];
   city_hex_neighbors(h, nb);
@@ -754,6 +780,7 @@ static void prepare_orders(sim_engine *s) {
     o->plng = t->plng;
     o->dlat = t->dlat;
     o->dlng = t->dlng;
+    o->source_id = t->source_id;
     disp_unit_vector(o->plat, o->plng, o->pu);
     o->pcell = t->pcell >= 0 ? t->pcell : cell_of(s, t->plat, t->plng);
     o->dcell = t->dcell >= 0 ? t->dcell : cell_of(s, t->dlat, t->dlng);
@@ -1000,6 +1027,16 @@ int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) { return s->drec; }
 void sim_engine_set_check(sim_engine *s, int on) { s->check = on; }
 void sim_engine_set_observer(sim_engine *s, disp_observer ob) { s->observer = ob; }
+void sim_engine_set_cancel_model(sim_engine *s, sim_cancel_model m) { s->cancel = m; }
+
+void sim_engine_set_idle_mover(sim_engine *s, sim_idle_mover m) {
+  s->mover = m;
+  /* drivers already idle start drifting from now */
+  for (int32_t d = 0; d < s->n_drivers; d++)
+    if (s->drivers[d].state == DISP_IDLE && strcmp(s->sc.idle_model, "random-walk") != 0)
+      s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
+                               s->dstate[d].epoch) != 0;
+}
 
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n) {
   *n = s->n_win;

@@ -185,4 +185,28 @@ void sim_engine_set_check(sim_engine *s, int on);
  * pairs matched since the previous report (value learning). */
 void sim_engine_set_observer(sim_engine *s, disp_observer ob);
 
+/* Idle movement from a model of the caller's (the KDD Cup's hour x cell
+ * transition table). Every idle_step_s of an idle spell, next() is given the
+ * driver's position and a uniform u in [0, 1) from the idle stream; it
+ * returns 0 with a destination point (the driver lands there at the end of
+ * the step, matchable throughout from where it was) or -1 to stay. Set
+ * before the first step; replaces the scenario's idle model. */
+typedef struct {
+  void *ctx;
+  int (*next)(void *ctx, int64_t now, int32_t driver, double lat, double lng, double u,
+              double *dlat, double *dlng);
+} sim_idle_mover;
+void sim_engine_set_idle_mover(sim_engine *s, sim_idle_mover m);
+
+/* Rider cancellation from a model of the caller's (per-order probabilities,
+ * the KDD Cup's cancel file): p() gives the probability that the rider of
+ * order o cancels at a pickup distance, or a negative value for "not known
+ * here" (the scenario's table then applies). The per-order uniform drawn
+ * for common random numbers is unchanged. */
+typedef struct {
+  void *ctx;
+  double (*p)(void *ctx, const disp_order *o, double pickup_m);
+} sim_cancel_model;
+void sim_engine_set_cancel_model(sim_engine *s, sim_cancel_model m);
+
 #endif

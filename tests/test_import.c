@@ -288,6 +288,20 @@ START_TEST(test_kddcup) {
   ck_assert_double_eq(a[0].plng, 104.07);
   ck_assert_double_eq(a[0].fare, 3.5);
   ck_assert(isnan(a[0].distance_m));
+  ck_assert_int_eq(a[0].source_id, -1); /* "o1" is no integer id */
+  free(a);
+  /* Integer order ids are kept as the trips' source ids. */
+  static const char ints[] =
+      "17,1477965600,1477966800,104.07,30.67,104.10,30.70,3.5\n"
+      "0,1477965601,1477966800,104.07,30.67,104.10,30.70,2.5\n";
+  char path2[512];
+  write_file(path2, sizeof path2, "orders2.csv", ints, sizeof ints - 1);
+  ck_assert_msg(city_import_file(st, &chengdu, path2, &opts, &s, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(s.accepted, 2);
+  ck_assert_int_eq(city_store_load(st, 0, INT64_MAX, &a, &n, &e), 0);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_int_eq(a[1].source_id, 17);
+  ck_assert_int_eq(a[2].source_id, 0);
   free(a);
   /* Binary data as a KDD file fails after the import began: rolled back. */
   static const char junk[] = "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n";
@@ -296,8 +310,8 @@ START_TEST(test_kddcup) {
   ck_assert_ptr_nonnull(strstr(e.msg, "not a CSV file"));
   city_store_summary sum;
   ck_assert_int_eq(city_store_summarize(st, &sum, &e), 0);
-  ck_assert_int_eq(sum.n_imports, 1);
-  ck_assert_int_eq(sum.n_trips, 1);
+  ck_assert_int_eq(sum.n_imports, 2);
+  ck_assert_int_eq(sum.n_trips, 3);
   ck_assert_int_eq(sum.n_rejects, 3);
   city_store_close(st);
 }

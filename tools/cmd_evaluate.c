@@ -67,10 +67,11 @@ static void eval_help(void) {
       "                        parsing, validating) at the end\n"
       "KDD Cup files:\n"
       "  --kdd-grid FILE       hexagon grid table: grid_id values of the protocol are its ids\n"
-      "  --kdd-idle FILE       idle transition table (hour, origin, dest, prob): read and\n"
-      "                        checked; applied once the engine has an idle-move hook\n"
-      "  --kdd-cancel FILE     per-order cancel probabilities: read and checked; applied\n"
-      "                        once the engine has a per-order cancel hook\n"
+      "  --kdd-idle FILE       idle transition table (hour, origin, dest, prob): every\n"
+      "                        idle step a driver drifts to a cell drawn from its row\n"
+      "  --kdd-cancel FILE     per-order cancel probabilities (order_id, p200..p2000),\n"
+      "                        matched to the trips' source ids (the order file's\n"
+      "                        order_id); other orders use the scenario's table\n"
       "run options (see 'ridesim run --help'):\n"
       "  --trips DB --synthetic --orders N --city C --day D --from HH:MM --to HH:MM\n"
       "  --drivers N --dispatch NAME (ignored unless builtin) --reposition NAME --seed S\n"
@@ -416,6 +417,38 @@ static void print_timing(const sim_agent_stats *st, double wall) {
            (double)calls / ((double)st->roundtrip_ns / 1e9));
 }
 
+/* The KDD Cup side files as engine models. */
+typedef struct {
+  const city_kdd_grid *grid;
+  const city_kdd_idle *idle;
+  const city_kdd_cancel *cancel;
+} kdd_models;
+
+/* Idle drift by the hour x cell transition table: from the KDD cell nearest
+ * the driver to the centre of a cell drawn from that cell's row. */
+static int kdd_idle_next(void *ctx, int64_t now, int32_t driver, double lat, double lng,
+                         double u, double *dlat, double *dlng) {
+  (void)driver;
+  const kdd_models *km = ctx;
+  int64_t tod = now % 86400;
+  if (tod < 0) tod += 86400;
+  int32_t from = city_kdd_grid_nearest(km->grid, lat, lng);
+  int32_t to = city_kdd_idle_sample(km->idle, (int)(tod / 3600), from, u);
+  if (to == from) return -1;
+  const city_kdd_cell *c = city_kdd_grid_cell(km->grid, to);
+  *dlat = c->lat;
+  *dlng = c->lng;
+  return 0;
+}
+
+/* The order's own cancel probabilities, by its source id (order_id). */
+static double kdd_cancel_p(void *ctx, const disp_order *o, double pickup_m) {
+  const kdd_models *km = ctx;
+  double p;
+  if (o->source_id >= 0 && city_kdd_cancel_p(km->cancel, o->source_id, pickup_m, &p)) return p;
+  return -1.0;
+}
+
 int cmd_evaluate(int argc, char **argv) {
   eval_args a;
   memset(&a, 0, sizeof a);
@@ -484,21 +517,28 @@ int cmd_evaluate(int argc, char **argv) {
     }
     if (city_kdd_idle_load(a.kdd_idle, kg, &ki, &e) != 0) goto fail;
     print_skips(a.kdd_idle, city_kdd_idle_skips(ki));
-    cli_error("evaluate", "warning: %s: %lld transitions read, not applied: the engine has no "
-                          "idle-move hook yet (idle drivers follow --idle-model)",
+    cli_error("evaluate", "%s: %lld transitions drive idle movement",
               a.kdd_idle, (long long)city_kdd_idle_rows(ki));
   }
   if (a.kdd_cancel) {
     if (city_kdd_cancel_load(a.kdd_cancel, &kc, &e) != 0) goto fail;
     print_skips(a.kdd_cancel, city_kdd_cancel_skips(kc));
-    cli_error("evaluate", "warning: %s: %lld orders read, not applied: the engine has no "
-                          "per-order cancel hook yet (the scenario's table applies)",
+    cli_error("evaluate", "%s: %lld orders' cancel probabilities apply",
               a.kdd_cancel, (long long)city_kdd_cancel_rows(kc));
   }
   if (run_input_load(&a.sc, a.city_given, &in, &e) != 0) goto fail;
   if (run_ctx_new(&a.sc, &in, &r, &e) != 0) goto fail;
   sim_engine *eng = r->eng;
   sim_engine_set_check(eng, a.check);
+  kdd_models km = {kg, ki, kc};
+  if (ki != NULL) {
+    sim_idle_mover mv = {&km, kdd_idle_next};
+    sim_engine_set_idle_mover(eng, mv);
+  }
+  if (kc != NULL) {
+    sim_cancel_model cm = {&km, kdd_cancel_p};
+    sim_engine_set_cancel_model(eng, cm);
+  }
   if (a.log_path) snprintf(log_path, sizeof log_path, "%s", a.log_path);
   else snprintf(log_path, sizeof log_path, "%s.agent.jsonl", a.sc.out);
   log = fopen(log_path, "a");
