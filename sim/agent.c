@@ -67,6 +67,8 @@ typedef struct {
   int32_t row;              /* row of the engine's decision */
 } id_row;
 
+#define DRV_TEXT_MAX 96 /* `{"driver_id":D,"driver_location":[lng,lat]` fits */
+
 typedef struct {
   uv_write_t req;
   char *data;
@@ -116,6 +118,9 @@ struct sim_agent {
   int32_t n_ids, cap_ids;
   uint32_t stamp;           /* this request's stamp (never 0) */
   uint32_t *drv_offered, *drv_used; /* per driver */
+  uint32_t *drv_text_at;   /* per driver: the request drv_text was written for */
+  char (*drv_text)[DRV_TEXT_MAX]; /* per driver: `{"driver_id":D,"driver_location":[..]` */
+  uint8_t *drv_text_len;
   int32_t *drv_pos;         /* per driver: position among the eligible (repositioning) */
   int32_t n_drv;            /* drivers the per-driver arrays cover */
   uint32_t *row_used;       /* per row */
@@ -374,6 +379,16 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
 /* Per-driver stamps cover n drivers; a new request's stamp. */
 static int begin_request(sim_agent *a, int32_t n_drivers, int32_t n_rows) {
   if (n_drivers > a->n_drv) {
+    uint32_t *ta = realloc(a->drv_text_at, (size_t)n_drivers * sizeof *ta);
+    if (ta == NULL) return -1;
+    a->drv_text_at = ta;
+    memset(a->drv_text_at + a->n_drv, 0, (size_t)(n_drivers - a->n_drv) * sizeof *ta);
+    char(*tx)[DRV_TEXT_MAX] = realloc(a->drv_text, (size_t)n_drivers * sizeof *tx);
+    if (tx == NULL) return -1;
+    a->drv_text = tx;
+    uint8_t *tl = realloc(a->drv_text_len, (size_t)n_drivers);
+    if (tl == NULL) return -1;
+    a->drv_text_len = tl;
     uint32_t *o = realloc(a->drv_offered, (size_t)n_drivers * sizeof *o);
     if (o == NULL) return -1;
     a->drv_offered = o;
@@ -397,6 +412,7 @@ static int begin_request(sim_agent *a, int32_t n_drivers, int32_t n_rows) {
   if (++a->stamp == 0) {
     memset(a->drv_offered, 0, (size_t)a->n_drv * sizeof *a->drv_offered);
     memset(a->drv_used, 0, (size_t)a->n_drv * sizeof *a->drv_used);
+    memset(a->drv_text_at, 0, (size_t)a->n_drv * sizeof *a->drv_text_at);
     memset(a->row_used, 0, (size_t)a->cap_rows * sizeof *a->row_used);
     a->stamp = 1;
   }
@@ -510,12 +526,23 @@ static int serialize_dispatch(sim_agent *a, out_buf *b, int64_t seq) {
     }
     if (ob_reserve(b, RECORD_MAX + of->len)) return -1;
     if (i) b->data[b->len++] = ',';
-    OB_LIT(b, "{\"driver_id\":");
-    ob_i64(b, x->driver_id);
+    /* a driver is offered to many orders: its id and location once */
+    int32_t d = x->driver_id;
+    if (a->drv_text_at[d] != a->stamp) {
+      out_buf t;
+      memset(&t, 0, sizeof t);
+      t.data = a->drv_text[d];
+      t.cap = DRV_TEXT_MAX;
+      OB_LIT(&t, "{\"driver_id\":");
+      ob_i64(&t, d);
+      OB_LIT(&t, ",\"driver_location\":");
+      ob_point(&t, x->dlng, x->dlat);
+      a->drv_text_len[d] = (uint8_t)t.len;
+      a->drv_text_at[d] = a->stamp;
+    }
+    ob_raw(b, a->drv_text[d], a->drv_text_len[d]);
     OB_LIT(b, ",\"order_driver_distance\":");
     ob_fix(b, x->dist, 6);
-    OB_LIT(b, ",\"driver_location\":");
-    ob_point(b, x->dlng, x->dlat);
     OB_LIT(b, ",\"pick_up_eta\":");
     ob_fix(b, x->eta, 6);
     ob_raw(b, of->data, of->len);
@@ -1379,6 +1406,9 @@ void sim_agent_free(sim_agent *a) {
   free(a->obs);
   free(a->ids);
   free(a->drv_offered);
+  free(a->drv_text_at);
+  free(a->drv_text);
+  free(a->drv_text_len);
   free(a->drv_used);
   free(a->drv_pos);
   free(a->row_used);
