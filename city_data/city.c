@@ -48,6 +48,7 @@ extern const char *const city_embedded_json[];
 
 #define CITY_FILE_MAX (1 << 20) /* a definition is a few hundred bytes */
 #define CITY_SPEED_MAX_MPS 60.0 /* above any road vehicle's mean speed */
+#define CITY_SPEED_MIN_MPS 0.5  /* walking pace: a slower mean is a typo */
 #define CITY_FLEET_MAX 10000000
 
 static const char *const city_keys[] = {
@@ -188,10 +189,10 @@ static int parse_tree(const cJSON *root, const char *origin, city_def *d,
   int h = 0;
   for (const cJSON *it = sp->child; it != NULL; it = it->next, h++) {
     if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
-        !(it->valuedouble > 0.0) || it->valuedouble > CITY_SPEED_MAX_MPS)
+        !(it->valuedouble >= CITY_SPEED_MIN_MPS) || it->valuedouble > CITY_SPEED_MAX_MPS)
       return rs_err_set(e, RS_EFORMAT,
-                        "%s: speed_mps_by_hour[%d]: needs a number in (0, %g]",
-                        origin, h, CITY_SPEED_MAX_MPS);
+                        "%s: speed_mps_by_hour[%d]: needs a number in [%g, %g]",
+                        origin, h, CITY_SPEED_MIN_MPS, CITY_SPEED_MAX_MPS);
     d->speed_mps[h] = it->valuedouble;
   }
 
@@ -375,6 +376,8 @@ void city_def_trip_model(const city_def *def, double plat, double plng, double d
     out->modelled_duration = 1;
   }
   if (secs < 1) secs = 1;
+  /* a trip lasts at most CITY_TRIP_MAX_S, whatever the record says */
+  if (!(secs <= CITY_TRIP_MAX_S)) secs = CITY_TRIP_MAX_S;
   out->road_m = road;
   out->duration_s = (int32_t)ceil(secs);
   if (isfinite(fare)) {

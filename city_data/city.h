@@ -31,6 +31,8 @@
 
 #define CITY_NAME_MAX 64
 #define CITY_DETOUR_DEFAULT 1.3 /* Manhattan road / great-circle ratio */
+#define CITY_TRIP_MAX_S 86400   /* no taxi trip lasts a day: longer records are
+                                   refused by the importers, clamped here */
 
 typedef struct {
   double base;        /* flag drop, money units */
@@ -79,7 +81,7 @@ double city_def_fare(const city_def *def, double road_m, double seconds);
  * offline training. Road distance: the recorded distance when known, else
  * great-circle x detour factor. Trip time: recorded dropoff - request when
  * known and positive, else road distance / the speed of the request's hour
- * (at least 1 s, rounded up). Fare: recorded when known, else the fare
+ * (at least 1 s, at most CITY_TRIP_MAX_S, rounded up). Fare: recorded when known, else the fare
  * rule. The flags (may be NULL) say which were modelled. */
 typedef struct {
   double road_m;

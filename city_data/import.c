@@ -515,6 +515,7 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
   if (t->distance_m < 0) return "negative distance";
   if (t->t_dropoff >= 0) {
     if (t->t_dropoff < t->t_request) return "dropoff before pickup";
+    if (t->t_dropoff - t->t_request > CITY_TRIP_MAX_S) return "trip longer than a day";
     double dur = (double)(t->t_dropoff - t->t_request);
     double gc = city_geo_haversine_r(t->plat, t->plng, t->dlat, t->dlng,
                                      x->city->earth_radius_m);

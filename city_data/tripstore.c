@@ -241,11 +241,20 @@ int city_store_open(const char *path, int mode, const city_def *city,
     city_store_close(st);
     return RS_EIO;
   }
-  /* A file that is not SQLite fails here with SQLITE_NOTADB. */
+  /* A file that is not SQLite fails here with SQLITE_NOTADB; a store held
+   * by another writer, or no memory, is not a format problem. */
   int64_t n_objects = 0;
   rc = query_i64(st, "SELECT count(*) FROM sqlite_master", &n_objects, NULL);
   if (rc) {
-    rc = not_a_store(st, e);
+    int code = sqlite3_errcode(st->db);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+      rc = rs_err_set(e, RS_EDB, "%s: the trip store is locked by another process", path);
+    else if (code == SQLITE_NOMEM)
+      rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+    else if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+      rc = not_a_store(st, e);
+    else
+      rc = rs_err_set(e, RS_EDB, "%s: cannot read: %s", path, sqlite3_errmsg(st->db));
   } else if (n_objects == 0) {
     rc = st->writable ? create_schema(st, city, e) : not_a_store(st, e);
   } else {

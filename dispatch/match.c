@@ -236,6 +236,10 @@ static int validate(int32_t n_rows, int32_t n_cols, const int32_t *row_ptr,
                           (int)i, (int)col_idx[p], (int)n_cols);
       if (!isfinite(w[p]))
         return rs_err_set(e, RS_EINVAL, "match: row %d: non-finite weight", (int)i);
+      /* Beyond 2^50 a total of many weights can overflow or lose the
+       * exactness the header promises. */
+      if (fabs(w[p]) > DISP_MATCH_EXACT_MAX)
+        return rs_err_set(e, RS_ERANGE, "match: row %d: weight %g beyond +-2^50", (int)i, w[p]);
       pos += w[p] > 0;
     }
   }

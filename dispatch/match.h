@@ -56,7 +56,8 @@ void disp_match_free(disp_match *m);
 /* Solves one instance. row_to_col (n_rows entries) receives the matched
  * column of each row or -1; *total the matched weight. Returns 0, RS_EINVAL
  * for malformed CSR (negative size, row_ptr decreasing, column out of range,
- * non-finite weight), RS_ENOMEM. On failure row_to_col and *total are
+ * non-finite weight), RS_ERANGE for a weight beyond +-DISP_MATCH_EXACT_MAX,
+ * RS_ENOMEM. On failure row_to_col and *total are
  * unchanged and m stays usable (its buffers keep their previous capacity). */
 int disp_match_solve(disp_match *m, int32_t n_rows, int32_t n_cols,
                      const int32_t *row_ptr, const int32_t *col_idx,

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#define RESULTS_BUSY_MS 5000 /* wait this long for another writer to finish */
+
 struct sim_results {
   sqlite3 *db;
   char path[1024];
@@ -75,13 +77,23 @@ static int check_foreign(sim_results *r, rs_err *e) {
   int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
   sqlite3_finalize(st);
   if (rc != SQLITE_ROW) {
-    if (sqlite3_errcode(r->db) == SQLITE_NOTADB)
-      return rs_err_set(e, RS_EFORMAT, "%s: not a SQLite database", r->path);
+    int code = sqlite3_errcode(r->db);
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+      return rs_err_set(e, RS_EFORMAT, "%s: not a SQLite database (or a damaged one)", r->path);
+    if (code == SQLITE_NOMEM) return rs_err_set(e, RS_ENOMEM, "%s: out of memory", r->path);
     return db_fail(r, e, "cannot read");
   }
   if (n == 0) return 0;
   rc = sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'app'", -1, &st, NULL);
   int ours = 0;
+  if (rc != SQLITE_OK && sqlite3_errcode(r->db) != SQLITE_ERROR) {
+    /* not "no such table": locked, out of memory, damaged */
+    int code = sqlite3_errcode(r->db);
+    if (code == SQLITE_NOMEM) return rs_err_set(e, RS_ENOMEM, "%s: out of memory", r->path);
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+      return rs_err_set(e, RS_EFORMAT, "%s: a damaged database", r->path);
+    return db_fail(r, e, "cannot read");
+  }
   if (rc == SQLITE_OK) {
     if (sqlite3_step(st) == SQLITE_ROW) {
       const unsigned char *v = sqlite3_column_text(st, 0);
@@ -107,7 +119,7 @@ int sim_results_open(const char *path, sim_results **out, rs_err *e) {
     sim_results_close(r);
     return rc;
   }
-  sqlite3_busy_timeout(r->db, 5000);
+  sqlite3_busy_timeout(r->db, RESULTS_BUSY_MS);
   if ((rc = check_foreign(r, e)) != 0) {
     sim_results_close(r);
     return rc;

@@ -93,6 +93,8 @@ static int parse_real(const char *s, const char *end, double *out) {
 /* Parses an instance file into freshly allocated CSR arrays (edges keep the
  * file's order within a row). Returns 0, or -1 with "FILE:LINE: reason" in
  * err and nothing allocated. */
+#define MATCH_MAX_SIDE (1 << 26) /* rows or columns of an instance file */
+
 int cli__match_read(const char *path, int32_t *n_rows, int32_t *n_cols,
                     int32_t **row_ptr, int32_t **col_idx, double **w,
                     int *integral, char *err, size_t err_size) {
@@ -137,6 +139,15 @@ int cli__match_read(const char *path, int32_t *n_rows, int32_t *n_cols,
         if (parse_int(tok[t], tend[t], &hdr[t]) != 0 || hdr[t] < 0 ||
             hdr[t] > INT32_MAX - 1)
           FAIL("header must be 'n_rows n_cols n_edges' (non-negative integers)");
+      /* Every edge line takes at least 6 bytes ("0 0 1\n"): a header that
+       * promises more edges than the file can hold is refused before any
+       * allocation, and sizes are bounded so CSR offsets fit. */
+      if (hdr[2] > (int64_t)(len / 6) + 1)
+        FAIL("header promises %lld edges, more than the file's %zu bytes can hold",
+             (long long)hdr[2], len);
+      if (hdr[0] > MATCH_MAX_SIDE || hdr[1] > MATCH_MAX_SIDE)
+        FAIL("%lld x %lld is larger than the %d x %d this reader accepts", (long long)hdr[0],
+             (long long)hdr[1], MATCH_MAX_SIDE, MATCH_MAX_SIDE);
       ne = hdr[2];
       have_header = 1;
       ei = malloc(((size_t)ne + 1) * sizeof *ei);
@@ -155,6 +166,8 @@ int cli__match_read(const char *path, int32_t *n_rows, int32_t *n_cols,
            tok[1], (long long)hdr[1]);
     if (parse_real(tok[2], tend[2], &x) != 0)
       FAIL("weight '%.*s' is not a finite number", (int)(tend[2] - tok[2]), tok[2]);
+    if (fabs(x) > DISP_MATCH_EXACT_MAX)
+      FAIL("weight '%.*s' is beyond +-2^50, the solver's range", (int)(tend[2] - tok[2]), tok[2]);
     if (got >= ne) FAIL("more edges than the header's %lld", (long long)ne);
     ei[got] = (int32_t)i;
     ej[got] = (int32_t)j;
