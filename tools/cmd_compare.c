@@ -49,6 +49,7 @@
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "tools/report.h"
+#include "tools/runopts.h"
 #include "tools/runsetup.h"
 #include "tools/stats.h"
 
@@ -79,14 +80,10 @@ static void compare_help(void) {
       "  --json                print the same as JSON\n"
       "  --report DIR          also write the HTML report DIR/index.html\n"
       "  --out DB              results database (default ./" CMP_DEFAULT_OUT ")\n"
-      "run options, as for 'ridesim run' (every run shares them):\n"
-      "  --trips DB | --synthetic, --orders N, --city NAME|FILE, --day YYYY-MM-DD,\n"
-      "  --from HH:MM, --to HH:MM, --drivers N, --patience S, --tick S, --radius M,\n"
-      "  --top-k K, --idle-model NAME, --placement NAME, --shift-hours H,\n"
-      "  --repo-dispatchable, --value-mode M, --value-table FILE, --lr X, --gamma X,\n"
-      "  --ensemble-w W, --ensemble-minutes M, --tau T, --pure-v1d3,\n"
-      "  --driver-top-k M, --scenario FILE.json\n"
-      "  --help                this text\n\n"
+      "  --help                this text\n"
+      "run options, as for 'ridesim run' (every run shares them):\n");
+  runopts_help(RUNOPTS_NO_POLICIES);
+  printf("\n"
       "KPIs: answer rate, completion rate, cancellation rate, wait to match, pickup\n"
       "distance, total driver income (J), income per online hour (G), utilisation,\n"
       "empty km, wall seconds. SIGINT stops launching runs; running ones are stored\n"
@@ -94,50 +91,21 @@ static void compare_help(void) {
 }
 
 enum {
-  OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
-  OPT_DRIVERS, OPT_POLICIES, OPT_REPO, OPT_SEEDS, OPT_BASELINE, OPT_JOBS, OPT_CSV,
-  OPT_JSON, OPT_REPORT, OPT_PATIENCE, OPT_TICK, OPT_RADIUS, OPT_TOPK, OPT_IDLE,
-  OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE,
-  OPT_VTABLE, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE, OPT_DTOPK
+  OPT_POLICIES = 256, OPT_REPO_LIST, OPT_SEEDS, OPT_BASELINE, OPT_JOBS, OPT_CSV, OPT_JSON,
+  OPT_REPORT, OPT_HELP
 };
 
-static const struct option CMP_OPTS[] = {
-  {"trips", required_argument, NULL, OPT_TRIPS},
-  {"synthetic", no_argument, NULL, OPT_SYNTH},
-  {"orders", required_argument, NULL, OPT_ORDERS},
-  {"city", required_argument, NULL, OPT_CITY},
-  {"day", required_argument, NULL, OPT_DAY},
-  {"from", required_argument, NULL, OPT_FROM},
-  {"to", required_argument, NULL, OPT_TO},
-  {"drivers", required_argument, NULL, OPT_DRIVERS},
+/* The command's own options; the scenario's come from runopts. */
+static const struct option CMP_OWN[] = {
   {"policies", required_argument, NULL, OPT_POLICIES},
-  {"reposition", required_argument, NULL, OPT_REPO},
+  {"reposition", required_argument, NULL, OPT_REPO_LIST},
   {"seeds", required_argument, NULL, OPT_SEEDS},
   {"baseline", required_argument, NULL, OPT_BASELINE},
   {"jobs", required_argument, NULL, OPT_JOBS},
   {"csv", no_argument, NULL, OPT_CSV},
   {"json", no_argument, NULL, OPT_JSON},
   {"report", required_argument, NULL, OPT_REPORT},
-  {"patience", required_argument, NULL, OPT_PATIENCE},
-  {"tick", required_argument, NULL, OPT_TICK},
-  {"radius", required_argument, NULL, OPT_RADIUS},
-  {"top-k", required_argument, NULL, OPT_TOPK},
-  {"idle-model", required_argument, NULL, OPT_IDLE},
-  {"placement", required_argument, NULL, OPT_PLACEMENT},
-  {"shift-hours", required_argument, NULL, OPT_SHIFT},
-  {"scenario", required_argument, NULL, OPT_SCENARIO},
-  {"out", required_argument, NULL, OPT_OUT},
   {"help", no_argument, NULL, OPT_HELP},
-  {"repo-dispatchable", no_argument, NULL, OPT_REPO_DISP},
-  {"value-mode", required_argument, NULL, OPT_VMODE},
-  {"value-table", required_argument, NULL, OPT_VTABLE},
-  {"lr", required_argument, NULL, OPT_LR},
-  {"gamma", required_argument, NULL, OPT_GAMMA},
-  {"ensemble-w", required_argument, NULL, OPT_ENS_W},
-  {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
-  {"tau", required_argument, NULL, OPT_TAU},
-  {"pure-v1d3", no_argument, NULL, OPT_PURE},
-  {"driver-top-k", required_argument, NULL, OPT_DTOPK},
   {NULL, 0, NULL, 0},
 };
 
@@ -239,60 +207,27 @@ static int parse_args(int argc, char **argv, cmp_args *a) {
   rs_err e;
   rs_err_clear(&e);
   char msg[256];
-  opterr = 0;
-  optind = 1;
-  int c;
-  /* Pass 1: the scenario file, so flags can override it. */
-  while ((c = getopt_long(argc, argv, "", CMP_OPTS, NULL)) != -1) {
-    if (c == OPT_HELP) {
+  struct option table[RUNOPTS_MAX];
+  runopts_table(RUNOPTS_NO_POLICIES, CMP_OWN, table);
+  runopts_ctx rc = {"compare", CMP_USAGE, 0};
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0) {
       compare_help();
       return -1;
     }
-    if (c == OPT_SCENARIO) {
-      if (sim_scenario_load(&a->sc, optarg, &e) != 0) {
-        cli_error("compare", "%s", e.msg);
-        return 1;
-      }
-      if (strcmp(a->sc.city, "synthetic") != 0) a->city_given = 1;
-    }
-  }
+  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", CMP_OPTS, NULL)) != -1) {
+  int c;
+  while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
     int64_t iv;
-    double dv;
-    sim_scenario *s = &a->sc;
+    int r = runopts_apply(&rc, c, optarg, &a->sc);
+    if (r == 2) return 2;
+    if (r == 1) continue;
     switch (c) {
-    case OPT_TRIPS:
-      if (set_str(s->trips, sizeof s->trips, optarg)) return BAD("--trips: path too long");
-      break;
-    case OPT_SYNTH: s->trips[0] = '\0'; break;
-    case OPT_ORDERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 100000000)
-        return BAD("--orders: expected a count from 1 to 100000000, got '%s'", optarg);
-      s->synthetic_orders = iv;
-      break;
-    case OPT_CITY:
-      if (set_str(s->city, sizeof s->city, optarg)) return BAD("--city: too long");
-      a->city_given = 1;
-      break;
-    case OPT_DAY:
-      if (cli_parse_day(optarg, &s->day)) return BAD("--day: expected YYYY-MM-DD, got '%s'", optarg);
-      break;
-    case OPT_FROM:
-      if (cli_parse_hhmm(optarg, &s->from_s)) return BAD("--from: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_TO:
-      if (cli_parse_hhmm(optarg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_DRIVERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000000)
-        return BAD("--drivers: expected a fleet size of at least 1, got '%s'", optarg);
-      s->drivers = (int32_t)iv;
-      break;
     case OPT_POLICIES:
       if (parse_names(optarg, a->pol, &a->n_pol, msg, sizeof msg)) return BAD("--policies: %s", msg);
       break;
-    case OPT_REPO:
+    case OPT_REPO_LIST:
       if (parse_names(optarg, a->repo, &a->n_repo, msg, sizeof msg)) return BAD("--reposition: %s", msg);
       break;
     case OPT_SEEDS:
@@ -315,77 +250,16 @@ static int parse_args(int argc, char **argv, cmp_args *a) {
     case OPT_REPORT:
       if (set_str(a->report_dir, sizeof a->report_dir, optarg)) return BAD("--report: path too long");
       break;
-    case OPT_PATIENCE:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 86400)
-        return BAD("--patience: expected seconds (0-86400), got '%s'", optarg);
-      s->patience_s = (int32_t)iv;
-      break;
-    case OPT_TICK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 3600)
-        return BAD("--tick: expected seconds (1-3600), got '%s'", optarg);
-      s->tick_s = (int32_t)iv;
-      break;
-    case OPT_RADIUS:
-      if (cli_parse_double(optarg, &dv) || dv <= 0) return BAD("--radius: expected metres, got '%s'", optarg);
-      s->radius_m = dv;
-      break;
-    case OPT_TOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000) return BAD("--top-k: expected 1-10000, got '%s'", optarg);
-      s->top_k = (int32_t)iv;
-      break;
-    case OPT_IDLE:
-      if (set_str(s->idle_model, sizeof s->idle_model, optarg)) return BAD("--idle-model: too long");
-      break;
-    case OPT_PLACEMENT:
-      if (set_str(s->placement, sizeof s->placement, optarg)) return BAD("--placement: too long");
-      break;
-    case OPT_SHIFT:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 24) return BAD("--shift-hours: expected 0-24, got '%s'", optarg);
-      s->shift_hours = dv;
-      break;
-    case OPT_SCENARIO: break;
-    case OPT_OUT:
-      if (set_str(s->out, sizeof s->out, optarg)) return BAD("--out: path too long");
-      break;
-    case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
-    case OPT_VMODE:
-      if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
-      break;
-    case OPT_VTABLE:
-      if (set_str(s->value_table, sizeof s->value_table, optarg)) return BAD("--value-table: path too long");
-      break;
-    case OPT_LR:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", optarg);
-      s->value_lr = dv;
-      break;
-    case OPT_GAMMA:
-      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 1) return BAD("--gamma: expected (0, 1], got '%s'", optarg);
-      s->value_gamma = dv;
-      break;
-    case OPT_ENS_W:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--ensemble-w: expected 0-1, got '%s'", optarg);
-      s->ensemble_w = dv;
-      break;
-    case OPT_ENS_MIN:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10080) return BAD("--ensemble-minutes: expected 1-10080, got '%s'", optarg);
-      s->ensemble_period_s = (int32_t)(iv * 60);
-      break;
-    case OPT_PURE: s->value_serve_first = 0; break;
-    case OPT_DTOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 10000)
-        return BAD("--driver-top-k: expected 0-10000, got '%s'", optarg);
-      s->driver_top_k = (int32_t)iv;
-      break;
-    case OPT_TAU:
-      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", optarg);
-      s->tau = dv;
-      break;
+    case OPT_HELP:
+      compare_help();
+      return -1;
     case '?':
     default:
       if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);
       return BAD("unknown option '%s'", argv[optind - 1]);
     }
   }
+  a->city_given = rc.city_given;
   if (optind < argc) return BAD("unexpected argument '%s'", argv[optind]);
   if (a->n_pol == 0) return BAD("--policies is required (e.g. --policies fcfs-nearest,batch-distance)");
   if (a->csv && a->json) return BAD("--csv and --json exclude each other");

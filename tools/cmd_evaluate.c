@@ -37,6 +37,7 @@
 #include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
+#include "tools/runopts.h"
 #include "tools/runsetup.h"
 
 #define EVAL_USAGE                                                                     \
@@ -72,65 +73,31 @@ static void eval_help(void) {
       "  --kdd-cancel FILE     per-order cancel probabilities (order_id, p200..p2000),\n"
       "                        matched to the trips' source ids (the order file's\n"
       "                        order_id); other orders use the scenario's table\n"
-      "run options (see 'ridesim run --help'):\n"
-      "  --trips DB --synthetic --orders N --city C --day D --from HH:MM --to HH:MM\n"
-      "  --drivers N --dispatch NAME (ignored unless builtin) --reposition NAME --seed S\n"
-      "  --driver-top-k M\n"
-      "  --patience S --tick S --radius M --top-k K --idle-model M --placement P\n"
-      "  --shift-hours H --repo-dispatchable --value-mode M --value-table F --lr X\n"
-      "  --gamma X --ensemble-w W --ensemble-minutes M --tau T --pure-v1d3\n"
-      "  --scenario FILE --out DB --json --speed X --check-invariants --print-scenario\n\n"
-      "Exit status: 0 done, 1 failure (also when the agent died or failed its init:\n"
+      "output:\n"
+      "  --out DB              results database (default ./ridesim-results.db)\n"
+      "  --json                print the scores and KPIs as JSON\n"
+      "  --check-invariants    check the engine's invariants at every tick\n"
+      "  --print-scenario      print the effective scenario as JSON and exit\n"
+      "  --help                this text\n"
+      "run options (--dispatch names the built-in policy of builtin:, else ignored):\n");
+  runopts_help(RUNOPTS_ALL);
+  printf(
+      "\nExit status: 0 done, 1 failure (also when the agent died or failed its init:\n"
       "the run's results so far are kept), 2 usage, 130 interrupted.\n");
 }
 
 enum {
-  OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
-  OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
-  OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
-  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
-  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE, OPT_DTOPK,
-  OPT_AGENT, OPT_AGENT_TIMEOUT, OPT_AGENT_INIT_TIMEOUT, OPT_FALLBACK, OPT_KDD_GRID, OPT_KDD_IDLE,
-  OPT_KDD_CANCEL, OPT_AGENT_LOG, OPT_VERBOSE
+  OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_AGENT, OPT_AGENT_TIMEOUT,
+  OPT_AGENT_INIT_TIMEOUT, OPT_FALLBACK, OPT_KDD_GRID, OPT_KDD_IDLE, OPT_KDD_CANCEL,
+  OPT_AGENT_LOG, OPT_VERBOSE
 };
 
-static const struct option EVAL_OPTS[] = {
-  {"trips", required_argument, NULL, OPT_TRIPS},
-  {"synthetic", no_argument, NULL, OPT_SYNTH},
-  {"orders", required_argument, NULL, OPT_ORDERS},
-  {"city", required_argument, NULL, OPT_CITY},
-  {"day", required_argument, NULL, OPT_DAY},
-  {"from", required_argument, NULL, OPT_FROM},
-  {"to", required_argument, NULL, OPT_TO},
-  {"drivers", required_argument, NULL, OPT_DRIVERS},
-  {"dispatch", required_argument, NULL, OPT_DISPATCH},
-  {"reposition", required_argument, NULL, OPT_REPO},
-  {"seed", required_argument, NULL, OPT_SEED},
-  {"patience", required_argument, NULL, OPT_PATIENCE},
-  {"tick", required_argument, NULL, OPT_TICK},
-  {"radius", required_argument, NULL, OPT_RADIUS},
-  {"top-k", required_argument, NULL, OPT_TOPK},
-  {"idle-model", required_argument, NULL, OPT_IDLE},
-  {"placement", required_argument, NULL, OPT_PLACEMENT},
-  {"shift-hours", required_argument, NULL, OPT_SHIFT},
-  {"scenario", required_argument, NULL, OPT_SCENARIO},
-  {"out", required_argument, NULL, OPT_OUT},
+/* The command's own options; the scenario's come from runopts. */
+static const struct option EVAL_OWN[] = {
   {"json", no_argument, NULL, OPT_JSON},
-  {"speed", required_argument, NULL, OPT_SPEED},
   {"check-invariants", no_argument, NULL, OPT_CHECK},
   {"print-scenario", no_argument, NULL, OPT_PRINT},
   {"help", no_argument, NULL, OPT_HELP},
-  {"repo-dispatchable", no_argument, NULL, OPT_REPO_DISP},
-  {"value-mode", required_argument, NULL, OPT_VMODE},
-  {"value-table", required_argument, NULL, OPT_VTABLE},
-  {"value-out", required_argument, NULL, OPT_VOUT},
-  {"lr", required_argument, NULL, OPT_LR},
-  {"gamma", required_argument, NULL, OPT_GAMMA},
-  {"ensemble-w", required_argument, NULL, OPT_ENS_W},
-  {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
-  {"tau", required_argument, NULL, OPT_TAU},
-  {"pure-v1d3", no_argument, NULL, OPT_PURE},
-  {"driver-top-k", required_argument, NULL, OPT_DTOPK},
   {"agent", required_argument, NULL, OPT_AGENT},
   {"agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT},
   {"agent-init-timeout", required_argument, NULL, OPT_AGENT_INIT_TIMEOUT},
@@ -147,7 +114,6 @@ typedef struct {
   sim_scenario sc;
   int city_given;   /* --city or the scenario named one */
   int json, check, print;
-  char value_out[SIM_PATH_MAX]; /* save the run's value table here */
   const char *agent;            /* --agent: a command, or builtin:NAME */
   double timeout_s, init_timeout_s;
   const char *fallback;         /* --fallback NAME, NULL = none */
@@ -156,153 +122,35 @@ typedef struct {
   int verbose;
 } eval_args;
 
-static int set_str(char *dst, size_t n, const char *v) {
-  if (strlen(v) >= n) return -1;
-  snprintf(dst, n, "%s", v);
-  return 0;
-}
-
 #define BAD(...) cli_usage_error("evaluate", EVAL_USAGE, __VA_ARGS__)
 
 static int parse_args(int argc, char **argv, eval_args *a) {
   sim_scenario_defaults(&a->sc);
+  a->timeout_s = SIM_AGENT_TIMEOUT_DEFAULT_S;
+  a->init_timeout_s = SIM_AGENT_INIT_TIMEOUT_DEFAULT_S;
   rs_err e;
   rs_err_clear(&e);
-  /* Pass 1: the scenario file, so flags can override it. */
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, "", EVAL_OPTS, NULL)) != -1) {
-    if (c == OPT_HELP) {
+  struct option table[RUNOPTS_MAX];
+  runopts_table(RUNOPTS_ALL, EVAL_OWN, table);
+  runopts_ctx rc = {"evaluate", EVAL_USAGE, 0};
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0) {
       eval_help();
       return -1;
     }
-    if (c == OPT_SCENARIO) {
-      if (sim_scenario_load(&a->sc, optarg, &e) != 0) {
-        cli_error("evaluate", "%s", e.msg);
-        return 1;
-      }
-      if (strcmp(a->sc.city, "synthetic") != 0) a->city_given = 1;
-    }
-  }
+  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", EVAL_OPTS, NULL)) != -1) {
-    int64_t iv;
-    uint64_t uv;
+  int c;
+  while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
     double dv;
-    sim_scenario *s = &a->sc;
+    int r = runopts_apply(&rc, c, optarg, &a->sc);
+    if (r == 2) return 2;
+    if (r == 1) continue;
     switch (c) {
-    case OPT_TRIPS:
-      if (set_str(s->trips, sizeof s->trips, optarg)) return BAD("--trips: path too long");
-      break;
-    case OPT_SYNTH: s->trips[0] = '\0'; break;
-    case OPT_ORDERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 100000000)
-        return BAD("--orders: expected a count from 1 to 100000000, got '%s'", optarg);
-      s->synthetic_orders = iv;
-      break;
-    case OPT_CITY:
-      if (set_str(s->city, sizeof s->city, optarg)) return BAD("--city: too long");
-      a->city_given = 1;
-      break;
-    case OPT_DAY:
-      if (cli_parse_day(optarg, &s->day)) return BAD("--day: expected YYYY-MM-DD, got '%s'", optarg);
-      break;
-    case OPT_FROM:
-      if (cli_parse_hhmm(optarg, &s->from_s)) return BAD("--from: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_TO:
-      if (cli_parse_hhmm(optarg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_DRIVERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000000)
-        return BAD("--drivers: expected a fleet size of at least 1, got '%s'", optarg);
-      s->drivers = (int32_t)iv;
-      break;
-    case OPT_DISPATCH:
-      if (set_str(s->dispatch, sizeof s->dispatch, optarg)) return BAD("--dispatch: too long");
-      break;
-    case OPT_REPO:
-      if (set_str(s->reposition, sizeof s->reposition, optarg)) return BAD("--reposition: too long");
-      break;
-    case OPT_SEED:
-      if (cli_parse_u64(optarg, &uv)) return BAD("--seed: expected a non-negative integer, got '%s'", optarg);
-      s->seed = uv;
-      break;
-    case OPT_PATIENCE:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 86400)
-        return BAD("--patience: expected seconds (0-86400), got '%s'", optarg);
-      s->patience_s = (int32_t)iv;
-      break;
-    case OPT_TICK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 3600)
-        return BAD("--tick: expected seconds (1-3600), got '%s'", optarg);
-      s->tick_s = (int32_t)iv;
-      break;
-    case OPT_RADIUS:
-      if (cli_parse_double(optarg, &dv) || dv <= 0) return BAD("--radius: expected metres, got '%s'", optarg);
-      s->radius_m = dv;
-      break;
-    case OPT_TOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000) return BAD("--top-k: expected 1-10000, got '%s'", optarg);
-      s->top_k = (int32_t)iv;
-      break;
-    case OPT_IDLE:
-      if (set_str(s->idle_model, sizeof s->idle_model, optarg)) return BAD("--idle-model: too long");
-      break;
-    case OPT_PLACEMENT:
-      if (set_str(s->placement, sizeof s->placement, optarg)) return BAD("--placement: too long");
-      break;
-    case OPT_SHIFT:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 24) return BAD("--shift-hours: expected 0-24, got '%s'", optarg);
-      s->shift_hours = dv;
-      break;
-    case OPT_SCENARIO: break;
-    case OPT_OUT:
-      if (set_str(s->out, sizeof s->out, optarg)) return BAD("--out: path too long");
-      break;
     case OPT_JSON: a->json = 1; break;
-    case OPT_SPEED:
-      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--speed: expected a factor >= 0, got '%s'", optarg);
-      s->speed = dv;
-      break;
     case OPT_CHECK: a->check = 1; break;
-    case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
-    case OPT_PURE: s->value_serve_first = 0; break;
-    case OPT_VMODE:
-      if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
-      break;
-    case OPT_VTABLE:
-      if (set_str(s->value_table, sizeof s->value_table, optarg)) return BAD("--value-table: path too long");
-      break;
-    case OPT_VOUT:
-      if (set_str(a->value_out, sizeof a->value_out, optarg)) return BAD("--value-out: path too long");
-      break;
-    case OPT_LR:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", optarg);
-      s->value_lr = dv;
-      break;
-    case OPT_GAMMA:
-      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 1) return BAD("--gamma: expected (0, 1], got '%s'", optarg);
-      s->value_gamma = dv;
-      break;
-    case OPT_ENS_W:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--ensemble-w: expected 0-1, got '%s'", optarg);
-      s->ensemble_w = dv;
-      break;
-    case OPT_ENS_MIN:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10080) return BAD("--ensemble-minutes: expected 1-10080, got '%s'", optarg);
-      s->ensemble_period_s = (int32_t)(iv * 60);
-      break;
-    case OPT_TAU:
-      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", optarg);
-      s->tau = dv;
-      break;
     case OPT_PRINT: a->print = 1; break;
-    case OPT_DTOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 10000) return BAD("--driver-top-k: expected 0-10000, got '%s'", optarg);
-      s->driver_top_k = (int32_t)iv;
-      break;
+    case OPT_HELP: eval_help(); return -1;
     case OPT_AGENT: a->agent = optarg; break;
     case OPT_AGENT_TIMEOUT:
       if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 3600)
@@ -326,6 +174,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       return BAD("unknown option '%s'", argv[optind - 1]);
     }
   }
+  a->city_given = rc.city_given;
   if (optind < argc) return BAD("unexpected argument '%s'", argv[optind]);
   if (a->agent == NULL) return BAD("--agent is required: a command, or builtin:NAME");
   if (a->agent[0] == '\0') return BAD("--agent: empty command");

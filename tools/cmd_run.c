@@ -24,6 +24,7 @@
 #include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
+#include "tools/runopts.h"
 #include "tools/runsetup.h"
 #include "value/vstore.h"
 
@@ -34,99 +35,28 @@
 
 static void run_help(void) {
   printf("usage: %s\n\n", RUN_USAGE);
-  printf(
-      "Replays a day of trips against a fleet, asking a dispatch and a repositioning\n"
-      "policy what to do, and prints the KPIs. With no options: the synthetic city.\n\n"
-      "  --trips DB            trip store to replay (see 'ridesim import')\n"
-      "  --synthetic           the built-in synthetic city (default)\n"
-      "  --orders N            synthetic demand over the whole day (default 100000)\n"
-      "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
-      "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
-      "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
-      "  --drivers N           fleet size (default: the city's)\n"
-      "  --dispatch NAME       fcfs-nearest | random | batch-distance | v1d3 (default fcfs-nearest)\n"
-      "  --reposition NAME     stay | random-walk | v1d3 (default stay)\n"
-      "  --seed S              run seed: fleet, cancellations, idle moves, policies (default 1)\n"
-      "  --patience S          seconds an order waits for a match; 0 = lost after its tick\n"
-      "  --tick S              dispatch period in seconds (default 2)\n"
-      "  --radius M            candidate radius in metres (default 2000)\n"
-      "  --top-k K             candidates per order (default 32)\n"
-      "  --driver-top-k M      batch policies offer each driver its M nearest waiting\n"
-      "                        orders (default 3; 0: all within the radius)\n"
-      "  --idle-model NAME     stay | random-walk: how idle drivers drift (default stay)\n"
-      "  --placement NAME      demand | uniform: initial fleet positions (default demand)\n"
-      "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
-      "  --repo-dispatchable   repositioning drivers can be matched on the way\n"
-      "value model (v1d3 policies):\n"
-      "  --value-mode M        online (learn from scratch) | offline (a trained table,\n"
-      "                        frozen) | ensemble (learn, blend with the trained table\n"
-      "                        every --ensemble-minutes); default online\n"
-      "  --value-table FILE    trained table from 'ridesim train' (offline, ensemble)\n"
-      "  --value-out FILE      save the run's table at the end\n"
-      "  --lr X                online TD learning rate (default 0.025)\n"
-      "  --gamma X             discount per 10 minutes (default 0.9)\n"
-      "  --ensemble-w W        online weight in a blend (default 0.2)\n"
-      "  --ensemble-minutes M  blend period (default 60)\n"
-      "  --tau T               repositioning softmax temperature (default 1)\n"
-      "  --pure-v1d3           dispatch by V1D3's weights alone, leaving orders whose\n"
-      "                        every edge scores <= 0 (default: serve as many orders as\n"
-      "                        possible, then maximise the value)\n"
-      "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
-      "  --out DB              results database (default ./ridesim-results.db)\n"
-      "  --json                print the KPIs as JSON instead of a table\n"
-      "  --speed X             run at X times real time (default: as fast as possible)\n"
-      "  --check-invariants    check the engine's invariants at every tick\n"
-      "  --print-scenario      print the effective scenario as JSON and exit\n"
-      "  --help                this text\n\n"
-      "SIGINT or SIGTERM stops the run, keeps everything so far (status interrupted)\n"
-      "and exits with 130.\n");
+  printf("Replays a day of trips against a fleet, asking a dispatch and a repositioning\n"
+         "policy what to do, and prints the KPIs. With no options: the synthetic city.\n\n");
+  runopts_help(RUNOPTS_ALL);
+  printf("run:\n"
+         "  --out DB              results database (default ./ridesim-results.db)\n"
+         "  --value-out FILE      save the run's value table at the end (v1d3)\n"
+         "  --json                print the KPIs as JSON instead of a table\n"
+         "  --check-invariants    check the engine's invariants at every tick\n"
+         "  --print-scenario      print the effective scenario as JSON and exit\n"
+         "  --help                this text\n\n"
+         "SIGINT or SIGTERM stops the run, keeps everything so far (status interrupted)\n"
+         "and exits with 130.\n");
 }
 
-enum {
-  OPT_TRIPS = 256, OPT_SYNTH, OPT_ORDERS, OPT_CITY, OPT_DAY, OPT_FROM, OPT_TO,
-  OPT_DRIVERS, OPT_DISPATCH, OPT_REPO, OPT_SEED, OPT_PATIENCE, OPT_TICK, OPT_RADIUS,
-  OPT_TOPK, OPT_IDLE, OPT_PLACEMENT, OPT_SHIFT, OPT_SCENARIO, OPT_OUT, OPT_JSON,
-  OPT_SPEED, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_REPO_DISP, OPT_VMODE, OPT_VTABLE,
-  OPT_VOUT, OPT_LR, OPT_GAMMA, OPT_ENS_W, OPT_ENS_MIN, OPT_TAU, OPT_PURE, OPT_DTOPK
-};
+enum { OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_VOUT };
 
-static const struct option RUN_OPTS[] = {
-  {"trips", required_argument, NULL, OPT_TRIPS},
-  {"synthetic", no_argument, NULL, OPT_SYNTH},
-  {"orders", required_argument, NULL, OPT_ORDERS},
-  {"city", required_argument, NULL, OPT_CITY},
-  {"day", required_argument, NULL, OPT_DAY},
-  {"from", required_argument, NULL, OPT_FROM},
-  {"to", required_argument, NULL, OPT_TO},
-  {"drivers", required_argument, NULL, OPT_DRIVERS},
-  {"dispatch", required_argument, NULL, OPT_DISPATCH},
-  {"reposition", required_argument, NULL, OPT_REPO},
-  {"seed", required_argument, NULL, OPT_SEED},
-  {"patience", required_argument, NULL, OPT_PATIENCE},
-  {"tick", required_argument, NULL, OPT_TICK},
-  {"radius", required_argument, NULL, OPT_RADIUS},
-  {"top-k", required_argument, NULL, OPT_TOPK},
-  {"idle-model", required_argument, NULL, OPT_IDLE},
-  {"placement", required_argument, NULL, OPT_PLACEMENT},
-  {"shift-hours", required_argument, NULL, OPT_SHIFT},
-  {"scenario", required_argument, NULL, OPT_SCENARIO},
-  {"out", required_argument, NULL, OPT_OUT},
+static const struct option RUN_OWN[] = {
   {"json", no_argument, NULL, OPT_JSON},
-  {"speed", required_argument, NULL, OPT_SPEED},
   {"check-invariants", no_argument, NULL, OPT_CHECK},
   {"print-scenario", no_argument, NULL, OPT_PRINT},
   {"help", no_argument, NULL, OPT_HELP},
-  {"repo-dispatchable", no_argument, NULL, OPT_REPO_DISP},
-  {"value-mode", required_argument, NULL, OPT_VMODE},
-  {"value-table", required_argument, NULL, OPT_VTABLE},
   {"value-out", required_argument, NULL, OPT_VOUT},
-  {"lr", required_argument, NULL, OPT_LR},
-  {"gamma", required_argument, NULL, OPT_GAMMA},
-  {"ensemble-w", required_argument, NULL, OPT_ENS_W},
-  {"ensemble-minutes", required_argument, NULL, OPT_ENS_MIN},
-  {"tau", required_argument, NULL, OPT_TAU},
-  {"pure-v1d3", no_argument, NULL, OPT_PURE},
-  {"driver-top-k", required_argument, NULL, OPT_DTOPK},
   {NULL, 0, NULL, 0},
 };
 
@@ -137,160 +67,44 @@ typedef struct {
   char value_out[SIM_PATH_MAX]; /* save the run's value table here */
 } run_args;
 
-static int set_str(char *dst, size_t n, const char *v) {
-  if (strlen(v) >= n) return -1;
-  snprintf(dst, n, "%s", v);
-  return 0;
-}
-
 #define BAD(...) cli_usage_error("run", RUN_USAGE, __VA_ARGS__)
 
 static int parse_args(int argc, char **argv, run_args *a) {
   sim_scenario_defaults(&a->sc);
-  rs_err e;
-  rs_err_clear(&e);
-  /* Pass 1: the scenario file, so flags can override it. */
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, "", RUN_OPTS, NULL)) != -1) {
-    if (c == OPT_HELP) {
+  struct option table[RUNOPTS_MAX];
+  runopts_table(RUNOPTS_ALL, RUN_OWN, table);
+  runopts_ctx rc = {"run", RUN_USAGE, 0};
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0) {
       run_help();
       return -1;
     }
-    if (c == OPT_SCENARIO) {
-      if (sim_scenario_load(&a->sc, optarg, &e) != 0) {
-        cli_error("run", "%s", e.msg);
-        return 1;
-      }
-      if (strcmp(a->sc.city, "synthetic") != 0) a->city_given = 1;
-    }
-  }
+  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", RUN_OPTS, NULL)) != -1) {
-    int64_t iv;
-    uint64_t uv;
-    double dv;
-    sim_scenario *s = &a->sc;
+  int c;
+  while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
+    int r = runopts_apply(&rc, c, optarg, &a->sc);
+    if (r == 2) return 2;
+    if (r == 1) continue;
     switch (c) {
-    case OPT_TRIPS:
-      if (set_str(s->trips, sizeof s->trips, optarg)) return BAD("--trips: path too long");
-      break;
-    case OPT_SYNTH: s->trips[0] = '\0'; break;
-    case OPT_ORDERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 100000000)
-        return BAD("--orders: expected a count from 1 to 100000000, got '%s'", optarg);
-      s->synthetic_orders = iv;
-      break;
-    case OPT_CITY:
-      if (set_str(s->city, sizeof s->city, optarg)) return BAD("--city: too long");
-      a->city_given = 1;
-      break;
-    case OPT_DAY:
-      if (cli_parse_day(optarg, &s->day)) return BAD("--day: expected YYYY-MM-DD, got '%s'", optarg);
-      break;
-    case OPT_FROM:
-      if (cli_parse_hhmm(optarg, &s->from_s)) return BAD("--from: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_TO:
-      if (cli_parse_hhmm(optarg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", optarg);
-      break;
-    case OPT_DRIVERS:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000000)
-        return BAD("--drivers: expected a fleet size of at least 1, got '%s'", optarg);
-      s->drivers = (int32_t)iv;
-      break;
-    case OPT_DISPATCH:
-      if (set_str(s->dispatch, sizeof s->dispatch, optarg)) return BAD("--dispatch: too long");
-      break;
-    case OPT_REPO:
-      if (set_str(s->reposition, sizeof s->reposition, optarg)) return BAD("--reposition: too long");
-      break;
-    case OPT_SEED:
-      if (cli_parse_u64(optarg, &uv)) return BAD("--seed: expected a non-negative integer, got '%s'", optarg);
-      s->seed = uv;
-      break;
-    case OPT_PATIENCE:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 86400)
-        return BAD("--patience: expected seconds (0-86400), got '%s'", optarg);
-      s->patience_s = (int32_t)iv;
-      break;
-    case OPT_TICK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 3600)
-        return BAD("--tick: expected seconds (1-3600), got '%s'", optarg);
-      s->tick_s = (int32_t)iv;
-      break;
-    case OPT_RADIUS:
-      if (cli_parse_double(optarg, &dv) || dv <= 0) return BAD("--radius: expected metres, got '%s'", optarg);
-      s->radius_m = dv;
-      break;
-    case OPT_TOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10000) return BAD("--top-k: expected 1-10000, got '%s'", optarg);
-      s->top_k = (int32_t)iv;
-      break;
-    case OPT_IDLE:
-      if (set_str(s->idle_model, sizeof s->idle_model, optarg)) return BAD("--idle-model: too long");
-      break;
-    case OPT_PLACEMENT:
-      if (set_str(s->placement, sizeof s->placement, optarg)) return BAD("--placement: too long");
-      break;
-    case OPT_SHIFT:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 24) return BAD("--shift-hours: expected 0-24, got '%s'", optarg);
-      s->shift_hours = dv;
-      break;
-    case OPT_SCENARIO: break;
-    case OPT_OUT:
-      if (set_str(s->out, sizeof s->out, optarg)) return BAD("--out: path too long");
-      break;
     case OPT_JSON: a->json = 1; break;
-    case OPT_SPEED:
-      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--speed: expected a factor >= 0, got '%s'", optarg);
-      s->speed = dv;
-      break;
     case OPT_CHECK: a->check = 1; break;
-    case OPT_REPO_DISP: s->repo_dispatchable = 1; break;
-    case OPT_PURE: s->value_serve_first = 0; break;
-    case OPT_DTOPK:
-      if (cli_parse_i64(optarg, &iv) || iv < 0 || iv > 10000) return BAD("--driver-top-k: expected 0-10000, got '%s'", optarg);
-      s->driver_top_k = (int32_t)iv;
-      break;
-    case OPT_VMODE:
-      if (set_str(s->value_mode, sizeof s->value_mode, optarg)) return BAD("--value-mode: too long");
-      break;
-    case OPT_VTABLE:
-      if (set_str(s->value_table, sizeof s->value_table, optarg)) return BAD("--value-table: path too long");
-      break;
-    case OPT_VOUT:
-      if (set_str(a->value_out, sizeof a->value_out, optarg)) return BAD("--value-out: path too long");
-      break;
-    case OPT_LR:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", optarg);
-      s->value_lr = dv;
-      break;
-    case OPT_GAMMA:
-      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 1) return BAD("--gamma: expected (0, 1], got '%s'", optarg);
-      s->value_gamma = dv;
-      break;
-    case OPT_ENS_W:
-      if (cli_parse_double(optarg, &dv) || dv < 0 || dv > 1) return BAD("--ensemble-w: expected 0-1, got '%s'", optarg);
-      s->ensemble_w = dv;
-      break;
-    case OPT_ENS_MIN:
-      if (cli_parse_i64(optarg, &iv) || iv < 1 || iv > 10080) return BAD("--ensemble-minutes: expected 1-10080, got '%s'", optarg);
-      s->ensemble_period_s = (int32_t)(iv * 60);
-      break;
-    case OPT_TAU:
-      if (cli_parse_double(optarg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", optarg);
-      s->tau = dv;
-      break;
     case OPT_PRINT: a->print = 1; break;
+    case OPT_HELP: run_help(); return -1;
+    case OPT_VOUT:
+      if (strlen(optarg) >= sizeof a->value_out) return BAD("--value-out: path too long");
+      snprintf(a->value_out, sizeof a->value_out, "%s", optarg);
+      break;
     case '?':
     default:
       if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);
       return BAD("unknown option '%s'", argv[optind - 1]);
     }
   }
+  a->city_given = rc.city_given;
   if (optind < argc) return BAD("unexpected argument '%s'", argv[optind]);
+  rs_err e;
+  rs_err_clear(&e);
   if (sim_scenario_validate(&a->sc, &e) != 0) {
     cli_error("run", "%s", e.msg);
     return 2;
