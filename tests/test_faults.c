@@ -98,7 +98,7 @@ static const char *in_tmp(char *buf, size_t n, const char *name) {
 }
 
 static void rm_db(const char *path) {
-  char b[600];
+  char b[700]; /* the callers' paths hold at most 600 bytes */
   unlink(path);
   snprintf(b, sizeof b, "%s-journal", path);
   unlink(b);

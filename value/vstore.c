@@ -386,8 +386,8 @@ int val_store_load(const char *path, const city_def *city, const city_grid *g,
                     rm.city, city->name);
     goto done;
   }
-  double edge, gamma;
-  int64_t n_cells, slot_s, day_types, period;
+  double edge = 0, gamma = 0;
+  int64_t n_cells = 0, slot_s = 0, day_types = 0, period = 0;
   if ((rc = meta_double(&rm, K_EDGE, rm.edge, path, &edge, e)) != 0) goto done;
   if (edge != city->hex_edge_m) {
     rc = rs_err_set(e, RS_EINVAL, "%s: hex_edge_m: the table's cells have a %g m edge, city"
