@@ -203,7 +203,7 @@ static int read_meta(city_store *st, rs_err *e) {
   if (version < 0) return not_a_store(st, e);
   if (version != CITY_STORE_SCHEMA)
     return rs_err_set(e, RS_EFORMAT,
-                      "%s: trip store schema version %ld, this ridesim reads %d",
+                      "%s: trip store schema version %ld, this ridesim reads %d: import the data again",
                       st->path, version, CITY_STORE_SCHEMA);
   return 0;
 }

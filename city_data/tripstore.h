@@ -26,7 +26,7 @@
 #include "city_data/city.h"
 #include "sim/rs_error.h"
 
-#define CITY_STORE_SCHEMA 1
+#define CITY_STORE_SCHEMA 2 /* 2: trips.source_id */
 
 typedef struct {
   int64_t id;          /* stable trip id (row id in the store) */

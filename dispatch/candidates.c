@@ -341,11 +341,13 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
   }
 }
 
-/* Scans a list of drivers (the fresh ones) into the best list. */
-static void scan_list(const disp_driver *drivers, const int32_t *list, int32_t n,
-                      const double p[3], double lim2, int32_t *bd, double *bm,
+/* Scans a list of drivers (the fresh ones) into the best list; drivers no
+ * longer in the index (matched since the list was made) are skipped. */
+static void scan_list(const disp_index *x, const disp_driver *drivers, const int32_t *list,
+                      int32_t n, const double p[3], double lim2, int32_t *bd, double *bm,
                       int32_t *nb, int32_t k) {
   for (int32_t i = 0; i < n; i++) {
+    if (x->cell[list[i]] < 0) continue;
     double c2 = chord2(&drivers[list[i]], p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
@@ -380,7 +382,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     int32_t nb = 0;
     const int32_t *ring = c0 >= 0 ? x->nbr + (size_t)c0 * x->nb_per : NULL;
     if (fresh_only != NULL && fresh_only[row]) {
-      scan_list(drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
+      scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
       ring = NULL;
     }
     for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {

@@ -52,8 +52,8 @@ int32_t disp_index_size(const disp_index *x);
  * Fills tick->n_rows, row_order, radius_m, row_capped. RS_ENOMEM on failure.
  *
  * Rows with fresh_only[row] set (fresh_only may be NULL) take their
- * candidates from the `fresh` drivers alone (distinct, all in the index)
- * instead of the ring search: the engine's shortcut for orders whose every
+ * candidates from the `fresh` drivers alone (distinct; those no longer in
+ * the index are skipped) instead of the ring search: the engine's shortcut for orders whose every
  * other candidate is known to be taken. The result is the same graph.
  *
  * driver_top_k > 0 then keeps, for each driver, only its driver_top_k

@@ -31,6 +31,8 @@
 #include "sim/pcg32.h"
 #include "sim/queue.h"
 
+#define DECIDE_CHUNK 64 /* rows per decision when a tick is decided in chunks */
+
 enum {
   EV_EXPIRE = 1,   /* who = order */
   EV_CANCEL,       /* who = order */
@@ -415,8 +417,26 @@ static int on_tick(sim_engine *s, rs_err *e) {
     }
   }
   s->n_waiting = n;
-  int rc = decide(s, s->rows, n_rows, s->row_fresh, 1, e);
-  if (rc) return rc; /* an error, or DISP_PENDING */
+  int rc;
+  int all_fresh = s->dp->immediate && s->dp->maximal;
+  for (int32_t i = 0; all_fresh && i < n_rows; i++) all_fresh = s->row_fresh[i];
+  if (all_fresh) {
+    /* An immediate policy decides row by row in request order, and every
+     * row here can only take a fresh driver: deciding in chunks, with the
+     * drivers taken by one chunk gone before the next, gives the same
+     * pairs, and once no fresh driver is left the remaining rows (still
+     * exhausted) need no look at all. */
+    for (int32_t at = 0; at < n_rows; at += DECIDE_CHUNK) {
+      int32_t left = 0;
+      for (int32_t f = 0; f < s->n_fresh_idle && !left; f++)
+        left = disp_index_contains(s->idx, s->fresh_idle[f]);
+      if (!left) break;
+      int32_t m = n_rows - at < DECIDE_CHUNK ? n_rows - at : DECIDE_CHUNK;
+      if ((rc = decide(s, s->rows + at, m, s->row_fresh + at, 0, e)) != 0) return rc;
+    }
+  } else if ((rc = decide(s, s->rows, n_rows, s->row_fresh, 1, e)) != 0) {
+    return rc; /* an error, or DISP_PENDING */
+  }
   return finish_tick(s, e);
 }
 

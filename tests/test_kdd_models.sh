@@ -34,13 +34,16 @@ import random, sys
 work, grid = sys.argv[1], sys.argv[2]
 r = random.Random(7)
 t0 = 1477958400
-with open(work + "/orders.csv", "w") as f, open(work + "/cancel.csv", "w") as c:
+with open(work + "/orders.csv", "w") as f, open(work + "/cancel.csv", "w") as c, \
+        open(work + "/orders2.csv", "w") as f2:
     for i in range(600):
         t = t0 + r.randrange(3600)
         p = (r.uniform(104.0, 104.15), r.uniform(30.6, 30.7))
         d = (r.uniform(104.0, 104.15), r.uniform(30.6, 30.7))
         f.write("%d,%d,%d,%.5f,%.5f,%.5f,%.5f,%.2f\n" % (1000 + i, t, t + 900, p[0], p[1], d[0], d[1], 5.0))
         c.write("%d,%s\n" % (1000 + i, ",".join(["1.0"] * 10)))
+        if i % 2 == 0:  # the next day: half the demand
+            f2.write("%d,%d,%d,%.5f,%.5f,%.5f,%.5f,%.2f\n" % (5000 + i, t + 86400, t + 87300, p[0], p[1], d[0], d[1], 5.0))
 cells = []
 for line in open(grid):
     x = line.strip().split(",")
@@ -80,6 +83,20 @@ drift=$(num "$work/drift.json" empty_km)
 check "idle transitions move idle drivers (empty km $still -> $drift)" \
   "/usr/bin/python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) > float(sys.argv[1]) + 1 else 1)' $still $drift"
 check "the idle table is reported applied" "grep -q 'transitions drive idle movement' '$work/drift.err'"
+
+# Two days: J and G are the means of the days' scores.
+"$bin" import --format kddcup --city "$work/chengdu.json" "$work/orders2.csv" --db "$work/t.db" > /dev/null 2>&1
+"$bin" evaluate --agent builtin:batch-distance --trips "$work/t.db" --city "$work/chengdu.json" \
+  --drivers 40 --from 08:00 --to 09:00 --days 2016-11-01,2016-11-02 --out "$work/days.db" \
+  > "$work/days.txt" 2> "$work/days.err"
+check "evaluate --days prints the mean of the days' J" \
+  "/usr/bin/python3 - '$work/days.txt' <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+js = [float(x) for x in re.findall(r'^  2016-11-0[12]   J +([0-9.]+)', t, re.M)]
+m = re.search(r'dispatch score J \(mean\) +([0-9.]+)', t)
+sys.exit(0 if len(js) == 2 and js[0] > js[1] > 0 and m and abs(float(m.group(1)) - sum(js) / 2) < 0.01 else 1)
+PY"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -66,6 +66,8 @@ static void eval_help(void) {
       "  --agent-log FILE      fault log, one JSON line per fault (default OUT.agent.jsonl)\n"
       "  --verbose             print the bridge's own time (building, serialising,\n"
       "                        parsing, validating) at the end\n"
+      "  --days D1,D2,...      evaluate each local day in turn (a fresh agent each day)\n"
+      "                        and print the competition's scores as means over the days\n"
       "KDD Cup files:\n"
       "  --kdd-grid FILE       hexagon grid table: grid_id values of the protocol are its ids\n"
       "  --kdd-idle FILE       idle transition table (hour, origin, dest, prob): every\n"
@@ -298,7 +300,13 @@ static double kdd_cancel_p(void *ctx, const disp_order *o, double pickup_m) {
   return -1.0;
 }
 
-int cmd_evaluate(int argc, char **argv) {
+/* The scores of one day's run, for the mean over days. */
+typedef struct {
+  double j, g;   /* total reward of completed orders; income per online hour */
+  int done;      /* the run reached its horizon */
+} day_score;
+
+static int evaluate_one(int argc, char **argv, day_score *score) {
   eval_args a;
   memset(&a, 0, sizeof a);
   int prc = parse_args(argc, argv, &a);
@@ -466,6 +474,11 @@ int cmd_evaluate(int argc, char **argv) {
     goto fail_quiet;
   }
   const sim_agent_stats *ast = sim_agent_stats_get(ag);
+  if (score != NULL) {
+    score->j = k.income;
+    score->g = k.income_per_hour;
+    score->done = rc == 0 && !interrupted;
+  }
   if (a.json) {
     char *j = sim_kpis_to_json(&k, 1);
     if (j) printf("%s\n", j);
@@ -522,5 +535,82 @@ done:
   city_kdd_grid_free(kg);
   city_kdd_idle_free(ki);
   city_kdd_cancel_free(kc);
+  return status;
+}
+
+/* Finds --days LIST (or --days=LIST); its index in argv, or -1. */
+static int find_days(int argc, char **argv, const char **list, int *width) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+      *list = argv[i + 1];
+      *width = 2;
+      return i;
+    }
+    if (strncmp(argv[i], "--days=", 7) == 0) {
+      *list = argv[i] + 7;
+      *width = 1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* `evaluate --days D1,D2,...`: one run per day, then the competition's
+ * scores: J and G as means over the days. */
+int cmd_evaluate(int argc, char **argv) {
+  const char *list = NULL;
+  int width = 0, at = find_days(argc, argv, &list, &width);
+  if (at < 0) return evaluate_one(argc, argv, NULL);
+  enum { MAX_DAYS = 366 };
+  char days[MAX_DAYS][16];
+  int n = 0;
+  for (const char *p = list; *p;) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    int64_t t;
+    char d[16];
+    if (len == 0 || len >= sizeof d || n == MAX_DAYS)
+      return BAD("--days: expected YYYY-MM-DD[,YYYY-MM-DD...] (at most %d), got '%s'", MAX_DAYS,
+                 list);
+    memcpy(d, p, len);
+    d[len] = '\0';
+    if (cli_parse_day(d, &t) != 0) return BAD("--days: '%s' is not a day YYYY-MM-DD", d);
+    snprintf(days[n++], sizeof days[0], "%s", d);
+    p += len;
+    if (*p == ',') p++;
+  }
+  char **av = malloc((size_t)(argc + 2) * sizeof *av);
+  if (av == NULL) {
+    cli_error("evaluate", "out of memory");
+    return 1;
+  }
+  int ac = 0;
+  for (int i = 0; i < argc; i++)
+    if (i < at || i >= at + width) av[ac++] = argv[i];
+  av[ac] = "--day";
+  av[ac + 2] = NULL;
+  double sj = 0, sg = 0;
+  int status = 0;
+  day_score sc[MAX_DAYS];
+  for (int i = 0; i < n; i++) {
+    av[ac + 1] = days[i];
+    memset(&sc[i], 0, sizeof sc[i]);
+    status = evaluate_one(ac + 2, av, &sc[i]);
+    if (status != 0 || !sc[i].done) {
+      if (status == 0) status = 1;
+      cli_error("evaluate", "%s did not complete: no mean over the days", days[i]);
+      break;
+    }
+    sj += sc[i].j;
+    sg += sc[i].g;
+  }
+  if (status == 0) {
+    printf("ridesim evaluate: %d days\n", n);
+    for (int i = 0; i < n; i++)
+      printf("  %s   J %14.2f   G %10.4f\n", days[i], sc[i].j, sc[i].g);
+    printf("  %-30s %14.2f\n", "dispatch score J (mean)", sj / n);
+    printf("  %-30s %14.4f\n", "reposition score G (mean)", sg / n);
+  }
+  free(av);
   return status;
 }
