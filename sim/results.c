@@ -1,8 +1,8 @@
 /*
  * results: the results database writer; see results.h.
  *
- * Speed: rows go through prepared statements, rebound per row, inside one
- * transaction, with synchronous=NORMAL in WAL mode: durable at each commit
+ * Speed: rows go through prepared statements (orders 64 rows a statement),
+ * inside one transaction, with synchronous=NORMAL in WAL mode: durable at each commit
  * point that matters (the 'running' row, the final transaction), without an
  * fsync per row. 60,000 orders write in well under 100 ms.
  */
@@ -125,7 +125,8 @@ int sim_results_open(const char *path, sim_results **out, rs_err *e) {
     return rc;
   }
   char *msg = NULL;
-  if (sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+  if (sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          " PRAGMA cache_size=-65536;", NULL, NULL,
                    &msg) != SQLITE_OK ||
       sqlite3_exec(r->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
     rc = rs_err_set(e, RS_EDB, "%s: cannot write: %s", path, msg ? msg : sqlite3_errmsg(r->db));
@@ -183,34 +184,58 @@ static void bind_opt_double(sqlite3_stmt *st, int i, double v) {
   else sqlite3_bind_null(st, i);
 }
 
+#define ORDER_COLS 11
+#define ORDER_BATCH 64 /* rows per INSERT: one statement step for many rows */
+
+/* Binds order i as the k-th row of statement st. */
+static void bind_order(sqlite3_stmt *st, int k, int64_t run, const disp_order *o,
+                       const sim_order_rec *rec) {
+  int c = k * ORDER_COLS;
+  sqlite3_bind_int64(st, c + 1, run);
+  sqlite3_bind_int64(st, c + 2, o->id);
+  sqlite3_bind_text(st, c + 3, sim_order_status_name(rec->status), -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, c + 4, o->t_request);
+  bind_opt_i64(st, c + 5, rec->t_match);
+  bind_opt_i64(st, c + 6, rec->t_pickup);
+  bind_opt_i64(st, c + 7, rec->t_dropoff);
+  bind_opt_i64(st, c + 8, rec->driver);
+  bind_opt_double(st, c + 9, rec->pickup_m);
+  bind_opt_double(st, c + 10, rec->eta_s);
+  sqlite3_bind_double(st, c + 11, o->fare);
+}
+
 static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(r->db, "INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
-                         NULL) != SQLITE_OK)
+  char sql[64 + ORDER_BATCH * (2 * ORDER_COLS + 2)];
+  int len = snprintf(sql, sizeof sql, "INSERT INTO orders VALUES");
+  for (int k = 0; k < ORDER_BATCH; k++)
+    len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?,?,?,?,?,?,?,?,?,?,?)",
+                    k ? "," : "");
+  sqlite3_stmt *batch, *one;
+  if (sqlite3_prepare_v2(r->db, sql, -1, &batch, NULL) != SQLITE_OK)
     return db_fail(r, e, "cannot write orders");
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO orders VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &one,
+                         NULL) != SQLITE_OK) {
+    sqlite3_finalize(batch);
+    return db_fail(r, e, "cannot write orders");
+  }
   const disp_order *o = sim_engine_orders(s);
   const sim_order_rec *rec = sim_engine_order_recs(s);
   size_t n = sim_engine_n_requested(s); /* an interrupted run: those requested */
-  for (size_t i = 0; i < n; i++) {
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, o[i].id);
-    sqlite3_bind_text(st, 3, sim_order_status_name(rec[i].status), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, o[i].t_request);
-    bind_opt_i64(st, 5, rec[i].t_match);
-    bind_opt_i64(st, 6, rec[i].t_pickup);
-    bind_opt_i64(st, 7, rec[i].t_dropoff);
-    bind_opt_i64(st, 8, rec[i].driver);
-    bind_opt_double(st, 9, rec[i].pickup_m);
-    bind_opt_double(st, 10, rec[i].eta_s);
-    sqlite3_bind_double(st, 11, o[i].fare);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      sqlite3_finalize(st);
-      return db_fail(r, e, "cannot write orders");
-    }
-    sqlite3_reset(st);
+  size_t i = 0;
+  int rc = 0;
+  for (; rc == 0 && i + ORDER_BATCH <= n; i += ORDER_BATCH) {
+    for (int k = 0; k < ORDER_BATCH; k++) bind_order(batch, k, run, &o[i + k], &rec[i + k]);
+    if (sqlite3_step(batch) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
+    sqlite3_reset(batch);
   }
-  sqlite3_finalize(st);
-  return 0;
+  for (; rc == 0 && i < n; i++) {
+    bind_order(one, 0, run, &o[i], &rec[i]);
+    if (sqlite3_step(one) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
+    sqlite3_reset(one);
+  }
+  sqlite3_finalize(batch);
+  sqlite3_finalize(one);
+  return rc;
 }
 
 static int write_drivers(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
