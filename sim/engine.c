@@ -74,7 +74,7 @@ struct sim_engine {
   double *cancel_u;         /* per-order uniform for the cancel decision */
   size_t n_orders;
   size_t cursor;            /* next order to arrive */
-  int64_t modelled_duration, modelled_fare;
+  uint8_t *modelled;        /* per order: bit 0 trip time, bit 1 fare modelled */
 
   disp_driver *drivers;
   int32_t n_state[DISP_N_STATES]; /* drivers in each state */
@@ -809,8 +809,7 @@ static void prepare_orders(sim_engine *s) {
                         t->t_dropoff, t->fare, t->distance_m, &m);
     o->duration_s = m.duration_s;
     o->fare = m.fare;
-    s->modelled_duration += m.modelled_duration;
-    s->modelled_fare += m.modelled_fare;
+    s->modelled[i] = (uint8_t)((m.modelled_duration ? 1 : 0) | (m.modelled_fare ? 2 : 0));
     sim_order_rec *r = &s->orec[i];
     r->status = SIM_ORDER_WAITING;
     r->driver = -1;
@@ -946,6 +945,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->orders = malloc(no * sizeof *s->orders);
   s->orec = malloc(no * sizeof *s->orec);
   s->cancel_u = malloc(no * sizeof *s->cancel_u);
+  s->modelled = malloc(no);
   s->drivers = calloc(nd, sizeof *s->drivers);
   s->drec = calloc(nd, sizeof *s->drec);
   s->dstate = calloc(nd, sizeof *s->dstate);
@@ -964,7 +964,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
   }
-  if (!s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->drivers || !s->drec ||
+  if (!s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -1008,6 +1008,7 @@ void sim_engine_free(sim_engine *s) {
   free(s->orders);
   free(s->orec);
   free(s->cancel_u);
+  free(s->modelled);
   free(s->drivers);
   free(s->drec);
   free(s->dstate);
@@ -1090,8 +1091,10 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   k->drivers = s->n_drivers;
   k->events = s->events;
   k->horizon_s = (double)(s->now - s->from); /* short of to - from when interrupted */
-  k->modelled_duration = s->modelled_duration;
-  k->modelled_fare = s->modelled_fare;
+  for (size_t i = 0; i < n_orders; i++) {
+    k->modelled_duration += s->modelled[i] & 1;
+    k->modelled_fare += (s->modelled[i] >> 1) & 1;
+  }
   double *waits = malloc((n_orders ? n_orders : 1) * sizeof *waits);
   size_t nw = 0;
   double wait_sum = 0, pick_sum = 0, eta_sum = 0;
