@@ -35,6 +35,7 @@
  * Ownership: the handle owns its sqlite3 connection and statements;
  * city_store_close finalizes them (rolling back an import left open).
  */
+#include "sim/rs_sqlite.h"
 #include "city_data/tripstore.h"
 
 #include <math.h>
@@ -84,27 +85,8 @@ static const char schema_sql[] =
     "CREATE TABLE rejects(import_id INTEGER, source_line INTEGER,"
     " reason TEXT);";
 
-/* The rs_code for an SQLite result: file-system trouble is RS_EIO. */
-static int db_code(int rc) {
-  switch (rc & 0xff) {
-  case SQLITE_CANTOPEN:
-  case SQLITE_READONLY:
-  case SQLITE_IOERR:
-  case SQLITE_FULL:
-  case SQLITE_PERM:
-    return RS_EIO;
-  case SQLITE_NOMEM:
-    return RS_ENOMEM;
-  case SQLITE_NOTADB:
-  case SQLITE_CORRUPT:
-    return RS_EFORMAT;
-  default:
-    return RS_EDB;
-  }
-}
-
 static int db_fail(city_store *st, rs_err *e, int rc, const char *what) {
-  return rs_err_set(e, db_code(rc), "%s: %s: %s", st->path, what,
+  return rs_err_set(e, rs_sqlite_code(rc), "%s: %s: %s", st->path, what,
                     sqlite3_errmsg(st->db));
 }
 
@@ -229,7 +211,7 @@ int city_store_open(const char *path, int mode, const city_def *city,
                             : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
   if (rc != SQLITE_OK) {
-    rc = st->db ? rs_err_set(e, db_code(rc), "%s: cannot open: %s", path,
+    rc = st->db ? rs_err_set(e, rs_sqlite_code(rc), "%s: cannot open: %s", path,
                              sqlite3_errmsg(st->db))
                 : rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
     city_store_close(st);

@@ -62,27 +62,27 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->value_serve_first = 1;
 }
 
-static int parse_day(const char *str, int64_t *out) {
+int sim_scenario_parse_day(const char *str, int64_t *out) {
   int y, m, d;
   char tail;
-  if (sscanf(str, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
-  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
+  if (str == NULL || sscanf(str, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
+  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
   struct tm tm = {0};
   tm.tm_year = y - 1900;
   tm.tm_mon = m - 1;
   tm.tm_mday = d;
   time_t t = timegm(&tm);
+  /* timegm normalises 02-31 to 03-02: refuse days that do not exist. */
   struct tm back;
   gmtime_r(&t, &back);
-  if (back.tm_mday != d) return -1;
+  if (back.tm_mday != d || back.tm_mon != m - 1) return -1;
   *out = (int64_t)t;
   return 0;
 }
 
-/* "HH:MM" or "HH:MM:SS", 00:00 .. 24:00. */
-static int parse_hhmm(const char *str, int64_t *out) {
+int sim_scenario_parse_tod(const char *str, int64_t *out) {
   int h, m, sec = 0, n = 0;
-  if (sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2) return -1;
+  if (str == NULL || sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2) return -1;
   if (str[n] == ':') {
     int n2 = 0;
     if (sscanf(str + n + 1, "%2d%n", &sec, &n2) != 1) return -1;
@@ -133,7 +133,7 @@ static int get_tod(const cJSON *it, const char *origin, int64_t *dst, rs_err *e)
     *dst = -1;
     return 0;
   }
-  if (!cJSON_IsString(it) || parse_hhmm(it->valuestring, dst) != 0)
+  if (!cJSON_IsString(it) || sim_scenario_parse_tod(it->valuestring, dst) != 0)
     return FAIL("%s: '%s' must be a time of day \"HH:MM\"", origin, it->string);
   return 0;
 }
@@ -257,7 +257,7 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
       if (!rc) s.synthetic_orders = iv;
     } else if (strcmp(k, "day") == 0) {
       if (cJSON_IsNull(it)) s.day = -1;
-      else if (!cJSON_IsString(it) || parse_day(it->valuestring, &s.day) != 0)
+      else if (!cJSON_IsString(it) || sim_scenario_parse_day(it->valuestring, &s.day) != 0)
         rc = FAIL("%s: 'day' must be a date \"YYYY-MM-DD\"", origin);
     } else if (strcmp(k, "from") == 0) rc = get_tod(it, origin, &s.from_s, e);
     else if (strcmp(k, "to") == 0) rc = get_tod(it, origin, &s.to_s, e);

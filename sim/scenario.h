@@ -86,6 +86,13 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e);
  * out of memory. */
 char *sim_scenario_to_json(const sim_scenario *s);
 
+/* "YYYY-MM-DD" (a day that exists, 1970-9999) -> local-epoch seconds of its
+ * midnight; "HH:MM" or "HH:MM:SS" (00:00 .. 24:00) -> seconds after
+ * midnight. 0, or -1 with *out unchanged. The one parser of both, for
+ * scenario files and command lines alike. */
+int sim_scenario_parse_day(const char *str, int64_t *out);
+int sim_scenario_parse_tod(const char *str, int64_t *out);
+
 /* Cancellation probability at a pickup distance: linear between table
  * points, flat outside. */
 double sim_scenario_cancel_p(const sim_scenario *s, double pickup_m);

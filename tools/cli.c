@@ -3,6 +3,8 @@
  */
 #include "tools/cli.h"
 
+#include "sim/scenario.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -60,39 +62,9 @@ int cli_parse_double(const char *s, double *out) {
   return 0;
 }
 
-int cli_parse_day(const char *s, int64_t *out) {
-  int y, m, d;
-  char tail;
-  if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  time_t t = timegm(&tm);
-  /* timegm normalises 02-31 to 03-02: refuse days that do not exist. */
-  struct tm back;
-  gmtime_r(&t, &back);
-  if (back.tm_mday != d || back.tm_mon != m - 1) return -1;
-  *out = (int64_t)t;
-  return 0;
-}
+int cli_parse_day(const char *s, int64_t *out) { return sim_scenario_parse_day(s, out); }
 
-int cli_parse_hhmm(const char *s, int64_t *out) {
-  int h, m, sec = 0, n = 0;
-  if (s == NULL) return -1;
-  if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2) return -1;
-  if (s[n] == ':') {
-    int n2 = 0;
-    if (sscanf(s + n + 1, "%2d%n", &sec, &n2) != 1) return -1;
-    n += 1 + n2;
-  }
-  if (s[n] != '\0' || h < 0 || m < 0 || m > 59 || sec < 0 || sec > 59) return -1;
-  int64_t v = (int64_t)h * 3600 + m * 60 + sec;
-  if (v > 86400) return -1;
-  *out = v;
-  return 0;
-}
+int cli_parse_hhmm(const char *s, int64_t *out) { return sim_scenario_parse_tod(s, out); }
 
 void cli_format_time(int64_t t, char *buf, unsigned long size) {
   time_t tt = (time_t)t;

@@ -29,6 +29,7 @@
  * Costs: save O(states) to scan plus O(seen) rows; load O(seen rows).
  * Nothing is kept open between calls.
  */
+#include "sim/rs_sqlite.h"
 #include "value/vstore.h"
 
 #include <errno.h>
@@ -48,30 +49,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS vvalues(dtype INTEGER, slot INTEGER,"
     " cell INTEGER, v REAL, n INTEGER, PRIMARY KEY(dtype, slot, cell));";
 
-/* The rs_code for an SQLite result: file-system trouble is RS_EIO. */
-static int db_code(int rc) {
-  switch (rc & 0xff) {
-  case SQLITE_CANTOPEN:
-  case SQLITE_READONLY:
-  case SQLITE_IOERR:
-  case SQLITE_FULL:
-  case SQLITE_PERM:
-    return RS_EIO;
-  case SQLITE_NOMEM:
-    return RS_ENOMEM;
-  case SQLITE_NOTADB:
-  case SQLITE_CORRUPT:
-    return RS_EFORMAT;
-  default:
-    return RS_EDB;
-  }
-}
-
 static int db_fail(sqlite3 *db, const char *path, rs_err *e, int rc, const char *what) {
-  if (db_code(rc) == RS_EFORMAT)
+  if (rs_sqlite_code(rc) == RS_EFORMAT)
     return rs_err_set(e, RS_EFORMAT, "%s: not a ridesim value table (%s)", path,
                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  return rs_err_set(e, db_code(rc), "%s: %s: %s", path, what,
+  return rs_err_set(e, rs_sqlite_code(rc), "%s: %s: %s", path, what,
                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
@@ -88,7 +70,7 @@ static int open_db(const char *path, int writable, sqlite3 **out, int64_t *n_obj
               SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path, &db, flags, NULL);
   if (rc != SQLITE_OK) {
-    rc = db ? rs_err_set(e, db_code(rc) == RS_EFORMAT ? RS_EFORMAT : RS_EIO,
+    rc = db ? rs_err_set(e, rs_sqlite_code(rc) == RS_EFORMAT ? RS_EFORMAT : RS_EIO,
                          "%s: cannot open: %s", path, sqlite3_errmsg(db))
             : rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
     sqlite3_close(db);
@@ -109,7 +91,7 @@ static int open_db(const char *path, int writable, sqlite3 **out, int64_t *n_obj
   sqlite3_finalize(s);
   if (rc != SQLITE_OK) {
     /* A file that is not SQLite fails here with SQLITE_NOTADB. */
-    rc = db_code(rc) == RS_EFORMAT || db_code(rc) == RS_EDB
+    rc = rs_sqlite_code(rc) == RS_EFORMAT || rs_sqlite_code(rc) == RS_EDB
              ? not_a_table(path, e)
              : db_fail(db, path, e, rc, "cannot read");
     sqlite3_close(db);
