@@ -209,13 +209,13 @@ static int parse_args(int argc, char **argv, cmp_args *a) {
   char msg[256];
   struct option table[RUNOPTS_MAX];
   runopts_table(RUNOPTS_NO_POLICIES, CMP_OWN, table);
-  runopts_ctx rc = {"compare", CMP_USAGE, 0};
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0) {
-      compare_help();
-      return -1;
-    }
-  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
+  runopts_ctx rc = {"compare", CMP_USAGE, OPT_HELP, 0};
+  int pass1 = runopts_scenarios(&rc, argc, argv, table, &a->sc);
+  if (pass1 == -1) {
+    compare_help();
+    return -1;
+  }
+  if (pass1 != 0) return 1;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
@@ -250,9 +250,6 @@ static int parse_args(int argc, char **argv, cmp_args *a) {
     case OPT_REPORT:
       if (set_str(a->report_dir, sizeof a->report_dir, optarg)) return BAD("--report: path too long");
       break;
-    case OPT_HELP:
-      compare_help();
-      return -1;
     case '?':
     default:
       if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);

@@ -134,13 +134,13 @@ static int parse_args(int argc, char **argv, eval_args *a) {
   rs_err_clear(&e);
   struct option table[RUNOPTS_MAX];
   runopts_table(RUNOPTS_ALL, EVAL_OWN, table);
-  runopts_ctx rc = {"evaluate", EVAL_USAGE, 0};
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0) {
-      eval_help();
-      return -1;
-    }
-  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
+  runopts_ctx rc = {"evaluate", EVAL_USAGE, OPT_HELP, 0};
+  int pass1 = runopts_scenarios(&rc, argc, argv, table, &a->sc);
+  if (pass1 == -1) {
+    eval_help();
+    return -1;
+  }
+  if (pass1 != 0) return 1;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
@@ -152,7 +152,6 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     case OPT_JSON: a->json = 1; break;
     case OPT_CHECK: a->check = 1; break;
     case OPT_PRINT: a->print = 1; break;
-    case OPT_HELP: eval_help(); return -1;
     case OPT_AGENT: a->agent = optarg; break;
     case OPT_AGENT_TIMEOUT:
       if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 3600)
@@ -326,13 +325,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
   }
   if (a.fallback && strcmp(a.fallback, "v1d3") == 0)
     return BAD("--fallback: v1d3 needs a value model; use fcfs-nearest, random or batch-distance");
-  if (a.print) {
-    char *j = sim_scenario_to_json(&a.sc);
-    if (j == NULL) return 1;
-    printf("%s\n", j);
-    free(j);
-    return 0;
-  }
+  if (a.print) return runopts_print_scenario(&a.sc);
   if (run_check_policies(&a.sc, &e) != 0) {
     cli_error("evaluate", "%s", e.msg);
     return 2;

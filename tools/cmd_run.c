@@ -73,13 +73,13 @@ static int parse_args(int argc, char **argv, run_args *a) {
   sim_scenario_defaults(&a->sc);
   struct option table[RUNOPTS_MAX];
   runopts_table(RUNOPTS_ALL, RUN_OWN, table);
-  runopts_ctx rc = {"run", RUN_USAGE, 0};
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0) {
-      run_help();
-      return -1;
-    }
-  if (runopts_scenarios(&rc, argc, argv, table, &a->sc) != 0) return 1;
+  runopts_ctx rc = {"run", RUN_USAGE, OPT_HELP, 0};
+  int pass1 = runopts_scenarios(&rc, argc, argv, table, &a->sc);
+  if (pass1 == -1) {
+    run_help();
+    return -1;
+  }
+  if (pass1 != 0) return 1;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
@@ -90,7 +90,6 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case OPT_JSON: a->json = 1; break;
     case OPT_CHECK: a->check = 1; break;
     case OPT_PRINT: a->print = 1; break;
-    case OPT_HELP: run_help(); return -1;
     case OPT_VOUT:
       if (strlen(optarg) >= sizeof a->value_out) return BAD("--value-out: path too long");
       snprintf(a->value_out, sizeof a->value_out, "%s", optarg);
@@ -158,13 +157,7 @@ int cmd_run(int argc, char **argv) {
   if (prc != 0) return prc;
   rs_err e;
   rs_err_clear(&e);
-  if (a.print) {
-    char *j = sim_scenario_to_json(&a.sc);
-    if (j == NULL) return 1;
-    printf("%s\n", j);
-    free(j);
-    return 0;
-  }
+  if (a.print) return runopts_print_scenario(&a.sc);
   if (run_check_policies(&a.sc, &e) != 0) {
     cli_error("run", "%s", e.msg);
     return 2;

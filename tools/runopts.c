@@ -4,6 +4,7 @@
 #include "tools/runopts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
@@ -63,7 +64,10 @@ int runopts_scenarios(runopts_ctx *c, int argc, char **argv, const struct option
   opterr = 0;
   optind = 1;
   int opt;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0) return -1;
   while ((opt = getopt_long(argc, argv, "", table, NULL)) != -1) {
+    if (opt == c->help_opt) return -1;
     if (opt != RUNOPT_SCENARIO) continue;
     if (sim_scenario_load(s, optarg, &e) != 0) {
       cli_error(c->cmd, "%s", e.msg);
@@ -203,6 +207,14 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
   case RUNOPT_PURE: s->value_serve_first = 0; return 1;
   default: return 0;
   }
+}
+
+int runopts_print_scenario(const sim_scenario *s) {
+  char *j = sim_scenario_to_json(s);
+  if (j == NULL) return 1;
+  printf("%s\n", j);
+  free(j);
+  return 0;
 }
 
 void runopts_help(int flags) {

@@ -41,11 +41,13 @@ void runopts_table(int flags, const struct option *extra, struct option *out);
 typedef struct {
   const char *cmd;
   const char *usage;
+  int help_opt;     /* the command's code for --help */
   int city_given;
 } runopts_ctx;
 
-/* Pass 1: loads every --scenario file into s, in order. 0, or 1 with the
- * error printed. Leaves optind for the caller to reset. */
+/* Pass 1: loads every --scenario file into s, in order. 0; -1 when --help
+ * was given (nothing loaded: the caller prints its help); 1 with the error
+ * printed. Leaves optind for the caller to reset. */
 int runopts_scenarios(runopts_ctx *c, int argc, char **argv, const struct option *table,
                       sim_scenario *s);
 
@@ -53,6 +55,9 @@ int runopts_scenarios(runopts_ctx *c, int argc, char **argv, const struct option
  * (applied), 0 when it is the command's own, 2 when its value is bad (the
  * error and usage line printed). */
 int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s);
+
+/* Prints the effective scenario as JSON (--print-scenario); the exit status. */
+int runopts_print_scenario(const sim_scenario *s);
 
 /* The help text of the shared options (per flags), for a command's --help. */
 void runopts_help(int flags);
