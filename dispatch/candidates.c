@@ -23,16 +23,24 @@
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
 
+/* A driver in its cell's array, with its position beside it so that a scan
+ * reads one array front to back. */
+typedef struct {
+  double u[3];         /* position as a unit vector */
+  int32_t d;           /* driver index */
+  int32_t pad;
+} idx_entry;
+
 struct disp_index {
   const city_def *city;
   const city_grid *grid;
   int32_t n_drivers;
   int32_t n_cells;
   int32_t size;        /* drivers in the index */
-  int32_t *head;       /* per cell: first driver or -1 */
-  int32_t *count;      /* per cell: drivers in the list */
-  int32_t *next;       /* per driver: next in its cell's list or -1 */
-  int32_t *prev;       /* per driver: previous or -1 */
+  idx_entry **ent;     /* per cell: its drivers, in no particular order */
+  int32_t *count;      /* per cell: entries in use */
+  int32_t *cap;        /* per cell: entries allocated */
+  int32_t *slot;       /* per driver: its entry in its cell's array */
   int32_t *cell;       /* per driver: its cell, or -1 when not indexed */
   /* candidate graph buffers, grown to the largest decision */
   int32_t *row_ptr;    /* n_rows + 1 */
@@ -71,26 +79,27 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->n_cells = grid->n_cells;
   x->nb_ring = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
-  x->head = malloc(nc * sizeof *x->head);
+  x->ent = calloc(nc, sizeof *x->ent);
   x->count = calloc(nc, sizeof *x->count);
-  x->next = malloc(nd * sizeof *x->next);
-  x->prev = malloc(nd * sizeof *x->prev);
+  x->cap = calloc(nc, sizeof *x->cap);
+  x->slot = malloc(nd * sizeof *x->slot);
   x->cell = malloc(nd * sizeof *x->cell);
-  if (!x->head || !x->count || !x->next || !x->prev || !x->cell) {
+  if (!x->ent || !x->count || !x->cap || !x->slot || !x->cell) {
     disp_index_free(x);
     return NULL;
   }
-  for (size_t i = 0; i < nc; i++) x->head[i] = -1;
-  for (size_t i = 0; i < nd; i++) x->next[i] = x->prev[i] = x->cell[i] = -1;
+  for (size_t i = 0; i < nd; i++) x->slot[i] = x->cell[i] = -1;
   return x;
 }
 
 void disp_index_free(disp_index *x) {
   if (x == NULL) return;
-  free(x->head);
+  if (x->ent != NULL)
+    for (int32_t c = 0; c < x->n_cells; c++) free(x->ent[c]);
+  free(x->ent);
   free(x->count);
-  free(x->next);
-  free(x->prev);
+  free(x->cap);
+  free(x->slot);
   free(x->cell);
   free(x->row_ptr);
   free(x->edge_driver);
@@ -107,29 +116,41 @@ void disp_index_free(disp_index *x) {
   free(x);
 }
 
-void disp_index_add(disp_index *x, int32_t d, int32_t cell) {
-  if (d < 0 || d >= x->n_drivers || cell < 0 || cell >= x->n_cells) return;
+int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
+  if (d < 0 || d >= x->n_drivers || cell < 0 || cell >= x->n_cells) return 0;
   if (x->cell[d] >= 0) disp_index_remove(x, d);
+  int32_t n = x->count[cell];
+  if (n == x->cap[cell]) {
+    int32_t c = n ? 2 * n : 4;
+    idx_entry *a = realloc(x->ent[cell], (size_t)c * sizeof *a);
+    if (a == NULL) return RS_ENOMEM;
+    x->ent[cell] = a;
+    x->cap[cell] = c;
+  }
+  idx_entry *en = &x->ent[cell][n];
+  en->u[0] = u[0];
+  en->u[1] = u[1];
+  en->u[2] = u[2];
+  en->d = d;
+  en->pad = 0;
+  x->slot[d] = n;
   x->cell[d] = cell;
-  x->prev[d] = -1;
-  x->next[d] = x->head[cell];
-  if (x->head[cell] >= 0) x->prev[x->head[cell]] = d;
-  x->head[cell] = d;
-  x->count[cell]++;
+  x->count[cell] = n + 1;
   x->size++;
+  return 0;
 }
 
 void disp_index_remove(disp_index *x, int32_t d) {
   if (d < 0 || d >= x->n_drivers) return;
   int32_t c = x->cell[d];
   if (c < 0) return;
-  if (x->prev[d] >= 0)
-    x->next[x->prev[d]] = x->next[d];
-  else
-    x->head[c] = x->next[d];
-  if (x->next[d] >= 0) x->prev[x->next[d]] = x->prev[d];
-  x->next[d] = x->prev[d] = x->cell[d] = -1;
-  x->count[c]--;
+  /* the cell's last entry takes d's place */
+  int32_t i = x->slot[d], last = --x->count[c];
+  if (i != last) {
+    x->ent[c][i] = x->ent[c][last];
+    x->slot[x->ent[c][i].d] = i;
+  }
+  x->slot[d] = x->cell[d] = -1;
   x->size--;
 }
 
@@ -324,20 +345,20 @@ static void best_insert(int32_t *bd, double *bm, int32_t *n, int32_t k,
   bd[i] = d;
 }
 
-/* The squared chord between a driver and the pickup (unit sphere). */
-static inline double chord2(const disp_driver *dv, const double p[3]) {
-  double a = dv->u[0] - p[0], b = dv->u[1] - p[1], c = dv->u[2] - p[2];
+/* The squared chord between two unit vectors (unit sphere). */
+static inline double chord2(const double u[3], const double p[3]) {
+  double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
   return a * a + b * b + c * c;
 }
 
 /* Scans one cell's idle drivers into the best list, keyed by squared chord
  * (monotonic in great-circle distance). */
-static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t cell,
-                      const double p[3], double lim2, int32_t *bd, double *bm,
-                      int32_t *nb, int32_t k) {
-  for (int32_t d = x->head[cell]; d >= 0; d = x->next[d]) {
-    double c2 = chord2(&drivers[d], p);
-    if (c2 <= lim2) best_insert(bd, bm, nb, k, d, c2);
+static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
+                      int32_t *bd, double *bm, int32_t *nb, int32_t k) {
+  const idx_entry *a = x->ent[cell];
+  for (int32_t i = 0, n = x->count[cell]; i < n; i++) {
+    double c2 = chord2(a[i].u, p);
+    if (c2 <= lim2) best_insert(bd, bm, nb, k, a[i].d, c2);
   }
 }
 
@@ -348,7 +369,7 @@ static void scan_list(const disp_index *x, const disp_driver *drivers, const int
                       int32_t *nb, int32_t k) {
   for (int32_t i = 0; i < n; i++) {
     if (x->cell[list[i]] < 0) continue;
-    double c2 = chord2(&drivers[list[i]], p);
+    double c2 = chord2(drivers[list[i]].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
 }
@@ -392,8 +413,8 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
       for (int32_t i = lo; i < hi; i++) {
         int32_t c = ring[i];
-        if (c >= 0 && x->head[c] >= 0)
-          scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+        if (c >= 0 && x->count[c] > 0)
+          scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
       }
     }
     if (grow_edges(x, n_edges + nb))
@@ -431,17 +452,19 @@ int32_t disp_index_max_ring(const disp_index *x, double radius_m) {
 int disp_index_check(const disp_index *x, const disp_driver *drivers) {
   int32_t total = 0;
   for (int32_t c = 0; c < x->n_cells; c++) {
-    int32_t n = 0, prev = -1;
-    for (int32_t d = x->head[c]; d >= 0; d = x->next[d]) {
-      if (x->cell[d] != c || x->prev[d] != prev) return -1;
+    if (x->count[c] < 0 || x->count[c] > x->cap[c]) return -1;
+    for (int32_t i = 0; i < x->count[c]; i++) {
+      const idx_entry *en = &x->ent[c][i];
+      int32_t d = en->d;
+      if (d < 0 || d >= x->n_drivers || x->cell[d] != c || x->slot[d] != i) return -1;
       if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
-                                                         drivers[d].state != DISP_REPOSITION)))
+                                                         drivers[d].state != DISP_REPOSITION) ||
+                              memcmp(en->u, drivers[d].u, sizeof en->u) != 0))
         return -1;
-      if (++n > x->n_drivers) return -1; /* a cycle */
-      prev = d;
     }
-    if (n != x->count[c]) return -1;
-    total += n;
+    total += x->count[c];
   }
-  return total == x->size ? 0 : -1;
+  int32_t listed = 0;
+  for (int32_t d = 0; d < x->n_drivers; d++) listed += x->cell[d] >= 0;
+  return total == x->size && listed == x->size ? 0 : -1;
 }

@@ -2,8 +2,11 @@
  * candidates: idle drivers indexed by hex cell, and the candidate graph of a
  * dispatch decision.
  *
- * The index keeps, for every grid cell, an intrusive doubly linked list of
- * the idle drivers in it: add, remove and move are O(1) and allocate nothing.
+ * The index keeps, for every grid cell, an array of the idle drivers in it
+ * with their positions (a scan reads memory front to back): add and remove
+ * are O(1) (a removed entry is replaced by the cell's last), and a cell's
+ * array grows only past the most drivers it has held, so the steady state
+ * allocates nothing.
  * An order's candidates are the idle drivers within radius R of its pickup,
  * found by walking the k-rings around the pickup cell outwards and stopping
  * once no farther ring can hold a driver nearer than the K-th found (or than
@@ -39,9 +42,11 @@ typedef struct disp_index disp_index;
 disp_index *disp_index_new(const city_def *city, const city_grid *grid,
                            int32_t n_drivers);
 void disp_index_free(disp_index *x);
-/* Puts driver d (not in the index) into cell `cell` (0 <= cell < n_cells:
- * the engine keeps every driver on the grid). */
-void disp_index_add(disp_index *x, int32_t d, int32_t cell);
+/* Puts driver d into cell `cell` (0 <= cell < n_cells: the engine keeps
+ * every driver on the grid) at unit-vector position u, which must be the
+ * driver's u while it stays indexed; a driver already indexed moves.
+ * Returns 0, or RS_ENOMEM (d is then out of the index). */
+int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]);
 /* Takes driver d out (no-op when absent). */
 void disp_index_remove(disp_index *x, int32_t d);
 int disp_index_contains(const disp_index *x, int32_t d);
@@ -69,8 +74,9 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
  * no point within radius_m of a point of the centre cell. */
 int32_t disp_index_max_ring(const disp_index *x, double radius_m);
 
-/* Walks the lists; 0 when every listed driver is in the cell it says and
- * counts agree. For tests and --check-invariants. */
+/* Walks the cells; 0 when every listed driver is in the cell it says, at
+ * the position it has (drivers may be NULL: not checked), and counts
+ * agree. For tests and --check-invariants. */
 int disp_index_check(const disp_index *x, const disp_driver *drivers);
 
 #endif

@@ -268,6 +268,7 @@ int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
     p->name = g->random ? "random" : "fcfs-nearest";
     p->immediate = 1;
     p->maximal = 1;
+    p->one_row_k = g->random ? 0 : 1; /* the nearest is the first of any K */
     p->ctx = g;
     p->dispatch = greedy_dispatch;
     p->destroy = greedy_destroy;

@@ -122,6 +122,9 @@ typedef struct disp_policy {
                      gained a candidate since their last decision */
   int32_t driver_top_k; /* > 0: each driver is offered only its nearest
                      driver_top_k waiting orders of a tick (candidates.h) */
+  int32_t one_row_k; /* > 0: a decision over one order looks at no more
+                     than its one_row_k nearest candidates, so the engine
+                     searches only that many (fcfs-nearest: 1) */
   void *ctx;
   int (*dispatch)(void *ctx, disp_tick *tick, rs_err *e);
   /* Optional (NULL when none): the per-tick solver statistics so far. */

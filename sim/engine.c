@@ -66,7 +66,7 @@ struct sim_engine {
   int64_t events;           /* events handled */
   int done;                 /* closed */
   int check;                /* check invariants every tick */
-  int oom;                  /* an event could not be queued */
+  int oom;                  /* an event or an index entry found no memory */
 
   city_trip *trips;         /* the source trips (owned) */
   disp_order *orders;       /* policies' view */
@@ -96,6 +96,21 @@ struct sim_engine {
    * had every idle driver within the radius taken, so it is `exhausted`
    * until a driver becomes idle (or moves) within reach of its cell. */
   uint8_t *exhausted;       /* per order */
+  int32_t *cell_head;       /* per cell: its oldest waiting order, -1 */
+  int32_t *cell_tail;       /* per cell: its newest waiting order, -1 */
+  int32_t *onext, *oprev;   /* per order: the cell list's links */
+  int32_t st_width;         /* per-slot room: the cells of a k-ring */
+  int32_t *st_pos;          /* per slot x st_width: its stream's list positions */
+  int32_t *st_n;            /* per slot: positions in its stream */
+  int32_t *st_head;         /* per slot: its next order, -1 */
+  int32_t *st_heap;         /* slots by st_head */
+  int32_t st_cap;           /* slots allocated */
+  double (*cell_u)[3];      /* per cell: its centre as a unit vector */
+  double reach2;            /* squared unit chord of the radius (widened) */
+  double cell_reach2;       /* ... of the radius plus a cell's circumradius */
+  int64_t n_wait_live;      /* requested orders still waiting */
+  int64_t n_open;           /* ... of which not exhausted */
+  int32_t decision_k;       /* candidates per row of the current decision */
   uint32_t *cell_stamp;     /* per cell: the last tick a fresh driver reached */
   uint32_t tick_id;
   int32_t *fresh;           /* drivers added to the idle index since the tick */
@@ -146,11 +161,24 @@ static double gc(const sim_engine *s, double la1, double ln1, double la2,
   return city_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
 }
 
+/* The squared chord between two unit vectors (monotonic in great-circle
+ * distance), and that of a great-circle distance on a sphere of radius r. */
+static inline double chord2_u(const double a[3], const double b[3]) {
+  double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
+  return x * x + y * y + z * z;
+}
+
+static double unit_chord2(double m, double r) {
+  double c = 2.0 * sin(m / (2.0 * r));
+  return c * c;
+}
+
 static int32_t cell_of(const sim_engine *s, double lat, double lng) {
   return city_grid_point_index(&s->grid, lat, lng);
 }
 
 static void note_fresh(sim_engine *s, int32_t d);
+static void leave_waiting(sim_engine *s, int32_t o);
 
 /* Whether drivers in a state are in the idle index (matchable). */
 static int indexed(const sim_engine *s, int32_t st) {
@@ -169,7 +197,7 @@ static void set_state(sim_engine *s, int32_t d, int32_t st) {
   dv->state = st;
   ds->epoch++;
   if (indexed(s, st)) {
-    disp_index_add(s->idx, d, dv->cell);
+    s->oom |= disp_index_add(s->idx, d, dv->cell, dv->u) != 0;
     note_fresh(s, d);
   }
   if (st == DISP_IDLE) {
@@ -239,6 +267,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   const disp_order *od = &s->orders[o];
   double dist = gc(s, dv->lat, dv->lng, od->plat, od->plng);
   double eta = road_time(s, dist, s->now);
+  leave_waiting(s, o);
   r->status = SIM_ORDER_MATCHED;
   r->driver = d;
   r->t_match = s->now;
@@ -299,9 +328,25 @@ static int grow_assign(sim_engine *s, int32_t n, rs_err *e) {
 static void mark_exhausted(sim_engine *s, const int32_t *rows, int32_t n_rows,
                            const int32_t *row_ptr, const uint8_t *capped) {
   if (!s->dp->maximal) return;
-  for (int32_t i = 0; i < n_rows; i++)
-    s->exhausted[rows[i]] = row_ptr == NULL || (row_ptr[i + 1] - row_ptr[i] < s->sc.top_k &&
-                                                !(capped != NULL && capped[i]));
+  for (int32_t i = 0; i < n_rows; i++) {
+    int32_t o = rows[i];
+    uint8_t v = row_ptr == NULL || (row_ptr[i + 1] - row_ptr[i] < s->decision_k &&
+                                    !(capped != NULL && capped[i]));
+    if (s->orec[o].status == SIM_ORDER_WAITING) s->n_open += (int64_t)s->exhausted[o] - v;
+    s->exhausted[o] = v;
+  }
+}
+
+/* Order o leaves the waiting state (matched or expired). */
+static void leave_waiting(sim_engine *s, int32_t o) {
+  s->n_wait_live--;
+  if (!s->exhausted[o]) s->n_open--;
+  int32_t c = s->orders[o].pcell;
+  if (c < 0) return;
+  if (s->oprev[o] >= 0) s->onext[s->oprev[o]] = s->onext[o];
+  else s->cell_head[c] = s->onext[o];
+  if (s->onext[o] >= 0) s->oprev[s->onext[o]] = s->oprev[o];
+  else s->cell_tail[c] = s->oprev[o];
 }
 
 /* Applies the pairs the policy wrote into s->tick. */
@@ -324,6 +369,10 @@ static int apply_tick(sim_engine *s, rs_err *e) {
 static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint8_t *fresh,
                   int allow_pending, rs_err *e) {
   if (n_rows == 0) return 0;
+  /* A one-order decision needs only the candidates the policy looks at. */
+  s->decision_k = s->sc.top_k;
+  if (n_rows == 1 && s->dp->one_row_k > 0 && s->dp->one_row_k < s->decision_k)
+    s->decision_k = s->dp->one_row_k;
   if (disp_index_size(s->idx) == 0) {
     mark_exhausted(s, rows, n_rows, NULL, NULL);
     return 0;
@@ -341,7 +390,7 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
   tick->rng = &s->rng_policy;
   tick->out = s->assign;
   rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
-                             s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->sc.top_k,
+                             s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->decision_k,
                              s->dp->driver_top_k, s->now, tick, e);
   if (rc) return rc;
   if (tick->row_ptr[n_rows] == 0) {
@@ -379,9 +428,10 @@ static int finish_tick(sim_engine *s, rs_err *e) {
   return rc;
 }
 
-static int on_tick(sim_engine *s, rs_err *e) {
-  /* Stamp the cells within reach of every driver that became idle or moved
-   * since the last tick: exhausted orders there get another look. */
+/* Lists the tick's fresh drivers still idle (each once) in fresh_idle and,
+ * when stamp_cells, stamps the cells within reach of each: exhausted orders
+ * there get another look. */
+static void collect_fresh(sim_engine *s, int stamp_cells) {
   if (++s->tick_id == 0) {
     memset(s->cell_stamp, 0, (size_t)s->grid.n_cells * sizeof *s->cell_stamp);
     memset(s->drv_stamp, 0, (size_t)s->n_drivers * sizeof *s->drv_stamp);
@@ -393,6 +443,7 @@ static int on_tick(sim_engine *s, rs_err *e) {
     if (!disp_index_contains(s->idx, d) || s->drv_stamp[d] == s->tick_id) continue;
     s->drv_stamp[d] = s->tick_id;
     s->fresh_idle[s->n_fresh_idle++] = d;
+    if (!stamp_cells) continue;
     city_hex h = city_grid_hex(&s->grid, s->drivers[d].cell);
     int32_t nc = city_hex_kring(h, s->max_ring, s->ring);
     for (int32_t k = 0; k < nc; k++) {
@@ -401,6 +452,211 @@ static int on_tick(sim_engine *s, rs_err *e) {
     }
   }
   s->n_fresh = 0;
+}
+
+static int any_fresh_left(const sim_engine *s) {
+  for (int32_t f = 0; f < s->n_fresh_idle; f++)
+    if (disp_index_contains(s->idx, s->fresh_idle[f])) return 1;
+  return 0;
+}
+
+/* Decides rows s->rows[0, n_rows) of an immediate policy in chunks, the
+ * drivers one chunk takes gone before the next, which gives the same pairs
+ * as one decision over every row. Rows marked fresh are skipped once no
+ * fresh driver is left. */
+static int decide_chunks(sim_engine *s, int32_t n_rows, rs_err *e) {
+  int fresh_left = 1;
+  for (int32_t at = 0; at < n_rows;) {
+    if (fresh_left && !any_fresh_left(s)) {
+      /* the fresh rows still ahead can take nobody: drop them */
+      fresh_left = 0;
+      int32_t k = at;
+      for (int32_t i = at; i < n_rows; i++) {
+        if (s->row_fresh[i]) continue;
+        s->rows[k] = s->rows[i];
+        s->row_fresh[k++] = 0;
+      }
+      n_rows = k;
+      if (at == n_rows) break;
+    }
+    int32_t m = n_rows - at < DECIDE_CHUNK ? n_rows - at : DECIDE_CHUNK;
+    int rc = decide(s, s->rows + at, m, s->row_fresh + at, 0, e);
+    if (rc) return rc;
+    at += m;
+  }
+  return 0;
+}
+
+/* Restores min-heap order of h[0, n) below i, keyed by the values
+ * themselves (order indices, i.e. request order). */
+static void pos_sift(int32_t *h, int32_t n, int32_t i) {
+  int32_t v = h[i];
+  for (;;) {
+    int32_t k = 2 * i + 1;
+    if (k >= n) break;
+    if (k + 1 < n && h[k + 1] < h[k]) k++;
+    if (h[k] >= v) break;
+    h[i] = h[k];
+    i = k;
+  }
+  h[i] = v;
+}
+
+/* Restores the order of the slot heap st_heap[0, n) (by st_head, then slot)
+ * below i. */
+static void slot_sift(sim_engine *s, int32_t n, int32_t i) {
+  int32_t *h = s->st_heap;
+  const int32_t *key = s->st_head;
+  int32_t v = h[i];
+  for (;;) {
+    int32_t k = 2 * i + 1;
+    if (k >= n) break;
+    if (k + 1 < n && (key[h[k + 1]] < key[h[k]] || (key[h[k + 1]] == key[h[k]] && h[k + 1] < h[k])))
+      k++;
+    if (key[h[k]] > key[v] || (key[h[k]] == key[v] && h[k] > v)) break;
+    h[i] = h[k];
+    i = k;
+  }
+  h[i] = v;
+}
+
+/* Moves slot f's stream to its next waiting order within the radius of the
+ * slot's driver (st_head, -1 when none is left). The stream merges the
+ * sorted waiting lists of the cells near the driver: each heap entry is a
+ * position in one list, stepped past before the order there is decided
+ * (deciding unlinks an order, never the successor it points to; an order
+ * unlinked under a position is skipped by its status). */
+static void stream_next(sim_engine *s, int32_t f) {
+  int32_t *h = s->st_pos + (size_t)f * (size_t)s->st_width;
+  int32_t n = s->st_n[f];
+  const double *u = s->drivers[s->fresh_idle[f]].u;
+  int32_t head = -1;
+  while (n > 0 && head < 0) {
+    int32_t o = h[0];
+    if (s->onext[o] >= 0) h[0] = s->onext[o];
+    else h[0] = h[--n];
+    if (n > 1) pos_sift(h, n, 0);
+    if (s->orec[o].status == SIM_ORDER_WAITING && chord2_u(u, s->orders[o].pu) <= s->reach2)
+      head = o;
+  }
+  s->st_n[f] = n;
+  s->st_head[f] = head;
+}
+
+static int grow_streams(sim_engine *s, int32_t n, rs_err *e) {
+  if (n <= s->st_cap) return 0;
+  int32_t c = s->st_cap ? s->st_cap : 64;
+  while (c < n) c *= 2;
+  int32_t *pos = realloc(s->st_pos, (size_t)c * (size_t)s->st_width * sizeof *pos);
+  if (pos == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+  s->st_pos = pos;
+  int32_t **arr[3] = {&s->st_n, &s->st_head, &s->st_heap};
+  for (int i = 0; i < 3; i++) {
+    int32_t *a = realloc(*arr[i], (size_t)c * sizeof *a);
+    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+    *arr[i] = a;
+  }
+  s->st_cap = c;
+  return 0;
+}
+
+/* A tick of an immediate, maximal policy, which decides row by row in
+ * request order. An exhausted order can only take a fresh driver, so only
+ * the orders waiting in cells within reach of one are rows, searching the
+ * fresh drivers alone; non-exhausted orders (n_open, rare: an immediate
+ * policy leaves few) are rows throughout. With none of those, the rows come
+ * from the per-cell waiting lists around the fresh drivers, so a tick costs
+ * what changed, not the queue of waiting orders. */
+static int immediate_tick(sim_engine *s, rs_err *e) {
+  int32_t n_rows = 0;
+  if (s->n_open == 0) {
+    /* Every waiting order is exhausted: it can take only a fresh driver
+     * within the radius. Each fresh driver gets a stream of the waiting
+     * orders within its radius, oldest first (a slot); the oldest head
+     * over all slots is the next row, decided alone, which gives the same
+     * pairs as walking every waiting order in request order. A driver no
+     * order can reach is dropped at once; a slot whose driver is taken is
+     * dropped when it surfaces; the tick ends when no slot is left, having
+     * looked at the orders near the fresh drivers and no others. */
+    collect_fresh(s, 0);
+    if (grow_streams(s, s->n_fresh_idle, e)) return RS_ENOMEM;
+    int32_t n_slots = 0;
+    for (int32_t i = 0; i < s->n_fresh_idle; i++) {
+      int32_t d = s->fresh_idle[i], f = n_slots;
+      const double *u = s->drivers[d].u;
+      int32_t *h = s->st_pos + (size_t)f * (size_t)s->st_width, n = 0;
+      int32_t nc = city_hex_kring(city_grid_hex(&s->grid, s->drivers[d].cell), s->max_ring,
+                                  s->ring);
+      for (int32_t k = 0; k < nc; k++) {
+        int32_t c = city_grid_index(&s->grid, s->ring[k]);
+        /* only cells that can hold a point within the radius */
+        if (c >= 0 && s->cell_head[c] >= 0 && chord2_u(u, s->cell_u[c]) <= s->cell_reach2)
+          h[n++] = s->cell_head[c];
+      }
+      for (int32_t k = n / 2 - 1; k >= 0; k--) pos_sift(h, n, k);
+      s->fresh_idle[f] = d;
+      s->st_n[f] = n;
+      stream_next(s, f);
+      if (s->st_head[f] >= 0) s->st_heap[n_slots++] = f;
+    }
+    s->n_fresh_idle = n_slots;
+    int32_t n_heap = n_slots;
+    for (int32_t k = n_heap / 2 - 1; k >= 0; k--) slot_sift(s, n_heap, k);
+    while (n_heap > 0) {
+      int32_t f = s->st_heap[0];
+      if (!disp_index_contains(s->idx, s->fresh_idle[f])) {
+        s->st_heap[0] = s->st_heap[--n_heap];
+        if (n_heap > 1) slot_sift(s, n_heap, 0);
+        continue;
+      }
+      int32_t o = s->st_head[f];
+      s->rows[0] = o;
+      s->row_fresh[0] = 1;
+      int rc = decide(s, s->rows, 1, s->row_fresh, 0, e);
+      if (rc) return rc;
+      /* every slot headed by o moves on (o is decided) */
+      while (n_heap > 0 && s->st_head[s->st_heap[0]] == o) {
+        f = s->st_heap[0];
+        if (disp_index_contains(s->idx, s->fresh_idle[f])) stream_next(s, f);
+        else s->st_head[f] = -1;
+        if (s->st_head[f] < 0) s->st_heap[0] = s->st_heap[--n_heap];
+        if (n_heap > 1) slot_sift(s, n_heap, 0);
+      }
+    }
+  } else {
+    collect_fresh(s, 1);
+    int32_t n = 0;
+    for (int32_t i = 0; i < s->n_waiting; i++) {
+      int32_t o = s->waiting[i];
+      if (s->orec[o].status != SIM_ORDER_WAITING) continue;
+      s->waiting[n++] = o;
+      int32_t c = s->orders[o].pcell;
+      if (!s->exhausted[o]) {
+        s->row_fresh[n_rows] = 0;
+        s->rows[n_rows++] = o;
+      } else if (c >= 0 && s->cell_stamp[c] == s->tick_id) {
+        s->row_fresh[n_rows] = 1;
+        s->rows[n_rows++] = o;
+      }
+    }
+    s->n_waiting = n;
+  }
+  int rc = n_rows > 0 ? decide_chunks(s, n_rows, e) : 0;
+  if (rc) return rc;
+  /* The waiting list (used when orders stay open) drops the entries of
+   * orders matched or expired once they outnumber the live ones. */
+  if (s->n_waiting > 2 * s->n_wait_live + 1024) {
+    int32_t n = 0;
+    for (int32_t j = 0; j < s->n_waiting; j++)
+      if (s->orec[s->waiting[j]].status == SIM_ORDER_WAITING) s->waiting[n++] = s->waiting[j];
+    s->n_waiting = n;
+  }
+  return finish_tick(s, e);
+}
+
+static int on_tick(sim_engine *s, rs_err *e) {
+  if (s->dp->immediate && s->dp->maximal) return immediate_tick(s, e);
+  collect_fresh(s, 1);
   /* Compact the waiting list (request order kept) and pick the rows. */
   int32_t n = 0, n_rows = 0;
   for (int32_t i = 0; i < s->n_waiting; i++) {
@@ -417,26 +673,8 @@ static int on_tick(sim_engine *s, rs_err *e) {
     }
   }
   s->n_waiting = n;
-  int rc;
-  int all_fresh = s->dp->immediate && s->dp->maximal;
-  for (int32_t i = 0; all_fresh && i < n_rows; i++) all_fresh = s->row_fresh[i];
-  if (all_fresh) {
-    /* An immediate policy decides row by row in request order, and every
-     * row here can only take a fresh driver: deciding in chunks, with the
-     * drivers taken by one chunk gone before the next, gives the same
-     * pairs, and once no fresh driver is left the remaining rows (still
-     * exhausted) need no look at all. */
-    for (int32_t at = 0; at < n_rows; at += DECIDE_CHUNK) {
-      int32_t left = 0;
-      for (int32_t f = 0; f < s->n_fresh_idle && !left; f++)
-        left = disp_index_contains(s->idx, s->fresh_idle[f]);
-      if (!left) break;
-      int32_t m = n_rows - at < DECIDE_CHUNK ? n_rows - at : DECIDE_CHUNK;
-      if ((rc = decide(s, s->rows + at, m, s->row_fresh + at, 0, e)) != 0) return rc;
-    }
-  } else if ((rc = decide(s, s->rows, n_rows, s->row_fresh, 1, e)) != 0) {
-    return rc; /* an error, or DISP_PENDING */
-  }
+  int rc = decide(s, s->rows, n_rows, s->row_fresh, 1, e);
+  if (rc) return rc; /* an error, or DISP_PENDING */
   return finish_tick(s, e);
 }
 
@@ -525,6 +763,16 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
     s->cap_waiting = c;
   }
   s->waiting[s->n_waiting++] = o;
+  s->n_wait_live++;
+  s->n_open++; /* not exhausted until a decision says so */
+  int32_t c = s->orders[o].pcell;
+  if (c >= 0) { /* orders arrive in index order: each cell list stays sorted */
+    s->onext[o] = -1;
+    s->oprev[o] = s->cell_tail[c];
+    if (s->cell_tail[c] >= 0) s->onext[s->cell_tail[c]] = o;
+    else s->cell_head[c] = o;
+    s->cell_tail[c] = o;
+  }
   int64_t expire;
   if (s->sc.patience_s > 0) {
     expire = s->now + s->sc.patience_s;
@@ -544,6 +792,7 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
 static void on_expire(sim_engine *s, int32_t o) {
   sim_order_rec *r = &s->orec[o];
   if (r->status != SIM_ORDER_WAITING) return;
+  leave_waiting(s, o);
   r->status = SIM_ORDER_EXPIRED;
   r->t_final = s->now;
   window_at(s, s->now)->expired++;
@@ -627,7 +876,7 @@ static void idle_move_model(sim_engine *s, int32_t d) {
       s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
       disp_index_remove(s->idx, d);
       place(s, d, lat, lng, c);
-      disp_index_add(s->idx, d, c);
+      s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
       note_fresh(s, d);
     }
   }
@@ -651,7 +900,7 @@ static void on_idle_move(sim_engine *s, int32_t d) {
     s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
     disp_index_remove(s->idx, d);
     place(s, d, lat, lng, c);
-    disp_index_add(s->idx, d, c);
+    s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
     note_fresh(s, d);
   }
   s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
@@ -754,7 +1003,7 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     }
     if (rc == DISP_PENDING) return SIM_STEP_WAIT;
     if (rc) return rc;
-    if (s->oom) return rs_err_set(e, RS_ENOMEM, "event queue: out of memory");
+    if (s->oom) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
   }
   return 0;
 }
@@ -958,18 +1207,37 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->idx = disp_index_new(city, &s->grid, n_drivers);
   s->exhausted = calloc(no, sizeof *s->exhausted);
   s->cell_stamp = calloc((size_t)s->grid.n_cells, sizeof *s->cell_stamp);
+  s->cell_head = malloc((size_t)s->grid.n_cells * sizeof *s->cell_head);
+  s->cell_tail = malloc((size_t)s->grid.n_cells * sizeof *s->cell_tail);
+  s->onext = malloc(no * sizeof *s->onext);
+  s->oprev = malloc(no * sizeof *s->oprev);
+  s->cell_u = malloc((size_t)s->grid.n_cells * sizeof *s->cell_u);
   s->drv_stamp = calloc(nd, sizeof *s->drv_stamp);
   s->fresh_idle = malloc(nd * sizeof *s->fresh_idle);
   if (s->idx) {
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
+    s->st_width = city_hex_kring_size(s->max_ring);
   }
-  if (!s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->modelled || !s->drivers || !s->drec ||
+  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
                       n_trips, n_drivers);
   }
+  for (int32_t c = 0; c < s->grid.n_cells; c++) {
+    s->cell_head[c] = s->cell_tail[c] = -1;
+    double lat, lng;
+    city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
+    disp_unit_vector(lat, lng, s->cell_u[c]);
+  }
+  /* Squared chords of the radius and of the radius plus a cell's reach
+   * beyond its centre (the edge, widened for the projection's distortion,
+   * below 0.3 % over a city), both widened against rounding: they only
+   * ever admit more, the candidate search decides. */
+  s->reach2 = unit_chord2(sc->radius_m, city->earth_radius_m) * (1 + 1e-8);
+  s->cell_reach2 = unit_chord2(sc->radius_m + 1.01 * s->grid.edge_m, city->earth_radius_m) *
+                   (1 + 1e-8);
   for (size_t w = 0; w < s->n_win; w++)
     s->win[w].t_start = t_from + (int64_t)w * SIM_SERIES_WINDOW_S;
   pcg32_stream(&s->rng_policy, sc->seed, PCG_STREAM_POLICY);
@@ -1022,6 +1290,15 @@ void sim_engine_free(sim_engine *s) {
   free(s->rows);
   free(s->exhausted);
   free(s->cell_stamp);
+  free(s->cell_head);
+  free(s->cell_tail);
+  free(s->onext);
+  free(s->oprev);
+  free(s->st_pos);
+  free(s->st_n);
+  free(s->st_head);
+  free(s->st_heap);
+  free(s->cell_u);
   free(s->fresh);
   free(s->fresh_idle);
   free(s->drv_stamp);

@@ -115,7 +115,7 @@ START_TEST(test_index_ops) {
       if (!in[d]) size++;
       in[d] = 1;
       w.drivers[d].state = DISP_IDLE;
-      disp_index_add(x, d, w.drivers[d].cell);
+      ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
     } else {
       if (in[d]) size--;
       in[d] = 0;
@@ -145,7 +145,7 @@ START_TEST(test_candidates_ring) {
   for (int32_t d = 0; d < w.nd; d++)
     if (pcg32_bounded(&r, 3) != 0) {
       in[d] = 1;
-      disp_index_add(x, d, w.drivers[d].cell);
+      ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
     }
   int32_t *rows = malloc((size_t)w.no * sizeof *rows);
   for (int32_t i = 0; i < w.no; i++) rows[i] = i;
@@ -184,7 +184,7 @@ START_TEST(test_candidates_fresh) {
   int32_t *fresh = malloc((size_t)w.nd * sizeof *fresh), nf = 0;
   for (int32_t d = 0; d < w.nd; d++) {
     all[d] = 1;
-    disp_index_add(x, d, w.drivers[d].cell);
+    ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
     if (d % 9 == 0) {
       fresh[nf++] = d;
       fresh_in[d] = 1;
@@ -224,7 +224,7 @@ START_TEST(test_candidates_driver_cap) {
   world w;
   world_make(&w, 300 + (uint64_t)_i, 300, 400);
   disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
-  for (int32_t d = 0; d < w.nd; d++) disp_index_add(x, d, w.drivers[d].cell);
+  for (int32_t d = 0; d < w.nd; d++) ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
   int32_t *rows = malloc((size_t)w.no * sizeof *rows);
   for (int32_t i = 0; i < w.no; i++) rows[i] = i;
   rs_err e;
