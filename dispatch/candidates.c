@@ -42,6 +42,7 @@ struct disp_index {
   int32_t *cap;        /* per cell: entries allocated */
   int32_t *slot;       /* per driver: its entry in its cell's array */
   int32_t *cell;       /* per driver: its cell, or -1 when not indexed */
+  double (*cell_u)[3]; /* per cell: its centre as a unit vector */
   /* candidate graph buffers, grown to the largest decision */
   int32_t *row_ptr;    /* n_rows + 1 */
   int32_t rows_cap;
@@ -84,9 +85,15 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->cap = calloc(nc, sizeof *x->cap);
   x->slot = malloc(nd * sizeof *x->slot);
   x->cell = malloc(nd * sizeof *x->cell);
-  if (!x->ent || !x->count || !x->cap || !x->slot || !x->cell) {
+  x->cell_u = malloc(nc * sizeof *x->cell_u);
+  if (!x->ent || !x->count || !x->cap || !x->slot || !x->cell || !x->cell_u) {
     disp_index_free(x);
     return NULL;
+  }
+  for (int32_t c = 0; c < grid->n_cells; c++) {
+    double lat, lng;
+    city_grid_center(grid, city_grid_hex(grid, c), &lat, &lng);
+    disp_unit_vector(lat, lng, x->cell_u[c]);
   }
   for (size_t i = 0; i < nd; i++) x->slot[i] = x->cell[i] = -1;
   return x;
@@ -101,6 +108,7 @@ void disp_index_free(disp_index *x) {
   free(x->cap);
   free(x->slot);
   free(x->cell);
+  free(x->cell_u);
   free(x->row_ptr);
   free(x->edge_driver);
   free(x->edge_dist);
@@ -391,6 +399,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   /* squared chord of the radius, widened by 1e-9 so that rounding never
    * drops a driver at exactly the radius */
   double lim2 = m_to_chord2(radius_m, r) * (1 + 1e-9);
+  double reach = edge / LB_SLACK;
   int32_t max_ring = disp_index_max_ring(x, radius_m);
   if (max_ring != x->nb_ring && build_rings(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
@@ -406,15 +415,23 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
       ring = NULL;
     }
+    /* lim_m: no driver farther than this can enter the list */
+    double lim_m = nb == top_k ? chord_to_m(x->best_m[top_k - 1], r) : radius_m;
     for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
       double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
-      if (lb > (nb == top_k ? chord_to_m(x->best_m[top_k - 1], r) : radius_m)) break;
+      if (lb > lim_m) break;
       /* ring k holds entries [kring_size(k-1), kring_size(k)) */
       int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
       for (int32_t i = lo; i < hi; i++) {
         int32_t c = ring[i];
-        if (c >= 0 && x->count[c] > 0)
-          scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+        if (c < 0 || x->count[c] == 0) continue;
+        /* with the list full, skip a cell whose every point is beyond
+         * lim_m: its centre's distance less its reach (the edge, widened
+         * as above) */
+        if (k > 0 && nb == top_k && chord_to_m(chord2(x->cell_u[c], p), r) - reach > lim_m)
+          continue;
+        scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+        if (nb == top_k) lim_m = chord_to_m(x->best_m[top_k - 1], r);
       }
     }
     if (grow_edges(x, n_edges + nb))
