@@ -329,6 +329,7 @@ int disp_repolicy_new(const char *name, const disp_options *o, disp_repolicy *p,
   if (strcmp(name, "stay") == 0) {
     p->name = "stay";
     p->reposition = stay_reposition;
+    p->inert = 1;
     return 0;
   }
   if (strcmp(name, "random-walk") == 0) {

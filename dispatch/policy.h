@@ -134,6 +134,7 @@ typedef struct disp_policy {
 
 typedef struct disp_repolicy {
   const char *name;
+  int inert;      /* moves nobody, ever: the engine skips its rounds */
   void *ctx;
   int (*reposition)(void *ctx, disp_repo *r, rs_err *e);
   void (*destroy)(void *ctx);

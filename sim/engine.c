@@ -72,6 +72,7 @@ struct sim_engine {
   disp_order *orders;       /* policies' view */
   sim_order_rec *orec;
   double *cancel_u;         /* per-order uniform for the cancel decision */
+  double *trip_m;           /* per order: road metres pickup to dropoff */
   size_t n_orders;
   size_t cursor;            /* next order to arrive */
   uint8_t *modelled;        /* per order: bit 0 trip time, bit 1 fare modelled */
@@ -716,6 +717,7 @@ static int finish_repo_tick(sim_engine *s, rs_err *e) {
 }
 
 static int on_repo_tick(sim_engine *s, rs_err *e) {
+  if (s->rp->inert) return finish_repo_tick(s, e);
   int32_t n = 0;
   for (int32_t d = 0; d < s->n_drivers; d++)
     if (s->drivers[d].state == DISP_IDLE &&
@@ -845,8 +847,7 @@ static void on_dropoff(sim_engine *s, int32_t d) {
   int32_t o = ds->order;
   const disp_order *od = &s->orders[o];
   sim_order_rec *r = &s->orec[o];
-  s->drec[d].occupied_m += gc(s, od->plat, od->plng, od->dlat, od->dlng) *
-                           s->city->detour_factor;
+  s->drec[d].occupied_m += s->trip_m[o];
   place(s, d, ds->tlat, ds->tlng, ds->tcell);
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
@@ -1057,6 +1058,7 @@ static void prepare_orders(sim_engine *s) {
     city_def_trip_model(s->city, t->plat, t->plng, t->dlat, t->dlng, t->t_request,
                         t->t_dropoff, t->fare, t->distance_m, &m);
     o->duration_s = m.duration_s;
+    s->trip_m[i] = gc(s, o->plat, o->plng, o->dlat, o->dlng) * s->city->detour_factor;
     o->fare = m.fare;
     s->modelled[i] = (uint8_t)((m.modelled_duration ? 1 : 0) | (m.modelled_fare ? 2 : 0));
     sim_order_rec *r = &s->orec[i];
@@ -1194,6 +1196,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->orders = malloc(no * sizeof *s->orders);
   s->orec = malloc(no * sizeof *s->orec);
   s->cancel_u = malloc(no * sizeof *s->cancel_u);
+  s->trip_m = malloc(no * sizeof *s->trip_m);
   s->modelled = malloc(no);
   s->drivers = calloc(nd, sizeof *s->drivers);
   s->drec = calloc(nd, sizeof *s->drec);
@@ -1219,7 +1222,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
     s->st_width = city_hex_kring_size(s->max_ring);
   }
-  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->modelled || !s->drivers || !s->drec ||
+  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -1276,6 +1279,7 @@ void sim_engine_free(sim_engine *s) {
   free(s->orders);
   free(s->orec);
   free(s->cancel_u);
+  free(s->trip_m);
   free(s->modelled);
   free(s->drivers);
   free(s->drec);

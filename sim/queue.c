@@ -1,7 +1,9 @@
 /*
- * queue: binary min-heap of events keyed by (t, seq); see queue.h.
+ * queue: 4-ary min-heap of events keyed by (t, seq); see queue.h.
  *
- * A plain implicit binary heap: a[i]'s children are a[2i+1] and a[2i+2].
+ * An implicit 4-ary heap: a[i]'s children are a[4i+1] .. a[4i+4], its
+ * parent a[(i-1)/4]. Against a binary heap it halves the depth a pop walks
+ * down, and the four children of a node sit in two cache lines.
  * Rejected: a calendar queue (faster for huge, evenly spread queues, but its
  * tuning depends on the event-time distribution and the engine's queue stays
  * at a few thousand events since order requests stream from the trip array).
@@ -40,7 +42,7 @@ int sim_queue_push(sim_queue *q, int64_t t, int32_t type, int32_t who,
   sim_event ev = {t, q->next_seq++, type, who, epoch};
   size_t i = q->n++;
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
+    size_t parent = (i - 1) / 4;
     if (!ev_less(&ev, &q->a[parent])) break;
     q->a[i] = q->a[parent];
     i = parent;
@@ -55,9 +57,11 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
   sim_event last = q->a[--q->n];
   size_t i = 0, n = q->n;
   for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && ev_less(&q->a[c + 1], &q->a[c])) c++;
+    size_t first = 4 * i + 1, c = first;
+    if (first >= n) break;
+    size_t end = first + 4 < n ? first + 4 : n;
+    for (size_t k = first + 1; k < end; k++)
+      if (ev_less(&q->a[k], &q->a[c])) c = k;
     if (!ev_less(&q->a[c], &last)) break;
     q->a[i] = q->a[c];
     i = c;
@@ -68,6 +72,6 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
 
 int sim_queue_check(const sim_queue *q) {
   for (size_t i = 1; i < q->n; i++)
-    if (ev_less(&q->a[i], &q->a[(i - 1) / 2])) return -1;
+    if (ev_less(&q->a[i], &q->a[(i - 1) / 4])) return -1;
   return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * queue: the engine's event queue, a binary min-heap ordered by
+ * queue: the engine's event queue, a 4-ary min-heap ordered by
  * (time, sequence number).
  *
  * Every push takes the next value of a counter as its sequence number, so
