@@ -55,6 +55,9 @@ struct disp_index {
   int32_t *nbr;
   int32_t nb_ring;     /* rings covered, -1 before the first build */
   int32_t nb_per;      /* entries per cell: city_hex_kring_size(nb_ring) */
+  /* the last radius searched: its squared chord (widened) and max ring */
+  double lim_radius, lim2;
+  int32_t lim_ring;
   /* per-driver cap: each driver's best rows this tick */
   uint8_t *capped;     /* per row: lost an edge to the cap */
   int32_t cap_capped;
@@ -79,6 +82,7 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->n_drivers = n_drivers;
   x->n_cells = grid->n_cells;
   x->nb_ring = -1;
+  x->lim_radius = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
   x->ent = calloc(nc, sizeof *x->ent);
   x->count = calloc(nc, sizeof *x->count);
@@ -398,9 +402,14 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   double r = x->city->earth_radius_m;
   /* squared chord of the radius, widened by 1e-9 so that rounding never
    * drops a driver at exactly the radius */
-  double lim2 = m_to_chord2(radius_m, r) * (1 + 1e-9);
+  if (radius_m != x->lim_radius) {
+    x->lim_radius = radius_m;
+    x->lim2 = m_to_chord2(radius_m, r) * (1 + 1e-9);
+    x->lim_ring = disp_index_max_ring(x, radius_m);
+  }
+  double lim2 = x->lim2;
   double reach = edge / LB_SLACK;
-  int32_t max_ring = disp_index_max_ring(x, radius_m);
+  int32_t max_ring = x->lim_ring;
   if (max_ring != x->nb_ring && build_rings(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
   int32_t n_edges = 0;
@@ -459,6 +468,13 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   tick->edge_eta = x->edge_eta;
   tick->radius_m = radius_m;
   return 0;
+}
+
+const int32_t *disp_index_rings(disp_index *x, double radius_m, int32_t *per) {
+  int32_t k = disp_index_max_ring(x, radius_m);
+  if (k != x->nb_ring && build_rings(x, k)) return NULL;
+  *per = x->nb_per;
+  return x->nbr;
 }
 
 int32_t disp_index_max_ring(const disp_index *x, double radius_m) {

@@ -581,15 +581,17 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
      * looked at the orders near the fresh drivers and no others. */
     collect_fresh(s, 0);
     if (grow_streams(s, s->n_fresh_idle, e)) return RS_ENOMEM;
+    int32_t per;
+    const int32_t *rings = disp_index_rings(s->idx, s->sc.radius_m, &per);
+    if (rings == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
     int32_t n_slots = 0;
     for (int32_t i = 0; i < s->n_fresh_idle; i++) {
       int32_t d = s->fresh_idle[i], f = n_slots;
       const double *u = s->drivers[d].u;
       int32_t *h = s->st_pos + (size_t)f * (size_t)s->st_width, n = 0;
-      int32_t nc = city_hex_kring(city_grid_hex(&s->grid, s->drivers[d].cell), s->max_ring,
-                                  s->ring);
-      for (int32_t k = 0; k < nc; k++) {
-        int32_t c = city_grid_index(&s->grid, s->ring[k]);
+      const int32_t *ring = rings + (size_t)s->drivers[d].cell * (size_t)per;
+      for (int32_t k = 0; k < per; k++) {
+        int32_t c = ring[k];
         /* only cells that can hold a point within the radius */
         if (c >= 0 && s->cell_head[c] >= 0 && chord2_u(u, s->cell_u[c]) <= s->cell_reach2)
           h[n++] = s->cell_head[c];
@@ -1220,7 +1222,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   if (s->idx) {
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
-    s->st_width = city_hex_kring_size(s->max_ring);
+    s->st_width = city_hex_kring_size(s->max_ring); /* = disp_index_rings' per */
   }
   if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
