@@ -1,10 +1,12 @@
 /*
- * Tests of sim/queue: the heap against a naive reference on random pushes and
- * pops with many equal times (the reference pops the minimum of
+ * Tests of sim/queue: the queue against a naive reference on random pushes
+ * and pops with many equal times, with time ranges inside the bucket window,
+ * several windows wide, and pushes behind the last pop, so that both stores
+ * and their merge are exercised (the reference pops the minimum of
  * (time, push order) by a linear scan, and a push-all-then-pop-all run is
  * compared with a stable sort by time); first in, first out at equal times;
  * an event pushed while handling time t for time t pops after every event
- * already queued for t; sim_queue_check on good and broken heaps; growth
+ * already queued for t; sim_queue_check on good and broken queues; growth
  * past the first allocation; and pops from an empty queue.
  *
  * Random sequences come from PCG32 with the loop index as seed, so a failure
@@ -101,13 +103,18 @@ START_TEST(push_pop_vs_reference) {
   sim_queue q;
   sim_queue_init(&q);
   ref_queue r = {0};
-  /* The width of the time range changes per seed: 1 (all equal) to 64. */
-  uint32_t width = 1 + (uint32_t)_i % 64;
+  /* The width of the time range changes per seed: 1 (all equal) to 64
+   * for the first half of the seeds, up to three bucket windows for the
+   * rest; every fourth seed also pushes behind the last pop. */
+  uint32_t width = _i < PROP_SEEDS / 2 ? 1 + (uint32_t)_i % 64
+                                       : 1 + (uint32_t)_i * (3 * SIM_QUEUE_WINDOW / PROP_SEEDS);
+  int back = _i % 4 == 3;
   int64_t base = 1000;
   for (int op = 0; op < PROP_OPS; op++) {
     uint32_t x = pcg32_bounded(&rng, 10);
     if (x < 6 || q.n == 0) {
       int64_t t = base + (int64_t)pcg32_bounded(&rng, width);
+      if (back && pcg32_bounded(&rng, 8) == 0) t = base - 1 - (int64_t)pcg32_bounded(&rng, width);
       int32_t type = (int32_t)pcg32_bounded(&rng, 10);
       int32_t who = (int32_t)pcg32_next(&rng);
       uint32_t epoch = pcg32_next(&rng);
@@ -115,7 +122,8 @@ START_TEST(push_pop_vs_reference) {
       ref_push(&r, t, type, who, epoch);
     } else {
       /* The engine's clock only moves forward: after a pop at t, later
-       * pushes are at t or after. Check both the peek and the pop. */
+       * pushes are at t or after (but for the seeds that push behind).
+       * Check both the peek and the pop. */
       const sim_event *top = sim_queue_peek(&q);
       sim_event ev;
       ref_event rv;
@@ -258,34 +266,61 @@ END_TEST
 
 /* ---- sim_queue_check ---- */
 
-START_TEST(check_detects_broken_heap) {
+START_TEST(check_detects_broken_queue) {
   sim_queue q;
   sim_queue_init(&q);
   ck_assert_int_eq(sim_queue_check(&q), 0);
-  for (int32_t i = 0; i < 100; i++) sim_queue_push(&q, i % 7, 0, i, 0);
+  /* the first push opens the window at 0; the others fall beyond it, in
+   * the heap, and then a few inside it, in the buckets */
+  sim_queue_push(&q, 0, 0, -1, 0);
+  for (int32_t i = 0; i < 100; i++) sim_queue_push(&q, SIM_QUEUE_WINDOW + i % 7, 0, i, 0);
+  for (int32_t i = 0; i < 10; i++) sim_queue_push(&q, 5 + i % 3, 0, 100 + i, 0);
+  ck_assert_uint_eq(q.n_far, 100);
+  ck_assert_uint_eq(q.n_near, 11);
   ck_assert_int_eq(sim_queue_check(&q), 0);
-  /* A child earlier than its parent. */
-  sim_event saved = q.a[q.n - 1];
-  q.a[q.n - 1].t = -1;
+  /* A heap child earlier than its parent. */
+  sim_event saved = q.a[q.n_far - 1];
+  q.a[q.n_far - 1].t = SIM_QUEUE_WINDOW - 1;
   ck_assert_int_ne(sim_queue_check(&q), 0);
-  q.a[q.n - 1] = saved;
+  q.a[q.n_far - 1] = saved;
   ck_assert_int_eq(sim_queue_check(&q), 0);
-  /* Same time, but sequence numbers out of order between parent and child. */
-  sim_queue r;
-  sim_queue_init(&r);
-  sim_queue_push(&r, 3, 0, 0, 0);
-  sim_queue_push(&r, 3, 0, 1, 0);
-  ck_assert_int_eq(sim_queue_check(&r), 0);
-  sim_event tmp = r.a[0];
-  r.a[0] = r.a[1];
-  r.a[1] = tmp;
-  ck_assert_int_ne(sim_queue_check(&r), 0);
-  sim_queue_close(&r);
-  /* After random pops the property still holds. */
-  sim_event ev;
-  while (q.n > 3) {
+  /* Two events of one bucket out of sequence order. */
+  int32_t h = q.head[5], h2 = q.link[h];
+  ck_assert_int_ge(h2, 0);
+  uint64_t sq = q.node[h].seq;
+  q.node[h].seq = q.node[h2].seq;
+  q.node[h2].seq = sq;
+  ck_assert_int_ne(sim_queue_check(&q), 0);
+  q.node[h2].seq = q.node[h].seq;
+  q.node[h].seq = sq;
+  ck_assert_int_eq(sim_queue_check(&q), 0);
+  /* A bucket event at a time outside the window (same bucket index). */
+  q.node[h].t += SIM_QUEUE_WINDOW;
+  ck_assert_int_ne(sim_queue_check(&q), 0);
+  q.node[h].t -= SIM_QUEUE_WINDOW;
+  /* A non-empty bucket whose bit is clear. */
+  q.bits[0] &= ~((uint64_t)1 << 5);
+  ck_assert_int_ne(sim_queue_check(&q), 0);
+  q.bits[0] |= (uint64_t)1 << 5;
+  /* A cached top that is not the earliest. */
+  int32_t top = q.top;
+  q.top = h;
+  ck_assert_int_ne(sim_queue_check(&q), 0);
+  q.top = top;
+  /* Counts that disagree. */
+  q.n_near--;
+  ck_assert_int_ne(sim_queue_check(&q), 0);
+  q.n_near++;
+  ck_assert_int_eq(sim_queue_check(&q), 0);
+  /* After every pop the queue still checks, and pops stay in order. */
+  sim_event ev, prev;
+  int first = 1;
+  while (q.n > 0) {
     sim_queue_pop(&q, &ev);
     ck_assert_int_eq(sim_queue_check(&q), 0);
+    ck_assert(first || ev.t > prev.t || (ev.t == prev.t && ev.seq > prev.seq));
+    prev = ev;
+    first = 0;
   }
   sim_queue_close(&q);
 }
@@ -298,21 +333,26 @@ START_TEST(growth) {
   sim_queue_init(&q);
   pcg32 rng;
   pcg32_seed(&rng, 5, 5);
+  /* times over six windows: about a sixth in the buckets, the rest in
+   * the heap */
   size_t last_cap = 0;
   int grew = 0;
   for (int32_t i = 0; i < GROWTH_EVENTS; i++) {
-    if (sim_queue_push(&q, (int64_t)pcg32_bounded(&rng, 100000), 0, i, 0) != 0)
+    if (sim_queue_push(&q, (int64_t)pcg32_bounded(&rng, 6 * SIM_QUEUE_WINDOW), 0, i, 0) != 0)
       ck_abort_msg("push %d failed", i);
     if (q.cap != last_cap) {
-      ck_assert_uint_ge(q.cap, q.n);
+      ck_assert_uint_ge(q.cap, q.n_far);
       if (last_cap) ck_assert_uint_eq(q.cap, 2 * last_cap);
       last_cap = q.cap;
       grew++;
     }
   }
   ck_assert_int_gt(grew, 5);
+  ck_assert_int_gt((int64_t)q.n_near, GROWTH_EVENTS / 10);
+  ck_assert_int_gt(q.n_nodes, (int32_t)q.n_near - 1);
   ck_assert_int_eq(sim_queue_check(&q), 0);
-  /* Popping never shrinks the array; pushing again does not reallocate. */
+  /* Popping never shrinks the arrays; the same pushes again reallocate
+   * nothing. */
   sim_event ev, prev = {0};
   for (int i = 0; i < GROWTH_EVENTS; i++) {
     if (sim_queue_pop(&q, &ev) != 0) ck_abort_msg("pop %d failed", i);
@@ -321,10 +361,16 @@ START_TEST(growth) {
     prev = ev;
   }
   ck_assert_uint_eq(q.cap, last_cap);
-  sim_event *a = q.a;
-  for (int32_t i = 0; i < GROWTH_EVENTS; i++) sim_queue_push(&q, i, 0, i, 0);
+  sim_event *a = q.a, *node = q.node;
+  int32_t n_nodes = q.n_nodes;
+  pcg32_seed(&rng, 5, 5);
+  for (int32_t i = 0; i < GROWTH_EVENTS; i++)
+    sim_queue_push(&q, (int64_t)pcg32_bounded(&rng, 6 * SIM_QUEUE_WINDOW), 0, i, 0);
   ck_assert_ptr_eq(q.a, a);
+  ck_assert_ptr_eq(q.node, node);
   ck_assert_uint_eq(q.cap, last_cap);
+  ck_assert_int_eq(q.n_nodes, n_nodes);
+  ck_assert_int_eq(sim_queue_check(&q), 0);
   sim_queue_close(&q);
 }
 END_TEST
@@ -368,7 +414,7 @@ static Suite *queue_suite(void) {
   tcase_add_test(tc, seq_numbers);
   suite_add_tcase(s, tc);
   tc = tcase_create("check");
-  tcase_add_test(tc, check_detects_broken_heap);
+  tcase_add_test(tc, check_detects_broken_queue);
   suite_add_tcase(s, tc);
   tc = tcase_create("growth");
   tcase_set_timeout(tc, 120); /* sanitizer builds are several times slower */
