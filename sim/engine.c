@@ -73,6 +73,7 @@ struct sim_engine {
   sim_order_rec *orec;
   double *cancel_u;         /* per-order uniform for the cancel decision */
   double *trip_m;           /* per order: road metres pickup to dropoff */
+  double (*du)[3];          /* per order: dropoff as a unit vector */
   size_t n_orders;
   size_t cursor;            /* next order to arrive */
   uint8_t *modelled;        /* per order: bit 0 trip time, bit 1 fare modelled */
@@ -214,6 +215,19 @@ static void place(sim_engine *s, int32_t d, double lat, double lng, int32_t cell
   s->drivers[d].lng = lng;
   disp_unit_vector(lat, lng, s->drivers[d].u);
   s->drivers[d].cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+}
+
+/* The same at a point whose unit vector (disp_unit_vector) and cell are
+ * known. */
+static void place_at(sim_engine *s, int32_t d, double lat, double lng, int32_t cell,
+                     const double u[3]) {
+  disp_driver *dv = &s->drivers[d];
+  dv->lat = lat;
+  dv->lng = lng;
+  dv->u[0] = u[0];
+  dv->u[1] = u[1];
+  dv->u[2] = u[2];
+  dv->cell = cell >= 0 ? cell : cell_of(s, lat, lng);
 }
 
 /* Remembers that driver d entered the idle index (or moved in it). */
@@ -829,7 +843,7 @@ static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   int32_t o = ds->order;
   sim_order_rec *r = &s->orec[o];
   s->drec[d].empty_m += r->pickup_m * s->city->detour_factor;
-  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->orders[o].pu);
   r->status = SIM_ORDER_ONBOARD;
   r->t_pickup = s->now;
   set_state(s, d, DISP_OCCUPIED);
@@ -850,7 +864,7 @@ static void on_dropoff(sim_engine *s, int32_t d) {
   const disp_order *od = &s->orders[o];
   sim_order_rec *r = &s->orec[o];
   s->drec[d].occupied_m += s->trip_m[o];
-  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->du[o]);
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
   r->t_final = s->now;
@@ -914,7 +928,7 @@ static void on_repo_arrive(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
   s->drec[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
                         s->city->detour_factor;
-  place(s, d, ds->tlat, ds->tlng, ds->tcell);
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->cell_u[ds->tcell]);
   set_state(s, d, DISP_IDLE);
 }
 
@@ -1061,6 +1075,7 @@ static void prepare_orders(sim_engine *s) {
                         t->t_dropoff, t->fare, t->distance_m, &m);
     o->duration_s = m.duration_s;
     s->trip_m[i] = gc(s, o->plat, o->plng, o->dlat, o->dlng) * s->city->detour_factor;
+    disp_unit_vector(o->dlat, o->dlng, s->du[i]);
     o->fare = m.fare;
     s->modelled[i] = (uint8_t)((m.modelled_duration ? 1 : 0) | (m.modelled_fare ? 2 : 0));
     sim_order_rec *r = &s->orec[i];
@@ -1199,6 +1214,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->orec = malloc(no * sizeof *s->orec);
   s->cancel_u = malloc(no * sizeof *s->cancel_u);
   s->trip_m = malloc(no * sizeof *s->trip_m);
+  s->du = malloc(no * sizeof *s->du);
   s->modelled = malloc(no);
   s->drivers = calloc(nd, sizeof *s->drivers);
   s->drec = calloc(nd, sizeof *s->drec);
@@ -1224,7 +1240,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
     s->st_width = city_hex_kring_size(s->max_ring); /* = disp_index_rings' per */
   }
-  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->modelled || !s->drivers || !s->drec ||
+  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -1282,6 +1298,7 @@ void sim_engine_free(sim_engine *s) {
   free(s->orec);
   free(s->cancel_u);
   free(s->trip_m);
+  free(s->du);
   free(s->modelled);
   free(s->drivers);
   free(s->drec);
