@@ -56,6 +56,14 @@ typedef struct {
   int64_t t_depart;    /* when the move started */
   int64_t t_arrive;    /* when it ends */
   int offline_after;   /* the shift ended during a trip */
+  double tu[3];        /* where the move ends as a unit vector */
+  /* the current order's trip, copied at the match while the order's
+   * records are in cache, so arrival and dropoff need only its status */
+  double pickup_m;     /* great-circle metres to the pickup */
+  double dlat, dlng, du[3];
+  int32_t dcell;
+  int64_t duration_s;
+  double fare, trip_m;
 } sim_dstate;
 
 struct sim_engine {
@@ -301,8 +309,17 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   ds->tlat = od->plat;
   ds->tlng = od->plng;
   ds->tcell = od->pcell;
+  memcpy(ds->tu, od->pu, sizeof ds->tu);
   ds->t_depart = s->now;
   ds->t_arrive = s->now + (int64_t)ceil(eta);
+  ds->pickup_m = dist;
+  ds->dlat = od->dlat;
+  ds->dlng = od->dlng;
+  memcpy(ds->du, s->du[o], sizeof ds->du);
+  ds->dcell = od->dcell;
+  ds->duration_s = od->duration_s;
+  ds->fare = od->fare;
+  ds->trip_m = s->trip_m[o];
   if (s->observer.observe != NULL) {
     if (s->n_rep == s->cap_rep) {
       int32_t c = s->cap_rep ? s->cap_rep * 2 : 256;
@@ -718,6 +735,7 @@ static int apply_repo(sim_engine *s, rs_err *e) {
     ds->tlat = lat;
     ds->tlng = lng;
     ds->tcell = c;
+    memcpy(ds->tu, s->cell_u[c], sizeof ds->tu);
     ds->t_depart = s->now;
     ds->t_arrive = s->now + (int64_t)ceil(road_time(s, dist, s->now));
     int rc = push(s, ds->t_arrive, EV_REPO_ARRIVE, d, ds->epoch, e);
@@ -840,39 +858,36 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
 
 static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   sim_dstate *ds = &s->dstate[d];
-  int32_t o = ds->order;
-  sim_order_rec *r = &s->orec[o];
-  s->drec[d].empty_m += r->pickup_m * s->city->detour_factor;
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->orders[o].pu);
+  sim_order_rec *r = &s->orec[ds->order];
+  s->drec[d].empty_m += ds->pickup_m * s->city->detour_factor;
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   r->status = SIM_ORDER_ONBOARD;
   r->t_pickup = s->now;
   set_state(s, d, DISP_OCCUPIED);
-  const disp_order *od = &s->orders[o];
-  ds->flat = od->plat;
-  ds->flng = od->plng;
-  ds->tlat = od->dlat;
-  ds->tlng = od->dlng;
-  ds->tcell = od->dcell;
+  ds->flat = ds->tlat;
+  ds->flng = ds->tlng;
+  ds->tlat = ds->dlat;
+  ds->tlng = ds->dlng;
+  ds->tcell = ds->dcell;
+  memcpy(ds->tu, ds->du, sizeof ds->tu);
   ds->t_depart = s->now;
-  ds->t_arrive = s->now + od->duration_s;
+  ds->t_arrive = s->now + ds->duration_s;
   return push(s, ds->t_arrive, EV_DROPOFF, d, ds->epoch, e);
 }
 
 static void on_dropoff(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
-  int32_t o = ds->order;
-  const disp_order *od = &s->orders[o];
-  sim_order_rec *r = &s->orec[o];
-  s->drec[d].occupied_m += s->trip_m[o];
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->du[o]);
+  sim_order_rec *r = &s->orec[ds->order];
+  s->drec[d].occupied_m += ds->trip_m;
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
   r->t_final = s->now;
-  s->drec[d].income += od->fare;
+  s->drec[d].income += ds->fare;
   s->drec[d].trips++;
   sim_window *w = window_at(s, s->now);
   w->completed++;
-  w->income += od->fare;
+  w->income += ds->fare;
   ds->order = -1;
   if (ds->offline_after) {
     ds->offline_after = 0;
@@ -928,7 +943,7 @@ static void on_repo_arrive(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
   s->drec[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
                         s->city->detour_factor;
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, s->cell_u[ds->tcell]);
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   set_state(s, d, DISP_IDLE);
 }
 
@@ -969,6 +984,37 @@ static int handle(sim_engine *s, const sim_event *ev, rs_err *e) {
   case EV_REPO_ARRIVE: on_repo_arrive(s, who); return 0;
   default: return rs_err_set(e, RS_EINVAL, "engine: unknown event type %d", ev->type);
   }
+}
+
+/* Asks for the records the next queued event will read while this one is
+ * handled: its driver's (or its order's), which are the misses that bound
+ * an event's cost once the day's orders outgrow the cache. */
+static void prefetch_next(const sim_engine *s) {
+#if defined(__GNUC__)
+  const sim_event *nx = sim_queue_peek(&s->q);
+  if (nx == NULL) return;
+  int32_t who = nx->who;
+  switch (nx->type) {
+  case EV_EXPIRE:
+  case EV_CANCEL:
+    __builtin_prefetch(&s->orec[who]);
+    break;
+  case EV_ARRIVE:
+  case EV_DROPOFF:
+  case EV_IDLE_MOVE:
+  case EV_REPO_ARRIVE:
+  case EV_ONLINE:
+  case EV_OFFLINE:
+    __builtin_prefetch(&s->dstate[who]);
+    __builtin_prefetch(&s->drivers[who]);
+    __builtin_prefetch(&s->drec[who]);
+    break;
+  default:
+    break;
+  }
+#else
+  (void)s;
+#endif
 }
 
 /* Closes every spell and order at the current time. */
@@ -1016,6 +1062,7 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     } else {
       sim_event ev;
       sim_queue_pop(&s->q, &ev);
+      prefetch_next(s);
       rc = handle(s, &ev, e);
     }
     if (rc == DISP_PENDING) return SIM_STEP_WAIT;

@@ -39,6 +39,16 @@ static inline int ev_less(const sim_event *x, const sim_event *y) {
   return x->t < y->t || (x->t == y->t && x->seq < y->seq);
 }
 
+static inline unsigned ctz64(uint64_t m) { /* m != 0 */
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(m);
+#else
+  unsigned n = 0;
+  while (!(m & 1)) m >>= 1, n++;
+  return n;
+#endif
+}
+
 static inline size_t bucket_of(int64_t t) { return (size_t)((uint64_t)t & (uint64_t)(W - 1)); }
 
 void sim_queue_init(sim_queue *q) {
@@ -139,7 +149,7 @@ static int32_t near_min(const sim_queue *q) {
   /* WORDS + 1 words: the last is the first again, for the bits below b
    * (the latest seconds of the window) */
   for (size_t k = 0; k <= WORDS; k++) {
-    if (m != 0) return q->head[w * 64 + (size_t)__builtin_ctzll(m)];
+    if (m != 0) return q->head[w * 64 + (size_t)ctz64(m)];
     w = (w + 1) % WORDS;
     m = q->bits[w];
   }
@@ -198,6 +208,11 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
   if (out->t > q->ws) q->ws = out->t;
   int32_t k = near_min(q);
   q->top = k >= 0 && !(q->n_far > 0 && ev_less(&q->a[0], &q->node[k])) ? k : -1;
+#if defined(__GNUC__)
+  /* the event after the new top, usually in the same second: its node is
+   * then in cache by the time it is peeked */
+  if (k >= 0 && q->link[k] >= 0) __builtin_prefetch(&q->node[q->link[k]]);
+#endif
   return 0;
 }
 
