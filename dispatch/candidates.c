@@ -479,7 +479,8 @@ const int32_t *disp_index_rings(disp_index *x, double radius_m, int32_t *per) {
 
 int32_t disp_index_max_ring(const disp_index *x, double radius_m) {
   double edge = x->grid->edge_m;
-  return (int32_t)ceil((radius_m / LB_SLACK + 2.0 * edge) / (1.5 * edge));
+  /* the last k with 1.5 k e - 2 e <= R / LB_SLACK */
+  return (int32_t)floor((radius_m / LB_SLACK + 2.0 * edge) / (1.5 * edge));
 }
 
 int disp_index_check(const disp_index *x, const disp_driver *drivers) {

@@ -275,9 +275,16 @@ START_TEST(test_max_ring) {
   world w;
   world_make(&w, 1, 1, 1);
   disp_index *x = disp_index_new(&w.city, &w.grid, 1);
-  /* 600 m edge: 2 km reaches ring 4 at most (1.5 k e - 2 e <= R / 0.99) */
-  ck_assert_int_eq(disp_index_max_ring(x, 2000), 4);
-  ck_assert_int_ge(disp_index_max_ring(x, 100), 2);
+  /* 600 m edge: the last ring k with 1.5 k e - 2 e <= R / 0.99; 2 km
+   * reaches ring 3 (ring 4's nearest point is 2,400 m away), 100 m ring 1 */
+  ck_assert_int_eq(disp_index_max_ring(x, 2000), 3);
+  ck_assert_int_eq(disp_index_max_ring(x, 100), 1);
+  for (double r = 1; r < 20000; r *= 1.37) {
+    int32_t k = disp_index_max_ring(x, r);
+    double e = w.grid.edge_m;
+    ck_assert(1.5 * k * e - 2 * e <= r / 0.99);
+    ck_assert(1.5 * (k + 1) * e - 2 * e > r / 0.99);
+  }
   disp_index_free(x);
   world_free(&w);
 }
