@@ -166,8 +166,11 @@ static city_trip *copy_trips(const city_trip *trips, size_t n, int64_t from, int
   return c;
 }
 
-static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
-                      const city_trip *trips, size_t n, int64_t from, int64_t to) {
+/* plain: the wrapper does not pass on the policy's `maximal` promise, so the
+ * engine takes none of its shortcuts: every waiting order is decided at
+ * every tick with a full candidate search. */
+static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
+                         const city_trip *trips, size_t n, int64_t from, int64_t to, int plain) {
   memset(r, 0, sizeof *r);
   r->sc = *sc;
   r->from = from;
@@ -181,7 +184,8 @@ static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
   r->spy.validate = 1;
   r->dp.name = r->spy.inner.name;
   r->dp.immediate = r->spy.inner.immediate;
-  r->dp.maximal = r->spy.inner.maximal;
+  r->dp.maximal = plain ? 0 : r->spy.inner.maximal;
+  r->dp.one_row_k = plain ? 0 : r->spy.inner.one_row_k;
   r->dp.ctx = &r->spy;
   r->dp.dispatch = spy_dispatch;
   r->dp.solve_stats = spy_stats;
@@ -190,6 +194,11 @@ static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
   ck_assert_msg(sim_engine_new(&r->sc, city, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
                 "%s", e.msg);
   r->spy.eng = r->s;
+}
+
+static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
+                      const city_trip *trips, size_t n, int64_t from, int64_t to) {
+  run_start_as(r, sc, city, trips, n, from, to, 0);
 }
 
 static void run_to_end(run_t *r) {
@@ -538,6 +547,40 @@ START_TEST(determinism) {
   ck_assert_msg(differ > n_real / 10, "seed 2 changed only %zu orders", differ);
   run_free(&b);
   run_free(&a);
+}
+END_TEST
+
+/* The engine's shortcuts for immediate policies: an order left without a
+ * candidate waits in its cell's list and is looked at again only through a
+ * fresh driver within reach (each fresh driver's stream of reachable orders,
+ * oldest first), and a one-order decision of fcfs-nearest searches one
+ * candidate. Against the plain path (the same policy without its `maximal`
+ * promise: every waiting order decided at every tick by a full search) the
+ * run must be the same. K above the fleet cuts no candidate list short, so
+ * the two paths see the same candidates. Short fleets make orders wait;
+ * idle drift, shifts and repositioning make drivers come free in many ways. */
+START_TEST(shortcuts_match_plain_path) {
+  if (real_trips == NULL) return;
+  sim_scenario sc;
+  config_scenario(&sc, &CONFIGS[_i % 2 ? 3 : 0]);
+  if (_i >= 2) snprintf(sc.dispatch, sizeof sc.dispatch, "random");
+  if (_i == 3) sc.repo_dispatchable = 1;
+  sc.drivers = 300 + 200 * _i;
+  sc.top_k = 2 * sc.drivers;
+  sc.seed = 10 + (uint64_t)_i;
+  run_t a, b;
+  run_start_as(&a, &sc, &manhattan, real_trips, n_real, FROM, FROM + 5400, 0);
+  run_start_as(&b, &sc, &manhattan, real_trips, n_real, FROM, FROM + 5400, 1);
+  run_to_end(&a);
+  run_to_end(&b);
+  /* the plain path decides far more rows: the shortcuts were taken */
+  ck_assert_int_gt(b.spy.rows, 2 * a.spy.rows);
+  sim_kpis k;
+  sim_engine_kpis(a.s, &k);
+  ck_assert_int_gt(k.expired, 1000); /* orders did wait, and many in vain */
+  assert_same_run(&a, &b);
+  run_free(&a);
+  run_free(&b);
 }
 END_TEST
 
@@ -1127,6 +1170,7 @@ static Suite *engine_suite(void) {
   tcase_set_timeout(tc, 1800);
   tcase_add_test(tc, determinism);
   tcase_add_test(tc, determinism_across_slicing);
+  tcase_add_loop_test(tc, shortcuts_match_plain_path, 0, 4);
   tcase_add_test(tc, common_random_numbers);
   suite_add_tcase(s, tc);
   tc = tcase_create("rules");
