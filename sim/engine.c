@@ -46,24 +46,29 @@ enum {
   EV_REPO_TICK,    /* repositioning round */
 };
 
+/* A driver's private state, three cache lines laid out by use: the first
+ * holds what every event about the driver reads (an arrival or dropoff adds
+ * the second; only an arrival the third). */
 typedef struct {
-  uint32_t epoch;      /* grows at each change of plan */
+  _Alignas(64) uint32_t epoch; /* grows at each change of plan */
   int32_t order;       /* current order, -1 */
-  int64_t since;       /* start of the current state spell */
-  double flat, flng;   /* where the current move started */
-  double tlat, tlng;   /* where it ends */
   int32_t tcell;       /* cell of the move's end */
-  int64_t t_depart;    /* when the move started */
+  int32_t offline_after; /* the shift ended during a trip */
+  int64_t since;       /* start of the current state spell */
+  double tlat, tlng;   /* where the current move ends */
+  double tu[3];        /* ... as a unit vector */
+  /* second line */
+  double flat, flng;   /* where it started */
+  int64_t t_depart;    /* when it started */
   int64_t t_arrive;    /* when it ends */
-  int offline_after;   /* the shift ended during a trip */
-  double tu[3];        /* where the move ends as a unit vector */
   /* the current order's trip, copied at the match while the order's
    * records are in cache, so arrival and dropoff need only its status */
   double pickup_m;     /* great-circle metres to the pickup */
-  double dlat, dlng, du[3];
-  int32_t dcell;
-  int64_t duration_s;
   double fare, trip_m;
+  int32_t dcell;
+  /* third line */
+  double dlat, dlng, du[3];
+  int64_t duration_s;
 } sim_dstate;
 
 struct sim_engine {
@@ -75,6 +80,7 @@ struct sim_engine {
   int done;                 /* closed */
   int check;                /* check invariants every tick */
   int oom;                  /* an event or an index entry found no memory */
+  int idle_walk;            /* the scenario's idle model is random-walk */
 
   city_trip *trips;         /* the source trips (owned) */
   disp_order *orders;       /* policies' view */
@@ -212,7 +218,7 @@ static void set_state(sim_engine *s, int32_t d, int32_t st) {
   }
   if (st == DISP_IDLE) {
     dv->idle_since = s->now;
-    if (s->mover.next != NULL || strcmp(s->sc.idle_model, "random-walk") == 0)
+    if (s->idle_walk || s->mover.next != NULL)
       s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
                                ds->epoch) != 0;
   }
@@ -1241,6 +1247,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
   }
   s->sc = *sc;
+  s->idle_walk = strcmp(sc->idle_model, "random-walk") == 0;
   s->city = city;
   s->trips = trips;
   s->n_orders = n_trips;
@@ -1265,7 +1272,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->modelled = malloc(no);
   s->drivers = calloc(nd, sizeof *s->drivers);
   s->drec = calloc(nd, sizeof *s->drec);
-  s->dstate = calloc(nd, sizeof *s->dstate);
+  s->dstate = aligned_alloc(_Alignof(sim_dstate), nd * sizeof *s->dstate);
+  if (s->dstate != NULL) memset(s->dstate, 0, nd * sizeof *s->dstate);
   s->eligible = malloc(nd * sizeof *s->eligible);
   s->repo_hold = calloc(nd, sizeof *s->repo_hold);
   s->repo_dispatchable = sc->repo_dispatchable;
@@ -1401,7 +1409,7 @@ void sim_engine_set_idle_mover(sim_engine *s, sim_idle_mover m) {
   s->mover = m;
   /* drivers already idle start drifting from now */
   for (int32_t d = 0; d < s->n_drivers; d++)
-    if (s->drivers[d].state == DISP_IDLE && strcmp(s->sc.idle_model, "random-walk") != 0)
+    if (s->drivers[d].state == DISP_IDLE && !s->idle_walk)
       s->oom |= sim_queue_push(&s->q, s->now + s->sc.idle_step_s, EV_IDLE_MOVE, d,
                                s->dstate[d].epoch) != 0;
 }
