@@ -621,6 +621,7 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
     int32_t per;
     const int32_t *rings = disp_index_rings(s->idx, s->sc.radius_m, &per);
     if (rings == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+    if (per > s->st_width) return rs_err_set(e, RS_EINVAL, "engine: ring table wider than its slots");
     int32_t n_slots = 0;
     for (int32_t i = 0; i < s->n_fresh_idle; i++) {
       int32_t d = s->fresh_idle[i], f = n_slots;
