@@ -30,6 +30,7 @@
 #include "dispatch/candidates.h"
 #include "sim/pcg32.h"
 #include "sim/queue.h"
+#include "sim/rs_mem.h"
 
 #define DECIDE_CHUNK 64 /* rows per decision when a tick is decided in chunks */
 
@@ -1265,16 +1266,18 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     return rc;
   }
   size_t no = n_trips ? n_trips : 1, nd = (size_t)n_drivers;
-  s->orders = malloc(no * sizeof *s->orders);
-  s->orec = malloc(no * sizeof *s->orec);
-  s->cancel_u = malloc(no * sizeof *s->cancel_u);
-  s->trip_m = malloc(no * sizeof *s->trip_m);
-  s->du = malloc(no * sizeof *s->du);
+  /* the arrays read at random while a run is in flight (rs_mem.h) */
+  s->orders = rs_mem_array(no, sizeof *s->orders, 0, 0);
+  s->orec = rs_mem_array(no, sizeof *s->orec, 0, 0);
+  s->cancel_u = rs_mem_array(no, sizeof *s->cancel_u, 0, 0);
+  s->trip_m = rs_mem_array(no, sizeof *s->trip_m, 0, 0);
+  s->du = rs_mem_array(no, sizeof *s->du, 0, 0);
+  s->onext = rs_mem_array(no, sizeof *s->onext, 0, 0);
+  s->oprev = rs_mem_array(no, sizeof *s->oprev, 0, 0);
   s->modelled = malloc(no);
-  s->drivers = calloc(nd, sizeof *s->drivers);
-  s->drec = calloc(nd, sizeof *s->drec);
-  s->dstate = aligned_alloc(_Alignof(sim_dstate), nd * sizeof *s->dstate);
-  if (s->dstate != NULL) memset(s->dstate, 0, nd * sizeof *s->dstate);
+  s->drivers = rs_mem_array(nd, sizeof *s->drivers, 0, 1);
+  s->drec = rs_mem_array(nd, sizeof *s->drec, 0, 1);
+  s->dstate = rs_mem_array(nd, sizeof *s->dstate, _Alignof(sim_dstate), 1);
   s->eligible = malloc(nd * sizeof *s->eligible);
   s->repo_hold = calloc(nd, sizeof *s->repo_hold);
   s->repo_dispatchable = sc->repo_dispatchable;
@@ -1286,8 +1289,6 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->cell_stamp = calloc((size_t)s->grid.n_cells, sizeof *s->cell_stamp);
   s->cell_head = malloc((size_t)s->grid.n_cells * sizeof *s->cell_head);
   s->cell_tail = malloc((size_t)s->grid.n_cells * sizeof *s->cell_tail);
-  s->onext = malloc(no * sizeof *s->onext);
-  s->oprev = malloc(no * sizeof *s->oprev);
   s->cell_u = malloc((size_t)s->grid.n_cells * sizeof *s->cell_u);
   s->drv_stamp = calloc(nd, sizeof *s->drv_stamp);
   s->fresh_idle = malloc(nd * sizeof *s->fresh_idle);
