@@ -42,9 +42,18 @@
  * which is why the cost of a search is proportional to the region it
  * explores, not to the graph.
  *
- * Cost: O(E) for the set-up, then one search per row the start did not
- * match, each O(E' log V') on the explored part. Memory: O(E + n_rows +
- * n_cols), owned by the workspace, grown on demand and never shrunk.
+ * Sorted rows. Each row's edges are sorted by cost, heaviest first, when the
+ * internal CSR is built. As every v <= 0, an edge's cost bounds its reduced
+ * value c - v[j] from below, and the bound only grows along the row; a scan
+ * (of the start or of a search) stops at the first edge whose bound cannot
+ * beat what it already has. On dispatch-like rows the few heaviest edges
+ * decide, so most of a row is never read.
+ *
+ * Cost: O(E) for the set-up plus the row sorts (linear on rows already in
+ * order, O(d log d) at worst for a row of d edges), then one search per row
+ * the start did not match, each O(E' log V') on the explored part. Memory:
+ * O(E + n_rows + n_cols), owned by the workspace, grown on demand and never
+ * shrunk.
  *
  * Rejected: a dense O(n^3) Hungarian method (the instances are sparse, 50
  * edges per row); auction and cost-scaling (need integral costs or an epsilon
@@ -208,6 +217,54 @@ static heap_item heap_pop(disp_match *m, int32_t *size) {
 
 /* ---- set-up: validation and the internal CSR ---- */
 
+/* The order of a row's edges: by cost, heaviest first, then by column, so
+ * that the order is total (equal edges are interchangeable) and the result
+ * does not depend on the order of a row's edges in the input. */
+static inline int edge_before(match_edge a, match_edge b) {
+  return a.c < b.c || (a.c == b.c && a.j < b.j);
+}
+
+/* Rows up to this length are sorted by insertion, longer ones by heapsort:
+ * dispatch rows have tens of edges, often already in order (candidates come
+ * nearest first), where insertion is linear; heapsort bounds the worst case
+ * of a long row at O(d log d) without scratch memory. */
+#define MATCH_INSERTION_MAX 64
+
+static void sift_down(match_edge *a, int32_t h, int32_t n) {
+  match_edge x = a[h];
+  for (;;) {
+    int32_t c = 2 * h + 1;
+    if (c >= n) break;
+    if (c + 1 < n && edge_before(a[c], a[c + 1])) c++;
+    if (!edge_before(x, a[c])) break;
+    a[h] = a[c];
+    h = c;
+  }
+  a[h] = x;
+}
+
+static void sort_row(match_edge *a, int32_t n) {
+  if (n <= MATCH_INSERTION_MAX) {
+    for (int32_t q = 1; q < n; q++) {
+      match_edge x = a[q];
+      int32_t t = q;
+      while (t > 0 && edge_before(x, a[t - 1])) {
+        a[t] = a[t - 1];
+        t--;
+      }
+      a[t] = x;
+    }
+    return;
+  }
+  for (int32_t h = n / 2 - 1; h >= 0; h--) sift_down(a, h, n);
+  for (int32_t t = n - 1; t > 0; t--) {
+    match_edge x = a[0];
+    a[0] = a[t];
+    a[t] = x;
+    sift_down(a, 0, t);
+  }
+}
+
 static int validate(int32_t n_rows, int32_t n_cols, const int32_t *row_ptr,
                     const int32_t *col_idx, const double *w, int64_t *n_pos,
                     rs_err *e) {
@@ -247,7 +304,8 @@ static int validate(int32_t n_rows, int32_t n_cols, const int32_t *row_ptr,
   return 0;
 }
 
-/* Fills ptr/edges with the positive edges, rows = the smaller side. */
+/* Fills ptr/edges with the positive edges, rows = the smaller side, each
+ * row sorted by edge_before. */
 static void build(disp_match *m, int32_t n_rows, int32_t n_cols,
                   const int32_t *row_ptr, const int32_t *col_idx,
                   const double *w) {
@@ -287,6 +345,8 @@ static void build(disp_match *m, int32_t n_rows, int32_t n_cols,
         if (x > wmax) wmax = x;
       }
   }
+  for (int32_t i = 0; i < m->k; i++)
+    sort_row(m->edges + m->ptr[i], m->ptr[i + 1] - m->ptr[i]);
   for (int64_t q = 0; q < m->ptr[m->k]; q++) {
     double x = -m->edges[q].c;
     if (x != floor(x) || x > DISP_MATCH_EXACT_MAX) {
@@ -349,6 +409,9 @@ static void init_start(disp_match *m) {
       double u1 = 0, u2 = INFINITY;
       int32_t j1 = -1, j2 = -1, p1 = -1, p2 = -1;
       for (int32_t p = m->ptr[i]; p < m->ptr[i + 1]; p++) {
+        /* h >= c as v <= 0, and c only grows along the sorted row: no
+         * later edge can beat the second best any more. */
+        if (E[p].c >= u2) break;
         double h = E[p].c - v[E[p].j];
         if (h < u1) {
           u2 = u1;
@@ -421,6 +484,31 @@ static inline void relax(disp_match *m, match_col *cj, int32_t j, double dj,
   heap_up(m, h, it);
 }
 
+/* Relaxes the arcs of row i reached at offset base = d[j] - u[i] (0 for the
+ * free row a search starts from): column k is offered base + c - v[k].
+ * An offer not below the best terminal can never be settled, so it is
+ * dropped. Rows are sorted by cost and v <= 0, so t = base + c bounds the
+ * offer from below, also in floating point (t - v[k] adds a non-negative
+ * number and rounding is monotone), and t only grows along the row: once
+ * t is not below the best terminal, neither is any later offer. Returns the
+ * number of arcs looked at. */
+static inline int32_t scan_row(disp_match *m, int32_t i, double base,
+                               int32_t *hsize, double *best_d,
+                               int32_t *best_col) {
+  const match_edge *E = m->edges;
+  const double *v = m->v;
+  const int32_t begin = m->ptr[i], end = m->ptr[i + 1];
+  int32_t p = begin;
+  for (; p < end; p++) {
+    double t = base + E[p].c;
+    if (t >= *best_d) break;
+    int32_t k = E[p].j;
+    double dk = t - v[k];
+    if (dk < *best_d) relax(m, &m->cs[k], k, dk, p, hsize, best_d, best_col);
+  }
+  return p - begin;
+}
+
 /* The row edge p belongs to: the last i with ptr[i] <= p (rows without
  * edges share their offset with the next row, hence "last"). */
 static int32_t edge_row(const disp_match *m, int32_t p) {
@@ -452,12 +540,7 @@ static void search(disp_match *m, int32_t r) {
   int32_t best_col = -1, best_row = r;
   int64_t relaxed = 0;
 
-  for (int32_t p = m->ptr[r]; p < m->ptr[r + 1]; p++) {
-    int32_t j = E[p].j;
-    double dj = E[p].c - v[j];
-    if (dj < best_d) relax(m, &cs[j], j, dj, p, &hsize, &best_d, &best_col);
-  }
-  relaxed += m->ptr[r + 1] - m->ptr[r];
+  relaxed += scan_row(m, r, 0, &hsize, &best_d, &best_col);
 
   while (hsize > 0 && m->heap[0].d < best_d) {
     heap_item top = heap_pop(m, &hsize);
@@ -471,13 +554,7 @@ static void search(disp_match *m, int32_t r) {
       best_col = -1;
       best_row = i;
     }
-    for (int32_t p = m->ptr[i]; p < m->ptr[i + 1]; p++) {
-      int32_t k = E[p].j;
-      double dk = base + E[p].c - v[k];
-      /* An offer not below the best terminal can never be settled. */
-      if (dk < best_d) relax(m, &cs[k], k, dk, p, &hsize, &best_d, &best_col);
-    }
-    relaxed += m->ptr[i + 1] - m->ptr[i];
+    relaxed += scan_row(m, i, base, &hsize, &best_d, &best_col);
   }
 
   /* Dual update of the settled columns only: all have d < best_d. */

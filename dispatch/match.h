@@ -45,7 +45,8 @@ typedef struct {
   int32_t n_matched;    /* pairs in the result */
   int64_t n_edges;      /* positive-weight edges kept */
   int64_t n_settled;    /* columns settled over all searches */
-  int64_t n_relaxed;    /* arcs relaxed over all searches */
+  int64_t n_relaxed;    /* arcs looked at over all searches (the tail of a
+                           row cut off by its cost bound is not counted) */
 } disp_match_stats;
 
 /* A solver workspace; NULL when out of memory. */

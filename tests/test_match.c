@@ -235,6 +235,47 @@ START_TEST(test_small_vs_brute) {
 }
 END_TEST
 
+/* Rows far longer than the columns (many duplicate edges, ties in weight):
+ * internal rows are sorted by weight when the solver builds them, by
+ * insertion up to a length and by heapsort beyond, and the scans stop at
+ * the first edge too light to matter. Both sorts, both orientations (the
+ * transposed build sorts too) and the cut-offs are checked against
+ * exhaustive search. */
+START_TEST(test_long_rows_vs_brute) {
+  static elist l;
+  static inst x;
+  pcg32 g;
+  pcg32_seed(&g, 5150u, (uint64_t)_i);
+  disp_match *m = disp_match_new();
+  ck_assert_ptr_nonnull(m);
+  int32_t r2c[8];
+  for (int t = 0; t < 40; t++) {
+    int integral = t % 2 == 0;
+    l.n = 0;
+    int32_t nr = 1 + (int32_t)pcg32_bounded(&g, 7), nc = 1 + (int32_t)pcg32_bounded(&g, 7);
+    for (int32_t i = 0; i < nr; i++) {
+      int32_t deg = (int32_t)pcg32_bounded(&g, MAXE / 8);
+      for (int32_t q = 0; q < deg; q++) {
+        int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
+        double w = integral ? (double)((int32_t)pcg32_bounded(&g, 30) - 5)
+                            : pcg32_double(&g) * 1.3 - 0.3;
+        add(&l, i, j, w);
+      }
+    }
+    to_csr(&l, nr, nc, &x);
+    double got = solve_checked(m, &x, r2c);
+    double want = brute(&x);
+    if (integral)
+      ck_assert_msg(got == want, "seed %d instance %d (%dx%d): got %g want %g", _i, t,
+                    x.nr, x.nc, got, want);
+    else
+      ck_assert_msg(fabs(got - want) <= 1e-12, "seed %d instance %d: got %.17g want %.17g",
+                    _i, t, got, want);
+  }
+  disp_match_free(m);
+}
+END_TEST
+
 /* ---- traps ---- */
 
 static double solve_list(const elist *l, int32_t nr, int32_t nc, int32_t *r2c) {
@@ -488,6 +529,7 @@ static Suite *match_suite(void) {
   Suite *s = suite_create("match");
   TCase *tc = tcase_create("disp_match_solve");
   tcase_add_loop_test(tc, test_small_vs_brute, 0, SMALL_LOOPS);
+  tcase_add_loop_test(tc, test_long_rows_vs_brute, 0, 10);
   tcase_add_test(tc, test_trap_greedy_fails);
   tcase_add_test(tc, test_trap_unmatched_optimal);
   tcase_add_test(tc, test_trap_long_path);
