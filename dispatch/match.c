@@ -178,6 +178,13 @@ static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
   return 0;
 }
 
+/* A hint to load the cache line at p; nothing on compilers without one. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MATCH_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define MATCH_PREFETCH(p) ((void)(p))
+#endif
+
 /* ---- binary heap on (d, column); pos[] tracks positions ---- */
 
 static void heap_up(disp_match *m, int32_t h, heap_item it) {
@@ -546,6 +553,14 @@ static void search(disp_match *m, int32_t r) {
     heap_item top = heap_pop(m, &hsize);
     int32_t j = top.j;
     cs[j].pos = -2;
+    /* The new minimum is the likeliest next row to scan: start loading its
+     * first edges now, as rows sit at random places in a large array. */
+    if (hsize > 0) {
+      int32_t o = cs[m->heap[0].j].owner; /* owns an edge: E[b] exists */
+      int32_t b = m->ptr[o];
+      MATCH_PREFETCH(&E[b]);
+      if (m->ptr[o + 1] - b > 4) MATCH_PREFETCH(&E[b + 4]);
+    }
     m->settled[nset++] = j;
     int32_t i = cs[j].owner;
     double base = top.d - (m->cost[i] - v[j]); /* d[j] - u[i] */
