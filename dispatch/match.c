@@ -114,7 +114,7 @@ struct disp_match {
   double *v;               /* potential, <= 0, exactly 0 while free */
   match_col *cs;           /* owner and search state */
   int32_t *settled;        /* columns settled in the current search */
-  heap_item *heap;         /* binary min-heap on d */
+  heap_item *heap;         /* 4-ary min-heap on d */
   uint32_t search_id;      /* current search, never 0 after a reset */
   disp_match_stats stats;  /* of the last solve */
 };
@@ -190,12 +190,18 @@ static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
 #define MATCH_PREFETCH_EDGES 64
 #define MATCH_LINE_EDGES ((int32_t)(64 / sizeof(match_edge)))
 
-/* ---- binary heap on (d, column); pos[] tracks positions ---- */
+/* ---- 4-ary min-heap on (d, column); cs[].pos tracks positions ----
+ *
+ * Four children per node: half the depth of a binary heap, so a sift-up
+ * (one per relaxation that improves a column) moves fewer entries, and the
+ * four children a sift-down compares share one or two cache lines. */
+
+#define MATCH_HEAP_ARITY 4
 
 static void heap_up(disp_match *m, int32_t h, heap_item it) {
   heap_item *a = m->heap;
   while (h > 0) {
-    int32_t p = (h - 1) >> 1;
+    int32_t p = (h - 1) / MATCH_HEAP_ARITY;
     if (a[p].d <= it.d) break;
     a[h] = a[p];
     m->cs[a[h].j].pos = h;
@@ -213,13 +219,15 @@ static heap_item heap_pop(disp_match *m, int32_t *size) {
     heap_item it = a[n];
     int32_t h = 0;
     for (;;) {
-      int32_t c = 2 * h + 1;
+      int32_t c = MATCH_HEAP_ARITY * h + 1;
       if (c >= n) break;
-      if (c + 1 < n && a[c + 1].d < a[c].d) c++;
-      if (a[c].d >= it.d) break;
-      a[h] = a[c];
+      int32_t end = n - c > MATCH_HEAP_ARITY ? c + MATCH_HEAP_ARITY : n, b = c;
+      for (int32_t q = c + 1; q < end; q++)
+        if (a[q].d < a[b].d) b = q;
+      if (a[b].d >= it.d) break;
+      a[h] = a[b];
       m->cs[a[h].j].pos = h;
-      h = c;
+      h = b;
     }
     a[h] = it;
     m->cs[it.j].pos = h;

@@ -480,6 +480,40 @@ START_TEST(test_large_vs_hungarian) {
 }
 END_TEST
 
+/* Denser instances with few distinct weights: searches hold hundreds of
+ * columns in the heap at once, with many equal keys, and the sorted rows
+ * end their scans among runs of equal costs. */
+START_TEST(test_dense_ties_vs_hungarian) {
+  static elist l;
+  static inst x;
+  pcg32 g;
+  pcg32_seed(&g, 31337u, (uint64_t)_i);
+  l.n = 0;
+  int32_t nr = 100 + (int32_t)pcg32_bounded(&g, 30), nc = 100 + (int32_t)pcg32_bounded(&g, 30);
+  int integral = _i % 2 == 0;
+  for (int32_t i = 0; i < nr; i++) {
+    int deg = 10 + (int)pcg32_bounded(&g, 21);
+    for (int k = 0; k < deg; k++) {
+      int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
+      double w = integral ? (double)pcg32_bounded(&g, 6) * 10 + 40
+                          : (double)pcg32_bounded(&g, 6) * 0.1 + 0.4;
+      add(&l, i, j, w);
+    }
+  }
+  to_csr(&l, nr, nc, &x);
+  static int32_t r2c[130];
+  disp_match *m = disp_match_new();
+  double got = solve_checked(m, &x, r2c);
+  double want = dense_reference(&x);
+  if (integral)
+    ck_assert_double_eq(got, want);
+  else
+    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g",
+                  got, want);
+  disp_match_free(m);
+}
+END_TEST
+
 /* ---- malformed input ---- */
 
 START_TEST(test_invalid_input) {
@@ -539,6 +573,7 @@ static Suite *match_suite(void) {
   tcase_add_loop_test(tc, test_transpose_agrees, 0, 20);
   tcase_add_test(tc, test_reuse_matches_fresh);
   tcase_add_loop_test(tc, test_large_vs_hungarian, 0, 12);
+  tcase_add_loop_test(tc, test_dense_ties_vs_hungarian, 0, 12);
   tcase_add_test(tc, test_invalid_input);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_match_verify");
