@@ -36,29 +36,42 @@
  * offset d[j] - u[i], and whose private column is reached at d[j] - u[i].
  * Terminals (free real columns and private columns) are never expanded, so
  * only the best terminal seen so far is kept, as a scalar, and never enters
- * the heap. The search stops as soon as the heap's minimum is not below the
- * best terminal: that terminal's distance delta is then final. Potentials of
- * the settled columns move by d[j] - delta (< 0); nothing else is touched,
- * which is why the cost of a search is proportional to the region it
- * explores, not to the graph.
+ * the heap (a 4-ary heap of the matched columns reached). The search stops
+ * as soon as the heap's minimum is not below the best terminal: that
+ * terminal's distance delta is then final. Potentials of the settled
+ * columns move by d[j] - delta (< 0); nothing else is touched, which is why
+ * the cost of a search is proportional to the region it explores, not to
+ * the graph.
  *
- * Sorted rows. Each row's edges are sorted by cost, heaviest first, when the
- * internal CSR is built. As every v <= 0, an edge's cost bounds its reduced
- * value c - v[j] from below, and the bound only grows along the row; a scan
- * (of the start or of a search) stops at the first edge whose bound cannot
- * beat what it already has. On dispatch-like rows the few heaviest edges
- * decide, so most of a row is never read.
+ * Sorted heads. As every v <= 0, an edge's cost bounds its reduced value
+ * c - v[j] from below, so in a row whose edges come heaviest first a scan
+ * (of the start or of a search) can stop at the first edge whose bound
+ * cannot beat what the scan already has; on dispatch-like rows a few of the
+ * heaviest edges decide and most of a row is never read. A row that arrives
+ * in order is used as it is. Any other row is scanned in full once and then
+ * given a sorted head of its MATCH_HEAD heaviest edges, the rest behind it
+ * unsorted but no heavier (row_head): sorting whole rows would cost a small
+ * dispatch graph, whose rows are mostly scanned once or twice, more than
+ * the whole solve.
  *
- * Cost: O(E) for the set-up plus the row sorts (linear on rows already in
- * order, O(d log d) at worst for a row of d edges), then one search per row
- * the start did not match, each O(E' log V') on the explored part. Memory:
- * O(E + n_rows + n_cols), owned by the workspace, grown on demand and never
- * shrunk.
+ * Memory. A search's cost is dominated by the first touch of each row it
+ * scans, somewhere in an edge array of several MB; the row of the column on
+ * top of the heap is nearly always the next one scanned, so its edges are
+ * prefetched while the current row is scanned.
+ *
+ * Cost: O(E) for the set-up, O(d * MATCH_HEAD) at most for the head of a
+ * row of d edges, then one search per row the start did not match, each
+ * O(E' log V') on the explored part. Memory: O(E + n_rows + n_cols), owned
+ * by the workspace, grown on demand and never shrunk.
  *
  * Rejected: a dense O(n^3) Hungarian method (the instances are sparse, 50
  * edges per row); auction and cost-scaling (need integral costs or an epsilon
  * schedule, and are not exact for doubles); a heap holding the terminals
- * (thousands of useless insertions per search on dispatch-like graphs).
+ * (thousands of useless insertions per search on dispatch-like graphs);
+ * sorting whole rows (see above; scans rarely pass a head); re-sorting the
+ * rows by c - v after the start (a tighter bound, but the re-sort costs
+ * more than the scans it saves); 8-byte edges with a float lower bound of
+ * the cost (no faster once rows are prefetched).
  */
 #include "dispatch/match.h"
 
@@ -74,9 +87,10 @@ typedef struct {
 } match_edge;
 
 /* What a search keeps per column, in one 24-byte record so that an arc that
- * passes the first test touches one cache line. The potentials sit apart in
- * a dense array: most arcs are rejected on v alone (the offer is not below
- * the best terminal) and that array is small enough to stay in cache. */
+ * passes the first tests touches one cache line. The potentials sit apart
+ * in a dense array: most arcs are rejected on their cost or on v alone (the
+ * offer is not below the best terminal) and that array is small enough to
+ * stay in cache. */
 typedef struct {
   double d;        /* distance in the search stamp names */
   uint32_t stamp;  /* search id that last touched d/pos/pred */
@@ -104,6 +118,7 @@ struct disp_match {
   int exact;               /* all kept weights integral and <= EXACT_MAX */
   int solved;              /* a solve has completed */
   int32_t *ptr;            /* k + 1 offsets into edges */
+  int32_t *head_end;       /* end of each row's sorted head (see row_head) */
   match_edge *edges;       /* kept edges, grouped by internal row */
   int32_t *count;          /* per input column counts when transposing */
   /* matching, per row */
@@ -127,6 +142,7 @@ disp_match *disp_match_new(void) {
 void disp_match_free(disp_match *m) {
   if (m == NULL) return;
   free(m->ptr);
+  free(m->head_end);
   free(m->edges);
   free(m->count);
   free(m->col);
@@ -158,7 +174,8 @@ static int grow(void *p, size_t n, size_t sz) {
 static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
   if (rows + 1 > m->cap_rows) {
     size_t n = (size_t)rows + 1;
-    if (grow(&m->ptr, n, sizeof *m->ptr) || grow(&m->col, n, sizeof *m->col) ||
+    if (grow(&m->ptr, n, sizeof *m->ptr) || grow(&m->head_end, n, sizeof *m->head_end) ||
+        grow(&m->col, n, sizeof *m->col) ||
         grow(&m->cost, n, sizeof *m->cost) || grow(&m->count, n, sizeof *m->count) ||
         grow(&m->queue, n, sizeof *m->queue))
       return -1;
@@ -237,52 +254,76 @@ static heap_item heap_pop(disp_match *m, int32_t *size) {
 
 /* ---- set-up: validation and the internal CSR ---- */
 
-/* The order of a row's edges: by cost, heaviest first, then by column, so
- * that the order is total (equal edges are interchangeable) and the result
- * does not depend on the order of a row's edges in the input. */
-static inline int edge_before(match_edge a, match_edge b) {
-  return a.c < b.c || (a.c == b.c && a.j < b.j);
+/* The order of a row's edges: by cost, heaviest first. Equal costs may come
+ * in any order: the bounds only need the costs not to decrease. */
+static inline int edge_before(match_edge a, match_edge b) { return a.c < b.c; }
+
+/* Length of the sorted head a row gets when it does not arrive in order. On
+ * the benchmark's random rows a search scans 7 edges of a row on average;
+ * a longer head costs more to select than it saves. */
+#define MATCH_HEAD 12
+
+/* Whether a[0..d) is in order; stops at the first pair that is not. */
+static int in_order(const match_edge *a, int32_t d) {
+  for (int32_t q = 1; q < d; q++)
+    if (edge_before(a[q], a[q - 1])) return 0;
+  return 1;
 }
 
-/* Rows up to this length are sorted by insertion, longer ones by heapsort:
- * dispatch rows have tens of edges, often already in order (candidates come
- * nearest first), where insertion is linear; heapsort bounds the worst case
- * of a long row at O(d log d) without scratch memory. */
-#define MATCH_INSERTION_MAX 64
-
-static void sift_down(match_edge *a, int32_t h, int32_t n) {
-  match_edge x = a[h];
-  for (;;) {
-    int32_t c = 2 * h + 1;
-    if (c >= n) break;
-    if (c + 1 < n && edge_before(a[c], a[c + 1])) c++;
-    if (!edge_before(x, a[c])) break;
-    a[h] = a[c];
-    h = c;
-  }
-  a[h] = x;
-}
-
-static void sort_row(match_edge *a, int32_t n) {
-  if (n <= MATCH_INSERTION_MAX) {
-    for (int32_t q = 1; q < n; q++) {
-      match_edge x = a[q];
-      int32_t t = q;
-      while (t > 0 && edge_before(x, a[t - 1])) {
-        a[t] = a[t - 1];
-        t--;
-      }
-      a[t] = x;
+/* Puts row a[0..d) into head-sorted form and returns the head's length h:
+ * a[0..h) is in order and no later edge is before a[h - 1]. The MATCH_HEAD
+ * heaviest edges are selected into the head by insertion: O(d * MATCH_HEAD)
+ * at worst and close to one comparison per edge in practice, a fraction of
+ * a full sort, and a scan rarely gets past the heaviest edges (when it
+ * does, it reads the tail in full). */
+static int32_t sort_head(match_edge *a, int32_t d) {
+  int32_t h = d < MATCH_HEAD ? d : MATCH_HEAD, q;
+  for (q = 1; q < h; q++) {
+    match_edge x = a[q];
+    int32_t t = q;
+    while (t > 0 && edge_before(x, a[t - 1])) {
+      a[t] = a[t - 1];
+      t--;
     }
-    return;
-  }
-  for (int32_t h = n / 2 - 1; h >= 0; h--) sift_down(a, h, n);
-  for (int32_t t = n - 1; t > 0; t--) {
-    match_edge x = a[0];
-    a[0] = a[t];
     a[t] = x;
-    sift_down(a, 0, t);
   }
+  /* The head's last edge only gets heavier, and each edge it evicts goes
+   * to the tail, so every tail edge ends up not before the final one. */
+  for (q = h; q < d; q++) {
+    if (!edge_before(a[q], a[h - 1])) continue;
+    match_edge x = a[q];
+    a[q] = a[h - 1];
+    int32_t t = h - 1;
+    while (t > 0 && edge_before(x, a[t - 1])) {
+      a[t] = a[t - 1];
+      t--;
+    }
+    a[t] = x;
+  }
+  return h;
+}
+
+/* Called before each scan of row i; returns the end of its sorted head (an
+ * edge index), up to which a scan may stop early. head_end[i] says:
+ *   > ptr[i]   the head ends there (ptr[i + 1]: the row arrived in order);
+ *   = ptr[i]   not in order, scanned once;
+ *   < ptr[i]   not in order, never scanned.
+ * A row out of order is scanned in full once and given its head before its
+ * second scan: many rows of a small dispatch graph are scanned once, and
+ * for them the head would cost more than it saves. Moving the row's edges
+ * then is safe: a row is scanned at most once per search (and the start
+ * uses the edge indices of a scan at once), so no recorded edge index
+ * points into it. */
+static inline int32_t row_head(disp_match *m, int32_t i) {
+  int32_t b = m->ptr[i], h = m->head_end[i];
+  if (h > b) return h;
+  if (h < b) {
+    m->head_end[i] = b;
+    return b;
+  }
+  h = b + sort_head(m->edges + b, m->ptr[i + 1] - b);
+  m->head_end[i] = h;
+  return h;
 }
 
 static int validate(int32_t n_rows, int32_t n_cols, const int32_t *row_ptr,
@@ -329,8 +370,8 @@ static int validate(int32_t n_rows, int32_t n_cols, const int32_t *row_ptr,
  * floor() it needs no library call on baseline x86-64. */
 static inline int is_integral(double x) { return x == (double)(int64_t)x; }
 
-/* Fills ptr/edges with the positive edges, rows = the smaller side, each
- * row sorted by edge_before. */
+/* Fills ptr/edges with the positive edges, rows = the smaller side, and
+ * head_end with each row's state (see row_head). */
 static void build(disp_match *m, int32_t n_rows, int32_t n_cols,
                   const int32_t *row_ptr, const int32_t *col_idx,
                   const double *w) {
@@ -347,7 +388,6 @@ static void build(disp_match *m, int32_t n_rows, int32_t n_cols,
         m->edges[q].j = col_idx[p];
         q++;
         if (x > wmax) wmax = x;
-        exact &= is_integral(x);
       }
     }
     m->ptr[n_rows] = (int32_t)q;
@@ -369,11 +409,18 @@ static void build(disp_match *m, int32_t n_rows, int32_t n_cols,
         m->edges[q].c = -x;
         m->edges[q].j = i;
         if (x > wmax) wmax = x;
-        exact &= is_integral(x);
       }
   }
   for (int32_t i = 0; i < m->k; i++)
-    sort_row(m->edges + m->ptr[i], m->ptr[i + 1] - m->ptr[i]);
+    m->head_end[i] = in_order(m->edges + m->ptr[i], m->ptr[i + 1] - m->ptr[i])
+                         ? m->ptr[i + 1]
+                         : m->ptr[i] - 1;
+  for (int64_t q = 0; q < m->ptr[m->k]; q++) {
+    if (!is_integral(-m->edges[q].c)) {
+      exact = 0;
+      break;
+    }
+  }
   m->wmax = wmax;
   m->exact = exact;
 }
@@ -428,10 +475,14 @@ static void init_start(disp_match *m) {
       int32_t i = fr[q++];
       double u1 = 0, u2 = INFINITY;
       int32_t j1 = -1, j2 = -1, p1 = -1, p2 = -1;
+      const int32_t head = row_head(m, i);
       for (int32_t p = m->ptr[i]; p < m->ptr[i + 1]; p++) {
-        /* h >= c as v <= 0, and c only grows along the sorted row: no
-         * later edge can beat the second best any more. */
-        if (E[p].c >= u2) break;
+        /* h >= c as v <= 0: such an edge cannot beat the second best, and
+         * within the sorted head no later edge can either. */
+        if (E[p].c >= u2) {
+          if (p < head) break;
+          continue;
+        }
         double h = E[p].c - v[E[p].j];
         if (h < u1) {
           u2 = u1;
@@ -507,21 +558,25 @@ static inline void relax(disp_match *m, match_col *cj, int32_t j, double dj,
 /* Relaxes the arcs of row i reached at offset base = d[j] - u[i] (0 for the
  * free row a search starts from): column k is offered base + c - v[k].
  * An offer not below the best terminal can never be settled, so it is
- * dropped. Rows are sorted by cost and v <= 0, so t = base + c bounds the
- * offer from below, also in floating point (t - v[k] adds a non-negative
- * number and rounding is monotone), and t only grows along the row: once
- * t is not below the best terminal, neither is any later offer. Returns the
- * number of arcs looked at. */
+ * dropped. As v <= 0, t = base + c bounds the offer from below, also in
+ * floating point (t - v[k] adds a non-negative number and rounding is
+ * monotone), and such an arc is skipped without reading v. Within the
+ * row's sorted head t only grows, and the tail's costs are not below the
+ * head's last: once t reaches the best terminal in the head, no later offer
+ * can beat it and the scan stops. Returns the number of arcs looked at. */
 static inline int32_t scan_row(disp_match *m, int32_t i, double base,
                                int32_t *hsize, double *best_d,
                                int32_t *best_col) {
   const match_edge *E = m->edges;
   const double *v = m->v;
-  const int32_t begin = m->ptr[i], end = m->ptr[i + 1];
+  const int32_t head = row_head(m, i), begin = m->ptr[i], end = m->ptr[i + 1];
   int32_t p = begin;
   for (; p < end; p++) {
     double t = base + E[p].c;
-    if (t >= *best_d) break;
+    if (t >= *best_d) {
+      if (p < head) break;
+      continue;
+    }
     int32_t k = E[p].j;
     double dk = t - v[k];
     if (dk < *best_d) relax(m, &m->cs[k], k, dk, p, hsize, best_d, best_col);

@@ -236,11 +236,11 @@ START_TEST(test_small_vs_brute) {
 END_TEST
 
 /* Rows far longer than the columns (many duplicate edges, ties in weight):
- * internal rows are sorted by weight when the solver builds them, by
- * insertion up to a length and by heapsort beyond, and the scans stop at
- * the first edge too light to matter. Both sorts, both orientations (the
- * transposed build sorts too) and the cut-offs are checked against
- * exhaustive search. */
+ * an internal row out of order gets a sorted head of its heaviest edges
+ * after its first scan, with the rest unsorted behind it, and scans stop at
+ * the first edge of the head too light to matter. Heads shorter and longer
+ * than the rows, both orientations (the transposed build too) and the
+ * cut-offs are checked against exhaustive search. */
 START_TEST(test_long_rows_vs_brute) {
   static elist l;
   static inst x;
@@ -514,6 +514,39 @@ START_TEST(test_dense_ties_vs_hungarian) {
 }
 END_TEST
 
+/* Rows longer than the sorted head, out of order, with distinct weights:
+ * the head's selection and the tail behind it decide which edges a scan may
+ * skip, on rows scanned many times, against the dense Hungarian method. */
+START_TEST(test_long_rows_vs_hungarian) {
+  static elist l;
+  static inst x;
+  pcg32 g;
+  pcg32_seed(&g, 4711u, (uint64_t)_i);
+  l.n = 0;
+  int32_t nr = 60 + (int32_t)pcg32_bounded(&g, 20), nc = 60 + (int32_t)pcg32_bounded(&g, 20);
+  int integral = _i % 2 == 0;
+  for (int32_t i = 0; i < nr; i++) {
+    int deg = 13 + (int)pcg32_bounded(&g, 38);
+    for (int k = 0; k < deg; k++) {
+      int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
+      double w = integral ? (double)pcg32_bounded(&g, 100000) + 1 : pcg32_double(&g) * 100;
+      add(&l, i, j, w);
+    }
+  }
+  to_csr(&l, nr, nc, &x);
+  static int32_t r2c[80];
+  disp_match *m = disp_match_new();
+  double got = solve_checked(m, &x, r2c);
+  double want = dense_reference(&x);
+  if (integral)
+    ck_assert_double_eq(got, want);
+  else
+    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g",
+                  got, want);
+  disp_match_free(m);
+}
+END_TEST
+
 /* ---- malformed input ---- */
 
 START_TEST(test_invalid_input) {
@@ -574,6 +607,7 @@ static Suite *match_suite(void) {
   tcase_add_test(tc, test_reuse_matches_fresh);
   tcase_add_loop_test(tc, test_large_vs_hungarian, 0, 12);
   tcase_add_loop_test(tc, test_dense_ties_vs_hungarian, 0, 12);
+  tcase_add_loop_test(tc, test_long_rows_vs_hungarian, 0, 20);
   tcase_add_test(tc, test_invalid_input);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_match_verify");
