@@ -33,6 +33,7 @@
 #include "sim/rs_mem.h"
 
 #define DECIDE_CHUNK 64 /* rows per decision when a tick is decided in chunks */
+#define SIM_BATCH 32    /* queued events of one second taken out together */
 
 enum {
   EV_EXPIRE = 1,   /* who = order */
@@ -82,6 +83,8 @@ struct sim_engine {
   int check;                /* check invariants every tick */
   int oom;                  /* an event or an index entry found no memory */
   int idle_walk;            /* the scenario's idle model is random-walk */
+  sim_event batch[SIM_BATCH]; /* queued events of the current second */
+  int32_t batch_n, batch_at;  /* ... taken out, and handled */
 
   city_trip *trips;         /* the source trips (owned) */
   disp_order *orders;       /* policies' view */
@@ -994,34 +997,41 @@ static int handle(sim_engine *s, const sim_event *ev, rs_err *e) {
   }
 }
 
-/* Asks for the records the next queued event will read while this one is
- * handled: its driver's (or its order's), which are the misses that bound
- * an event's cost once the day's orders outgrow the cache. */
-static void prefetch_next(const sim_engine *s) {
+/* Moves the queued events of second t (at most SIM_BATCH of them, in
+ * queue order) into the batch and asks for the records each will read: its
+ * driver's, or its order's. Handling them in that order is handling them
+ * straight from the queue (every order request of second t came first, and
+ * events a handler pushes for t queue behind them), but their cache misses,
+ * the bound on an event's cost once a day's orders outgrow the cache, now
+ * overlap. */
+static void fill_batch(sim_engine *s, int64_t t) {
+  int32_t n = 0;
+  for (const sim_event *top; n < SIM_BATCH && (top = sim_queue_peek(&s->q)) != NULL && top->t == t;)
+    sim_queue_pop(&s->q, &s->batch[n++]);
+  s->batch_n = n;
+  s->batch_at = 0;
 #if defined(__GNUC__)
-  const sim_event *nx = sim_queue_peek(&s->q);
-  if (nx == NULL) return;
-  int32_t who = nx->who;
-  switch (nx->type) {
-  case EV_EXPIRE:
-  case EV_CANCEL:
-    __builtin_prefetch(&s->orec[who]);
-    break;
-  case EV_ARRIVE:
-  case EV_DROPOFF:
-  case EV_IDLE_MOVE:
-  case EV_REPO_ARRIVE:
-  case EV_ONLINE:
-  case EV_OFFLINE:
-    __builtin_prefetch(&s->dstate[who]);
-    __builtin_prefetch(&s->drivers[who]);
-    __builtin_prefetch(&s->drec[who]);
-    break;
-  default:
-    break;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t who = s->batch[i].who;
+    switch (s->batch[i].type) {
+    case EV_EXPIRE:
+    case EV_CANCEL:
+      __builtin_prefetch(&s->orec[who]);
+      break;
+    case EV_ARRIVE:
+    case EV_DROPOFF:
+    case EV_IDLE_MOVE:
+    case EV_REPO_ARRIVE:
+    case EV_ONLINE:
+    case EV_OFFLINE:
+      __builtin_prefetch(&s->dstate[who]);
+      __builtin_prefetch(&s->drivers[who]);
+      __builtin_prefetch(&s->drec[who]);
+      break;
+    default:
+      break;
+    }
   }
-#else
-  (void)s;
 #endif
 }
 
@@ -1049,10 +1059,18 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
   if (s->pending) return SIM_STEP_WAIT;
   if (t_limit > s->to) t_limit = s->to;
   for (int64_t k = 0; k < max_events; k++) {
-    int64_t tr = s->cursor < s->n_orders ? s->orders[s->cursor].t_request : INT64_MAX;
-    const sim_event *top = sim_queue_peek(&s->q);
-    int64_t te = top ? top->t : INT64_MAX;
-    int64_t t = tr <= te ? tr : te;
+    /* the next event: the batch's, else an order request or the queue's
+     * earliest, requests first at equal times */
+    int batched = s->batch_at < s->batch_n;
+    int64_t tr = INT64_MAX, te = INT64_MAX, t;
+    if (batched) {
+      t = s->batch[s->batch_at].t;
+    } else {
+      tr = s->cursor < s->n_orders ? s->orders[s->cursor].t_request : INT64_MAX;
+      const sim_event *top = sim_queue_peek(&s->q);
+      te = top ? top->t : INT64_MAX;
+      t = tr <= te ? tr : te;
+    }
     if (t >= s->to) {
       s->now = s->to;
       close_run(s);
@@ -1065,12 +1083,11 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     s->now = t;
     s->events++;
     int rc;
-    if (tr <= te) {
+    if (!batched && tr <= te) {
       rc = on_request(s, (int32_t)s->cursor++, e);
     } else {
-      sim_event ev;
-      sim_queue_pop(&s->q, &ev);
-      prefetch_next(s);
+      if (!batched) fill_batch(s, t);
+      sim_event ev = s->batch[s->batch_at++];
       rc = handle(s, &ev, e);
     }
     if (rc == DISP_PENDING) return SIM_STEP_WAIT;
