@@ -1032,6 +1032,14 @@ static void fill_batch(sim_engine *s, int64_t t) {
       break;
     }
   }
+  /* then the order records an arrival or a dropoff writes, found through
+   * the driver records asked for above (which arrive together) */
+  for (int32_t i = 0; i < n; i++) {
+    int32_t type = s->batch[i].type;
+    if (type != EV_ARRIVE && type != EV_DROPOFF) continue;
+    int32_t o = s->dstate[s->batch[i].who].order;
+    if (o >= 0) __builtin_prefetch(&s->orec[o]);
+  }
 #endif
 }
 
