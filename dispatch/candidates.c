@@ -368,7 +368,28 @@ static inline double chord2(const double u[3], const double p[3]) {
 static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
                       int32_t *bd, double *bm, int32_t *nb, int32_t k) {
   const idx_entry *a = x->ent[cell];
-  for (int32_t i = 0, n = x->count[cell]; i < n; i++) {
+  int32_t n = x->count[cell];
+  if (k == 1) {
+    /* The nearest alone (fcfs-nearest's one-order decisions): a
+     * branch-free minimum over the cell, then the lowest driver index at
+     * that distance; the same as inserting each in turn. */
+    double c2[64];
+    for (int32_t at = 0; at < n; at += 64) {
+      int32_t m = n - at < 64 ? n - at : 64;
+      double lo = INFINITY;
+      for (int32_t i = 0; i < m; i++) {
+        c2[i] = chord2(a[at + i].u, p);
+        lo = c2[i] < lo ? c2[i] : lo;
+      }
+      if (!(lo <= lim2) || (*nb == 1 && lo > bm[0])) continue;
+      int32_t d = INT32_MAX;
+      for (int32_t i = 0; i < m; i++)
+        if (c2[i] == lo && a[at + i].d < d) d = a[at + i].d;
+      best_insert(bd, bm, nb, 1, d, lo);
+    }
+    return;
+  }
+  for (int32_t i = 0; i < n; i++) {
     double c2 = chord2(a[i].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, a[i].d, c2);
   }
