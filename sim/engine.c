@@ -611,7 +611,10 @@ static int grow_streams(sim_engine *s, int32_t n, rs_err *e) {
  * what changed, not the queue of waiting orders. */
 static int immediate_tick(sim_engine *s, rs_err *e) {
   int32_t n_rows = 0;
-  if (s->n_open == 0) {
+  if (s->n_wait_live == 0) {
+    /* nobody waits: the drivers that came free have nothing to take */
+    s->n_fresh = 0;
+  } else if (s->n_open == 0) {
     /* Every waiting order is exhausted: it can take only a fresh driver
      * within the radius. Each fresh driver gets a stream of the waiting
      * orders within its radius, oldest first (a slot); the oldest head
