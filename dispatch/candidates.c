@@ -31,17 +31,26 @@ typedef struct {
   int32_t pad;
 } idx_entry;
 
+/* A cell's drivers (one record, so that an add or remove touches one line
+ * of the cell table). */
+typedef struct {
+  idx_entry *ent;      /* its drivers, in no particular order */
+  int32_t count, cap;  /* entries in use, allocated */
+} idx_cell;
+
+/* Where a driver is filed: its cell (-1 when not indexed) and entry. */
+typedef struct {
+  int32_t cell, slot;
+} idx_at;
+
 struct disp_index {
   const city_def *city;
   const city_grid *grid;
   int32_t n_drivers;
   int32_t n_cells;
   int32_t size;        /* drivers in the index */
-  idx_entry **ent;     /* per cell: its drivers, in no particular order */
-  int32_t *count;      /* per cell: entries in use */
-  int32_t *cap;        /* per cell: entries allocated */
-  int32_t *slot;       /* per driver: its entry in its cell's array */
-  int32_t *cell;       /* per driver: its cell, or -1 when not indexed */
+  idx_cell *cells;     /* per cell: its drivers */
+  idx_at *at;          /* per driver: where it is filed */
   double (*cell_u)[3]; /* per cell: its centre as a unit vector */
   /* candidate graph buffers, grown to the largest decision */
   int32_t *row_ptr;    /* n_rows + 1 */
@@ -84,13 +93,10 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->nb_ring = -1;
   x->lim_radius = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
-  x->ent = calloc(nc, sizeof *x->ent);
-  x->count = calloc(nc, sizeof *x->count);
-  x->cap = calloc(nc, sizeof *x->cap);
-  x->slot = malloc(nd * sizeof *x->slot);
-  x->cell = malloc(nd * sizeof *x->cell);
+  x->cells = calloc(nc, sizeof *x->cells);
+  x->at = malloc(nd * sizeof *x->at);
   x->cell_u = malloc(nc * sizeof *x->cell_u);
-  if (!x->ent || !x->count || !x->cap || !x->slot || !x->cell || !x->cell_u) {
+  if (!x->cells || !x->at || !x->cell_u) {
     disp_index_free(x);
     return NULL;
   }
@@ -99,19 +105,16 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
     city_grid_center(grid, city_grid_hex(grid, c), &lat, &lng);
     disp_unit_vector(lat, lng, x->cell_u[c]);
   }
-  for (size_t i = 0; i < nd; i++) x->slot[i] = x->cell[i] = -1;
+  for (size_t i = 0; i < nd; i++) x->at[i].cell = x->at[i].slot = -1;
   return x;
 }
 
 void disp_index_free(disp_index *x) {
   if (x == NULL) return;
-  if (x->ent != NULL)
-    for (int32_t c = 0; c < x->n_cells; c++) free(x->ent[c]);
-  free(x->ent);
-  free(x->count);
-  free(x->cap);
-  free(x->slot);
-  free(x->cell);
+  if (x->cells != NULL)
+    for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].ent);
+  free(x->cells);
+  free(x->at);
   free(x->cell_u);
   free(x->row_ptr);
   free(x->edge_driver);
@@ -130,44 +133,46 @@ void disp_index_free(disp_index *x) {
 
 int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
   if (d < 0 || d >= x->n_drivers || cell < 0 || cell >= x->n_cells) return 0;
-  if (x->cell[d] >= 0) disp_index_remove(x, d);
-  int32_t n = x->count[cell];
-  if (n == x->cap[cell]) {
+  if (x->at[d].cell >= 0) disp_index_remove(x, d);
+  idx_cell *ce = &x->cells[cell];
+  int32_t n = ce->count;
+  if (n == ce->cap) {
     int32_t c = n ? 2 * n : 4;
-    idx_entry *a = realloc(x->ent[cell], (size_t)c * sizeof *a);
+    idx_entry *a = realloc(ce->ent, (size_t)c * sizeof *a);
     if (a == NULL) return RS_ENOMEM;
-    x->ent[cell] = a;
-    x->cap[cell] = c;
+    ce->ent = a;
+    ce->cap = c;
   }
-  idx_entry *en = &x->ent[cell][n];
+  idx_entry *en = &ce->ent[n];
   en->u[0] = u[0];
   en->u[1] = u[1];
   en->u[2] = u[2];
   en->d = d;
   en->pad = 0;
-  x->slot[d] = n;
-  x->cell[d] = cell;
-  x->count[cell] = n + 1;
+  x->at[d].cell = cell;
+  x->at[d].slot = n;
+  ce->count = n + 1;
   x->size++;
   return 0;
 }
 
 void disp_index_remove(disp_index *x, int32_t d) {
   if (d < 0 || d >= x->n_drivers) return;
-  int32_t c = x->cell[d];
+  int32_t c = x->at[d].cell;
   if (c < 0) return;
   /* the cell's last entry takes d's place */
-  int32_t i = x->slot[d], last = --x->count[c];
+  idx_cell *ce = &x->cells[c];
+  int32_t i = x->at[d].slot, last = --ce->count;
   if (i != last) {
-    x->ent[c][i] = x->ent[c][last];
-    x->slot[x->ent[c][i].d] = i;
+    ce->ent[i] = ce->ent[last];
+    x->at[ce->ent[i].d].slot = i;
   }
-  x->slot[d] = x->cell[d] = -1;
+  x->at[d].cell = x->at[d].slot = -1;
   x->size--;
 }
 
 int disp_index_contains(const disp_index *x, int32_t d) {
-  return d >= 0 && d < x->n_drivers && x->cell[d] >= 0;
+  return d >= 0 && d < x->n_drivers && x->at[d].cell >= 0;
 }
 
 int32_t disp_index_size(const disp_index *x) { return x->size; }
@@ -367,8 +372,8 @@ static inline double chord2(const double u[3], const double p[3]) {
  * (monotonic in great-circle distance). */
 static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
                       int32_t *bd, double *bm, int32_t *nb, int32_t k) {
-  const idx_entry *a = x->ent[cell];
-  int32_t n = x->count[cell];
+  const idx_entry *a = x->cells[cell].ent;
+  int32_t n = x->cells[cell].count;
   if (k == 1) {
     /* The nearest alone (fcfs-nearest's one-order decisions): a
      * branch-free minimum over the cell, then the lowest driver index at
@@ -401,7 +406,7 @@ static void scan_list(const disp_index *x, const disp_driver *drivers, const int
                       int32_t n, const double p[3], double lim2, int32_t *bd, double *bm,
                       int32_t *nb, int32_t k) {
   for (int32_t i = 0; i < n; i++) {
-    if (x->cell[list[i]] < 0) continue;
+    if (x->at[list[i]].cell < 0) continue;
     double c2 = chord2(drivers[list[i]].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
@@ -454,7 +459,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
       for (int32_t i = lo; i < hi; i++) {
         int32_t c = ring[i];
-        if (c < 0 || x->count[c] == 0) continue;
+        if (c < 0 || x->cells[c].count == 0) continue;
         /* with the list full, skip a cell whose every point is beyond
          * lim_m: its centre's distance less its reach (the edge, widened
          * as above) */
@@ -507,19 +512,20 @@ int32_t disp_index_max_ring(const disp_index *x, double radius_m) {
 int disp_index_check(const disp_index *x, const disp_driver *drivers) {
   int32_t total = 0;
   for (int32_t c = 0; c < x->n_cells; c++) {
-    if (x->count[c] < 0 || x->count[c] > x->cap[c]) return -1;
-    for (int32_t i = 0; i < x->count[c]; i++) {
-      const idx_entry *en = &x->ent[c][i];
+    const idx_cell *ce = &x->cells[c];
+    if (ce->count < 0 || ce->count > ce->cap) return -1;
+    for (int32_t i = 0; i < ce->count; i++) {
+      const idx_entry *en = &ce->ent[i];
       int32_t d = en->d;
-      if (d < 0 || d >= x->n_drivers || x->cell[d] != c || x->slot[d] != i) return -1;
+      if (d < 0 || d >= x->n_drivers || x->at[d].cell != c || x->at[d].slot != i) return -1;
       if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
                                                          drivers[d].state != DISP_REPOSITION) ||
                               memcmp(en->u, drivers[d].u, sizeof en->u) != 0))
         return -1;
     }
-    total += x->count[c];
+    total += ce->count;
   }
   int32_t listed = 0;
-  for (int32_t d = 0; d < x->n_drivers; d++) listed += x->cell[d] >= 0;
+  for (int32_t d = 0; d < x->n_drivers; d++) listed += x->at[d].cell >= 0;
   return total == x->size && listed == x->size ? 0 : -1;
 }

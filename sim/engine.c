@@ -485,6 +485,11 @@ static void collect_fresh(sim_engine *s, int stamp_cells) {
     if (!disp_index_contains(s->idx, d) || s->drv_stamp[d] == s->tick_id) continue;
     s->drv_stamp[d] = s->tick_id;
     s->fresh_idle[s->n_fresh_idle++] = d;
+#if defined(__GNUC__)
+    /* a fresh driver is likely matched this tick */
+    __builtin_prefetch(&s->dstate[d]);
+    __builtin_prefetch(&s->drec[d]);
+#endif
     if (!stamp_cells) continue;
     city_hex h = city_grid_hex(&s->grid, s->drivers[d].cell);
     int32_t nc = city_hex_kring(h, s->max_ring, s->ring);
@@ -581,6 +586,14 @@ static void stream_next(sim_engine *s, int32_t f) {
     if (s->orec[o].status == SIM_ORDER_WAITING && chord2_u(u, s->orders[o].pu) <= s->reach2)
       head = o;
   }
+#if defined(__GNUC__)
+  /* a head is likely matched this tick: what match() reads of it */
+  if (head >= 0) {
+    __builtin_prefetch(&s->du[head]);
+    __builtin_prefetch(&s->trip_m[head]);
+    __builtin_prefetch(&s->cancel_u[head]);
+  }
+#endif
   s->st_n[f] = n;
   s->st_head[f] = head;
 }
