@@ -48,6 +48,13 @@ enum {
   EV_REPO_TICK,    /* repositioning round */
 };
 
+/* An order in its pickup cell's waiting list, with the pickup beside the
+ * links: a tick's order streams read both together. */
+typedef struct {
+  double pu[3];        /* the order's pickup as a unit vector */
+  int32_t next, prev;  /* neighbours in the cell's list, -1 at the ends */
+} sim_wait_node;
+
 /* A driver's private state, three cache lines laid out by use: the first
  * holds what every event about the driver reads (an arrival or dropoff adds
  * the second; only an arrival the third). */
@@ -118,7 +125,9 @@ struct sim_engine {
   uint8_t *exhausted;       /* per order */
   int32_t *cell_head;       /* per cell: its oldest waiting order, -1 */
   int32_t *cell_tail;       /* per cell: its newest waiting order, -1 */
-  int32_t *onext, *oprev;   /* per order: the cell list's links */
+  sim_wait_node *wnode;     /* per order: its cell list links and pickup */
+  uint8_t *live;            /* per order: 1 while waiting (a dense copy of
+                               the status for the tick's order streams) */
   int32_t st_width;         /* per-slot room: the cells of a k-ring */
   int32_t *st_pos;          /* per slot x st_width: its stream's list positions */
   int32_t *st_n;            /* per slot: positions in its stream */
@@ -382,13 +391,15 @@ static void mark_exhausted(sim_engine *s, const int32_t *rows, int32_t n_rows,
 /* Order o leaves the waiting state (matched or expired). */
 static void leave_waiting(sim_engine *s, int32_t o) {
   s->n_wait_live--;
+  s->live[o] = 0;
   if (!s->exhausted[o]) s->n_open--;
   int32_t c = s->orders[o].pcell;
   if (c < 0) return;
-  if (s->oprev[o] >= 0) s->onext[s->oprev[o]] = s->onext[o];
-  else s->cell_head[c] = s->onext[o];
-  if (s->onext[o] >= 0) s->oprev[s->onext[o]] = s->oprev[o];
-  else s->cell_tail[c] = s->oprev[o];
+  sim_wait_node *w = &s->wnode[o];
+  if (w->prev >= 0) s->wnode[w->prev].next = w->next;
+  else s->cell_head[c] = w->next;
+  if (w->next >= 0) s->wnode[w->next].prev = w->prev;
+  else s->cell_tail[c] = w->prev;
 }
 
 /* Applies the pairs the policy wrote into s->tick. */
@@ -580,15 +591,18 @@ static void stream_next(sim_engine *s, int32_t f) {
   int32_t head = -1;
   while (n > 0 && head < 0) {
     int32_t o = h[0];
-    if (s->onext[o] >= 0) h[0] = s->onext[o];
+    const sim_wait_node *w = &s->wnode[o];
+    if (w->next >= 0) h[0] = w->next;
     else h[0] = h[--n];
     if (n > 1) pos_sift(h, n, 0);
-    if (s->orec[o].status == SIM_ORDER_WAITING && chord2_u(u, s->orders[o].pu) <= s->reach2)
-      head = o;
+    if (s->live[o] && chord2_u(u, w->pu) <= s->reach2) head = o;
   }
 #if defined(__GNUC__)
   /* a head is likely matched this tick: what match() reads of it */
   if (head >= 0) {
+    __builtin_prefetch(&s->orders[head]);
+    __builtin_prefetch((const char *)&s->orders[head] + 64);
+    __builtin_prefetch(&s->orec[head]);
     __builtin_prefetch(&s->du[head]);
     __builtin_prefetch(&s->trip_m[head]);
     __builtin_prefetch(&s->cancel_u[head]);
@@ -827,12 +841,15 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
   }
   s->waiting[s->n_waiting++] = o;
   s->n_wait_live++;
+  s->live[o] = 1;
   s->n_open++; /* not exhausted until a decision says so */
   int32_t c = s->orders[o].pcell;
   if (c >= 0) { /* orders arrive in index order: each cell list stays sorted */
-    s->onext[o] = -1;
-    s->oprev[o] = s->cell_tail[c];
-    if (s->cell_tail[c] >= 0) s->onext[s->cell_tail[c]] = o;
+    sim_wait_node *wn = &s->wnode[o];
+    memcpy(wn->pu, s->orders[o].pu, sizeof wn->pu);
+    wn->next = -1;
+    wn->prev = s->cell_tail[c];
+    if (s->cell_tail[c] >= 0) s->wnode[s->cell_tail[c]].next = o;
     else s->cell_head[c] = o;
     s->cell_tail[c] = o;
   }
@@ -1313,8 +1330,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->cancel_u = rs_mem_array(no, sizeof *s->cancel_u, 0, 0);
   s->trip_m = rs_mem_array(no, sizeof *s->trip_m, 0, 0);
   s->du = rs_mem_array(no, sizeof *s->du, 0, 0);
-  s->onext = rs_mem_array(no, sizeof *s->onext, 0, 0);
-  s->oprev = rs_mem_array(no, sizeof *s->oprev, 0, 0);
+  s->wnode = rs_mem_array(no, sizeof *s->wnode, 0, 0);
+  s->live = rs_mem_array(no, 1, 0, 1);
   s->modelled = malloc(no);
   s->drivers = rs_mem_array(nd, sizeof *s->drivers, 0, 1);
   s->drec = rs_mem_array(nd, sizeof *s->drec, 0, 1);
@@ -1338,7 +1355,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
     s->st_width = city_hex_kring_size(s->max_ring); /* = disp_index_rings' per */
   }
-  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->onext || !s->oprev || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
+  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -1413,8 +1430,8 @@ void sim_engine_free(sim_engine *s) {
   free(s->cell_stamp);
   free(s->cell_head);
   free(s->cell_tail);
-  free(s->onext);
-  free(s->oprev);
+  free(s->wnode);
+  free(s->live);
   free(s->st_pos);
   free(s->st_n);
   free(s->st_head);
