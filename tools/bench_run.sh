@@ -13,8 +13,8 @@
 # Workloads:
 #   (a) NYC TLC 2016-02-01 08:00-12:00 (60,540 trips) imported into a
 #       temporary store, 3,000 drivers, fcfs-nearest and batch-distance,
-#       5 runs each;
-#   (b) a synthetic day of 400,000 orders with 10,000 drivers, 3 runs.
+#       9 runs each (this machine is shared: single runs vary by a third);
+#   (b) a synthetic day of 400,000 orders with 10,000 drivers, 5 runs.
 # For each: median process wall time, median engine loop time (runs.wall_seconds
 # in the results DB: the simulation alone, without loading and writing),
 # events, events per second of loop time, and the largest peak RSS.
@@ -24,8 +24,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${RIDESIM_BIN:-$ROOT/build/tools/ridesim}
 DATA=${RIDESIM_DATA:-$ROOT/../shared/city_data}
 CSV=$DATA/nyc-tlc-2016-02-manhattan-am/2016-02-01.csv
-RUNS_REAL=${RUNS_REAL:-5}
-RUNS_SYNTH=${RUNS_SYNTH:-3}
+RUNS_REAL=${RUNS_REAL:-9}
+RUNS_SYNTH=${RUNS_SYNTH:-5}
 
 [ -x "$BIN" ] || { echo "bench_run: no binary at $BIN (set RIDESIM_BIN)" >&2; exit 1; }
 [ -r "$CSV" ] || { echo "bench_run: no data at $CSV (set RIDESIM_DATA)" >&2; exit 1; }
