@@ -2,12 +2,17 @@
  * engine: the event loop of one run, its state machines and its accounting;
  * see engine.h for the rules.
  *
- * Layout. Orders live in three parallel arrays indexed by order index: the
+ * Layout. Orders live in parallel arrays indexed by order index: the
  * policies' read-only view (disp_order), the engine's record (sim_order_rec)
- * and nothing else; drivers likewise (disp_driver, sim_driver_rec) plus the
- * private per-driver fields in `dstate`. Waiting orders are kept in request
- * order in `waiting` and compacted at each tick. Idle drivers are in the
- * cell index (dispatch/candidates.h) exactly while their state is IDLE.
+ * and the engine's per-order extras (trip distance, dropoff unit vector,
+ * cancel uniform, waiting-list node); drivers likewise (disp_driver,
+ * sim_driver_rec) plus the private per-driver state in `dstate`, which also
+ * holds a copy of the current trip. The large arrays come from rs_mem (huge
+ * pages). Waiting orders are kept in request order twice: in `waiting`
+ * (compacted when dead entries outnumber live ones) and in per-cell lists
+ * (`wnode`, unlinked when an order stops waiting). Idle drivers are in the
+ * cell index (dispatch/candidates.h) exactly while their state is IDLE (or
+ * repositioning, when repositioning drivers are dispatchable).
  *
  * Stale events. A driver's `epoch` grows at each change of state; events
  * about a driver's plan (arrival, dropoff, idle move, repositioning arrival)
@@ -15,10 +20,14 @@
  * on. Order events check the order's status instead; shift events check the
  * driver's state.
  *
- * Costs. An event is O(log q) for the queue plus its handler; a dispatch
- * tick costs the candidate search (O(rows x drivers examined)) and the
- * policy. Nothing is allocated per event; tick buffers grow to the largest
- * tick and are reused.
+ * Costs. An event is O(1) for the queue (sim/queue.h) plus its handler;
+ * the queued events of one second are handled as a batch whose records are
+ * prefetched together (fill_batch). A dispatch tick of a batch policy costs
+ * the candidate search over its rows (the waiting orders not known to be
+ * out of reach) and the policy; a tick of an immediate policy costs the
+ * orders near the drivers that came free since the last tick
+ * (immediate_tick). Nothing is allocated per event; tick buffers grow to
+ * the largest tick and are reused.
  */
 #include "sim/engine.h"
 
