@@ -20,8 +20,8 @@
  * parent a[(i-1)/4]: half the depth of a binary heap, and the four children
  * of a node sit in two cache lines.
  *
- * Rejected: a heap alone (O(log n) per event with unpredictable branches:
- * the largest single cost of an event once the handlers were lean); a
+ * Rejected: a heap alone (O(log n) per event, with unpredictable branches,
+ * for the commonest operation of the engine); a
  * classic calendar queue with a tuned bucket width (its speed depends on
  * the event-time distribution; integer seconds make width 1 exact).
  */
