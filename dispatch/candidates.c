@@ -31,11 +31,12 @@ typedef struct {
   int32_t pad;
 } idx_entry;
 
-/* A cell's drivers (one record, so that an add or remove touches one line
- * of the cell table). */
+/* A cell: its drivers and its centre, in one record (one line of the
+ * cell table for an add, a remove, or a search's look at the cell). */
 typedef struct {
   idx_entry *ent;      /* its drivers, in no particular order */
   int32_t count, cap;  /* entries in use, allocated */
+  double u[3];         /* its centre as a unit vector */
 } idx_cell;
 
 /* Where a driver is filed: its cell (-1 when not indexed) and entry. */
@@ -51,7 +52,6 @@ struct disp_index {
   int32_t size;        /* drivers in the index */
   idx_cell *cells;     /* per cell: its drivers */
   idx_at *at;          /* per driver: where it is filed */
-  double (*cell_u)[3]; /* per cell: its centre as a unit vector */
   /* candidate graph buffers, grown to the largest decision */
   int32_t *row_ptr;    /* n_rows + 1 */
   int32_t rows_cap;
@@ -95,15 +95,14 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
   x->cells = calloc(nc, sizeof *x->cells);
   x->at = malloc(nd * sizeof *x->at);
-  x->cell_u = malloc(nc * sizeof *x->cell_u);
-  if (!x->cells || !x->at || !x->cell_u) {
+  if (!x->cells || !x->at) {
     disp_index_free(x);
     return NULL;
   }
   for (int32_t c = 0; c < grid->n_cells; c++) {
     double lat, lng;
     city_grid_center(grid, city_grid_hex(grid, c), &lat, &lng);
-    disp_unit_vector(lat, lng, x->cell_u[c]);
+    disp_unit_vector(lat, lng, x->cells[c].u);
   }
   for (size_t i = 0; i < nd; i++) x->at[i].cell = x->at[i].slot = -1;
   return x;
@@ -115,7 +114,6 @@ void disp_index_free(disp_index *x) {
     for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].ent);
   free(x->cells);
   free(x->at);
-  free(x->cell_u);
   free(x->row_ptr);
   free(x->edge_driver);
   free(x->edge_dist);
@@ -463,7 +461,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
         /* with the list full, skip a cell whose every point is beyond
          * lim_m: its centre's distance less its reach (the edge, widened
          * as above) */
-        if (k > 0 && nb == top_k && chord_to_m(chord2(x->cell_u[c], p), r) - reach > lim_m)
+        if (k > 0 && nb == top_k && chord_to_m(chord2(x->cells[c].u, p), r) - reach > lim_m)
           continue;
         scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
         if (nb == top_k) lim_m = chord_to_m(x->best_m[top_k - 1], r);
