@@ -67,6 +67,12 @@ struct disp_index {
   /* the last radius searched: its squared chord (widened) and max ring */
   double lim_radius, lim2;
   int32_t lim_ring;
+  /* the k-ring as (row, column) steps in the dense grid, one table per
+   * parity of the centre's row (odd rows sit half a cell east), for rings
+   * out to off_ring: a search computes its cells instead of reading a
+   * per-cell table */
+  int32_t (*off)[2];   /* [parity * off_per + i] = {drow, dcol} */
+  int32_t off_ring, off_per;
   /* per-driver cap: each driver's best rows this tick */
   uint8_t *capped;     /* per row: lost an edge to the cap */
   int32_t cap_capped;
@@ -91,6 +97,7 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->n_drivers = n_drivers;
   x->n_cells = grid->n_cells;
   x->nb_ring = -1;
+  x->off_ring = -1;
   x->lim_radius = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
   x->cells = calloc(nc, sizeof *x->cells);
@@ -121,6 +128,7 @@ void disp_index_free(disp_index *x) {
   free(x->best_d);
   free(x->best_m);
   free(x->nbr);
+  free(x->off);
   free(x->capped);
   free(x->cap_stamp);
   free(x->cap_n);
@@ -323,6 +331,34 @@ static int build_rings(disp_index *x, int32_t k) {
   return 0;
 }
 
+/* Tabulates the k-ring's steps for both row parities. */
+static int build_offsets(disp_index *x, int32_t k) {
+  int32_t per = city_hex_kring_size(k);
+  int32_t (*off)[2] = malloc(2 * (size_t)per * sizeof *off);
+  city_hex *ring = malloc((size_t)per * sizeof *ring);
+  if (off == NULL || ring == NULL) {
+    free(off);
+    free(ring);
+    return RS_ENOMEM;
+  }
+  for (int32_t parity = 0; parity < 2; parity++) {
+    /* a centre at q = 0, r = parity: row parity, column 0 */
+    city_hex h0 = {0, parity};
+    int32_t n = city_hex_kring(h0, k, ring);
+    for (int32_t i = 0; i < n; i++) {
+      int32_t row = ring[i].r, col = ring[i].q + (ring[i].r - (ring[i].r & 1)) / 2;
+      off[parity * per + i][0] = row - parity;
+      off[parity * per + i][1] = col;
+    }
+  }
+  free(ring);
+  free(x->off);
+  x->off = off;
+  x->off_ring = k;
+  x->off_per = per;
+  return 0;
+}
+
 /* Squared unit chord of a great-circle distance, and back. */
 static double m_to_chord2(double m, double r) {
   double c = 2.0 * sin(m / (2.0 * r));
@@ -434,8 +470,9 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   double lim2 = x->lim2;
   double reach = edge / LB_SLACK;
   int32_t max_ring = x->lim_ring;
-  if (max_ring != x->nb_ring && build_rings(x, max_ring))
+  if (max_ring != x->off_ring && build_offsets(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  int32_t ncols = g->ncols, nrows = g->nrows;
   int32_t n_edges = 0;
   x->row_ptr[0] = 0;
   for (int32_t row = 0; row < n_rows; row++) {
@@ -443,7 +480,13 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
     const double *p = o->pu;
     int32_t nb = 0;
-    const int32_t *ring = c0 >= 0 ? x->nbr + (size_t)c0 * x->nb_per : NULL;
+    int32_t(*ring)[2] = NULL;
+    int32_t r0 = 0, col0 = 0;
+    if (c0 >= 0) {
+      r0 = c0 / ncols;
+      col0 = c0 - r0 * ncols;
+      ring = x->off + (size_t)((g->row0 + r0) & 1) * (size_t)x->off_per;
+    }
     if (fresh_only != NULL && fresh_only[row]) {
       scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
       ring = NULL;
@@ -456,8 +499,10 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       /* ring k holds entries [kring_size(k-1), kring_size(k)) */
       int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
       for (int32_t i = lo; i < hi; i++) {
-        int32_t c = ring[i];
-        if (c < 0 || x->cells[c].count == 0) continue;
+        int32_t rr = r0 + ring[i][0], cc = col0 + ring[i][1];
+        if (rr < 0 || rr >= nrows || cc < 0 || cc >= ncols) continue;
+        int32_t c = rr * ncols + cc;
+        if (x->cells[c].count == 0) continue;
         /* with the list full, skip a cell whose every point is beyond
          * lim_m: its centre's distance less its reach (the edge, widened
          * as above) */
