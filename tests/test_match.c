@@ -174,6 +174,21 @@ static double solve_checked(disp_match *m, const inst *x, int32_t *r2c) {
   return total;
 }
 
+/* Solves x (checking the certificate) and compares the optimum with the
+ * dense Hungarian method's: exactly for integral weights, to 1e-9
+ * relative for doubles. r2c holds x's rows. */
+static void check_vs_hungarian(const inst *x, int integral, int32_t *r2c) {
+  disp_match *m = disp_match_new();
+  double got = solve_checked(m, x, r2c);
+  double want = dense_reference(x);
+  if (integral)
+    ck_assert_double_eq(got, want);
+  else
+    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g", got,
+                  want);
+  disp_match_free(m);
+}
+
 /* A random small instance: shapes 0..7 both ways, edges with probability
  * dens (some duplicated), some empty rows, integral weights in [-4, 12]
  * (ties are common) or doubles in (-0.3, 1). */
@@ -468,15 +483,7 @@ START_TEST(test_large_vs_hungarian) {
   }
   to_csr(&l, nr, nc, &x);
   static int32_t r2c[200];
-  disp_match *m = disp_match_new();
-  double got = solve_checked(m, &x, r2c);
-  double want = dense_reference(&x);
-  if (integral)
-    ck_assert_double_eq(got, want);
-  else
-    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g",
-                  got, want);
-  disp_match_free(m);
+  check_vs_hungarian(&x, integral, r2c);
 }
 END_TEST
 
@@ -502,15 +509,7 @@ START_TEST(test_dense_ties_vs_hungarian) {
   }
   to_csr(&l, nr, nc, &x);
   static int32_t r2c[130];
-  disp_match *m = disp_match_new();
-  double got = solve_checked(m, &x, r2c);
-  double want = dense_reference(&x);
-  if (integral)
-    ck_assert_double_eq(got, want);
-  else
-    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g",
-                  got, want);
-  disp_match_free(m);
+  check_vs_hungarian(&x, integral, r2c);
 }
 END_TEST
 
@@ -535,15 +534,7 @@ START_TEST(test_long_rows_vs_hungarian) {
   }
   to_csr(&l, nr, nc, &x);
   static int32_t r2c[80];
-  disp_match *m = disp_match_new();
-  double got = solve_checked(m, &x, r2c);
-  double want = dense_reference(&x);
-  if (integral)
-    ck_assert_double_eq(got, want);
-  else
-    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "got %.17g want %.17g",
-                  got, want);
-  disp_match_free(m);
+  check_vs_hungarian(&x, integral, r2c);
 }
 END_TEST
 
