@@ -59,11 +59,6 @@ struct disp_index {
   double *edge_dist;
   double *edge_eta;
   int32_t edges_cap;
-  /* per cell: the cells of its k-ring up to nb_ring, ring by ring (-1 off
-   * the grid), built on first use for a radius */
-  int32_t *nbr;
-  int32_t nb_ring;     /* rings covered, -1 before the first build */
-  int32_t nb_per;      /* entries per cell: city_hex_kring_size(nb_ring) */
   /* the last radius searched: its squared chord (widened) and max ring */
   double lim_radius, lim2;
   int32_t lim_ring;
@@ -96,7 +91,6 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->grid = grid;
   x->n_drivers = n_drivers;
   x->n_cells = grid->n_cells;
-  x->nb_ring = -1;
   x->off_ring = -1;
   x->lim_radius = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
@@ -127,7 +121,6 @@ void disp_index_free(disp_index *x) {
   free(x->edge_eta);
   free(x->best_d);
   free(x->best_m);
-  free(x->nbr);
   free(x->off);
   free(x->capped);
   free(x->cap_stamp);
@@ -306,28 +299,6 @@ static int cap_drivers(disp_index *x, int32_t n_rows, int32_t m) {
     }
   }
   x->row_ptr[n_rows] = out;
-  return 0;
-}
-
-/* Tabulates every cell's k-ring (rings 0..k in order) as dense indices. */
-static int build_rings(disp_index *x, int32_t k) {
-  int32_t per = city_hex_kring_size(k);
-  int32_t *nbr = malloc((size_t)x->n_cells * (size_t)per * sizeof *nbr);
-  city_hex *ring = malloc((size_t)per * sizeof *ring);
-  if (nbr == NULL || ring == NULL) {
-    free(nbr);
-    free(ring);
-    return RS_ENOMEM;
-  }
-  for (int32_t c = 0; c < x->n_cells; c++) {
-    int32_t n = city_hex_kring(city_grid_hex(x->grid, c), k, ring);
-    for (int32_t i = 0; i < n; i++) nbr[(size_t)c * per + i] = city_grid_index(x->grid, ring[i]);
-  }
-  free(ring);
-  free(x->nbr);
-  x->nbr = nbr;
-  x->nb_ring = k;
-  x->nb_per = per;
   return 0;
 }
 
@@ -539,11 +510,18 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   return 0;
 }
 
-const int32_t *disp_index_rings(disp_index *x, double radius_m, int32_t *per) {
+int32_t disp_index_ring_cells(disp_index *x, double radius_m, int32_t cell, int32_t *out) {
   int32_t k = disp_index_max_ring(x, radius_m);
-  if (k != x->nb_ring && build_rings(x, k)) return NULL;
-  *per = x->nb_per;
-  return x->nbr;
+  if (k != x->off_ring && build_offsets(x, k)) return -1;
+  const city_grid *g = x->grid;
+  int32_t r0 = cell / g->ncols, col0 = cell - r0 * g->ncols, n = 0;
+  const int32_t(*ring)[2] = (const int32_t(*)[2])(x->off + (size_t)((g->row0 + r0) & 1) *
+                                                              (size_t)x->off_per);
+  for (int32_t i = 0; i < x->off_per; i++) {
+    int32_t rr = r0 + ring[i][0], cc = col0 + ring[i][1];
+    if (rr >= 0 && rr < g->nrows && cc >= 0 && cc < g->ncols) out[n++] = rr * g->ncols + cc;
+  }
+  return n;
 }
 
 int32_t disp_index_max_ring(const disp_index *x, double radius_m) {

@@ -74,11 +74,11 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
  * no point within radius_m of a point of the centre cell. */
 int32_t disp_index_max_ring(const disp_index *x, double radius_m);
 
-/* The k-rings of every cell out to disp_index_max_ring(radius_m), as
- * dense indices (-1 off the grid): cell c's are entries [c * per, c * per +
- * per), ring by ring as city_hex_kring writes them. Valid until a search
- * or call with another radius; NULL when out of memory. */
-const int32_t *disp_index_rings(disp_index *x, double radius_m, int32_t *per);
+/* Writes the dense indices of the cells on the grid within
+ * disp_index_max_ring(radius_m) rings of `cell` (0 <= cell < n_cells),
+ * ring by ring, into out, which holds city_hex_kring_size of that ring.
+ * Returns the count, or -1 when out of memory. */
+int32_t disp_index_ring_cells(disp_index *x, double radius_m, int32_t cell, int32_t *out);
 
 /* Walks the cells; 0 when every listed driver is in the cell it says, at
  * the position it has (drivers may be NULL: not checked), and counts

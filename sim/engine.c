@@ -157,7 +157,7 @@ struct sim_engine {
   int32_t n_fresh_idle;
   uint32_t *drv_stamp;      /* per driver: the tick it was last listed fresh */
   uint8_t *row_fresh;       /* per row: candidates from fresh_idle alone */
-  city_hex *ring;           /* k-ring scratch, max_ring cells */
+  int32_t *ring;            /* k-ring scratch: cells within max_ring */
   int32_t max_ring;
   int32_t one_row[1];       /* the row of an immediate decision */
   disp_assign *assign;      /* tick output buffer */
@@ -511,12 +511,9 @@ static void collect_fresh(sim_engine *s, int stamp_cells) {
     __builtin_prefetch(&s->drec[d]);
 #endif
     if (!stamp_cells) continue;
-    city_hex h = city_grid_hex(&s->grid, s->drivers[d].cell);
-    int32_t nc = city_hex_kring(h, s->max_ring, s->ring);
-    for (int32_t k = 0; k < nc; k++) {
-      int32_t c = city_grid_index(&s->grid, s->ring[k]);
-      if (c >= 0) s->cell_stamp[c] = s->tick_id;
-    }
+    int32_t nc = disp_index_ring_cells(s->idx, s->sc.radius_m, s->drivers[d].cell, s->ring);
+    for (int32_t k = 0; k < nc; k++) s->cell_stamp[s->ring[k]] = s->tick_id;
+    s->oom |= nc < 0;
   }
   s->n_fresh = 0;
 }
@@ -661,20 +658,17 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
      * looked at the orders near the fresh drivers and no others. */
     collect_fresh(s, 0);
     if (grow_streams(s, s->n_fresh_idle, e)) return RS_ENOMEM;
-    int32_t per;
-    const int32_t *rings = disp_index_rings(s->idx, s->sc.radius_m, &per);
-    if (rings == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-    if (per > s->st_width) return rs_err_set(e, RS_EINVAL, "engine: ring table wider than its slots");
     int32_t n_slots = 0;
     for (int32_t i = 0; i < s->n_fresh_idle; i++) {
       int32_t d = s->fresh_idle[i], f = n_slots;
       const double *u = s->drivers[d].u;
       int32_t *h = s->st_pos + (size_t)f * (size_t)s->st_width, n = 0;
-      const int32_t *ring = rings + (size_t)s->drivers[d].cell * (size_t)per;
-      for (int32_t k = 0; k < per; k++) {
-        int32_t c = ring[k];
+      int32_t nc = disp_index_ring_cells(s->idx, s->sc.radius_m, s->drivers[d].cell, s->ring);
+      if (nc < 0) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+      for (int32_t k = 0; k < nc; k++) {
+        int32_t c = s->ring[k];
         /* only cells that can hold a point within the radius */
-        if (c >= 0 && s->cell_head[c] >= 0 && chord2_u(u, s->cell_u[c]) <= s->cell_reach2)
+        if (s->cell_head[c] >= 0 && chord2_u(u, s->cell_u[c]) <= s->cell_reach2)
           h[n++] = s->cell_head[c];
       }
       for (int32_t k = n / 2 - 1; k >= 0; k--) pos_sift(h, n, k);
@@ -1362,7 +1356,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   if (s->idx) {
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
-    s->st_width = city_hex_kring_size(s->max_ring); /* = disp_index_rings' per */
+    s->st_width = city_hex_kring_size(s->max_ring);
   }
   if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {

@@ -271,6 +271,40 @@ START_TEST(test_candidates_driver_cap) {
 }
 END_TEST
 
+/* The ring cells the index computes from row and column steps are the
+ * k-ring's cells on the grid, in city_hex_kring's order, for every cell
+ * (edges and corners included) and several radii. */
+START_TEST(test_ring_cells) {
+  world w;
+  world_make(&w, 2, 1, 1);
+  disp_index *x = disp_index_new(&w.city, &w.grid, 1);
+  ck_assert_ptr_nonnull(x);
+  const double radii[] = {100, 900, 2000, 3500};
+  for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++) {
+    int32_t k = disp_index_max_ring(x, radii[ri]), per = city_hex_kring_size(k);
+    int32_t *got = malloc((size_t)per * sizeof *got);
+    city_hex *ring = malloc((size_t)per * sizeof *ring);
+    ck_assert(got && ring);
+    for (int32_t c = 0; c < w.grid.n_cells; c++) {
+      int32_t n = disp_index_ring_cells(x, radii[ri], c, got);
+      int32_t nr = city_hex_kring(city_grid_hex(&w.grid, c), k, ring), m = 0;
+      for (int32_t i = 0; i < nr; i++) {
+        int32_t want = city_grid_index(&w.grid, ring[i]);
+        if (want < 0) continue;
+        ck_assert_int_lt(m, n);
+        ck_assert_int_eq(got[m], want);
+        m++;
+      }
+      ck_assert_int_eq(m, n);
+    }
+    free(got);
+    free(ring);
+  }
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
 START_TEST(test_max_ring) {
   world w;
   world_make(&w, 1, 1, 1);
@@ -303,6 +337,7 @@ static Suite *candidates_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_index_max_ring");
   tcase_add_test(tc, test_max_ring);
+  tcase_add_test(tc, test_ring_cells);
   suite_add_tcase(s, tc);
   return s;
 }
