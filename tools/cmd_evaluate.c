@@ -446,6 +446,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
   int interrupted = 0;
   double wall = 0;
   int rc = sim_agent_start(ag, loop, &e);
+  run_signals held;
   const char *st;
   if (rc != 0) {
     sim_engine_close_early(eng);
@@ -456,13 +457,16 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     st = rc == 0 ? (interrupted ? "interrupted" : "completed")
                  : (ast->died ? "agent-died" : "failed");
   }
+  run_signals_hold(&held); /* until the results are written */
   sim_agent_stop(ag);
   fflush(log);
   sim_kpis k;
   sim_engine_kpis(eng, &k);
   rs_err we;
   rs_err_clear(&we);
-  if (sim_results_finish_run(res, run_id, eng, &k, st, wall, &we) != 0) {
+  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, &we);
+  int late_signal = run_signals_release(&held);
+  if (wrote != 0) {
     cli_error("evaluate", "%s", we.msg);
     goto fail_quiet;
   }
@@ -496,7 +500,9 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     status = 1;
     goto done;
   }
-  status = interrupted ? 130 : 0;
+  status = interrupted || late_signal ? 130 : 0;
+  if (late_signal && !interrupted)
+    cli_error("evaluate", "stopped by a signal after the run had ended; its results (%s) kept", st);
   if (interrupted)
     cli_error("evaluate", "interrupted at simulated %lld s of %lld; results kept",
               (long long)(sim_engine_now(eng) - in.from), (long long)(in.to - in.from));

@@ -11,7 +11,6 @@
  */
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,31 +183,16 @@ int cmd_run(int argc, char **argv) {
   sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL, NULL, NULL};
   int interrupted = 0;
   double wall = 0;
-  /* The run loop takes SIGINT and SIGTERM while it runs (uv_signal) and
-   * hands them back to their default action when it ends. From then to
-   * the end of the results write they are held, so that one cannot cut
-   * the write short; one that came is taken afterwards and ends the
-   * command with 130. */
-  sigset_t stop_sigs, old_mask;
-  sigemptyset(&stop_sigs);
-  sigaddset(&stop_sigs, SIGINT);
-  sigaddset(&stop_sigs, SIGTERM);
+  run_signals held;
   int rc = sim_loop_run_engine(eng, &lo, &interrupted, &wall, &e);
-  sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
+  run_signals_hold(&held); /* until the results are written */
   sim_kpis k;
   sim_engine_kpis(eng, &k);
   rs_err we;
   rs_err_clear(&we);
   const char *st = rc != 0 ? "failed" : interrupted ? "interrupted" : "completed";
   int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, &we);
-  sigset_t pending;
-  int late_signal = 0;
-  if (sigpending(&pending) == 0 &&
-      (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1)) {
-    const struct timespec now = {0, 0};
-    while (sigtimedwait(&stop_sigs, NULL, &now) > 0) late_signal = 1;
-  }
-  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  int late_signal = run_signals_release(&held);
   if (wrote != 0) {
     cli_error("run", "%s", we.msg);
     goto fail_quiet;

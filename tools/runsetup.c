@@ -4,9 +4,11 @@
  */
 #include "tools/runsetup.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "city_data/synth.h"
 #include "tools/cli.h"
@@ -125,6 +127,25 @@ void run_input_free(run_input *in) {
   free(in->trips);
   in->trips = NULL;
   in->n = 0;
+}
+
+void run_signals_hold(run_signals *h) {
+  sigemptyset(&h->set);
+  sigaddset(&h->set, SIGINT);
+  sigaddset(&h->set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &h->set, &h->old);
+}
+
+int run_signals_release(run_signals *h) {
+  int came = 0;
+  sigset_t pending;
+  if (sigpending(&pending) == 0 &&
+      (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1)) {
+    const struct timespec now = {0, 0};
+    while (sigtimedwait(&h->set, NULL, &now) > 0) came = 1;
+  }
+  sigprocmask(SIG_SETMASK, &h->old, NULL);
+  return came;
 }
 
 int run_check_policies(const sim_scenario *sc, rs_err *e) {

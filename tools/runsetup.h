@@ -15,6 +15,7 @@
 #ifndef TOOLS_RUNSETUP_H
 #define TOOLS_RUNSETUP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,18 @@ typedef struct {
   disp_v1d3 *vm;        /* value model when a policy is v1d3, else NULL */
   sim_engine *eng;
 } run_ctx;
+
+/* SIGINT and SIGTERM held while a finished run's results are written. The
+ * run loop takes them while it runs (uv_signal) and hands them back to
+ * their default action when it ends; a signal after that would cut the
+ * results write short and leave the run 'running'. Hold them from the
+ * loop's end to the write's end; release takes any that came and returns
+ * 1 then (the command exits 130), else 0. */
+typedef struct {
+  sigset_t set, old;
+} run_signals;
+void run_signals_hold(run_signals *h);
+int run_signals_release(run_signals *h);
 
 /* Checks the policy names of a scenario without building anything. */
 int run_check_policies(const sim_scenario *sc, rs_err *e);
