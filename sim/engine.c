@@ -64,9 +64,13 @@ typedef struct {
   int32_t next, prev;  /* neighbours in the cell's list, -1 at the ends */
 } sim_wait_node;
 
-/* A driver's private state, three cache lines laid out by use: the first
- * holds what every event about the driver reads (an arrival or dropoff adds
- * the second; only an arrival the third). */
+/* A driver's private state and accounts, four cache lines laid out by use:
+ * the first holds what every event about the driver reads, the second its
+ * accounts (every change of state writes them; with the first it is all a
+ * dropoff needs), the third and fourth the move and the trip an arrival
+ * reads. The accounts are copied out to `drec` (sim_driver_rec) on demand
+ * (sync_drec); spell times are whole seconds, which an int32_t holds for any
+ * horizon the engine accepts. */
 typedef struct {
   _Alignas(64) uint32_t epoch; /* grows at each change of plan */
   int32_t order;       /* current order, -1 */
@@ -75,19 +79,23 @@ typedef struct {
   int64_t since;       /* start of the current state spell */
   double tlat, tlng;   /* where the current move ends */
   double tu[3];        /* ... as a unit vector */
-  /* second line */
-  double flat, flng;   /* where it started */
+  /* second line: the current trip's pay and length (copied at the match
+   * while the order's records are in cache), then the accounts */
+  double fare, trip_m;
+  double income, empty_m, occupied_m;
+  int32_t trips;
+  int32_t time_s[DISP_N_STATES];
+  /* third line */
+  double flat, flng;   /* where the move started */
   int64_t t_depart;    /* when it started */
   int64_t t_arrive;    /* when it ends */
-  /* the current order's trip, copied at the match while the order's
-   * records are in cache, so arrival and dropoff need only its status */
   double pickup_m;     /* great-circle metres to the pickup */
-  double fare, trip_m;
+  int64_t duration_s;  /* the trip's time, pickup to dropoff */
   int32_t dcell;
-  /* third line */
+  /* fourth line: the trip's end */
   double dlat, dlng, du[3];
-  int64_t duration_s;
 } sim_dstate;
+_Static_assert(sizeof(sim_dstate) == 256, "sim_dstate is four cache lines");
 
 struct sim_engine {
   sim_scenario sc;          /* the run's options */
@@ -227,7 +235,7 @@ static int indexed(const sim_engine *s, int32_t st) {
 static void set_state(sim_engine *s, int32_t d, int32_t st) {
   disp_driver *dv = &s->drivers[d];
   sim_dstate *ds = &s->dstate[d];
-  s->drec[d].time_s[dv->state] += s->now - ds->since;
+  ds->time_s[dv->state] += (int32_t)(s->now - ds->since);
   ds->since = s->now;
   if (indexed(s, dv->state)) disp_index_remove(s->idx, d);
   s->n_state[dv->state]--;
@@ -264,6 +272,19 @@ static void place_at(sim_engine *s, int32_t d, double lat, double lng, int32_t c
   dv->u[1] = u[1];
   dv->u[2] = u[2];
   dv->cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+}
+
+/* Copies the drivers' accounts out of their private state. */
+static void sync_drec(const sim_engine *s) {
+  for (int32_t d = 0; d < s->n_drivers; d++) {
+    const sim_dstate *ds = &s->dstate[d];
+    sim_driver_rec *r = &s->drec[d];
+    r->income = ds->income;
+    for (int k = 0; k < DISP_N_STATES; k++) r->time_s[k] = ds->time_s[k];
+    r->trips = ds->trips;
+    r->empty_m = ds->empty_m;
+    r->occupied_m = ds->occupied_m;
+  }
 }
 
 /* Remembers that driver d entered the idle index (or moved in it). */
@@ -312,7 +333,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     /* matched on the way: it turns from where it has got to */
     double lat, lng;
     position_now(s, d, &lat, &lng);
-    s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+    s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
     place(s, d, lat, lng, -1);
   }
   const disp_order *od = &s->orders[o];
@@ -508,7 +529,7 @@ static void collect_fresh(sim_engine *s, int stamp_cells) {
 #if defined(__GNUC__)
     /* a fresh driver is likely matched this tick */
     __builtin_prefetch(&s->dstate[d]);
-    __builtin_prefetch(&s->drec[d]);
+    __builtin_prefetch((const char *)&s->dstate[d] + 64);
 #endif
     if (!stamp_cells) continue;
     int32_t nc = disp_index_ring_cells(s->idx, s->sc.radius_m, s->drivers[d].cell, s->ring);
@@ -888,7 +909,7 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
   if (s->dstate[d].epoch != epoch) return;
   double lat, lng;
   position_now(s, d, &lat, &lng);
-  s->drec[d].empty_m += gc(s, s->drivers[d].lat, s->drivers[d].lng, lat, lng) *
+  s->dstate[d].empty_m += gc(s, s->drivers[d].lat, s->drivers[d].lng, lat, lng) *
                         s->city->detour_factor;
   place(s, d, lat, lng, -1);
   r->status = SIM_ORDER_CANCELLED;
@@ -906,7 +927,7 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
 static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
-  s->drec[d].empty_m += ds->pickup_m * s->city->detour_factor;
+  s->dstate[d].empty_m += ds->pickup_m * s->city->detour_factor;
   place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   r->status = SIM_ORDER_ONBOARD;
   r->t_pickup = s->now;
@@ -925,13 +946,13 @@ static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
 static void on_dropoff(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
-  s->drec[d].occupied_m += ds->trip_m;
+  s->dstate[d].occupied_m += ds->trip_m;
   place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
   r->t_final = s->now;
-  s->drec[d].income += ds->fare;
-  s->drec[d].trips++;
+  s->dstate[d].income += ds->fare;
+  s->dstate[d].trips++;
   sim_window *w = window_at(s, s->now);
   w->completed++;
   w->income += ds->fare;
@@ -952,7 +973,7 @@ static void idle_move_model(sim_engine *s, int32_t d) {
   if (s->mover.next(s->mover.ctx, s->now, d, dv->lat, dv->lng, u, &lat, &lng) == 0) {
     int32_t c = cell_of(s, lat, lng);
     if (c >= 0 && (lat != dv->lat || lng != dv->lng)) {
-      s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+      s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
       disp_index_remove(s->idx, d);
       place(s, d, lat, lng, c);
       s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
@@ -976,7 +997,7 @@ static void on_idle_move(sim_engine *s, int32_t d) {
   if (c >= 0) {
     double lat, lng;
     city_grid_center(&s->grid, nb[pick], &lat, &lng);
-    s->drec[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+    s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
     disp_index_remove(s->idx, d);
     place(s, d, lat, lng, c);
     s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
@@ -988,7 +1009,7 @@ static void on_idle_move(sim_engine *s, int32_t d) {
 
 static void on_repo_arrive(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
-  s->drec[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
+  s->dstate[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
                         s->city->detour_factor;
   place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
   set_state(s, d, DISP_IDLE);
@@ -1061,8 +1082,8 @@ static void fill_batch(sim_engine *s, int64_t t) {
     case EV_ONLINE:
     case EV_OFFLINE:
       __builtin_prefetch(&s->dstate[who]);
+      __builtin_prefetch((const char *)&s->dstate[who] + 64);
       __builtin_prefetch(&s->drivers[who]);
-      __builtin_prefetch(&s->drec[who]);
       break;
     default:
       break;
@@ -1083,7 +1104,7 @@ static void fill_batch(sim_engine *s, int64_t t) {
 static void close_run(sim_engine *s) {
   if (s->done) return;
   for (int32_t d = 0; d < s->n_drivers; d++) {
-    s->drec[d].time_s[s->drivers[d].state] += s->now - s->dstate[d].since;
+    s->dstate[d].time_s[s->drivers[d].state] += (int32_t)(s->now - s->dstate[d].since);
     s->dstate[d].since = s->now;
   }
   /* Orders past the cursor were never requested (an interrupted run): they
@@ -1279,9 +1300,10 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
                    size_t n_trips, int64_t t_from, int64_t t_to, disp_policy *dp,
                    disp_repolicy *rp, sim_engine **out, rs_err *e) {
   *out = NULL;
-  if (t_to <= t_from) {
+  if (t_to <= t_from || t_to - t_from > INT32_MAX) {
     free(trips);
-    return rs_err_set(e, RS_EINVAL, "engine: empty horizon");
+    return rs_err_set(e, RS_EINVAL, t_to <= t_from ? "engine: empty horizon"
+                                                   : "engine: horizon longer than 2^31 s");
   }
   int32_t n_drivers = sc->drivers == -1 ? city->default_fleet : sc->drivers;
   if (n_drivers <= 0) {
@@ -1463,7 +1485,10 @@ size_t sim_engine_n_requested(const sim_engine *s) { return s->cursor; }
 const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders; }
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec; }
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
-const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) { return s->drec; }
+const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) {
+  sync_drec(s);
+  return s->drec;
+}
 void sim_engine_set_check(sim_engine *s, int on) { s->check = on; }
 void sim_engine_set_observer(sim_engine *s, disp_observer ob) { s->observer = ob; }
 void sim_engine_set_cancel_model(sim_engine *s, sim_cancel_model m) { s->cancel = m; }
@@ -1550,6 +1575,7 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   }
   double online_total = 0, busy_total = 0, g_sum = 0, empty = 0;
   int64_t g_n = 0;
+  sync_drec(s);
   for (int32_t d = 0; d < s->n_drivers; d++) {
     const sim_driver_rec *r = &s->drec[d];
     k->income += r->income;
@@ -1609,7 +1635,7 @@ int sim_engine_check(const sim_engine *s, rs_err *e) {
       return rs_err_set(e, RS_EINVAL, "invariant: driver %d holds order %d assigned to %d", d, o,
                         s->orec[o].driver);
     int64_t sum = 0;
-    for (int k = 0; k < DISP_N_STATES; k++) sum += s->drec[d].time_s[k];
+    for (int k = 0; k < DISP_N_STATES; k++) sum += s->dstate[d].time_s[k];
     if (sum + (s->now - s->dstate[d].since) != s->now - s->from)
       return rs_err_set(e, RS_EINVAL, "invariant: driver %d time accounting off at t=%lld", d,
                         (long long)s->now);
