@@ -727,7 +727,7 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
     int32_t n = 0;
     for (int32_t i = 0; i < s->n_waiting; i++) {
       int32_t o = s->waiting[i];
-      if (s->orec[o].status != SIM_ORDER_WAITING) continue;
+      if (!s->live[o]) continue;
       s->waiting[n++] = o;
       int32_t c = s->orders[o].pcell;
       if (!s->exhausted[o]) {
@@ -747,7 +747,7 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
   if (s->n_waiting > 2 * s->n_wait_live + 1024) {
     int32_t n = 0;
     for (int32_t j = 0; j < s->n_waiting; j++)
-      if (s->orec[s->waiting[j]].status == SIM_ORDER_WAITING) s->waiting[n++] = s->waiting[j];
+      if (s->live[s->waiting[j]]) s->waiting[n++] = s->waiting[j];
     s->n_waiting = n;
   }
   return finish_tick(s, e);
@@ -760,7 +760,7 @@ static int on_tick(sim_engine *s, rs_err *e) {
   int32_t n = 0, n_rows = 0;
   for (int32_t i = 0; i < s->n_waiting; i++) {
     int32_t o = s->waiting[i];
-    if (s->orec[o].status != SIM_ORDER_WAITING) continue;
+    if (!s->live[o]) continue;
     s->waiting[n++] = o;
     int32_t c = s->orders[o].pcell;
     if (!s->exhausted[o] || c < 0) {
@@ -894,8 +894,8 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
 }
 
 static void on_expire(sim_engine *s, int32_t o) {
+  if (!s->live[o]) return; /* matched (live: waiting, see leave_waiting) */
   sim_order_rec *r = &s->orec[o];
-  if (r->status != SIM_ORDER_WAITING) return;
   leave_waiting(s, o);
   r->status = SIM_ORDER_EXPIRED;
   r->t_final = s->now;
@@ -1072,6 +1072,8 @@ static void fill_batch(sim_engine *s, int64_t t) {
     int32_t who = s->batch[i].who;
     switch (s->batch[i].type) {
     case EV_EXPIRE:
+      __builtin_prefetch(&s->live[who]);
+      break;
     case EV_CANCEL:
       __builtin_prefetch(&s->orec[who]);
       break;
@@ -1090,9 +1092,18 @@ static void fill_batch(sim_engine *s, int64_t t) {
     }
   }
   /* then the order records an arrival or a dropoff writes, found through
-   * the driver records asked for above (which arrive together) */
+   * the driver records asked for above (which arrive together), and those
+   * of the orders that do expire */
   for (int32_t i = 0; i < n; i++) {
     int32_t type = s->batch[i].type;
+    if (type == EV_EXPIRE && s->live[s->batch[i].who]) {
+      /* an order that does expire: what leave_waiting and on_expire write */
+      int32_t o = s->batch[i].who;
+      __builtin_prefetch(&s->orec[o]);
+      __builtin_prefetch(&s->wnode[o]);
+      __builtin_prefetch(&s->orders[o].pcell);
+      continue;
+    }
     if (type != EV_ARRIVE && type != EV_DROPOFF) continue;
     int32_t o = s->dstate[s->batch[i].who].order;
     if (o >= 0) __builtin_prefetch(&s->orec[o]);
