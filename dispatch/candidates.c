@@ -18,23 +18,23 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "city_data/geo.h"
+#include "dispatch/rings.h"
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
 
-/* A driver in its cell's array, with its position beside it so that a scan
- * reads one array front to back. */
-typedef struct {
-  double u[3];         /* position as a unit vector */
-  int32_t d;           /* driver index */
-  int32_t pad;
-} idx_entry;
-
 /* A cell: its drivers and its centre, in one record (one line of the
- * cell table for an add, a remove, or a search's look at the cell). */
+ * cell table for an add, a remove, or a search's look at the cell). The
+ * drivers' positions are stored by component, x[i], y[i], z[i] the unit
+ * vector of driver d[i], so that a scan computes several distances per
+ * instruction; the four arrays share one allocation of cap slots. */
 typedef struct {
-  idx_entry *ent;      /* its drivers, in no particular order */
+  double *x, *y, *z;   /* positions as unit vectors, by component */
+  int32_t *d;          /* driver indices, in no particular order */
   int32_t count, cap;  /* entries in use, allocated */
   double u[3];         /* its centre as a unit vector */
 } idx_cell;
@@ -62,12 +62,11 @@ struct disp_index {
   /* the last radius searched: its squared chord (widened) and max ring */
   double lim_radius, lim2;
   int32_t lim_ring;
-  /* the k-ring as (row, column) steps in the dense grid, one table per
-   * parity of the centre's row (odd rows sit half a cell east), for rings
-   * out to off_ring: a search computes its cells instead of reading a
-   * per-cell table */
-  int32_t (*off)[2];   /* [parity * off_per + i] = {drow, dcol} */
-  int32_t off_ring, off_per;
+  /* the ring walk out to the last radius's max ring (occupied NULL
+   * before the first search), and per padded cell whether it holds
+   * drivers: a search steps through the flags with no bounds checks */
+  disp_rings walk;
+  uint8_t *occupied;
   /* per-driver cap: each driver's best rows this tick */
   uint8_t *capped;     /* per row: lost an edge to the cap */
   int32_t cap_capped;
@@ -91,7 +90,6 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   x->grid = grid;
   x->n_drivers = n_drivers;
   x->n_cells = grid->n_cells;
-  x->off_ring = -1;
   x->lim_radius = -1;
   size_t nc = (size_t)grid->n_cells, nd = (size_t)(n_drivers > 0 ? n_drivers : 1);
   x->cells = calloc(nc, sizeof *x->cells);
@@ -112,7 +110,7 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
 void disp_index_free(disp_index *x) {
   if (x == NULL) return;
   if (x->cells != NULL)
-    for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].ent);
+    for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].x);
   free(x->cells);
   free(x->at);
   free(x->row_ptr);
@@ -121,7 +119,8 @@ void disp_index_free(disp_index *x) {
   free(x->edge_eta);
   free(x->best_d);
   free(x->best_m);
-  free(x->off);
+  disp_rings_free(&x->walk);
+  free(x->occupied);
   free(x->capped);
   free(x->cap_stamp);
   free(x->cap_n);
@@ -130,28 +129,43 @@ void disp_index_free(disp_index *x) {
   free(x);
 }
 
+/* Doubles a cell's room (at least 4 slots), keeping its entries. */
+static int grow_cell(idx_cell *ce) {
+  int32_t c = ce->cap ? 2 * ce->cap : 4;
+  size_t n = (size_t)c;
+  double *a = malloc(n * (3 * sizeof(double) + sizeof(int32_t)));
+  if (a == NULL) return RS_ENOMEM;
+  size_t k = (size_t)ce->count;
+  if (k > 0) {
+    memcpy(a, ce->x, k * sizeof *a);
+    memcpy(a + n, ce->y, k * sizeof *a);
+    memcpy(a + 2 * n, ce->z, k * sizeof *a);
+    memcpy(a + 3 * n, ce->d, k * sizeof *ce->d);
+  }
+  free(ce->x);
+  ce->x = a;
+  ce->y = a + n;
+  ce->z = a + 2 * n;
+  ce->d = (int32_t *)(void *)(a + 3 * n);
+  ce->cap = c;
+  return 0;
+}
+
 int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
   if (d < 0 || d >= x->n_drivers || cell < 0 || cell >= x->n_cells) return 0;
   if (x->at[d].cell >= 0) disp_index_remove(x, d);
   idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
-  if (n == ce->cap) {
-    int32_t c = n ? 2 * n : 4;
-    idx_entry *a = realloc(ce->ent, (size_t)c * sizeof *a);
-    if (a == NULL) return RS_ENOMEM;
-    ce->ent = a;
-    ce->cap = c;
-  }
-  idx_entry *en = &ce->ent[n];
-  en->u[0] = u[0];
-  en->u[1] = u[1];
-  en->u[2] = u[2];
-  en->d = d;
-  en->pad = 0;
+  if (n == ce->cap && grow_cell(ce) != 0) return RS_ENOMEM;
+  ce->x[n] = u[0];
+  ce->y[n] = u[1];
+  ce->z[n] = u[2];
+  ce->d[n] = d;
   x->at[d].cell = cell;
   x->at[d].slot = n;
   ce->count = n + 1;
   x->size++;
+  if (n == 0 && x->occupied != NULL) x->occupied[x->walk.padded[cell]] = 1;
   return 0;
 }
 
@@ -163,11 +177,15 @@ void disp_index_remove(disp_index *x, int32_t d) {
   idx_cell *ce = &x->cells[c];
   int32_t i = x->at[d].slot, last = --ce->count;
   if (i != last) {
-    ce->ent[i] = ce->ent[last];
-    x->at[ce->ent[i].d].slot = i;
+    ce->x[i] = ce->x[last];
+    ce->y[i] = ce->y[last];
+    ce->z[i] = ce->z[last];
+    ce->d[i] = ce->d[last];
+    x->at[ce->d[i]].slot = i;
   }
   x->at[d].cell = x->at[d].slot = -1;
   x->size--;
+  if (last == 0 && x->occupied != NULL) x->occupied[x->walk.padded[c]] = 0;
 }
 
 int disp_index_contains(const disp_index *x, int32_t d) {
@@ -303,30 +321,19 @@ static int cap_drivers(disp_index *x, int32_t n_rows, int32_t m) {
 }
 
 /* Tabulates the k-ring's steps for both row parities. */
-static int build_offsets(disp_index *x, int32_t k) {
-  int32_t per = city_hex_kring_size(k);
-  int32_t (*off)[2] = malloc(2 * (size_t)per * sizeof *off);
-  city_hex *ring = malloc((size_t)per * sizeof *ring);
-  if (off == NULL || ring == NULL) {
-    free(off);
-    free(ring);
+/* Sets up the ring walk for k rings and its occupancy flags. */
+static int build_walk(disp_index *x, int32_t k) {
+  disp_rings_free(&x->walk);
+  free(x->occupied);
+  x->occupied = NULL;
+  if (disp_rings_init(&x->walk, x->grid, k) != 0) return RS_ENOMEM;
+  x->occupied = calloc((size_t)x->walk.n_padded, 1);
+  if (x->occupied == NULL) {
+    disp_rings_free(&x->walk);
     return RS_ENOMEM;
   }
-  for (int32_t parity = 0; parity < 2; parity++) {
-    /* a centre at q = 0, r = parity: row parity, column 0 */
-    city_hex h0 = {0, parity};
-    int32_t n = city_hex_kring(h0, k, ring);
-    for (int32_t i = 0; i < n; i++) {
-      int32_t row = ring[i].r, col = ring[i].q + (ring[i].r - (ring[i].r & 1)) / 2;
-      off[parity * per + i][0] = row - parity;
-      off[parity * per + i][1] = col;
-    }
-  }
-  free(ring);
-  free(x->off);
-  x->off = off;
-  x->off_ring = k;
-  x->off_per = per;
+  for (int32_t c = 0; c < x->n_cells; c++)
+    x->occupied[x->walk.padded[c]] = x->cells[c].count > 0;
   return 0;
 }
 
@@ -373,35 +380,62 @@ static inline double chord2(const double u[3], const double p[3]) {
   return a * a + b * b + c * c;
 }
 
+/* Squared chords from p to entries [at, at + m) of a cell into c2[0, m),
+ * and their minimum (INFINITY when m = 0). Each lane computes what chord2
+ * does, in the same order, so the values are the same bits either way. */
+static double chord2_block(const idx_cell *ce, int32_t at, int32_t m, const double p[3],
+                           double *c2) {
+  const double *xs = ce->x + at, *ys = ce->y + at, *zs = ce->z + at;
+  double lo = INFINITY;
+  int32_t i = 0;
+#if defined(__SSE2__)
+  __m128d px = _mm_set1_pd(p[0]), py = _mm_set1_pd(p[1]), pz = _mm_set1_pd(p[2]);
+  __m128d vlo = _mm_set1_pd(INFINITY);
+  for (; i + 2 <= m; i += 2) {
+    __m128d a = _mm_sub_pd(_mm_loadu_pd(xs + i), px);
+    __m128d b = _mm_sub_pd(_mm_loadu_pd(ys + i), py);
+    __m128d c = _mm_sub_pd(_mm_loadu_pd(zs + i), pz);
+    __m128d v = _mm_add_pd(_mm_add_pd(_mm_mul_pd(a, a), _mm_mul_pd(b, b)), _mm_mul_pd(c, c));
+    _mm_storeu_pd(c2 + i, v);
+    vlo = _mm_min_pd(v, vlo);
+  }
+  double two[2];
+  _mm_storeu_pd(two, vlo);
+  lo = two[0] < two[1] ? two[0] : two[1];
+#endif
+  for (; i < m; i++) {
+    double a = xs[i] - p[0], b = ys[i] - p[1], c = zs[i] - p[2];
+    c2[i] = a * a + b * b + c * c;
+    lo = c2[i] < lo ? c2[i] : lo;
+  }
+  return lo;
+}
+
 /* Scans one cell's idle drivers into the best list, keyed by squared chord
- * (monotonic in great-circle distance). */
+ * (monotonic in great-circle distance), in blocks of 64. */
 static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
                       int32_t *bd, double *bm, int32_t *nb, int32_t k) {
-  const idx_entry *a = x->cells[cell].ent;
-  int32_t n = x->cells[cell].count;
-  if (k == 1) {
-    /* The nearest alone (fcfs-nearest's one-order decisions): a
-     * branch-free minimum over the cell, then the lowest driver index at
-     * that distance; the same as inserting each in turn. */
-    double c2[64];
-    for (int32_t at = 0; at < n; at += 64) {
-      int32_t m = n - at < 64 ? n - at : 64;
-      double lo = INFINITY;
-      for (int32_t i = 0; i < m; i++) {
-        c2[i] = chord2(a[at + i].u, p);
-        lo = c2[i] < lo ? c2[i] : lo;
-      }
-      if (!(lo <= lim2) || (*nb == 1 && lo > bm[0])) continue;
+  const idx_cell *ce = &x->cells[cell];
+  int32_t n = ce->count;
+  double c2[64];
+  for (int32_t at = 0; at < n; at += 64) {
+    int32_t m = n - at < 64 ? n - at : 64;
+    double lo = chord2_block(ce, at, m, p, c2);
+    /* nothing in the block can enter the list */
+    if (!(lo <= lim2) || (*nb == k && lo > bm[k - 1])) continue;
+    const int32_t *ds = ce->d + at;
+    if (k == 1) {
+      /* The nearest alone (fcfs-nearest's one-order decisions): the lowest
+       * driver index at the block's minimum, the same as inserting each in
+       * turn. */
       int32_t d = INT32_MAX;
       for (int32_t i = 0; i < m; i++)
-        if (c2[i] == lo && a[at + i].d < d) d = a[at + i].d;
+        if (c2[i] == lo && ds[i] < d) d = ds[i];
       best_insert(bd, bm, nb, 1, d, lo);
+      continue;
     }
-    return;
-  }
-  for (int32_t i = 0; i < n; i++) {
-    double c2 = chord2(a[i].u, p);
-    if (c2 <= lim2) best_insert(bd, bm, nb, k, a[i].d, c2);
+    for (int32_t i = 0; i < m; i++)
+      if (c2[i] <= lim2) best_insert(bd, bm, nb, k, ds[i], c2[i]);
   }
 }
 
@@ -441,9 +475,10 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   double lim2 = x->lim2;
   double reach = edge / LB_SLACK;
   int32_t max_ring = x->lim_ring;
-  if (max_ring != x->off_ring && build_offsets(x, max_ring))
+  if ((x->occupied == NULL || max_ring != x->walk.rings) && build_walk(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
-  int32_t ncols = g->ncols, nrows = g->nrows;
+  const uint8_t *occupied = x->occupied;
+  const int32_t *dense = x->walk.dense;
   int32_t n_edges = 0;
   x->row_ptr[0] = 0;
   for (int32_t row = 0; row < n_rows; row++) {
@@ -451,12 +486,11 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
     const double *p = o->pu;
     int32_t nb = 0;
-    int32_t(*ring)[2] = NULL;
-    int32_t r0 = 0, col0 = 0;
+    const int32_t *ring = NULL;
+    int32_t pc0 = 0;
     if (c0 >= 0) {
-      r0 = c0 / ncols;
-      col0 = c0 - r0 * ncols;
-      ring = x->off + (size_t)((g->row0 + r0) & 1) * (size_t)x->off_per;
+      ring = disp_rings_steps(&x->walk, c0);
+      pc0 = x->walk.padded[c0];
     }
     if (fresh_only != NULL && fresh_only[row]) {
       scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
@@ -468,12 +502,11 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
       if (lb > lim_m) break;
       /* ring k holds entries [kring_size(k-1), kring_size(k)) */
-      int32_t lo = k == 0 ? 0 : city_hex_kring_size(k - 1), hi = city_hex_kring_size(k);
+      int32_t lo = k == 0 ? 0 : 3 * k * (k - 1) + 1, hi = 3 * k * (k + 1) + 1;
       for (int32_t i = lo; i < hi; i++) {
-        int32_t rr = r0 + ring[i][0], cc = col0 + ring[i][1];
-        if (rr < 0 || rr >= nrows || cc < 0 || cc >= ncols) continue;
-        int32_t c = rr * ncols + cc;
-        if (x->cells[c].count == 0) continue;
+        int32_t pc = pc0 + ring[i];
+        if (!occupied[pc]) continue;
+        int32_t c = dense[pc];
         /* with the list full, skip a cell whose every point is beyond
          * lim_m: its centre's distance less its reach (the edge, widened
          * as above) */
@@ -512,14 +545,12 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
 
 int32_t disp_index_ring_cells(disp_index *x, double radius_m, int32_t cell, int32_t *out) {
   int32_t k = disp_index_max_ring(x, radius_m);
-  if (k != x->off_ring && build_offsets(x, k)) return -1;
-  const city_grid *g = x->grid;
-  int32_t r0 = cell / g->ncols, col0 = cell - r0 * g->ncols, n = 0;
-  const int32_t(*ring)[2] = (const int32_t(*)[2])(x->off + (size_t)((g->row0 + r0) & 1) *
-                                                              (size_t)x->off_per);
-  for (int32_t i = 0; i < x->off_per; i++) {
-    int32_t rr = r0 + ring[i][0], cc = col0 + ring[i][1];
-    if (rr >= 0 && rr < g->nrows && cc >= 0 && cc < g->ncols) out[n++] = rr * g->ncols + cc;
+  if ((x->occupied == NULL || k != x->walk.rings) && build_walk(x, k)) return -1;
+  const int32_t *ring = disp_rings_steps(&x->walk, cell);
+  int32_t pc0 = x->walk.padded[cell], n = 0;
+  for (int32_t i = 0; i < x->walk.n_steps; i++) {
+    int32_t c = x->walk.dense[pc0 + ring[i]];
+    if (c >= 0) out[n++] = c;
   }
   return n;
 }
@@ -536,12 +567,12 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
     const idx_cell *ce = &x->cells[c];
     if (ce->count < 0 || ce->count > ce->cap) return -1;
     for (int32_t i = 0; i < ce->count; i++) {
-      const idx_entry *en = &ce->ent[i];
-      int32_t d = en->d;
+      int32_t d = ce->d[i];
       if (d < 0 || d >= x->n_drivers || x->at[d].cell != c || x->at[d].slot != i) return -1;
+      double u[3] = {ce->x[i], ce->y[i], ce->z[i]};
       if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
                                                          drivers[d].state != DISP_REPOSITION) ||
-                              memcmp(en->u, drivers[d].u, sizeof en->u) != 0))
+                              memcmp(u, drivers[d].u, sizeof u) != 0))
         return -1;
     }
     total += ce->count;

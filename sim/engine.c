@@ -37,6 +37,7 @@
 
 #include "city_data/geo.h"
 #include "dispatch/candidates.h"
+#include "dispatch/rings.h"
 #include "sim/pcg32.h"
 #include "sim/queue.h"
 #include "sim/rs_mem.h"
@@ -140,8 +141,11 @@ struct sim_engine {
    * had every idle driver within the radius taken, so it is `exhausted`
    * until a driver becomes idle (or moves) within reach of its cell. */
   uint8_t *exhausted;       /* per order */
-  int32_t *cell_head;       /* per cell: its oldest waiting order, -1 */
-  int32_t *cell_tail;       /* per cell: its newest waiting order, -1 */
+  /* the waiting lists' ends are kept per padded cell (dispatch/rings.h),
+   * so that a walk over a driver's rings reads them with no bounds checks */
+  disp_rings walk;          /* out to max_ring */
+  int32_t *cell_head;       /* per padded cell: its oldest waiting order, -1 */
+  int32_t *cell_tail;       /* per padded cell: its newest waiting order, -1 */
   sim_wait_node *wnode;     /* per order: its cell list links and pickup */
   uint8_t *live;            /* per order: 1 while waiting (a dense copy of
                                the status for the tick's order streams) */
@@ -425,6 +429,7 @@ static void leave_waiting(sim_engine *s, int32_t o) {
   if (!s->exhausted[o]) s->n_open--;
   int32_t c = s->orders[o].pcell;
   if (c < 0) return;
+  c = s->walk.padded[c];
   sim_wait_node *w = &s->wnode[o];
   if (w->prev >= 0) s->wnode[w->prev].next = w->next;
   else s->cell_head[c] = w->next;
@@ -684,13 +689,13 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
       int32_t d = s->fresh_idle[i], f = n_slots;
       const double *u = s->drivers[d].u;
       int32_t *h = s->st_pos + (size_t)f * (size_t)s->st_width, n = 0;
-      int32_t nc = disp_index_ring_cells(s->idx, s->sc.radius_m, s->drivers[d].cell, s->ring);
-      if (nc < 0) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-      for (int32_t k = 0; k < nc; k++) {
-        int32_t c = s->ring[k];
+      const int32_t *step = disp_rings_steps(&s->walk, s->drivers[d].cell);
+      int32_t pc0 = s->walk.padded[s->drivers[d].cell];
+      for (int32_t k = 0; k < s->walk.n_steps; k++) {
+        int32_t pc = pc0 + step[k], head = s->cell_head[pc];
         /* only cells that can hold a point within the radius */
-        if (s->cell_head[c] >= 0 && chord2_u(u, s->cell_u[c]) <= s->cell_reach2)
-          h[n++] = s->cell_head[c];
+        if (head >= 0 && chord2_u(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2)
+          h[n++] = head;
       }
       for (int32_t k = n / 2 - 1; k >= 0; k--) pos_sift(h, n, k);
       s->fresh_idle[f] = d;
@@ -869,6 +874,7 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
   s->n_open++; /* not exhausted until a decision says so */
   int32_t c = s->orders[o].pcell;
   if (c >= 0) { /* orders arrive in index order: each cell list stays sorted */
+    c = s->walk.padded[c];
     sim_wait_node *wn = &s->wnode[o];
     memcpy(wn->pu, s->orders[o].pu, sizeof wn->pu);
     wn->next = -1;
@@ -1381,8 +1387,6 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->idx = disp_index_new(city, &s->grid, n_drivers);
   s->exhausted = calloc(no, sizeof *s->exhausted);
   s->cell_stamp = calloc((size_t)s->grid.n_cells, sizeof *s->cell_stamp);
-  s->cell_head = malloc((size_t)s->grid.n_cells * sizeof *s->cell_head);
-  s->cell_tail = malloc((size_t)s->grid.n_cells * sizeof *s->cell_tail);
   s->cell_u = malloc((size_t)s->grid.n_cells * sizeof *s->cell_u);
   s->drv_stamp = calloc(nd, sizeof *s->drv_stamp);
   s->fresh_idle = malloc(nd * sizeof *s->fresh_idle);
@@ -1390,6 +1394,10 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
     s->st_width = city_hex_kring_size(s->max_ring);
+    if (disp_rings_init(&s->walk, &s->grid, s->max_ring) == 0) {
+      s->cell_head = malloc((size_t)s->walk.n_padded * sizeof *s->cell_head);
+      s->cell_tail = malloc((size_t)s->walk.n_padded * sizeof *s->cell_tail);
+    }
   }
   if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
@@ -1397,8 +1405,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
                       n_trips, n_drivers);
   }
+  for (int32_t c = 0; c < s->walk.n_padded; c++) s->cell_head[c] = s->cell_tail[c] = -1;
   for (int32_t c = 0; c < s->grid.n_cells; c++) {
-    s->cell_head[c] = s->cell_tail[c] = -1;
     double lat, lng;
     city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
     disp_unit_vector(lat, lng, s->cell_u[c]);
@@ -1466,6 +1474,7 @@ void sim_engine_free(sim_engine *s) {
   free(s->cell_stamp);
   free(s->cell_head);
   free(s->cell_tail);
+  disp_rings_free(&s->walk);
   free(s->wnode);
   free(s->live);
   free(s->st_pos);
