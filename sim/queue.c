@@ -209,9 +209,12 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
   int32_t k = near_min(q);
   q->top = k >= 0 && !(q->n_far > 0 && ev_less(&q->a[0], &q->node[k])) ? k : -1;
 #if defined(__GNUC__)
-  /* the event after the new top, usually in the same second: its node is
-   * then in cache by the time it is peeked */
-  if (k >= 0 && q->link[k] >= 0) __builtin_prefetch(&q->node[q->link[k]]);
+  /* the new top and the event after it, usually in the same second: their
+   * nodes are then in cache by the time they are peeked */
+  if (k >= 0) {
+    __builtin_prefetch(&q->node[k]);
+    if (q->link[k] >= 0) __builtin_prefetch(&q->node[q->link[k]]);
+  }
 #endif
   return 0;
 }
