@@ -161,7 +161,9 @@ int sim_engine_done(const sim_engine *s);
  * orders; sim_engine_n_requested those requested so far: all of them once
  * the horizon is reached, fewer in an interrupted run, whose later orders
  * were never requested and are not part of its records or KPIs. Requested
- * orders come first in the arrays (index order). */
+ * orders come first in the arrays (index order). The engine keeps drivers'
+ * accounts in its own per-driver state: sim_engine_driver_recs copies them
+ * out at each call, a snapshot of the run so far. */
 size_t sim_engine_n_orders(const sim_engine *s);
 size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);
