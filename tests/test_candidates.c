@@ -133,23 +133,38 @@ START_TEST(test_index_ops) {
 }
 END_TEST
 
+/* An index of the world's drivers, each left out with probability 1/m
+ * (none when m is 0); in[d] says who is in. */
+static disp_index *index_some(const world *w, uint8_t *in, pcg32 *r, uint32_t m) {
+  disp_index *x = disp_index_new(&w->city, &w->grid, w->nd);
+  ck_assert_ptr_nonnull(x);
+  for (int32_t d = 0; d < w->nd; d++)
+    if (m == 0 || pcg32_bounded(r, m) != 0) {
+      in[d] = 1;
+      ck_assert_int_eq(disp_index_add(x, d, w->drivers[d].cell, w->drivers[d].u), 0);
+    }
+  return x;
+}
+
+/* Rows 0 .. no-1: every order of the world. */
+static int32_t *all_rows(const world *w) {
+  int32_t *rows = malloc((size_t)w->no * sizeof *rows);
+  ck_assert_ptr_nonnull(rows);
+  for (int32_t i = 0; i < w->no; i++) rows[i] = i;
+  return rows;
+}
+
 /* Ring search = brute force, for several radii and K. */
 START_TEST(test_candidates_ring) {
   static const double radii[] = {300, 800, 2000, 3500};
   static const int32_t ks[] = {1, 5, 32, 1000};
   world w;
   world_make(&w, 100 + (uint64_t)_i, 1500, 200);
-  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
   uint8_t *in = calloc((size_t)w.nd, 1);
   pcg32 r;
   pcg32_seed(&r, (uint64_t)_i, 5);
-  for (int32_t d = 0; d < w.nd; d++)
-    if (pcg32_bounded(&r, 3) != 0) {
-      in[d] = 1;
-      ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
-    }
-  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
-  for (int32_t i = 0; i < w.no; i++) rows[i] = i;
+  disp_index *x = index_some(&w, in, &r, 3);
+  int32_t *rows = all_rows(&w);
   cand *want = malloc((size_t)w.nd * sizeof *want);
   rs_err e;
   for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++)
@@ -199,14 +214,9 @@ START_TEST(test_candidates_crowded) {
     disp_unit_vector(od->plat, od->plng, od->pu);
     od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
   }
-  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
   uint8_t *in = calloc((size_t)w.nd, 1);
-  for (int32_t d = 0; d < w.nd; d++) {
-    in[d] = 1;
-    ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
-  }
-  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
-  for (int32_t i = 0; i < w.no; i++) rows[i] = i;
+  disp_index *x = index_some(&w, in, &r, 0);
+  int32_t *rows = all_rows(&w);
   cand *want = malloc((size_t)w.nd * sizeof *want);
   rs_err e;
   for (int round = 0; round < 2; round++) {
