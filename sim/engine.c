@@ -65,11 +65,11 @@ typedef struct {
   int32_t next, prev;  /* neighbours in the cell's list, -1 at the ends */
 } sim_wait_node;
 
-/* A driver's private state and accounts, four cache lines laid out by use:
- * the first holds what every event about the driver reads, the second its
- * accounts (every change of state writes them; with the first it is all a
- * dropoff needs), the third and fourth the move and the trip an arrival
- * reads. The accounts are copied out to `drec` (sim_driver_rec) on demand
+/* A driver's private state and accounts, three cache lines laid out by
+ * use: the first holds what every event about the driver reads, the second
+ * its accounts (every change of state writes them; with the first it is all
+ * a dropoff needs), the third the move and the trip an arrival reads (with
+ * the dropoff's unit vector, from the order's `du`). The accounts are copied out to `drec` (sim_driver_rec) on demand
  * (sync_drec); spell times are whole seconds, which an int32_t holds for any
  * horizon the engine accepts. */
 typedef struct {
@@ -91,12 +91,11 @@ typedef struct {
   int64_t t_depart;    /* when it started */
   int64_t t_arrive;    /* when it ends */
   double pickup_m;     /* great-circle metres to the pickup */
-  int64_t duration_s;  /* the trip's time, pickup to dropoff */
+  double dlat, dlng;   /* the trip's end */
+  int32_t duration_s;  /* the trip's time, pickup to dropoff */
   int32_t dcell;
-  /* fourth line: the trip's end */
-  double dlat, dlng, du[3];
 } sim_dstate;
-_Static_assert(sizeof(sim_dstate) == 256, "sim_dstate is four cache lines");
+_Static_assert(sizeof(sim_dstate) == 192, "sim_dstate is three cache lines");
 
 struct sim_engine {
   sim_scenario sc;          /* the run's options */
@@ -368,7 +367,6 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   ds->pickup_m = dist;
   ds->dlat = od->dlat;
   ds->dlng = od->dlng;
-  memcpy(ds->du, s->du[o], sizeof ds->du);
   ds->dcell = od->dcell;
   ds->duration_s = od->duration_s;
   ds->fare = od->fare;
@@ -491,7 +489,7 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
      * records match() reads and writes, asked for while the policy runs */
     int32_t d = tick->edge_driver[0];
     __builtin_prefetch(&s->drivers[d]);
-    for (int line = 0; line < 4; line++)
+    for (int line = 0; line < 3; line++)
       __builtin_prefetch((const char *)&s->dstate[d] + 64 * line, 1);
   }
 #endif
@@ -953,7 +951,7 @@ static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   ds->tlat = ds->dlat;
   ds->tlng = ds->dlng;
   ds->tcell = ds->dcell;
-  memcpy(ds->tu, ds->du, sizeof ds->tu);
+  memcpy(ds->tu, s->du[ds->order], sizeof ds->tu);
   ds->t_depart = s->now;
   ds->t_arrive = s->now + ds->duration_s;
   return push(s, ds->t_arrive, EV_DROPOFF, d, ds->epoch, e);
@@ -1093,9 +1091,8 @@ static void fill_batch(sim_engine *s, int64_t t) {
     case EV_CANCEL:
       __builtin_prefetch(&s->orec[who]);
       break;
-    case EV_ARRIVE: /* reads all four lines of its state (sim_dstate) */
+    case EV_ARRIVE: /* reads all three lines of its state (sim_dstate) */
       __builtin_prefetch((const char *)&s->dstate[who] + 128);
-      __builtin_prefetch((const char *)&s->dstate[who] + 192);
       /* fall through */
     case EV_DROPOFF:
     case EV_IDLE_MOVE:
@@ -1110,9 +1107,9 @@ static void fill_batch(sim_engine *s, int64_t t) {
       break;
     }
   }
-  /* then the order records an arrival or a dropoff writes, found through
-   * the driver records asked for above (which arrive together), and those
-   * of the orders that do expire */
+  /* then the order records an arrival or a dropoff reads and writes, found
+   * through the driver records asked for above (which arrive together), and
+   * those of the orders that do expire */
   for (int32_t i = 0; i < n; i++) {
     int32_t type = s->batch[i].type;
     if (type == EV_EXPIRE && s->live[s->batch[i].who]) {
@@ -1125,7 +1122,9 @@ static void fill_batch(sim_engine *s, int64_t t) {
     }
     if (type != EV_ARRIVE && type != EV_DROPOFF) continue;
     int32_t o = s->dstate[s->batch[i].who].order;
-    if (o >= 0) __builtin_prefetch(&s->orec[o]);
+    if (o < 0) continue;
+    __builtin_prefetch(&s->orec[o]);
+    if (type == EV_ARRIVE) __builtin_prefetch(&s->du[o]);
   }
 #endif
 }
