@@ -5,10 +5,10 @@
  * Layout. Orders live in parallel arrays indexed by order index: the
  * policies' read-only view (disp_order), the engine's record (sim_order_rec)
  * and the engine's per-order extras (trip distance, dropoff unit vector,
- * cancel uniform, waiting-list node); drivers likewise (disp_driver,
- * sim_driver_rec) plus the private per-driver state in `dstate`, which also
- * holds a copy of the current trip. The large arrays come from rs_mem (huge
- * pages). Waiting orders are kept in request order twice: in `waiting`
+ * cancel uniform, waiting-list node); drivers likewise: disp_driver and the
+ * private per-driver state in `dstate`, which holds the driver's accounts
+ * (copied out to sim_driver_rec on demand) and a copy of the current trip.
+ * The large arrays come from rs_mem (huge pages). Waiting orders are kept in request order twice: in `waiting`
  * (compacted when dead entries outnumber live ones) and in per-cell lists
  * (`wnode`, unlinked when an order stops waiting). Idle drivers are in the
  * cell index (dispatch/candidates.h) exactly while their state is IDLE (or
