@@ -461,27 +461,46 @@ END_TEST
 
 /* ---- larger property check against the dense Hungarian method ---- */
 
+/* A weight law: integral or double weights from g. */
+typedef double (*weight_law)(pcg32 *g, int integral);
+
+static double w_sparse(pcg32 *g, int integral) { /* some negative */
+  return integral ? (double)pcg32_bounded(g, 120) - 20 : pcg32_double(g) * 12 - 2;
+}
+static double w_few(pcg32 *g, int integral) { /* six distinct values */
+  return integral ? (double)pcg32_bounded(g, 6) * 10 + 40 : (double)pcg32_bounded(g, 6) * 0.1 + 0.4;
+}
+static double w_distinct(pcg32 *g, int integral) {
+  return integral ? (double)pcg32_bounded(g, 100000) + 1 : pcg32_double(g) * 100;
+}
+
+/* A random nr x nc instance into x (through l): each row gets deg_lo +
+ * [0, deg_span) edges to random columns, weighted by the law. */
+static void random_instance(pcg32 *g, elist *l, inst *x, int32_t nr, int32_t nc, int deg_lo,
+                            int deg_span, weight_law law, int integral) {
+  l->n = 0;
+  for (int32_t i = 0; i < nr; i++) {
+    int deg = deg_lo + (int)pcg32_bounded(g, (uint32_t)deg_span);
+    for (int k = 0; k < deg; k++) {
+      int32_t j = (int32_t)pcg32_bounded(g, (uint32_t)nc);
+      add(l, i, j, law(g, integral));
+    }
+  }
+  to_csr(l, nr, nc, x);
+}
+
 START_TEST(test_large_vs_hungarian) {
   static elist l;
   static inst x;
   pcg32 g;
   pcg32_seed(&g, 99u, (uint64_t)_i);
-  l.n = 0;
   /* shapes: square, wide, tall; integral or double weights; sparse
    * (up to 12 edges per row, some negative) */
   int32_t nr = 200, nc = 200;
   if (_i % 3 == 1) nc = 140;
   if (_i % 3 == 2) nr = 150;
   int integral = _i % 2 == 0;
-  for (int32_t i = 0; i < nr; i++) {
-    int deg = (int)pcg32_bounded(&g, 13);
-    for (int k = 0; k < deg; k++) {
-      int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
-      double w = integral ? (double)pcg32_bounded(&g, 120) - 20 : pcg32_double(&g) * 12 - 2;
-      add(&l, i, j, w);
-    }
-  }
-  to_csr(&l, nr, nc, &x);
+  random_instance(&g, &l, &x, nr, nc, 0, 13, w_sparse, integral);
   static int32_t r2c[200];
   check_vs_hungarian(&x, integral, r2c);
 }
@@ -495,21 +514,10 @@ START_TEST(test_dense_ties_vs_hungarian) {
   static inst x;
   pcg32 g;
   pcg32_seed(&g, 31337u, (uint64_t)_i);
-  l.n = 0;
   int32_t nr = 100 + (int32_t)pcg32_bounded(&g, 30), nc = 100 + (int32_t)pcg32_bounded(&g, 30);
-  int integral = _i % 2 == 0;
-  for (int32_t i = 0; i < nr; i++) {
-    int deg = 10 + (int)pcg32_bounded(&g, 21);
-    for (int k = 0; k < deg; k++) {
-      int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
-      double w = integral ? (double)pcg32_bounded(&g, 6) * 10 + 40
-                          : (double)pcg32_bounded(&g, 6) * 0.1 + 0.4;
-      add(&l, i, j, w);
-    }
-  }
-  to_csr(&l, nr, nc, &x);
+  random_instance(&g, &l, &x, nr, nc, 10, 21, w_few, _i % 2 == 0);
   static int32_t r2c[130];
-  check_vs_hungarian(&x, integral, r2c);
+  check_vs_hungarian(&x, _i % 2 == 0, r2c);
 }
 END_TEST
 
@@ -521,20 +529,10 @@ START_TEST(test_long_rows_vs_hungarian) {
   static inst x;
   pcg32 g;
   pcg32_seed(&g, 4711u, (uint64_t)_i);
-  l.n = 0;
   int32_t nr = 60 + (int32_t)pcg32_bounded(&g, 20), nc = 60 + (int32_t)pcg32_bounded(&g, 20);
-  int integral = _i % 2 == 0;
-  for (int32_t i = 0; i < nr; i++) {
-    int deg = 13 + (int)pcg32_bounded(&g, 38);
-    for (int k = 0; k < deg; k++) {
-      int32_t j = (int32_t)pcg32_bounded(&g, (uint32_t)nc);
-      double w = integral ? (double)pcg32_bounded(&g, 100000) + 1 : pcg32_double(&g) * 100;
-      add(&l, i, j, w);
-    }
-  }
-  to_csr(&l, nr, nc, &x);
+  random_instance(&g, &l, &x, nr, nc, 13, 38, w_distinct, _i % 2 == 0);
   static int32_t r2c[80];
-  check_vs_hungarian(&x, integral, r2c);
+  check_vs_hungarian(&x, _i % 2 == 0, r2c);
 }
 END_TEST
 
