@@ -1001,8 +1001,9 @@ START_TEST(bad_empty_horizon) {
   rs_err e = {0};
   ck_assert_int_eq(disp_policy_new("batch-distance", &o, &dp, &e), 0);
   ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
-  const int64_t ends[2] = {0, -60};
-  for (int i = 0; i < 2; i++) {
+  /* empty, inverted, and longer than the engine's int32_t spell times hold */
+  const int64_t ends[3] = {0, -60, (int64_t)INT32_MAX + 1};
+  for (int i = 0; i < 3; i++) {
     size_t n;
     city_trip *t = synthetic_trips(1, &n); /* owned by the engine, even on failure */
     sim_engine *s;
@@ -1011,7 +1012,7 @@ START_TEST(bad_empty_horizon) {
     ck_assert_int_eq(sim_engine_new(&sc, &synthetic, t, 0, from, from + ends[i], &dp, &rp, &s,
                                     &e), RS_EINVAL);
     ck_assert_ptr_null(s);
-    ck_assert_ptr_nonnull(strstr(e.msg, "horizon"));
+    ck_assert_ptr_nonnull(strstr(e.msg, i < 2 ? "empty horizon" : "longer than 2^31"));
   }
   disp_policy_destroy(&dp);
   disp_repolicy_destroy(&rp);
