@@ -7,11 +7,22 @@
  * the pickup (e the edge: centres of cells k steps apart are at least
  * 1.5 k e apart, and each point lies within e of its centre), scaled by
  * LB_SLACK for the projection's distortion. The walk stops at the first ring
- * whose bound exceeds the radius, or the K-th nearest distance found so far.
- * The kept candidates are ranked by great-circle distance (ties by driver
- * index), so the graph does not depend on list order. Distances come from
- * chords between unit vectors (disp_unit_vector): the ranking key is the
- * squared chord, and only the kept candidates are converted to metres.
+ * whose bound exceeds the radius, or the K-th nearest distance found so far;
+ * within a ring, a cell is skipped when its centre is farther than that
+ * distance plus the cell's reach (the farthest any of its entries has been
+ * from its centre). The kept candidates are ranked by great-circle distance
+ * (ties by driver index), so the graph does not depend on list order.
+ * Distances come from chords between unit vectors (disp_unit_vector): the
+ * ranking key is the squared chord, and only the kept candidates are
+ * converted to metres.
+ *
+ * Two precisions. Each entry also holds its offset from the cell's centre
+ * rounded to float. A scan first computes every entry's squared chord from
+ * those offsets, four per instruction, with a proven error bound (see
+ * approx_err); the exact squared chord (from the double unit vectors, as
+ * the ranking defines it) is computed only for entries the bound cannot
+ * rule out. The result is the same, bit for bit, as scanning every entry
+ * exactly.
  */
 #include "dispatch/candidates.h"
 
@@ -20,6 +31,7 @@
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#include <xmmintrin.h>
 #endif
 
 #include "city_data/geo.h"
@@ -29,15 +41,20 @@
 
 /* A cell: its drivers and its centre, in one record (one line of the
  * cell table for an add, a remove, or a search's look at the cell). The
- * drivers' positions are stored by component, x[i], y[i], z[i] the unit
- * vector of driver d[i], so that a scan computes several distances per
- * instruction; the four arrays share one allocation of cap slots. */
+ * drivers' positions are stored by component, for several distances per
+ * instruction: x[i], x[cap + i], x[2 cap + i] the unit vector of driver
+ * d[i], and f[i], f[cap + i], f[2 cap + i] its offset from the centre
+ * rounded to float. The three arrays share one allocation of cap slots. */
 typedef struct {
-  double *x, *y, *z;   /* positions as unit vectors, by component */
+  double *x;           /* exact positions, by component */
+  float *f;            /* offsets from the centre, by component */
   int32_t *d;          /* driver indices, in no particular order */
   int32_t count, cap;  /* entries in use, allocated */
+  float reach;         /* no entry filed here was farther from the centre
+                          (unit-sphere chord, rounded up); never shrinks */
   double u[3];         /* its centre as a unit vector */
 } idx_cell;
+_Static_assert(sizeof(idx_cell) <= 64, "a cell record fits a cache line");
 
 /* Where a driver is filed: its cell (-1 when not indexed) and entry. */
 typedef struct {
@@ -133,20 +150,20 @@ void disp_index_free(disp_index *x) {
 static int grow_cell(idx_cell *ce) {
   int32_t c = ce->cap ? 2 * ce->cap : 4;
   size_t n = (size_t)c;
-  double *a = malloc(n * (3 * sizeof(double) + sizeof(int32_t)));
+  double *a = malloc(n * (3 * sizeof(double) + 3 * sizeof(float) + sizeof(int32_t)));
   if (a == NULL) return RS_ENOMEM;
-  size_t k = (size_t)ce->count;
-  if (k > 0) {
-    memcpy(a, ce->x, k * sizeof *a);
-    memcpy(a + n, ce->y, k * sizeof *a);
-    memcpy(a + 2 * n, ce->z, k * sizeof *a);
-    memcpy(a + 3 * n, ce->d, k * sizeof *ce->d);
+  float *f = (float *)(void *)(a + 3 * n);
+  int32_t *d = (int32_t *)(void *)(f + 3 * n);
+  size_t k = (size_t)ce->count, old = (size_t)ce->cap;
+  for (size_t j = 0; j < 3 && k > 0; j++) {
+    memcpy(a + j * n, ce->x + j * old, k * sizeof *a);
+    memcpy(f + j * n, ce->f + j * old, k * sizeof *f);
   }
+  if (k > 0) memcpy(d, ce->d, k * sizeof *d);
   free(ce->x);
   ce->x = a;
-  ce->y = a + n;
-  ce->z = a + 2 * n;
-  ce->d = (int32_t *)(void *)(a + 3 * n);
+  ce->f = f;
+  ce->d = d;
   ce->cap = c;
   return 0;
 }
@@ -157,9 +174,20 @@ int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
   idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
   if (n == ce->cap && grow_cell(ce) != 0) return RS_ENOMEM;
-  ce->x[n] = u[0];
-  ce->y[n] = u[1];
-  ce->z[n] = u[2];
+  size_t cap = (size_t)ce->cap;
+  double o2 = 0;
+  for (size_t j = 0; j < 3; j++) {
+    double o = u[j] - ce->u[j];
+    ce->x[j * cap + (size_t)n] = u[j];
+    ce->f[j * cap + (size_t)n] = (float)o;
+    o2 += o * o;
+  }
+  if (o2 > (double)ce->reach * (double)ce->reach) {
+    /* rounded up: the reach bounds the exact offset */
+    float r = (float)sqrt(o2);
+    while ((double)r * (double)r < o2) r = nextafterf(r, INFINITY);
+    ce->reach = nextafterf(r, INFINITY);
+  }
   ce->d[n] = d;
   x->at[d].cell = cell;
   x->at[d].slot = n;
@@ -177,9 +205,11 @@ void disp_index_remove(disp_index *x, int32_t d) {
   idx_cell *ce = &x->cells[c];
   int32_t i = x->at[d].slot, last = --ce->count;
   if (i != last) {
-    ce->x[i] = ce->x[last];
-    ce->y[i] = ce->y[last];
-    ce->z[i] = ce->z[last];
+    size_t cap = (size_t)ce->cap;
+    for (size_t j = 0; j < 3; j++) {
+      ce->x[j * cap + (size_t)i] = ce->x[j * cap + (size_t)last];
+      ce->f[j * cap + (size_t)i] = ce->f[j * cap + (size_t)last];
+    }
     ce->d[i] = ce->d[last];
     x->at[ce->d[i]].slot = i;
   }
@@ -380,62 +410,136 @@ static inline double chord2(const double u[3], const double p[3]) {
   return a * a + b * b + c * c;
 }
 
-/* Squared chords from p to entries [at, at + m) of a cell into c2[0, m),
- * and their minimum (INFINITY when m = 0). Each lane computes what chord2
- * does, in the same order, so the values are the same bits either way. */
-static double chord2_block(const idx_cell *ce, int32_t at, int32_t m, const double p[3],
-                           double *c2) {
-  const double *xs = ce->x + at, *ys = ce->y + at, *zs = ce->z + at;
-  double lo = INFINITY;
+/* The exact squared chord from p to entry i of a cell (chord2's
+ * operations, in its order). */
+static inline double exact_c2(const idx_cell *ce, int32_t i, const double p[3]) {
+  size_t cap = (size_t)ce->cap, k = (size_t)i;
+  double a = ce->x[k] - p[0], b = ce->x[cap + k] - p[1], c = ce->x[2 * cap + k] - p[2];
+  return a * a + b * b + c * c;
+}
+
+/* Approximate squared chords from the point at offset g from the cell's
+ * centre to entries [at, at + m), from the float offsets, into c2[0, m);
+ * returns their minimum (INFINITY when m = 0). */
+static float approx_block(const idx_cell *ce, int32_t at, int32_t m, const float g[3],
+                          float *c2) {
+  const float *fx = ce->f + at, *fy = fx + ce->cap, *fz = fy + ce->cap;
+  float lo = INFINITY;
   int32_t i = 0;
 #if defined(__SSE2__)
-  __m128d px = _mm_set1_pd(p[0]), py = _mm_set1_pd(p[1]), pz = _mm_set1_pd(p[2]);
-  __m128d vlo = _mm_set1_pd(INFINITY);
-  for (; i + 2 <= m; i += 2) {
-    __m128d a = _mm_sub_pd(_mm_loadu_pd(xs + i), px);
-    __m128d b = _mm_sub_pd(_mm_loadu_pd(ys + i), py);
-    __m128d c = _mm_sub_pd(_mm_loadu_pd(zs + i), pz);
-    __m128d v = _mm_add_pd(_mm_add_pd(_mm_mul_pd(a, a), _mm_mul_pd(b, b)), _mm_mul_pd(c, c));
-    _mm_storeu_pd(c2 + i, v);
-    vlo = _mm_min_pd(v, vlo);
+  __m128 gx = _mm_set1_ps(g[0]), gy = _mm_set1_ps(g[1]), gz = _mm_set1_ps(g[2]);
+  __m128 vlo = _mm_set1_ps(INFINITY);
+  for (; i + 4 <= m; i += 4) {
+    __m128 a = _mm_sub_ps(gx, _mm_loadu_ps(fx + i));
+    __m128 b = _mm_sub_ps(gy, _mm_loadu_ps(fy + i));
+    __m128 c = _mm_sub_ps(gz, _mm_loadu_ps(fz + i));
+    __m128 v = _mm_add_ps(_mm_add_ps(_mm_mul_ps(a, a), _mm_mul_ps(b, b)), _mm_mul_ps(c, c));
+    _mm_storeu_ps(c2 + i, v);
+    vlo = _mm_min_ps(vlo, v);
   }
-  double two[2];
-  _mm_storeu_pd(two, vlo);
-  lo = two[0] < two[1] ? two[0] : two[1];
+  float four[4];
+  _mm_storeu_ps(four, vlo);
+  for (int j = 0; j < 4; j++) lo = four[j] < lo ? four[j] : lo;
 #endif
   for (; i < m; i++) {
-    double a = xs[i] - p[0], b = ys[i] - p[1], c = zs[i] - p[2];
+    float a = g[0] - fx[i], b = g[1] - fy[i], c = g[2] - fz[i];
     c2[i] = a * a + b * b + c * c;
     lo = c2[i] < lo ? c2[i] : lo;
   }
   return lo;
 }
 
-/* Scans one cell's idle drivers into the best list, keyed by squared chord
- * (monotonic in great-circle distance), in blocks of 64. */
+/* The bound on |approximate - exact squared chord| for a point whose
+ * offset from the cell's centre has largest component gm, and entries
+ * within `reach` of the centre. Every component of an entry's difference
+ * to the point is at most M = gm + reach; rounding the two offsets and
+ * their difference to float (unit roundoff u = 2^-24) errs by at most
+ * 3 u M per component, which moves the sum of three squares by at most
+ * 18 u M^2; the float squares and sums err by at most 9 u M^2 more; the
+ * exact (double) computation errs by 2^-50 M^2. In all under 28 u M^2:
+ * 2^-17 M^2 = 128 u M^2 leaves room, and the absolute term covers
+ * squares that fall below float's normal range. */
+static double approx_err(double gm, float reach) {
+  double m = gm + (double)reach;
+  return 0x1p-17 * m * m + 1e-40;
+}
+
+/* The index of the lowest set bit of m (m != 0). */
+static inline int lowest_bit(unsigned m) {
+#if defined(__GNUC__)
+  return __builtin_ctz(m);
+#else
+  int n = 0;
+  while (!(m & 1u)) m >>= 1, n++;
+  return n;
+#endif
+}
+
+/* The smallest float not below v (v >= 0, finite). */
+static float float_above(double v) {
+  float f = (float)v;
+  return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+/* Scans one cell's idle drivers into the best list, keyed by exact squared
+ * chord (monotonic in great-circle distance), in blocks of 64: the float
+ * pass picks the entries whose exact chord can enter the list. */
 static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
                       int32_t *bd, double *bm, int32_t *nb, int32_t k) {
   const idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
-  double c2[64];
+  double g0 = p[0] - ce->u[0], g1 = p[1] - ce->u[1], g2 = p[2] - ce->u[2];
+  double gm = fabs(g0);
+  if (fabs(g1) > gm) gm = fabs(g1);
+  if (fabs(g2) > gm) gm = fabs(g2);
+  double err = approx_err(gm, ce->reach);
+  float g[3] = {(float)g0, (float)g1, (float)g2};
+  float c2[64];
   for (int32_t at = 0; at < n; at += 64) {
     int32_t m = n - at < 64 ? n - at : 64;
-    double lo = chord2_block(ce, at, m, p, c2);
-    /* nothing in the block can enter the list */
-    if (!(lo <= lim2) || (*nb == k && lo > bm[k - 1])) continue;
+    double lo = approx_block(ce, at, m, g, c2);
+    /* t: an entry must come within it to enter the list */
+    double t = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
+    if (lo - err > t) continue; /* nothing in the block can enter */
     const int32_t *ds = ce->d + at;
-    if (k == 1) {
-      /* The nearest alone (fcfs-nearest's one-order decisions): the lowest
-       * driver index at the block's minimum, the same as inserting each in
-       * turn. */
-      int32_t d = INT32_MAX;
-      for (int32_t i = 0; i < m; i++)
-        if (c2[i] == lo && ds[i] < d) d = ds[i];
-      best_insert(bd, bm, nb, 1, d, lo);
-      continue;
+    /* The entries to compute exactly: with k = 1, those within 2 err of
+     * the approximate minimum (the exact minimum is among them: it is at
+     * most lo + err exactly, so at most lo + 2 err approximately); else
+     * those within err of t. */
+    float cut = float_above(k == 1 ? lo + 2 * err : t + err);
+    double best = INFINITY;
+    int32_t best_d = INT32_MAX;
+    int32_t i = 0;
+    for (; i < m; i += 4) {
+      int mask;
+#if defined(__SSE2__)
+      if (i + 4 <= m) {
+        mask = _mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(c2 + i), _mm_set1_ps(cut)));
+      } else
+#endif
+      {
+        mask = 0;
+        for (int j = 0; j < 4 && i + j < m; j++) mask |= (c2[i + j] <= cut) << j;
+      }
+      for (; mask != 0; mask &= mask - 1) {
+        int32_t j = i + lowest_bit((unsigned)mask);
+        if (k == 1) {
+          /* the lowest driver index at the exact minimum */
+          double v = exact_c2(ce, at + j, p);
+          if (v < best || (v == best && ds[j] < best_d)) {
+            best = v;
+            best_d = ds[j];
+          }
+          continue;
+        }
+        double tnow = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
+        if ((double)c2[j] - err > tnow) continue;
+        double v = exact_c2(ce, at + j, p);
+        if (v <= lim2) best_insert(bd, bm, nb, k, ds[j], v);
+      }
     }
-    for (int32_t i = 0; i < m; i++)
-      if (c2[i] <= lim2) best_insert(bd, bm, nb, k, ds[i], c2[i]);
+    if (k == 1 && best <= lim2 && !(*nb == 1 && best > bm[0]))
+      best_insert(bd, bm, nb, 1, best_d, best);
   }
 }
 
@@ -473,7 +577,6 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     x->lim_ring = disp_index_max_ring(x, radius_m);
   }
   double lim2 = x->lim2;
-  double reach = edge / LB_SLACK;
   int32_t max_ring = x->lim_ring;
   if ((x->occupied == NULL || max_ring != x->walk.rings) && build_walk(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
@@ -496,8 +599,13 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
       ring = NULL;
     }
-    /* lim_m: no driver farther than this can enter the list */
-    double lim_m = nb == top_k ? chord_to_m(x->best_m[top_k - 1], r) : radius_m;
+    /* lim_m: no driver farther than this can enter the list; with the list
+     * full, lim_c is the same as a chord */
+    double lim_m = radius_m, lim_c = 0;
+    if (nb == top_k) {
+      lim_m = chord_to_m(x->best_m[top_k - 1], r);
+      lim_c = sqrt(x->best_m[top_k - 1]);
+    }
     for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
       double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
       if (lb > lim_m) break;
@@ -507,13 +615,19 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
         int32_t pc = pc0 + ring[i];
         if (!occupied[pc]) continue;
         int32_t c = dense[pc];
-        /* with the list full, skip a cell whose every point is beyond
-         * lim_m: its centre's distance less its reach (the edge, widened
-         * as above) */
-        if (k > 0 && nb == top_k && chord_to_m(chord2(x->cells[c].u, p), r) - reach > lim_m)
-          continue;
+        /* with the list full, skip a cell whose centre is farther than
+         * lim_c plus its reach: by the triangle inequality (chords are
+         * straight lines) every entry is then beyond lim_c. The factor
+         * covers the rounding of both sides (a few units of 1e-16). */
+        if (k > 0 && nb == top_k) {
+          double t = lim_c + (double)x->cells[c].reach;
+          if (chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
+        }
         scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
-        if (nb == top_k) lim_m = chord_to_m(x->best_m[top_k - 1], r);
+        if (nb == top_k) {
+          lim_m = chord_to_m(x->best_m[top_k - 1], r);
+          lim_c = sqrt(x->best_m[top_k - 1]);
+        }
       }
     }
     if (grow_edges(x, n_edges + nb))
@@ -569,7 +683,14 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
     for (int32_t i = 0; i < ce->count; i++) {
       int32_t d = ce->d[i];
       if (d < 0 || d >= x->n_drivers || x->at[d].cell != c || x->at[d].slot != i) return -1;
-      double u[3] = {ce->x[i], ce->y[i], ce->z[i]};
+      size_t cap = (size_t)ce->cap, k = (size_t)i;
+      double u[3] = {ce->x[k], ce->x[cap + k], ce->x[2 * cap + k]}, o2 = 0;
+      for (int j = 0; j < 3; j++) {
+        double o = u[j] - ce->u[j];
+        if (ce->f[(size_t)j * cap + k] != (float)o) return -1;
+        o2 += o * o;
+      }
+      if (!(sqrt(o2) <= (double)ce->reach)) return -1;
       if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
                                                          drivers[d].state != DISP_REPOSITION) ||
                               memcmp(u, drivers[d].u, sizeof u) != 0))

@@ -100,6 +100,33 @@ static void same_row(const disp_tick *t, int32_t row, const cand *want, int32_t 
   }
 }
 
+/* The graph of every order for K = k, against brute force, and its ranks
+ * exactly: by the squared chord itself, ties by driver index (want: room
+ * for every driver). */
+static void exact_rows(const world *w, disp_index *x, const uint8_t *in, const int32_t *rows,
+                       int32_t k, cand *want) {
+  rs_err e;
+  disp_tick t;
+  memset(&t, 0, sizeof t);
+  ck_assert_int_eq(disp_index_candidates(x, w->orders, w->drivers, rows, w->no, NULL, NULL, 0,
+                                         2000, k, 0, 1454320800, &t, &e),
+                   0);
+  for (int32_t row = 0; row < w->no; row++) {
+    int32_t n = brute(w, in, &w->orders[row], 2000, k, want);
+    same_row(&t, row, want, n);
+    const double *p = w->orders[row].pu;
+    int32_t m = brute(w, in, &w->orders[row], 2000, w->nd, want);
+    for (int32_t i = 0; i < m; i++) {
+      const double *u = w->drivers[want[i].d].u;
+      double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
+      want[i].m = a * a + b * b + c * c;
+    }
+    qsort(want, (size_t)m, sizeof *want, cand_cmp);
+    for (int32_t i = 0; i < n; i++)
+      ck_assert_int_eq(t.edge_driver[t.row_ptr[row] + i], want[i].d);
+  }
+}
+
 /* Index operations against a membership array. */
 START_TEST(test_index_ops) {
   world w;
@@ -218,7 +245,6 @@ START_TEST(test_candidates_crowded) {
   disp_index *x = index_some(&w, in, &r, 0);
   int32_t *rows = all_rows(&w);
   cand *want = malloc((size_t)w.nd * sizeof *want);
-  rs_err e;
   for (int round = 0; round < 2; round++) {
     if (round == 1) /* remove a sixth at random */
       for (int32_t d = 0; d < w.nd; d++)
@@ -227,29 +253,48 @@ START_TEST(test_candidates_crowded) {
           disp_index_remove(x, d);
         }
     ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
-    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-      disp_tick t;
-      memset(&t, 0, sizeof t);
-      ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, w.no, NULL, NULL, 0,
-                                             2000, ks[ki], 0, 1454320800, &t, &e),
-                       0);
-      for (int32_t row = 0; row < w.no; row++) {
-        int32_t n = brute(&w, in, &w.orders[row], 2000, ks[ki], want);
-        same_row(&t, row, want, n);
-        /* exactly: rank by the squared chord itself, ties by index */
-        const double *p = w.orders[row].pu;
-        int32_t m = brute(&w, in, &w.orders[row], 2000, w.nd, want);
-        for (int32_t i = 0; i < m; i++) {
-          const double *u = w.drivers[want[i].d].u;
-          double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
-          want[i].m = a * a + b * b + c * c;
-        }
-        qsort(want, (size_t)m, sizeof *want, cand_cmp);
-        for (int32_t i = 0; i < n; i++)
-          ck_assert_int_eq(t.edge_driver[t.row_ptr[row] + i], want[i].d);
-      }
-    }
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+      exact_rows(&w, x, in, rows, ks[ki], want);
   }
+  free(want);
+  free(rows);
+  free(in);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
+/* Drivers a few hundredths of a millimetre apart, far below what the
+ * scan's float pass resolves, around orders a few hundred metres off: the
+ * exact ranks must still come out, for K = 1 (the nearest alone) and more. */
+START_TEST(test_candidates_near_ties) {
+  static const int32_t ks[] = {1, 3, 40};
+  world w;
+  world_make(&w, 700 + (uint64_t)_i, 800, 40);
+  pcg32 r;
+  pcg32_seed(&r, (uint64_t)_i, 13);
+  for (int32_t d = 0; d < 600; d++) { /* three clusters of 2e-9 degrees */
+    int32_t c = d % 3;
+    disp_driver *dv = &w.drivers[d];
+    dv->lat = 40.7480 + 0.004 * c + 1e-11 * pcg32_bounded(&r, 200);
+    dv->lng = -73.9880 + 0.003 * c + 1e-11 * pcg32_bounded(&r, 200);
+    disp_unit_vector(dv->lat, dv->lng, dv->u);
+    dv->cell = city_grid_point_index(&w.grid, dv->lat, dv->lng);
+  }
+  for (int32_t o = 0; o < w.no; o++) { /* 100 to 900 m from the clusters */
+    disp_order *od = &w.orders[o];
+    od->plat = 40.7480 + 0.008 * pcg32_double(&r) - 0.002;
+    od->plng = -73.9880 + 0.006 * pcg32_double(&r) - 0.002;
+    disp_unit_vector(od->plat, od->plng, od->pu);
+    od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
+  }
+  uint8_t *in = calloc((size_t)w.nd, 1);
+  disp_index *x = index_some(&w, in, &r, 0);
+  int32_t *rows = all_rows(&w);
+  cand *want = malloc((size_t)w.nd * sizeof *want);
+  ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
+  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+    exact_rows(&w, x, in, rows, ks[ki], want);
   free(want);
   free(rows);
   free(in);
@@ -455,6 +500,7 @@ static Suite *candidates_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_candidates_ring, 0, 3);
   tcase_add_loop_test(tc, test_candidates_crowded, 0, 3);
+  tcase_add_loop_test(tc, test_candidates_near_ties, 0, 3);
   tcase_add_test(tc, test_candidates_fresh);
   tcase_add_loop_test(tc, test_candidates_driver_cap, 0, 3);
   suite_add_tcase(s, tc);
