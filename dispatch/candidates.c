@@ -702,3 +702,29 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
   for (int32_t d = 0; d < x->n_drivers; d++) listed += x->at[d].cell >= 0;
   return total == x->size && listed == x->size ? 0 : -1;
 }
+
+void disp_index_prefetch_cell(const disp_index *x, int32_t cell) {
+#if defined(__GNUC__)
+  if (cell >= 0 && cell < x->n_cells) __builtin_prefetch(&x->cells[cell]);
+#else
+  (void)x;
+  (void)cell;
+#endif
+}
+
+void disp_index_prefetch_entries(const disp_index *x, int32_t cell) {
+#if defined(__GNUC__)
+  if (cell < 0 || cell >= x->n_cells) return;
+  const idx_cell *ce = &x->cells[cell];
+  if (ce->count == 0) return;
+  /* the float offsets by component (16 entries a line), and the indices */
+  for (int32_t j = 0; j < 3; j++) {
+    const float *f = ce->f + (size_t)j * (size_t)ce->cap;
+    for (int32_t i = 0; i < ce->count && i < 32; i += 16) __builtin_prefetch(f + i);
+  }
+  __builtin_prefetch(ce->d);
+#else
+  (void)x;
+  (void)cell;
+#endif
+}

@@ -85,4 +85,10 @@ int32_t disp_index_ring_cells(disp_index *x, double radius_m, int32_t cell, int3
  * agree. For tests and --check-invariants. */
 int disp_index_check(const disp_index *x, const disp_driver *drivers);
 
+/* Cache hints for a search about to start at `cell` (0 <= cell < n_cells,
+ * else ignored): the cell's record, then, once that has arrived, the first
+ * lines of its entries a scan reads first. They change nothing else. */
+void disp_index_prefetch_cell(const disp_index *x, int32_t cell);
+void disp_index_prefetch_entries(const disp_index *x, int32_t cell);
+
 #endif

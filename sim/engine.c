@@ -44,6 +44,7 @@
 
 #define DECIDE_CHUNK 64 /* rows per decision when a tick is decided in chunks */
 #define SIM_BATCH 32    /* queued events of one second taken out together */
+#define REQ_AHEAD 8     /* requests ahead whose search is prefetched */
 
 enum {
   EV_EXPIRE = 1,   /* who = order */
@@ -1178,6 +1179,12 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     s->events++;
     int rc;
     if (!batched && tr <= te) {
+      /* the searches of the next requests: their pickup cells' records,
+       * then the entries of the nearer one */
+      if (s->cursor + REQ_AHEAD < s->n_orders)
+        disp_index_prefetch_cell(s->idx, s->orders[s->cursor + REQ_AHEAD].pcell);
+      if (s->cursor + REQ_AHEAD / 2 < s->n_orders)
+        disp_index_prefetch_entries(s->idx, s->orders[s->cursor + REQ_AHEAD / 2].pcell);
       rc = on_request(s, (int32_t)s->cursor++, e);
     } else {
       if (!batched) fill_batch(s, t);
