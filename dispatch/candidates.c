@@ -367,22 +367,10 @@ static int build_walk(disp_index *x, int32_t k) {
   return 0;
 }
 
-/* Squared unit chord of a great-circle distance, and back. */
+/* Squared unit chord of a great-circle distance (disp_chord2_m goes back). */
 static double m_to_chord2(double m, double r) {
   double c = 2.0 * sin(m / (2.0 * r));
   return c * c;
-}
-
-static double chord_to_m(double c2, double r) {
-  double h = sqrt(c2) / 2.0;
-  /* Below h = 1e-3 (12.7 km on the Earth) asin's series to h^5 is exact in
-   * double precision: the next term, 5h^7/112, is 1e-19 of h there. */
-  if (h < 1e-3) {
-    double h2 = h * h;
-    return 2.0 * r * h * (1.0 + h2 * (1.0 / 6.0 + h2 * (3.0 / 40.0)));
-  }
-  if (h > 1.0) h = 1.0;
-  return 2.0 * r * asin(h);
 }
 
 /* Inserts (driver, key) into the sorted best list of at most k entries. */
@@ -603,7 +591,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
      * full, lim_c is the same as a chord */
     double lim_m = radius_m, lim_c = 0;
     if (nb == top_k) {
-      lim_m = chord_to_m(x->best_m[top_k - 1], r);
+      lim_m = disp_chord2_m(x->best_m[top_k - 1], r);
       lim_c = sqrt(x->best_m[top_k - 1]);
     }
     for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
@@ -625,7 +613,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
         }
         scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
         if (nb == top_k) {
-          lim_m = chord_to_m(x->best_m[top_k - 1], r);
+          lim_m = disp_chord2_m(x->best_m[top_k - 1], r);
           lim_c = sqrt(x->best_m[top_k - 1]);
         }
       }
@@ -633,7 +621,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     if (grow_edges(x, n_edges + nb))
       return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
     for (int32_t i = 0; i < nb; i++) {
-      double m = chord_to_m(x->best_m[i], r);
+      double m = disp_chord2_m(x->best_m[i], r);
       x->edge_driver[n_edges] = x->best_d[i];
       x->edge_dist[n_edges] = m;
       x->edge_eta[n_edges] = m * detour / speed;

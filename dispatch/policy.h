@@ -54,6 +54,20 @@ static inline void disp_unit_vector(double lat, double lng, double u[3]) {
   u[2] = sin(lat * k);
 }
 
+/* The great-circle distance on a sphere of radius r between two unit
+ * vectors whose squared chord is c2: 2 r asin(c / 2). */
+static inline double disp_chord2_m(double c2, double r) {
+  double h = sqrt(c2) / 2.0;
+  /* Below h = 1e-3 (12.7 km on the Earth) asin's series to h^5 is exact in
+   * double precision: the next term, 5h^7/112, is 1e-19 of h there. */
+  if (h < 1e-3) {
+    double h2 = h * h;
+    return 2.0 * r * h * (1.0 + h2 * (1.0 / 6.0 + h2 * (3.0 / 40.0)));
+  }
+  if (h > 1.0) h = 1.0;
+  return 2.0 * r * asin(h);
+}
+
 /* Driver states. */
 enum {
   DISP_OFFLINE = 0,

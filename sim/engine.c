@@ -341,7 +341,8 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     place(s, d, lat, lng, -1);
   }
   const disp_order *od = &s->orders[o];
-  double dist = gc(s, dv->lat, dv->lng, od->plat, od->plng);
+  /* the distance the candidate graph gave (the same chord, the same bits) */
+  double dist = disp_chord2_m(chord2_u(dv->u, od->pu), s->city->earth_radius_m);
   double eta = road_time(s, dist, s->now);
   leave_waiting(s, o);
   r->status = SIM_ORDER_MATCHED;
