@@ -66,6 +66,16 @@ typedef struct {
 
 static int greedy_dispatch(void *vctx, disp_tick *t, rs_err *e) {
   greedy_ctx *g = vctx;
+  if (t->n_rows == 1) {
+    /* one order (an immediate decision): every candidate is free */
+    int32_t lo = t->row_ptr[0], hi = t->row_ptr[1];
+    if (hi == lo) return 0;
+    int32_t pick = g->random ? lo + (int32_t)pcg32_bounded(t->rng, (uint32_t)(hi - lo)) : lo;
+    t->out[t->n_out].order = t->row_order[0];
+    t->out[t->n_out].driver = t->edge_driver[pick];
+    t->n_out++;
+    return 0;
+  }
   if (used_begin(&g->used, t->n_drivers))
     return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
   for (int32_t row = 0; row < t->n_rows; row++) {
