@@ -41,12 +41,13 @@
 
 /* A cell: its drivers and its centre, in one record (one line of the
  * cell table for an add, a remove, or a search's look at the cell). The
- * drivers' positions are stored by component, for several distances per
- * instruction: x[i], x[cap + i], x[2 cap + i] the unit vector of driver
- * d[i], and f[i], f[cap + i], f[2 cap + i] its offset from the centre
- * rounded to float. The three arrays share one allocation of cap slots. */
+ * drivers' offsets from the centre, rounded to float, are stored by
+ * component, for several distances per instruction: f[i], f[cap + i],
+ * f[2 cap + i] that of driver d[i]. The exact position is the driver's own
+ * unit vector (disp_driver.u, equal to the u it was filed with), read only
+ * for the few entries the float pass cannot rule out. The two arrays share
+ * one allocation of cap slots. */
 typedef struct {
-  double *x;           /* exact positions, by component */
   float *f;            /* offsets from the centre, by component */
   int32_t *d;          /* driver indices, in no particular order */
   int32_t count, cap;  /* entries in use, allocated */
@@ -127,7 +128,7 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
 void disp_index_free(disp_index *x) {
   if (x == NULL) return;
   if (x->cells != NULL)
-    for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].x);
+    for (int32_t c = 0; c < x->n_cells; c++) free(x->cells[c].f);
   free(x->cells);
   free(x->at);
   free(x->row_ptr);
@@ -150,18 +151,13 @@ void disp_index_free(disp_index *x) {
 static int grow_cell(idx_cell *ce) {
   int32_t c = ce->cap ? 2 * ce->cap : 4;
   size_t n = (size_t)c;
-  double *a = malloc(n * (3 * sizeof(double) + 3 * sizeof(float) + sizeof(int32_t)));
-  if (a == NULL) return RS_ENOMEM;
-  float *f = (float *)(void *)(a + 3 * n);
+  float *f = malloc(n * (3 * sizeof(float) + sizeof(int32_t)));
+  if (f == NULL) return RS_ENOMEM;
   int32_t *d = (int32_t *)(void *)(f + 3 * n);
   size_t k = (size_t)ce->count, old = (size_t)ce->cap;
-  for (size_t j = 0; j < 3 && k > 0; j++) {
-    memcpy(a + j * n, ce->x + j * old, k * sizeof *a);
-    memcpy(f + j * n, ce->f + j * old, k * sizeof *f);
-  }
+  for (size_t j = 0; j < 3 && k > 0; j++) memcpy(f + j * n, ce->f + j * old, k * sizeof *f);
   if (k > 0) memcpy(d, ce->d, k * sizeof *d);
-  free(ce->x);
-  ce->x = a;
+  free(ce->f);
   ce->f = f;
   ce->d = d;
   ce->cap = c;
@@ -178,7 +174,6 @@ int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
   double o2 = 0;
   for (size_t j = 0; j < 3; j++) {
     double o = u[j] - ce->u[j];
-    ce->x[j * cap + (size_t)n] = u[j];
     ce->f[j * cap + (size_t)n] = (float)o;
     o2 += o * o;
   }
@@ -207,7 +202,6 @@ void disp_index_remove(disp_index *x, int32_t d) {
   if (i != last) {
     size_t cap = (size_t)ce->cap;
     for (size_t j = 0; j < 3; j++) {
-      ce->x[j * cap + (size_t)i] = ce->x[j * cap + (size_t)last];
       ce->f[j * cap + (size_t)i] = ce->f[j * cap + (size_t)last];
     }
     ce->d[i] = ce->d[last];
@@ -398,11 +392,11 @@ static inline double chord2(const double u[3], const double p[3]) {
   return a * a + b * b + c * c;
 }
 
-/* The exact squared chord from p to entry i of a cell (chord2's
- * operations, in its order). */
-static inline double exact_c2(const idx_cell *ce, int32_t i, const double p[3]) {
-  size_t cap = (size_t)ce->cap, k = (size_t)i;
-  double a = ce->x[k] - p[0], b = ce->x[cap + k] - p[1], c = ce->x[2 * cap + k] - p[2];
+/* The exact squared chord from p to driver d (chord2's operations, in its
+ * order). */
+static inline double exact_c2(const disp_driver *drivers, int32_t d, const double p[3]) {
+  const double *u = drivers[d].u;
+  double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
   return a * a + b * b + c * c;
 }
 
@@ -472,8 +466,9 @@ static float float_above(double v) {
 /* Scans one cell's idle drivers into the best list, keyed by exact squared
  * chord (monotonic in great-circle distance), in blocks of 64: the float
  * pass picks the entries whose exact chord can enter the list. */
-static void scan_cell(const disp_index *x, int32_t cell, const double p[3], double lim2,
-                      int32_t *bd, double *bm, int32_t *nb, int32_t k) {
+static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t cell,
+                      const double p[3], double lim2, int32_t *bd, double *bm, int32_t *nb,
+                      int32_t k) {
   const idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
   double g0 = p[0] - ce->u[0], g1 = p[1] - ce->u[1], g2 = p[2] - ce->u[2];
@@ -513,7 +508,7 @@ static void scan_cell(const disp_index *x, int32_t cell, const double p[3], doub
         int32_t j = i + lowest_bit((unsigned)mask);
         if (k == 1) {
           /* the lowest driver index at the exact minimum */
-          double v = exact_c2(ce, at + j, p);
+          double v = exact_c2(drivers, ds[j], p);
           if (v < best || (v == best && ds[j] < best_d)) {
             best = v;
             best_d = ds[j];
@@ -522,7 +517,7 @@ static void scan_cell(const disp_index *x, int32_t cell, const double p[3], doub
         }
         double tnow = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
         if ((double)c2[j] - err > tnow) continue;
-        double v = exact_c2(ce, at + j, p);
+        double v = exact_c2(drivers, ds[j], p);
         if (v <= lim2) best_insert(bd, bm, nb, k, ds[j], v);
       }
     }
@@ -611,7 +606,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
           double t = lim_c + (double)x->cells[c].reach;
           if (chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
         }
-        scan_cell(x, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+        scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
         if (nb == top_k) {
           lim_m = disp_chord2_m(x->best_m[top_k - 1], r);
           lim_c = sqrt(x->best_m[top_k - 1]);
@@ -671,18 +666,18 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
     for (int32_t i = 0; i < ce->count; i++) {
       int32_t d = ce->d[i];
       if (d < 0 || d >= x->n_drivers || x->at[d].cell != c || x->at[d].slot != i) return -1;
+      if (drivers == NULL) continue;
+      const disp_driver *dv = &drivers[d];
+      if (dv->cell != c || (dv->state != DISP_IDLE && dv->state != DISP_REPOSITION)) return -1;
+      /* the float offsets and the reach agree with the driver's position */
       size_t cap = (size_t)ce->cap, k = (size_t)i;
-      double u[3] = {ce->x[k], ce->x[cap + k], ce->x[2 * cap + k]}, o2 = 0;
+      double o2 = 0;
       for (int j = 0; j < 3; j++) {
-        double o = u[j] - ce->u[j];
+        double o = dv->u[j] - ce->u[j];
         if (ce->f[(size_t)j * cap + k] != (float)o) return -1;
         o2 += o * o;
       }
       if (!(sqrt(o2) <= (double)ce->reach)) return -1;
-      if (drivers != NULL && (drivers[d].cell != c || (drivers[d].state != DISP_IDLE &&
-                                                         drivers[d].state != DISP_REPOSITION) ||
-                              memcmp(u, drivers[d].u, sizeof u) != 0))
-        return -1;
     }
     total += ce->count;
   }

@@ -44,7 +44,8 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
 void disp_index_free(disp_index *x);
 /* Puts driver d into cell `cell` (0 <= cell < n_cells: the engine keeps
  * every driver on the grid) at unit-vector position u, which must be the
- * driver's u while it stays indexed; a driver already indexed moves.
+ * driver's u while it stays indexed (searches read the exact position from
+ * the drivers they are given); a driver already indexed moves.
  * Returns 0, or RS_ENOMEM (d is then out of the index). */
 int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]);
 /* Takes driver d out (no-op when absent). */
