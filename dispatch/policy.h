@@ -78,14 +78,17 @@ enum {
   DISP_N_STATES
 };
 
-/* A driver as policies see it. */
+/* A driver as policies see it: one cache line (the engine allocates its
+ * array 64-byte aligned, so no record straddles two lines). */
 typedef struct {
   double lat, lng;    /* position at the last event */
   double u[3];        /* the same as a unit vector (disp_unit_vector) */
   int32_t cell;       /* grid index of (lat, lng) */
   int32_t state;      /* DISP_* */
   int64_t idle_since; /* when the current idle spell began */
+  int64_t reserved;   /* unused: pads the record to 64 bytes */
 } disp_driver;
+_Static_assert(sizeof(disp_driver) == 64, "a driver record is one cache line");
 
 typedef struct {
   int32_t order;      /* order index */

@@ -1395,7 +1395,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->wnode = rs_mem_array(no, sizeof *s->wnode, 0, 0);
   s->live = rs_mem_array(no, 1, 0, 1);
   s->modelled = malloc(no);
-  s->drivers = rs_mem_array(nd, sizeof *s->drivers, 0, 1);
+  s->drivers = rs_mem_array(nd, sizeof *s->drivers, 64, 1);
   s->drec = rs_mem_array(nd, sizeof *s->drec, 0, 1);
   s->dstate = rs_mem_array(nd, sizeof *s->dstate, _Alignof(sim_dstate), 1);
   s->eligible = malloc(nd * sizeof *s->eligible);
