@@ -1258,6 +1258,7 @@ static void prepare_orders(sim_engine *s) {
     r->t_match = r->t_pickup = r->t_dropoff = r->t_final = -1;
     r->pickup_m = NAN;
     r->eta_s = NAN;
+    r->reserved = 0;
   }
   /* Per-order cancel uniforms: the cancellation stream at 2i, so rider i
    * decides the same way whatever the policy did before. */
@@ -1388,7 +1389,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   size_t no = n_trips ? n_trips : 1, nd = (size_t)n_drivers;
   /* the arrays read at random while a run is in flight (rs_mem.h) */
   s->orders = rs_mem_array(no, sizeof *s->orders, 0, 0);
-  s->orec = rs_mem_array(no, sizeof *s->orec, 0, 0);
+  s->orec = rs_mem_array(no, sizeof *s->orec, 64, 0);
   s->cancel_u = rs_mem_array(no, sizeof *s->cancel_u, 0, 0);
   s->trip_m = rs_mem_array(no, sizeof *s->trip_m, 0, 0);
   s->du = rs_mem_array(no, sizeof *s->du, 0, 0);

@@ -53,7 +53,9 @@ enum {
   SIM_ORDER_N_STATES
 };
 
-/* What the engine records of an order (also what the results DB stores). */
+/* What the engine records of an order (also what the results DB stores):
+ * one cache line (the engine allocates its array 64-byte aligned, so an
+ * arrival or a dropoff touches one line of it). */
 typedef struct {
   int32_t status;     /* SIM_ORDER_* */
   int32_t driver;     /* matched driver, -1 */
@@ -63,7 +65,9 @@ typedef struct {
   int64_t t_final;    /* when it reached its final state */
   double pickup_m;    /* great-circle pickup distance, NAN when unmatched */
   double eta_s;       /* pickup time, NAN when unmatched */
+  int64_t reserved;   /* unused: pads the record to 64 bytes */
 } sim_order_rec;
+_Static_assert(sizeof(sim_order_rec) == 64, "an order record is one cache line");
 
 typedef struct {
   double income;                  /* fares of completed trips */
