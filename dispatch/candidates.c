@@ -711,3 +711,17 @@ void disp_index_prefetch_entries(const disp_index *x, int32_t cell) {
   (void)cell;
 #endif
 }
+
+void disp_index_prefetch_add(const disp_index *x, int32_t cell) {
+#if defined(__GNUC__)
+  if (cell < 0 || cell >= x->n_cells) return;
+  const idx_cell *ce = &x->cells[cell];
+  if (ce->count >= ce->cap) return; /* it grows: nothing to ask for yet */
+  size_t cap = (size_t)ce->cap, n = (size_t)ce->count;
+  for (size_t j = 0; j < 3; j++) __builtin_prefetch(ce->f + j * cap + n, 1);
+  __builtin_prefetch(ce->d + n, 1);
+#else
+  (void)x;
+  (void)cell;
+#endif
+}

@@ -91,5 +91,8 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers);
  * lines of its entries a scan reads first. They change nothing else. */
 void disp_index_prefetch_cell(const disp_index *x, int32_t cell);
 void disp_index_prefetch_entries(const disp_index *x, int32_t cell);
+/* The same for an add about to file a driver in `cell`: where its entry
+ * will be written. */
+void disp_index_prefetch_add(const disp_index *x, int32_t cell);
 
 #endif

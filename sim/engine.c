@@ -704,8 +704,12 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
       for (int32_t k = 0; k < s->walk.n_steps; k++) {
         int32_t pc = pc0 + step[k], head = s->cell_head[pc];
         /* only cells that can hold a point within the radius */
-        if (head >= 0 && chord2_u(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2)
+        if (head >= 0 && chord2_u(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2) {
+#if defined(__GNUC__)
+          __builtin_prefetch(&s->wnode[head]); /* stream_next reads it */
+#endif
           h[n++] = head;
+        }
       }
       for (int32_t k = n / 2 - 1; k >= 0; k--) pos_sift(h, n, k);
       s->fresh_idle[f] = d;
@@ -1123,7 +1127,10 @@ static void fill_batch(sim_engine *s, int64_t t) {
       continue;
     }
     if (type != EV_ARRIVE && type != EV_DROPOFF) continue;
-    int32_t o = s->dstate[s->batch[i].who].order;
+    const sim_dstate *ds = &s->dstate[s->batch[i].who];
+    /* a dropoff files the driver in the idle index at the trip's end */
+    if (type == EV_DROPOFF && !ds->offline_after) disp_index_prefetch_add(s->idx, ds->tcell);
+    int32_t o = ds->order;
     if (o < 0) continue;
     __builtin_prefetch(&s->orec[o]);
     if (type == EV_ARRIVE) __builtin_prefetch(&s->du[o]);
@@ -1181,11 +1188,18 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     int rc;
     if (!batched && tr <= te) {
       /* the searches of the next requests: their pickup cells' records,
-       * then the entries of the nearer one */
+       * then the entries of the nearer one, and its waiting list's end */
       if (s->cursor + REQ_AHEAD < s->n_orders)
         disp_index_prefetch_cell(s->idx, s->orders[s->cursor + REQ_AHEAD].pcell);
-      if (s->cursor + REQ_AHEAD / 2 < s->n_orders)
-        disp_index_prefetch_entries(s->idx, s->orders[s->cursor + REQ_AHEAD / 2].pcell);
+      if (s->cursor + REQ_AHEAD / 2 < s->n_orders) {
+        int32_t c = s->orders[s->cursor + REQ_AHEAD / 2].pcell;
+        disp_index_prefetch_entries(s->idx, c);
+#if defined(__GNUC__)
+        /* the cell's newest waiting order, whose link the request sets */
+        int32_t tail = c >= 0 ? s->cell_tail[s->walk.padded[c]] : -1;
+        if (tail >= 0) __builtin_prefetch(&s->wnode[tail], 1);
+#endif
+      }
       rc = on_request(s, (int32_t)s->cursor++, e);
     } else {
       if (!batched) fill_batch(s, t);
