@@ -686,42 +686,34 @@ int disp_index_check(const disp_index *x, const disp_driver *drivers) {
   return total == x->size && listed == x->size ? 0 : -1;
 }
 
-void disp_index_prefetch_cell(const disp_index *x, int32_t cell) {
+/* A cache hint (none where the compiler has no builtin for it). */
 #if defined(__GNUC__)
-  if (cell >= 0 && cell < x->n_cells) __builtin_prefetch(&x->cells[cell]);
+#define PREFETCH(p, rw) __builtin_prefetch((p), (rw))
 #else
-  (void)x;
-  (void)cell;
+#define PREFETCH(p, rw) ((void)(p), (void)(rw))
 #endif
+
+void disp_index_prefetch_cell(const disp_index *x, int32_t cell) {
+  if (cell >= 0 && cell < x->n_cells) PREFETCH(&x->cells[cell], 0);
 }
 
 void disp_index_prefetch_entries(const disp_index *x, int32_t cell) {
-#if defined(__GNUC__)
   if (cell < 0 || cell >= x->n_cells) return;
   const idx_cell *ce = &x->cells[cell];
   if (ce->count == 0) return;
   /* the float offsets by component (16 entries a line), and the indices */
   for (int32_t j = 0; j < 3; j++) {
     const float *f = ce->f + (size_t)j * (size_t)ce->cap;
-    for (int32_t i = 0; i < ce->count && i < 32; i += 16) __builtin_prefetch(f + i);
+    for (int32_t i = 0; i < ce->count && i < 32; i += 16) PREFETCH(f + i, 0);
   }
-  __builtin_prefetch(ce->d);
-#else
-  (void)x;
-  (void)cell;
-#endif
+  PREFETCH(ce->d, 0);
 }
 
 void disp_index_prefetch_add(const disp_index *x, int32_t cell) {
-#if defined(__GNUC__)
   if (cell < 0 || cell >= x->n_cells) return;
   const idx_cell *ce = &x->cells[cell];
   if (ce->count >= ce->cap) return; /* it grows: nothing to ask for yet */
   size_t cap = (size_t)ce->cap, n = (size_t)ce->count;
-  for (size_t j = 0; j < 3; j++) __builtin_prefetch(ce->f + j * cap + n, 1);
-  __builtin_prefetch(ce->d + n, 1);
-#else
-  (void)x;
-  (void)cell;
-#endif
+  for (size_t j = 0; j < 3; j++) PREFETCH(ce->f + j * cap + n, 1);
+  PREFETCH(ce->d + n, 1);
 }

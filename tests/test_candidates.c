@@ -217,6 +217,30 @@ START_TEST(test_candidates_ring) {
 }
 END_TEST
 
+/* Every driver of the world indexed, then exact_rows for each K in ks;
+ * with rounds = 2, again after removing a sixth of the drivers at random
+ * (drawn from r). */
+static void exact_graphs(const world *w, pcg32 *r, const int32_t *ks, size_t n_ks, int rounds) {
+  uint8_t *in = calloc((size_t)w->nd, 1);
+  disp_index *x = index_some(w, in, r, 0);
+  int32_t *rows = all_rows(w);
+  cand *want = malloc((size_t)w->nd * sizeof *want);
+  for (int round = 0; round < rounds; round++) {
+    if (round == 1) /* remove a sixth at random */
+      for (int32_t d = 0; d < w->nd; d++)
+        if (pcg32_bounded(r, 6) == 0) {
+          in[d] = 0;
+          disp_index_remove(x, d);
+        }
+    ck_assert_int_eq(disp_index_check(x, w->drivers), 0);
+    for (size_t ki = 0; ki < n_ks; ki++) exact_rows(w, x, in, rows, ks[ki], want);
+  }
+  free(want);
+  free(rows);
+  free(in);
+  disp_index_free(x);
+}
+
 /* Crowded cells (hundreds of drivers, many at exactly the same point):
  * the search's blocks of 64 and their ties (lowest index first) give what
  * brute force gives, also after removals have reordered the cells. */
@@ -241,25 +265,7 @@ START_TEST(test_candidates_crowded) {
     disp_unit_vector(od->plat, od->plng, od->pu);
     od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
   }
-  uint8_t *in = calloc((size_t)w.nd, 1);
-  disp_index *x = index_some(&w, in, &r, 0);
-  int32_t *rows = all_rows(&w);
-  cand *want = malloc((size_t)w.nd * sizeof *want);
-  for (int round = 0; round < 2; round++) {
-    if (round == 1) /* remove a sixth at random */
-      for (int32_t d = 0; d < w.nd; d++)
-        if (pcg32_bounded(&r, 6) == 0) {
-          in[d] = 0;
-          disp_index_remove(x, d);
-        }
-    ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
-    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
-      exact_rows(&w, x, in, rows, ks[ki], want);
-  }
-  free(want);
-  free(rows);
-  free(in);
-  disp_index_free(x);
+  exact_graphs(&w, &r, ks, sizeof ks / sizeof ks[0], 2);
   world_free(&w);
 }
 END_TEST
@@ -288,17 +294,7 @@ START_TEST(test_candidates_near_ties) {
     disp_unit_vector(od->plat, od->plng, od->pu);
     od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
   }
-  uint8_t *in = calloc((size_t)w.nd, 1);
-  disp_index *x = index_some(&w, in, &r, 0);
-  int32_t *rows = all_rows(&w);
-  cand *want = malloc((size_t)w.nd * sizeof *want);
-  ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
-  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
-    exact_rows(&w, x, in, rows, ks[ki], want);
-  free(want);
-  free(rows);
-  free(in);
-  disp_index_free(x);
+  exact_graphs(&w, &r, ks, sizeof ks / sizeof ks[0], 1);
   world_free(&w);
 }
 END_TEST
