@@ -1138,6 +1138,18 @@ static void fill_batch(sim_engine *s, int64_t t) {
 #endif
 }
 
+/* Order o, still in flight at the close (waiting, matched or on board),
+ * ends open; its waiting flag drops with it. */
+static void open_at_close(sim_engine *s, int32_t o) {
+  sim_order_rec *r = &s->orec[o];
+  if (r->status != SIM_ORDER_WAITING && r->status != SIM_ORDER_MATCHED &&
+      r->status != SIM_ORDER_ONBOARD)
+    return;
+  r->status = SIM_ORDER_OPEN;
+  r->t_final = -1;
+  s->live[o] = 0;
+}
+
 /* Closes every spell and order at the current time. */
 static void close_run(sim_engine *s) {
   if (s->done) return;
@@ -1145,15 +1157,16 @@ static void close_run(sim_engine *s) {
     s->dstate[d].time_s[s->drivers[d].state] += (int32_t)(s->now - s->dstate[d].since);
     s->dstate[d].since = s->now;
   }
-  /* Orders past the cursor were never requested (an interrupted run): they
-   * stay out of the run's records (sim_engine_n_orders). */
-  for (size_t o = 0; o < s->cursor; o++) {
-    int32_t st = s->orec[o].status;
-    if (st == SIM_ORDER_WAITING || st == SIM_ORDER_MATCHED || st == SIM_ORDER_ONBOARD) {
-      s->orec[o].status = SIM_ORDER_OPEN;
-      s->orec[o].t_final = -1;
-    }
+  /* The orders still in flight are the waiting ones (all in `waiting`)
+   * and those a driver holds: found without walking every order. Orders
+   * past the cursor were never requested (an interrupted run): they stay
+   * out of the run's records (sim_engine_n_orders). */
+  for (int32_t i = 0; i < s->n_waiting; i++) {
+    int32_t o = s->waiting[i];
+    if (s->live[o]) open_at_close(s, o);
   }
+  for (int32_t d = 0; d < s->n_drivers; d++)
+    if (s->dstate[d].order >= 0) open_at_close(s, s->dstate[d].order);
   s->done = 1;
 }
 
