@@ -24,6 +24,23 @@ typedef struct {
   int32_t nd, no;
 } world;
 
+/* Driver d, or order o's pickup, at (lat, lng): its unit vector and cell. */
+static void put_driver(world *w, int32_t d, double lat, double lng) {
+  disp_driver *dv = &w->drivers[d];
+  dv->lat = lat;
+  dv->lng = lng;
+  disp_unit_vector(lat, lng, dv->u);
+  dv->cell = city_grid_point_index(&w->grid, lat, lng);
+}
+
+static void put_order(world *w, int32_t o, double lat, double lng) {
+  disp_order *od = &w->orders[o];
+  od->plat = lat;
+  od->plng = lng;
+  disp_unit_vector(lat, lng, od->pu);
+  od->pcell = city_grid_point_index(&w->grid, lat, lng);
+}
+
 static void world_make(world *w, uint64_t seed, int32_t nd, int32_t no) {
   rs_err e;
   ck_assert_int_eq(city_def_builtin("manhattan", &w->city, &e), 0);
@@ -36,20 +53,16 @@ static void world_make(world *w, uint64_t seed, int32_t nd, int32_t no) {
   pcg32_seed(&r, seed, 11);
   /* a 6 km x 6 km patch of midtown, dense enough for rings to matter */
   for (int32_t d = 0; d < nd; d++) {
-    disp_driver *dv = &w->drivers[d];
-    dv->lat = 40.73 + 0.054 * pcg32_double(&r);
-    dv->lng = -74.01 + 0.07 * pcg32_double(&r);
-    disp_unit_vector(dv->lat, dv->lng, dv->u);
-    dv->cell = city_grid_point_index(&w->grid, dv->lat, dv->lng);
-    dv->state = DISP_IDLE;
+    double lat = 40.73 + 0.054 * pcg32_double(&r);
+    double lng = -74.01 + 0.07 * pcg32_double(&r);
+    put_driver(w, d, lat, lng);
+    w->drivers[d].state = DISP_IDLE;
   }
   for (int32_t o = 0; o < no; o++) {
-    disp_order *od = &w->orders[o];
-    od->id = o + 1;
-    od->plat = 40.73 + 0.054 * pcg32_double(&r);
-    od->plng = -74.01 + 0.07 * pcg32_double(&r);
-    disp_unit_vector(od->plat, od->plng, od->pu);
-    od->pcell = city_grid_point_index(&w->grid, od->plat, od->plng);
+    w->orders[o].id = o + 1;
+    double lat = 40.73 + 0.054 * pcg32_double(&r);
+    double lng = -74.01 + 0.07 * pcg32_double(&r);
+    put_order(w, o, lat, lng);
   }
 }
 
@@ -252,19 +265,10 @@ START_TEST(test_candidates_crowded) {
   pcg32_seed(&r, (uint64_t)_i, 9);
   for (int32_t d = 0; d < 700; d++) { /* 40 spots within ~150 m */
     int32_t spot = (int32_t)pcg32_bounded(&r, 40);
-    disp_driver *dv = &w.drivers[d];
-    dv->lat = 40.7500 + 0.00003 * spot;
-    dv->lng = -73.9900 + 0.00004 * (spot % 7);
-    disp_unit_vector(dv->lat, dv->lng, dv->u);
-    dv->cell = city_grid_point_index(&w.grid, dv->lat, dv->lng);
+    put_driver(&w, d, 40.7500 + 0.00003 * spot, -73.9900 + 0.00004 * (spot % 7));
   }
-  for (int32_t o = 0; o < 20; o++) { /* some orders in the crowd */
-    disp_order *od = &w.orders[o];
-    od->plat = 40.7495 + 0.0001 * o / 20.0;
-    od->plng = -73.9905 + 0.0003 * (o % 5);
-    disp_unit_vector(od->plat, od->plng, od->pu);
-    od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
-  }
+  for (int32_t o = 0; o < 20; o++) /* some orders in the crowd */
+    put_order(&w, o, 40.7495 + 0.0001 * o / 20.0, -73.9905 + 0.0003 * (o % 5));
   exact_graphs(&w, &r, ks, sizeof ks / sizeof ks[0], 2);
   world_free(&w);
 }
@@ -281,18 +285,14 @@ START_TEST(test_candidates_near_ties) {
   pcg32_seed(&r, (uint64_t)_i, 13);
   for (int32_t d = 0; d < 600; d++) { /* three clusters of 2e-9 degrees */
     int32_t c = d % 3;
-    disp_driver *dv = &w.drivers[d];
-    dv->lat = 40.7480 + 0.004 * c + 1e-11 * pcg32_bounded(&r, 200);
-    dv->lng = -73.9880 + 0.003 * c + 1e-11 * pcg32_bounded(&r, 200);
-    disp_unit_vector(dv->lat, dv->lng, dv->u);
-    dv->cell = city_grid_point_index(&w.grid, dv->lat, dv->lng);
+    double lat = 40.7480 + 0.004 * c + 1e-11 * pcg32_bounded(&r, 200);
+    double lng = -73.9880 + 0.003 * c + 1e-11 * pcg32_bounded(&r, 200);
+    put_driver(&w, d, lat, lng);
   }
   for (int32_t o = 0; o < w.no; o++) { /* 100 to 900 m from the clusters */
-    disp_order *od = &w.orders[o];
-    od->plat = 40.7480 + 0.008 * pcg32_double(&r) - 0.002;
-    od->plng = -73.9880 + 0.006 * pcg32_double(&r) - 0.002;
-    disp_unit_vector(od->plat, od->plng, od->pu);
-    od->pcell = city_grid_point_index(&w.grid, od->plat, od->plng);
+    double lat = 40.7480 + 0.008 * pcg32_double(&r) - 0.002;
+    double lng = -73.9880 + 0.006 * pcg32_double(&r) - 0.002;
+    put_order(&w, o, lat, lng);
   }
   exact_graphs(&w, &r, ks, sizeof ks / sizeof ks[0], 1);
   world_free(&w);
