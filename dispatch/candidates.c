@@ -38,6 +38,7 @@
 #include "dispatch/rings.h"
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
+#define SMALL_CELL 4  /* cells with fewer entries are scanned exactly */
 
 /* A cell: its drivers and its centre, in one record (one line of the
  * cell table for an add, a remove, or a search's look at the cell). The
@@ -460,7 +461,31 @@ static inline int lowest_bit(unsigned m) {
 /* The smallest float not below v (v >= 0, finite). */
 static float float_above(double v) {
   float f = (float)v;
-  return (double)f < v ? nextafterf(f, INFINITY) : f;
+  if ((double)f < v) { /* the next float up: a positive float's bits count up */
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    b++;
+    memcpy(&f, &b, sizeof f);
+  }
+  return f;
+}
+
+/* A cell of a few entries, scanned exactly (the float pass would cost more
+ * than it saves): the same list as scan_cell gives. */
+static void scan_small(const disp_driver *drivers, const idx_cell *ce, const double p[3],
+                       double lim2, int32_t *bd, double *bm, int32_t *nb, int32_t k) {
+  double best = INFINITY;
+  int32_t best_d = INT32_MAX;
+  for (int32_t i = 0; i < ce->count; i++) {
+    double v = exact_c2(drivers, ce->d[i], p);
+    if (k > 1) {
+      if (v <= lim2) best_insert(bd, bm, nb, k, ce->d[i], v);
+    } else if (v < best || (v == best && ce->d[i] < best_d)) {
+      best = v;
+      best_d = ce->d[i];
+    }
+  }
+  if (k == 1 && best <= lim2 && !(*nb == 1 && best > bm[0])) best_insert(bd, bm, nb, 1, best_d, best);
 }
 
 /* Scans one cell's idle drivers into the best list, keyed by exact squared
@@ -471,6 +496,10 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
                       int32_t k) {
   const idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
+  if (n < SMALL_CELL) {
+    scan_small(drivers, ce, p, lim2, bd, bm, nb, k);
+    return;
+  }
   double g0 = p[0] - ce->u[0], g1 = p[1] - ce->u[1], g2 = p[2] - ce->u[2];
   double gm = fabs(g0);
   if (fabs(g1) > gm) gm = fabs(g1);
