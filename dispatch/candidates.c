@@ -16,13 +16,14 @@
  * ranking key is the squared chord, and only the kept candidates are
  * converted to metres.
  *
- * Two precisions. Each entry also holds its offset from the cell's centre
- * rounded to float. A scan first computes every entry's squared chord from
- * those offsets, four per instruction, with a proven error bound (see
- * approx_err); the exact squared chord (from the double unit vectors, as
- * the ranking defines it) is computed only for entries the bound cannot
- * rule out. The result is the same, bit for bit, as scanning every entry
- * exactly.
+ * Two precisions. Each entry holds its offset from the cell's centre
+ * rounded to float. A scan of a cell of SMALL_CELL or more entries first
+ * computes every entry's squared chord from those offsets, four per
+ * instruction, with a proven error bound (see approx_err); the exact
+ * squared chord (from the driver's double unit vector, as the ranking
+ * defines it) is computed only for entries the bound cannot rule out.
+ * Smaller cells are computed exactly. The result is the same, bit for bit,
+ * as scanning every entry exactly.
  */
 #include "dispatch/candidates.h"
 
