@@ -47,7 +47,8 @@
  * component, for several distances per instruction: f[i], f[cap + i],
  * f[2 cap + i] that of driver d[i]. The exact position is the driver's own
  * unit vector (disp_driver.u, equal to the u it was filed with), read only
- * for the few entries the float pass cannot rule out. The two arrays share
+ * for the few entries the float pass cannot rule out (and every entry of a
+ * cell smaller than SMALL_CELL). The two arrays share
  * one allocation of cap slots. */
 typedef struct {
   float *f;            /* offsets from the centre, by component */
@@ -394,14 +395,6 @@ static inline double chord2(const double u[3], const double p[3]) {
   return a * a + b * b + c * c;
 }
 
-/* The exact squared chord from p to driver d (chord2's operations, in its
- * order). */
-static inline double exact_c2(const disp_driver *drivers, int32_t d, const double p[3]) {
-  const double *u = drivers[d].u;
-  double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
-  return a * a + b * b + c * c;
-}
-
 /* Approximate squared chords from the point at offset g from the cell's
  * centre to entries [at, at + m), from the float offsets, into c2[0, m);
  * returns their minimum (INFINITY when m = 0). */
@@ -471,34 +464,21 @@ static float float_above(double v) {
   return f;
 }
 
-/* A cell of a few entries, scanned exactly (the float pass would cost more
- * than it saves): the same list as scan_cell gives. */
-static void scan_small(const disp_driver *drivers, const idx_cell *ce, const double p[3],
-                       double lim2, int32_t *bd, double *bm, int32_t *nb, int32_t k) {
-  double best = INFINITY;
-  int32_t best_d = INT32_MAX;
-  for (int32_t i = 0; i < ce->count; i++) {
-    double v = exact_c2(drivers, ce->d[i], p);
-    if (k > 1) {
-      if (v <= lim2) best_insert(bd, bm, nb, k, ce->d[i], v);
-    } else if (v < best || (v == best && ce->d[i] < best_d)) {
-      best = v;
-      best_d = ce->d[i];
-    }
-  }
-  if (k == 1 && best <= lim2 && !(*nb == 1 && best > bm[0])) best_insert(bd, bm, nb, 1, best_d, best);
-}
-
 /* Scans one cell's idle drivers into the best list, keyed by exact squared
- * chord (monotonic in great-circle distance), in blocks of 64: the float
- * pass picks the entries whose exact chord can enter the list. */
+ * chord (monotonic in great-circle distance; from the driver's own unit
+ * vector). In a cell of SMALL_CELL or more entries, the float pass first
+ * picks, in blocks of 64, the entries whose exact chord can enter the list;
+ * smaller cells are computed exactly throughout. */
 static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t cell,
                       const double p[3], double lim2, int32_t *bd, double *bm, int32_t *nb,
                       int32_t k) {
   const idx_cell *ce = &x->cells[cell];
   int32_t n = ce->count;
   if (n < SMALL_CELL) {
-    scan_small(drivers, ce, p, lim2, bd, bm, nb, k);
+    for (int32_t i = 0; i < n; i++) {
+      double v = chord2(drivers[ce->d[i]].u, p);
+      if (v <= lim2) best_insert(bd, bm, nb, k, ce->d[i], v);
+    }
     return;
   }
   double g0 = p[0] - ce->u[0], g1 = p[1] - ce->u[1], g2 = p[2] - ce->u[2];
@@ -515,13 +495,11 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
     double t = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
     if (lo - err > t) continue; /* nothing in the block can enter */
     const int32_t *ds = ce->d + at;
-    /* The entries to compute exactly: with k = 1, those within 2 err of
-     * the approximate minimum (the exact minimum is among them: it is at
-     * most lo + err exactly, so at most lo + 2 err approximately); else
-     * those within err of t. */
-    float cut = float_above(k == 1 ? lo + 2 * err : t + err);
-    double best = INFINITY;
-    int32_t best_d = INT32_MAX;
+    /* The entries to compute exactly: those within err of t and, with
+     * k = 1, within 2 err of the approximate minimum (the exact minimum is
+     * among them: it is at most lo + err exactly, so at most lo + 2 err
+     * approximately). best_insert keeps the nearest, ties by index. */
+    float cut = float_above(k == 1 && lo + 2 * err < t + err ? lo + 2 * err : t + err);
     int32_t i = 0;
     for (; i < m; i += 4) {
       int mask;
@@ -536,23 +514,13 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
       }
       for (; mask != 0; mask &= mask - 1) {
         int32_t j = i + lowest_bit((unsigned)mask);
-        if (k == 1) {
-          /* the lowest driver index at the exact minimum */
-          double v = exact_c2(drivers, ds[j], p);
-          if (v < best || (v == best && ds[j] < best_d)) {
-            best = v;
-            best_d = ds[j];
-          }
-          continue;
-        }
+        /* the list's bar only drops as entries go in */
         double tnow = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
         if ((double)c2[j] - err > tnow) continue;
-        double v = exact_c2(drivers, ds[j], p);
+        double v = chord2(drivers[ds[j]].u, p);
         if (v <= lim2) best_insert(bd, bm, nb, k, ds[j], v);
       }
     }
-    if (k == 1 && best <= lim2 && !(*nb == 1 && best > bm[0]))
-      best_insert(bd, bm, nb, 1, best_d, best);
   }
 }
 
@@ -566,6 +534,12 @@ static void scan_list(const disp_index *x, const disp_driver *drivers, const int
     double c2 = chord2(drivers[list[i]].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
+}
+
+/* A full list's last squared chord b as metres and as a chord. */
+static void list_limits(double b, double r, double *lim_m, double *lim_c) {
+  *lim_m = disp_chord2_m(b, r);
+  *lim_c = sqrt(b);
 }
 
 int disp_index_candidates(disp_index *x, const disp_order *orders,
@@ -615,10 +589,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     /* lim_m: no driver farther than this can enter the list; with the list
      * full, lim_c is the same as a chord */
     double lim_m = radius_m, lim_c = 0;
-    if (nb == top_k) {
-      lim_m = disp_chord2_m(x->best_m[top_k - 1], r);
-      lim_c = sqrt(x->best_m[top_k - 1]);
-    }
+    if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
     for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
       double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
       if (lb > lim_m) break;
@@ -637,10 +608,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
           if (chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
         }
         scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
-        if (nb == top_k) {
-          lim_m = disp_chord2_m(x->best_m[top_k - 1], r);
-          lim_c = sqrt(x->best_m[top_k - 1]);
-        }
+        if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
       }
     }
     if (grow_edges(x, n_edges + nb))
