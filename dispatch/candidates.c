@@ -364,12 +364,6 @@ static int build_walk(disp_index *x, int32_t k) {
   return 0;
 }
 
-/* Squared unit chord of a great-circle distance (disp_chord2_m goes back). */
-static double m_to_chord2(double m, double r) {
-  double c = 2.0 * sin(m / (2.0 * r));
-  return c * c;
-}
-
 /* Inserts (driver, key) into the sorted best list of at most k entries. */
 static void best_insert(int32_t *bd, double *bm, int32_t *n, int32_t k,
                         int32_t d, double m) {
@@ -387,12 +381,6 @@ static void best_insert(int32_t *bd, double *bm, int32_t *n, int32_t k,
   }
   bm[i] = m;
   bd[i] = d;
-}
-
-/* The squared chord between two unit vectors (unit sphere). */
-static inline double chord2(const double u[3], const double p[3]) {
-  double a = u[0] - p[0], b = u[1] - p[1], c = u[2] - p[2];
-  return a * a + b * b + c * c;
 }
 
 /* Approximate squared chords from the point at offset g from the cell's
@@ -476,7 +464,7 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
   int32_t n = ce->count;
   if (n < SMALL_CELL) {
     for (int32_t i = 0; i < n; i++) {
-      double v = chord2(drivers[ce->d[i]].u, p);
+      double v = disp_chord2(drivers[ce->d[i]].u, p);
       if (v <= lim2) best_insert(bd, bm, nb, k, ce->d[i], v);
     }
     return;
@@ -517,7 +505,7 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
         /* the list's bar only drops as entries go in */
         double tnow = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
         if ((double)c2[j] - err > tnow) continue;
-        double v = chord2(drivers[ds[j]].u, p);
+        double v = disp_chord2(drivers[ds[j]].u, p);
         if (v <= lim2) best_insert(bd, bm, nb, k, ds[j], v);
       }
     }
@@ -531,7 +519,7 @@ static void scan_list(const disp_index *x, const disp_driver *drivers, const int
                       int32_t *nb, int32_t k) {
   for (int32_t i = 0; i < n; i++) {
     if (x->at[list[i]].cell < 0) continue;
-    double c2 = chord2(drivers[list[i]].u, p);
+    double c2 = disp_chord2(drivers[list[i]].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
 }
@@ -560,7 +548,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
    * drops a driver at exactly the radius */
   if (radius_m != x->lim_radius) {
     x->lim_radius = radius_m;
-    x->lim2 = m_to_chord2(radius_m, r) * (1 + 1e-9);
+    x->lim2 = disp_m_to_chord2(radius_m, r) * (1 + 1e-9);
     x->lim_ring = disp_index_max_ring(x, radius_m);
   }
   double lim2 = x->lim2;
@@ -605,7 +593,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
          * covers the rounding of both sides (a few units of 1e-16). */
         if (k > 0 && nb == top_k) {
           double t = lim_c + (double)x->cells[c].reach;
-          if (chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
+          if (disp_chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
         }
         scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
         if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);

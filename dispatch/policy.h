@@ -54,6 +54,20 @@ static inline void disp_unit_vector(double lat, double lng, double u[3]) {
   u[2] = sin(lat * k);
 }
 
+/* The squared chord between two unit vectors: monotonic in great-circle
+ * distance, and the key every nearest-first ranking uses. */
+static inline double disp_chord2(const double a[3], const double b[3]) {
+  double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
+  return x * x + y * y + z * z;
+}
+
+/* The squared chord of a great-circle distance m on a sphere of radius r,
+ * and back (disp_chord2_m). */
+static inline double disp_m_to_chord2(double m, double r) {
+  double c = 2.0 * sin(m / (2.0 * r));
+  return c * c;
+}
+
 /* The great-circle distance on a sphere of radius r between two unit
  * vectors whose squared chord is c2: 2 r asin(c / 2). */
 static inline double disp_chord2_m(double c2, double r) {

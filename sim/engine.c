@@ -8,8 +8,9 @@
  * cancel uniform, waiting-list node); drivers likewise: disp_driver and the
  * private per-driver state in `dstate`, which holds the driver's accounts
  * (copied out to sim_driver_rec on demand) and a copy of the current trip.
- * The large arrays come from rs_mem (huge pages). Waiting orders are kept in request order twice: in `waiting`
- * (compacted when dead entries outnumber live ones) and in per-cell lists
+ * The large arrays come from rs_mem (huge pages). Waiting orders are kept
+ * in request order twice: in `waiting` (compacted when dead entries
+ * outnumber live ones) and in per-cell lists
  * (`wnode`, unlinked when an order stops waiting). Idle drivers are in the
  * cell index (dispatch/candidates.h) exactly while their state is IDLE (or
  * repositioning, when repositioning drivers are dispatchable).
@@ -22,8 +23,9 @@
  *
  * Costs. An event is O(1) for the queue (sim/queue.h) plus its handler;
  * the queued events of one second are handled as a batch whose records are
- * prefetched together (fill_batch). A dispatch tick of a batch policy costs
- * the candidate search over its rows (the waiting orders not known to be
+ * prefetched together (fill_batch), and a request prefetches the searches
+ * of the next few requests. A dispatch tick of a batch policy costs the
+ * candidate search over its rows (the waiting orders not known to be
  * out of reach) and the policy; a tick of an immediate policy costs the
  * orders near the drivers that came free since the last tick
  * (immediate_tick). Nothing is allocated per event; tick buffers grow to
@@ -70,9 +72,10 @@ typedef struct {
  * use: the first holds what every event about the driver reads, the second
  * its accounts (every change of state writes them; with the first it is all
  * a dropoff needs), the third the move and the trip an arrival reads (with
- * the dropoff's unit vector, from the order's `du`). The accounts are copied out to `drec` (sim_driver_rec) on demand
- * (sync_drec); spell times are whole seconds, which an int32_t holds for any
- * horizon the engine accepts. */
+ * the dropoff's unit vector, from the order's `du`). The accounts are
+ * copied out to `drec` (sim_driver_rec) on demand (sync_drec); spell times
+ * are whole seconds, which an int32_t holds for any horizon the engine
+ * accepts. */
 typedef struct {
   _Alignas(64) uint32_t epoch; /* grows at each change of plan */
   int32_t order;       /* current order, -1 */
@@ -211,17 +214,6 @@ static double gc(const sim_engine *s, double la1, double ln1, double la2,
   return city_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
 }
 
-/* The squared chord between two unit vectors (monotonic in great-circle
- * distance), and that of a great-circle distance on a sphere of radius r. */
-static inline double chord2_u(const double a[3], const double b[3]) {
-  double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
-  return x * x + y * y + z * z;
-}
-
-static double unit_chord2(double m, double r) {
-  double c = 2.0 * sin(m / (2.0 * r));
-  return c * c;
-}
 
 static int32_t cell_of(const sim_engine *s, double lat, double lng) {
   return city_grid_point_index(&s->grid, lat, lng);
@@ -342,7 +334,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   }
   const disp_order *od = &s->orders[o];
   /* the distance the candidate graph gave (the same chord, the same bits) */
-  double dist = disp_chord2_m(chord2_u(dv->u, od->pu), s->city->earth_radius_m);
+  double dist = disp_chord2_m(disp_chord2(dv->u, od->pu), s->city->earth_radius_m);
   double eta = road_time(s, dist, s->now);
   leave_waiting(s, o);
   r->status = SIM_ORDER_MATCHED;
@@ -637,7 +629,7 @@ static void stream_next(sim_engine *s, int32_t f) {
     if (w->next >= 0) h[0] = w->next;
     else h[0] = h[--n];
     if (n > 1) pos_sift(h, n, 0);
-    if (s->live[o] && chord2_u(u, w->pu) <= s->reach2) head = o;
+    if (s->live[o] && disp_chord2(u, w->pu) <= s->reach2) head = o;
   }
 #if defined(__GNUC__)
   /* a head is likely matched this tick: what match() reads of it */
@@ -704,7 +696,7 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
       for (int32_t k = 0; k < s->walk.n_steps; k++) {
         int32_t pc = pc0 + step[k], head = s->cell_head[pc];
         /* only cells that can hold a point within the radius */
-        if (head >= 0 && chord2_u(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2) {
+        if (head >= 0 && disp_chord2(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2) {
 #if defined(__GNUC__)
           __builtin_prefetch(&s->wnode[head]); /* stream_next reads it */
 #endif
@@ -1447,7 +1439,9 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
       s->cell_tail = malloc((size_t)s->walk.n_padded * sizeof *s->cell_tail);
     }
   }
-  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold || !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
+  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold ||
+      !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders ||
+      !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
     sim_engine_free(s);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
@@ -1463,8 +1457,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
    * beyond its centre (the edge, widened for the projection's distortion,
    * below 0.3 % over a city), both widened against rounding: they only
    * ever admit more, the candidate search decides. */
-  s->reach2 = unit_chord2(sc->radius_m, city->earth_radius_m) * (1 + 1e-8);
-  s->cell_reach2 = unit_chord2(sc->radius_m + 1.01 * s->grid.edge_m, city->earth_radius_m) *
+  s->reach2 = disp_m_to_chord2(sc->radius_m, city->earth_radius_m) * (1 + 1e-8);
+  s->cell_reach2 = disp_m_to_chord2(sc->radius_m + 1.01 * s->grid.edge_m, city->earth_radius_m) *
                    (1 + 1e-8);
   for (size_t w = 0; w < s->n_win; w++)
     s->win[w].t_start = t_from + (int64_t)w * SIM_SERIES_WINDOW_S;
