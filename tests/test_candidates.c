@@ -174,7 +174,7 @@ START_TEST(test_index_ops) {
 END_TEST
 
 /* An index of the world's drivers, each left out with probability 1/m
- * (none when m is 0); in[d] says who is in. */
+ * (none when m is 0, and r may be NULL); in[d] says who is in. */
 static disp_index *index_some(const world *w, uint8_t *in, pcg32 *r, uint32_t m) {
   disp_index *x = disp_index_new(&w->city, &w->grid, w->nd);
   ck_assert_ptr_nonnull(x);
@@ -348,10 +348,9 @@ END_TEST
 START_TEST(test_candidates_driver_cap) {
   world w;
   world_make(&w, 300 + (uint64_t)_i, 300, 400);
-  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
-  for (int32_t d = 0; d < w.nd; d++) ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
-  int32_t *rows = malloc((size_t)w.no * sizeof *rows);
-  for (int32_t i = 0; i < w.no; i++) rows[i] = i;
+  uint8_t *in = calloc((size_t)w.nd, 1);
+  disp_index *x = index_some(&w, in, NULL, 0); /* every driver */
+  int32_t *rows = all_rows(&w);
   rs_err e;
   disp_tick full, capped;
   memset(&full, 0, sizeof full);
@@ -359,7 +358,8 @@ START_TEST(test_candidates_driver_cap) {
                                          12, 0, 1454320800, &full, &e), 0);
   /* copy the uncapped graph: the next build reuses the buffers */
   int32_t ne = full.row_ptr[w.no];
-  int32_t *fptr = malloc((size_t)(w.no + 1) * sizeof *fptr), *fdrv = malloc((size_t)ne * sizeof *fdrv);
+  int32_t *fptr = malloc((size_t)(w.no + 1) * sizeof *fptr);
+  int32_t *fdrv = malloc((size_t)ne * sizeof *fdrv);
   double *fdist = malloc((size_t)ne * sizeof *fdist);
   memcpy(fptr, full.row_ptr, (size_t)(w.no + 1) * sizeof *fptr);
   memcpy(fdrv, full.edge_driver, (size_t)ne * sizeof *fdrv);
@@ -391,6 +391,7 @@ START_TEST(test_candidates_driver_cap) {
   free(fdrv);
   free(fdist);
   free(rows);
+  free(in);
   disp_index_free(x);
   world_free(&w);
 }
