@@ -1565,7 +1565,10 @@ void sim_engine_set_idle_mover(sim_engine *s, sim_idle_mover m) {
 }
 
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n) {
-  *n = s->n_win;
+  /* the windows simulated: all of them once the horizon is reached */
+  size_t k = s->n_win;
+  while (k > 0 && s->win[k - 1].t_start >= s->now) k--;
+  *n = k;
   return s->win;
 }
 

@@ -167,7 +167,9 @@ int sim_engine_done(const sim_engine *s);
  * were never requested and are not part of its records or KPIs. Requested
  * orders come first in the arrays (index order). The engine keeps drivers'
  * accounts in its own per-driver state: sim_engine_driver_recs copies them
- * out at each call, a snapshot of the run so far. */
+ * out at each call, a snapshot of the run so far. sim_engine_windows gives
+ * the kpi_series windows that began before the current time: every window
+ * of a finished run, those reached in an interrupted one. */
 size_t sim_engine_n_orders(const sim_engine *s);
 size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);

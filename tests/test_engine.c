@@ -1102,6 +1102,14 @@ START_TEST(close_early) {
   ck_assert_msg(late_open == 0, "%zu of %zu orders requested after the stop count as open "
                 "(KPI orders %lld, open %lld)", late_open, late, (long long)k.orders,
                 (long long)k.open);
+  /* kpi_series covers the hour simulated, not the three never reached */
+  size_t n_win;
+  const sim_window *w = sim_engine_windows(r.s, &n_win);
+  ck_assert_uint_eq(n_win, 3600 / SIM_SERIES_WINDOW_S);
+  ck_assert_int_eq(w[n_win - 1].t_start, from + 3600 - SIM_SERIES_WINDOW_S);
+  int64_t requests = 0;
+  for (size_t i = 0; i < n_win; i++) requests += w[i].requests;
+  ck_assert_int_eq(requests, k.orders);
   run_free(&r);
 }
 END_TEST
