@@ -17,7 +17,8 @@
 #   (b) a synthetic day of 400,000 orders with 10,000 drivers, 5 runs.
 # For each: median process wall time, median engine loop time (runs.wall_seconds
 # in the results DB: the simulation alone, without loading and writing),
-# events, events per second of loop time, and the largest peak RSS.
+# events, events per second of loop time and of process wall time (loading
+# the trips and writing the results included), and the largest peak RSS.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,7 +89,9 @@ rss = max(int(r[3]) for r in rows)
 ev = events[0] if len(events) == 1 else None
 evs = "%d" % ev if ev is not None else "varies %d-%d" % (events[0], events[-1])
 rate = (ev or events[0]) / loop if loop > 0 else float("nan")
-print("%-40s %4d %9.3f %9.3f %12s %12.0f %9.1f" % (label, n, wall, loop, evs, rate, rss / 1024))
+rate_wall = (ev or events[0]) / wall if wall > 0 else float("nan")
+print("%-40s %4d %9.3f %9.3f %12s %12.0f %12.0f %9.1f"
+      % (label, n, wall, loop, evs, rate, rate_wall, rss / 1024))
 EOF
 }
 
@@ -107,6 +110,7 @@ done
 bench "synthetic 400k orders, 10000 drv" "$RUNS_SYNTH" run --orders 400000 --drivers 10000
 
 echo
-printf '%-40s %4s %9s %9s %12s %12s %9s\n' workload runs "wall s" "loop s" events "events/s" "RSS MiB"
-printf '%-40s %4s %9s %9s %12s %12s %9s\n' "" "" median median "" "(loop)" max
+printf '%-40s %4s %9s %9s %12s %12s %12s %9s\n' workload runs "wall s" "loop s" events "events/s" "events/s" \
+  "RSS MiB"
+printf '%-40s %4s %9s %9s %12s %12s %12s %9s\n' "" "" median median "" "(loop)" "(wall)" max
 cat "$WORK/table"
