@@ -252,6 +252,14 @@ if [ -n "$reached" ]; then
     bad "SIGINT: only orders requested before the stop are recorded" \
       "$future of $n_orders orders were requested after simulated second $reached (recorded as open)"
   fi
+  # kpi_series: the 5-minute windows the run reached, none beyond
+  windows=$(sql int.db "SELECT count(*) FROM kpi_series")
+  want=$(( (reached + 299) / 300 ))
+  if [ "$windows" = "$want" ]; then
+    ok "SIGINT: kpi_series holds the $want windows reached"
+  else
+    bad "SIGINT: kpi_series holds the windows reached" "$windows rows, $want windows reached"
+  fi
 else
   bad "SIGINT: reports the simulated time reached" "$(cat int.err)"
 fi
