@@ -195,8 +195,10 @@ static void print_skips(const char *path, const city_kdd_skips *sk) {
     cli_error("evaluate", "warning: %s: %lld more lines skipped", path, (long long)(sk->n - shown));
 }
 
+/* stop: the simulated time the run ended, before `to` when it ended early */
 static void print_scores(const sim_kpis *k, const eval_args *a, const city_def *city,
-                         int64_t from, int64_t to, double wall, const char *agent_label) {
+                         int64_t from, int64_t to, int64_t stop, double wall,
+                         const char *agent_label) {
   char t0[32], t1[32];
   cli_format_time(from, t0, sizeof t0);
   cli_format_time(to, t1, sizeof t1);
@@ -210,7 +212,7 @@ static void print_scores(const sim_kpis *k, const eval_args *a, const city_def *
   printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
   printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
   printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", "open at horizon", (long long)k->open);
+  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon", (long long)k->open);
   printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
   printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
   printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
@@ -481,7 +483,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     if (j) printf("%s\n", j);
     free(j);
   } else {
-    print_scores(&k, &a, &in.city, in.from, in.to, wall, label);
+    print_scores(&k, &a, &in.city, in.from, in.to, sim_engine_now(eng), wall, label);
     printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
   }
   if (a.verbose) print_timing(ast, wall);

@@ -111,8 +111,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
   return 0;
 }
 
+/* stop: the simulated time the run ended, before `to` when it was stopped */
 static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_def *city,
-                        int64_t from, int64_t to, double wall) {
+                        int64_t from, int64_t to, int64_t stop, double wall) {
   char a[32], b[32];
   cli_format_time(from, a, sizeof a);
   cli_format_time(to, b, sizeof b);
@@ -124,7 +125,7 @@ static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_de
   printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
   printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
   printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", "open at horizon", (long long)k->open);
+  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon", (long long)k->open);
   printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
   printf("  %-28s %12.1f s\n", "wait to match, p95", k->wait_p95_s);
   printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
@@ -211,7 +212,7 @@ int cmd_run(int argc, char **argv) {
     if (j) printf("%s\n", j);
     free(j);
   } else {
-    print_table(&k, &a.sc, &in.city, in.from, in.to, wall);
+    print_table(&k, &a.sc, &in.city, in.from, in.to, sim_engine_now(eng), wall);
     printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
   }
   status = interrupted || late_signal ? 130 : 0;
