@@ -241,7 +241,11 @@ else
   bad "SIGINT: orders kept" "$n_orders rows, $n_done completed"
 fi
 if grep -q "interrupted" int.err; then ok "SIGINT: says it was interrupted"; else bad "SIGINT: says it was interrupted" "$(cat int.err)"; fi
-if grep -q "open at the stop" int.out; then ok "SIGINT: the table counts orders open at the stop"; else bad "SIGINT: the table counts orders open at the stop" "$(cat int.out)"; fi
+if grep -q "open at the stop" int.out; then
+  ok "SIGINT: the table counts orders open at the stop"
+else
+  bad "SIGINT: the table counts orders open at the stop" "$(cat int.out)"
+fi
 # Orders requested after the stop never happened: they must not be recorded
 # as 'open' (they would count in the run's orders and lower its rates).
 reached=$(sed -n 's/.*interrupted at simulated \([0-9]*\) s.*/\1/p' int.err)

@@ -125,7 +125,8 @@ static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_de
   printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
   printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
   printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon", (long long)k->open);
+  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon",
+         (long long)k->open);
   printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
   printf("  %-28s %12.1f s\n", "wait to match, p95", k->wait_p95_s);
   printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
