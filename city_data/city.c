@@ -217,7 +217,7 @@ static int parse_tree(const cJSON *root, const char *origin, city_def *d,
                     &d->default_fleet, e)) != 0)
     return rc;
 
-  d->earth_radius_m = CITY_EARTH_RADIUS_M;
+  d->earth_radius_m = RS_EARTH_RADIUS_M;
   if (cJSON_GetObjectItemCaseSensitive(root, "earth_radius_m") != NULL &&
       (rc = get_number(root, "earth_radius_m", "earth_radius_m", 6.3e6, 6.4e6,
                        origin, &d->earth_radius_m, e)) != 0)
@@ -364,7 +364,7 @@ void city_def_trip_model(const city_def *def, double plat, double plng, double d
                          double fare, double distance_m, city_trip_model *out) {
   double road = isfinite(distance_m) && distance_m > 0
                     ? distance_m
-                    : city_geo_haversine_r(plat, plng, dlat, dlng, def->earth_radius_m) *
+                    : rs_geo_haversine_r(plat, plng, dlat, dlng, def->earth_radius_m) *
                           def->detour_factor;
   double secs;
   out->modelled_duration = 0;

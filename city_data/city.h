@@ -27,7 +27,7 @@
 
 #include <stdint.h>
 #include "city_data/hexgrid.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define CITY_NAME_MAX 64
 #define CITY_DETOUR_DEFAULT 1.3 /* Manhattan road / great-circle ratio */

@@ -26,7 +26,7 @@
 
 #include <math.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define HEX_SQRT3 1.7320508075688772
 #define HEX_MAX_CELLS (1 << 24)
@@ -44,13 +44,13 @@ int city_grid_init(city_grid *g, double min_lat, double min_lng,
   if (!(edge_m > 0.0) || !isfinite(edge_m) || !(radius_m > 0.0) ||
       !isfinite(radius_m))
     return RS_EINVAL;
-  city_proj proj;
-  city_proj_init(&proj, 0.5 * (min_lat + max_lat), 0.5 * (min_lng + max_lng),
+  rs_proj proj;
+  rs_proj_init(&proj, 0.5 * (min_lat + max_lat), 0.5 * (min_lng + max_lng),
                  radius_m);
   /* The projection is a scaling of (lat, lng): the box stays a rectangle. */
   double xmin, ymin, xmax, ymax;
-  city_proj_forward(&proj, min_lat, min_lng, &xmin, &ymin);
-  city_proj_forward(&proj, max_lat, max_lng, &xmax, &ymax);
+  rs_proj_forward(&proj, min_lat, min_lng, &xmin, &ymin);
+  rs_proj_forward(&proj, max_lat, max_lng, &xmax, &ymax);
   double w = HEX_SQRT3 * edge_m, h = 1.5 * edge_m;
   /* A point at y lies in a row whose centre is within edge_m of y. */
   double rlo = floor((ymin - edge_m) / h), rhi = ceil((ymax + edge_m) / h);
@@ -83,7 +83,7 @@ static city_hex hex_round(double fq, double fr) {
 
 city_hex city_grid_cell(const city_grid *g, double lat, double lng) {
   double x, y;
-  city_proj_forward(&g->proj, lat, lng, &x, &y);
+  rs_proj_forward(&g->proj, lat, lng, &x, &y);
   double fq = (HEX_SQRT3 / 3.0 * x - y / 3.0) / g->edge_m;
   double fr = (2.0 / 3.0 * y) / g->edge_m;
   return hex_round(fq, fr);
@@ -101,7 +101,7 @@ int32_t city_grid_point_index(const city_grid *g, double lat, double lng) {
   if (!isfinite(lat) || !isfinite(lng)) return -1;
   /* Far-away points would overflow the int32 rounding: refuse them early. */
   double x, y;
-  city_proj_forward(&g->proj, lat, lng, &x, &y);
+  rs_proj_forward(&g->proj, lat, lng, &x, &y);
   double lim = 2.0 * g->edge_m * (g->nrows + g->ncols);
   if (fabs(x) > lim || fabs(y) > lim) return -1;
   return city_grid_index(g, city_grid_cell(g, lat, lng));
@@ -124,7 +124,7 @@ void city_grid_center(const city_grid *g, city_hex h, double *lat,
                       double *lng) {
   double x, y;
   hex_center_xy(g, h, &x, &y);
-  city_proj_inverse(&g->proj, x, y, lat, lng);
+  rs_proj_inverse(&g->proj, x, y, lat, lng);
 }
 
 void city_grid_polygon(const city_grid *g, city_hex h, double lat[6],
@@ -136,7 +136,7 @@ void city_grid_polygon(const city_grid *g, city_hex h, double lat[6],
   double cx, cy;
   hex_center_xy(g, h, &cx, &cy);
   for (int i = 0; i < 6; i++)
-    city_proj_inverse(&g->proj, cx + g->edge_m * vx[i], cy + g->edge_m * vy[i],
+    rs_proj_inverse(&g->proj, cx + g->edge_m * vx[i], cy + g->edge_m * vy[i],
                       &lat[i], &lng[i]);
 }
 

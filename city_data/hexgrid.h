@@ -2,7 +2,7 @@
  * hexgrid: a hexagonal grid over a city's bounding box.
  *
  * Pointy-top hexagons of a given edge length (centre to vertex, = edge) laid
- * in the city's local projection (geo.h) with axial coordinates (q, r); the
+ * in the city's local projection (base/rs_geo.h) with axial coordinates (q, r); the
  * cube coordinate s = -q - r is implied. Neighbouring centres are sqrt(3) x
  * edge apart. See Red Blob Games' "Hexagonal Grids" for the algebra.
  *
@@ -21,7 +21,7 @@
 #define CITY_HEXGRID_H
 
 #include <stdint.h>
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 
 #define CITY_HEX_EDGE_DEFAULT_M 600.0  /* close to the KDD Cup's ~1 km2 cells */
 
@@ -30,7 +30,7 @@ typedef struct {
 } city_hex;
 
 typedef struct {
-  city_proj proj;    /* local projection about the box centre */
+  rs_proj proj;    /* local projection about the box centre */
   double edge_m;     /* hexagon edge (= circumradius), metres */
   int32_t col0, row0;/* offset coordinates of dense index 0 */
   int32_t ncols, nrows; /* covered rectangle */

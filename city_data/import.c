@@ -53,7 +53,7 @@
 #include <time.h>
 
 #include "city_data/csvread.h"
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 
 #define IMPORT_MAX_SPEED_MPS 60.0   /* above any taxi's mean speed */
 #define MILE_M 1609.344             /* international mile */
@@ -517,7 +517,7 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
     if (t->t_dropoff < t->t_request) return "dropoff before pickup";
     if (t->t_dropoff - t->t_request > CITY_TRIP_MAX_S) return "trip longer than a day";
     double dur = (double)(t->t_dropoff - t->t_request);
-    double gc = city_geo_haversine_r(t->plat, t->plng, t->dlat, t->dlng,
+    double gc = rs_geo_haversine_r(t->plat, t->plng, t->dlat, t->dlng,
                                      x->city->earth_radius_m);
     double d = isnan(t->distance_m) || t->distance_m < gc ? gc : t->distance_m;
     if (dur == 0) {

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 typedef enum {
   CITY_FMT_AUTO = 0,   /* tlc when the header is a TLC one, else csv */

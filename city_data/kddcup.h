@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define CITY_KDD_ID_MAX 40          /* longest grid id kept (the table's are 16 hex digits) */
 #define CITY_KDD_BUCKET_DEG 0.01    /* bucket side, about 1 km: one cell per bucket */

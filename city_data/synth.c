@@ -40,8 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "city_data/geo.h"
-#include "sim/pcg32.h"
+#include "base/rs_geo.h"
+#include "base/pcg32.h"
 
 #define SYNTH_PI 3.14159265358979323846
 #define CITY_SYNTH_MEDIAN_M 2500.0 /* median trip, great-circle metres */
@@ -92,8 +92,8 @@ typedef struct {
 
 static void model_init(synth_model *m, const city_grid *g,
                        const city_def *c) {
-  city_proj_forward(&g->proj, c->min_lat, c->min_lng, &m->xmin, &m->ymin);
-  city_proj_forward(&g->proj, c->max_lat, c->max_lng, &m->xmax, &m->ymax);
+  rs_proj_forward(&g->proj, c->min_lat, c->min_lng, &m->xmin, &m->ymin);
+  rs_proj_forward(&g->proj, c->max_lat, c->max_lng, &m->xmax, &m->ymax);
   for (int i = 0; i < SYNTH_NSPOTS; i++) {
     m->sx[i] = m->xmin + synth_spots[i].fx * (m->xmax - m->xmin);
     m->sy[i] = m->ymin + synth_spots[i].fy * (m->ymax - m->ymin);
@@ -153,7 +153,7 @@ static void spot_point(const synth_model *m, int i, pcg32 *rng, double *x,
 /* Projection coordinates to a point inside the box and its cell. */
 static void to_point(const city_grid *g, const city_def *c, double x,
                      double y, double *lat, double *lng, int32_t *cell) {
-  city_proj_inverse(&g->proj, x, y, lat, lng);
+  rs_proj_inverse(&g->proj, x, y, lat, lng);
   *lat = clampd(*lat, c->min_lat, c->max_lat);
   *lng = clampd(*lng, c->min_lng, c->max_lng);
   *cell = city_grid_point_index(g, *lat, *lng);

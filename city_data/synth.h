@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define CITY_SYNTH_DEFAULT_ORDERS 100000
 #define CITY_SYNTH_DEFAULT_DAY 1454284800 /* 2016-02-01 00:00 local, a Monday */

@@ -35,7 +35,7 @@
  * Ownership: the handle owns its sqlite3 connection and statements;
  * city_store_close finalizes them (rolling back an import left open).
  */
-#include "sim/rs_sqlite.h"
+#include "base/rs_sqlite.h"
 #include "city_data/tripstore.h"
 
 #include <math.h>

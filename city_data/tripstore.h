@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "city_data/city.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define CITY_STORE_SCHEMA 2 /* 2: trips.source_id */
 

@@ -12,7 +12,7 @@
  * distance plus the cell's reach (the farthest any of its entries has been
  * from its centre). The kept candidates are ranked by great-circle distance
  * (ties by driver index), so the graph does not depend on list order.
- * Distances come from chords between unit vectors (disp_unit_vector): the
+ * Distances come from chords between unit vectors (rs_unit_vector): the
  * ranking key is the squared chord, and only the kept candidates are
  * converted to metres.
  *
@@ -35,7 +35,7 @@
 #include <xmmintrin.h>
 #endif
 
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "dispatch/rings.h"
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
@@ -122,7 +122,7 @@ disp_index *disp_index_new(const city_def *city, const city_grid *grid,
   for (int32_t c = 0; c < grid->n_cells; c++) {
     double lat, lng;
     city_grid_center(grid, city_grid_hex(grid, c), &lat, &lng);
-    disp_unit_vector(lat, lng, x->cells[c].u);
+    rs_unit_vector(lat, lng, x->cells[c].u);
   }
   for (size_t i = 0; i < nd; i++) x->at[i].cell = x->at[i].slot = -1;
   return x;
@@ -464,7 +464,7 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
   int32_t n = ce->count;
   if (n < SMALL_CELL) {
     for (int32_t i = 0; i < n; i++) {
-      double v = disp_chord2(drivers[ce->d[i]].u, p);
+      double v = rs_chord2(drivers[ce->d[i]].u, p);
       if (v <= lim2) best_insert(bd, bm, nb, k, ce->d[i], v);
     }
     return;
@@ -505,7 +505,7 @@ static void scan_cell(const disp_index *x, const disp_driver *drivers, int32_t c
         /* the list's bar only drops as entries go in */
         double tnow = *nb == k && bm[k - 1] < lim2 ? bm[k - 1] : lim2;
         if ((double)c2[j] - err > tnow) continue;
-        double v = disp_chord2(drivers[ds[j]].u, p);
+        double v = rs_chord2(drivers[ds[j]].u, p);
         if (v <= lim2) best_insert(bd, bm, nb, k, ds[j], v);
       }
     }
@@ -519,14 +519,14 @@ static void scan_list(const disp_index *x, const disp_driver *drivers, const int
                       int32_t *nb, int32_t k) {
   for (int32_t i = 0; i < n; i++) {
     if (x->at[list[i]].cell < 0) continue;
-    double c2 = disp_chord2(drivers[list[i]].u, p);
+    double c2 = rs_chord2(drivers[list[i]].u, p);
     if (c2 <= lim2) best_insert(bd, bm, nb, k, list[i], c2);
   }
 }
 
 /* A full list's last squared chord b as metres and as a chord. */
 static void list_limits(double b, double r, double *lim_m, double *lim_c) {
-  *lim_m = disp_chord2_m(b, r);
+  *lim_m = rs_chord2_m(b, r);
   *lim_c = sqrt(b);
 }
 
@@ -548,7 +548,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
    * drops a driver at exactly the radius */
   if (radius_m != x->lim_radius) {
     x->lim_radius = radius_m;
-    x->lim2 = disp_m_to_chord2(radius_m, r) * (1 + 1e-9);
+    x->lim2 = rs_m_to_chord2(radius_m, r) * (1 + 1e-9);
     x->lim_ring = disp_index_max_ring(x, radius_m);
   }
   double lim2 = x->lim2;
@@ -593,7 +593,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
          * covers the rounding of both sides (a few units of 1e-16). */
         if (k > 0 && nb == top_k) {
           double t = lim_c + (double)x->cells[c].reach;
-          if (disp_chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
+          if (rs_chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
         }
         scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
         if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
@@ -602,7 +602,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     if (grow_edges(x, n_edges + nb))
       return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
     for (int32_t i = 0; i < nb; i++) {
-      double m = disp_chord2_m(x->best_m[i], r);
+      double m = rs_chord2_m(x->best_m[i], r);
       x->edge_driver[n_edges] = x->best_d[i];
       x->edge_dist[n_edges] = m;
       x->edge_eta[n_edges] = m * detour / speed;

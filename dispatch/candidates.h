@@ -25,7 +25,7 @@
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
 #include "dispatch/policy.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define DISP_RADIUS_DEFAULT_M 2000.0 /* KDD Cup 2020 sample: all within ~2 km */
 #define DISP_TOP_K_DEFAULT 32        /* winners used 11; 32 leaves the solver room */

@@ -23,7 +23,7 @@
 #define DISP_MATCH_H
 
 #include <stdint.h>
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 /* Integral weights up to this magnitude are solved exactly: potentials stay
  * within [-W, 0] and tentative distances within 4 W, far below 2^53. */

@@ -21,13 +21,13 @@
 #ifndef DISP_POLICY_H
 #define DISP_POLICY_H
 
-#include <math.h>
 #include <stdint.h>
 
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
-#include "sim/pcg32.h"
-#include "sim/rs_error.h"
+#include "base/pcg32.h"
+#include "base/rs_geo.h"
+#include "base/rs_error.h"
 
 /* An order as policies see it (read-only, fixed for the run). */
 typedef struct {
@@ -36,51 +36,11 @@ typedef struct {
   int64_t t_request;  /* local-epoch seconds */
   double plat, plng;  /* pickup */
   double dlat, dlng;  /* dropoff */
-  double pu[3];       /* pickup as a unit vector (disp_unit_vector) */
+  double pu[3];       /* pickup as a unit vector (rs_unit_vector) */
   int32_t pcell, dcell; /* grid indices (-1 outside the grid) */
   double fare;        /* what the driver earns on completion */
   int32_t duration_s; /* trip time from pickup to dropoff */
 } disp_order;
-
-/* The unit vector of a point on the sphere. Chord lengths between unit
- * vectors give great-circle distances, d = 2R asin(c / 2), to about 1e-12
- * relative, with no trigonometry per pair: the candidate search ranks by
- * squared chord and converts only what it keeps. */
-static inline void disp_unit_vector(double lat, double lng, double u[3]) {
-  const double k = 3.14159265358979323846 / 180.0;
-  double cl = cos(lat * k);
-  u[0] = cl * cos(lng * k);
-  u[1] = cl * sin(lng * k);
-  u[2] = sin(lat * k);
-}
-
-/* The squared chord between two unit vectors: monotonic in great-circle
- * distance, and the key every nearest-first ranking uses. */
-static inline double disp_chord2(const double a[3], const double b[3]) {
-  double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
-  return x * x + y * y + z * z;
-}
-
-/* The squared chord of a great-circle distance m on a sphere of radius r,
- * and back (disp_chord2_m). */
-static inline double disp_m_to_chord2(double m, double r) {
-  double c = 2.0 * sin(m / (2.0 * r));
-  return c * c;
-}
-
-/* The great-circle distance on a sphere of radius r between two unit
- * vectors whose squared chord is c2: 2 r asin(c / 2). */
-static inline double disp_chord2_m(double c2, double r) {
-  double h = sqrt(c2) / 2.0;
-  /* Below h = 1e-3 (12.7 km on the Earth) asin's series to h^5 is exact in
-   * double precision: the next term, 5h^7/112, is 1e-19 of h there. */
-  if (h < 1e-3) {
-    double h2 = h * h;
-    return 2.0 * r * h * (1.0 + h2 * (1.0 / 6.0 + h2 * (3.0 / 40.0)));
-  }
-  if (h > 1.0) h = 1.0;
-  return 2.0 * r * asin(h);
-}
 
 /* Driver states. */
 enum {
@@ -96,7 +56,7 @@ enum {
  * array 64-byte aligned, so no record straddles two lines). */
 typedef struct {
   double lat, lng;    /* position at the last event */
-  double u[3];        /* the same as a unit vector (disp_unit_vector) */
+  double u[3];        /* the same as a unit vector (rs_unit_vector) */
   int32_t cell;       /* grid index of (lat, lng) */
   int32_t state;      /* DISP_* */
   int64_t idle_since; /* when the current idle spell began */

@@ -6,7 +6,7 @@
 
 #include <stdlib.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 int disp_rings_init(disp_rings *w, const city_grid *g, int32_t rings) {
   w->padded = w->dense = w->step = NULL;

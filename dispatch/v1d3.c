@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "dispatch/batch.h"
 #include "dispatch/candidates.h"
 #include "value/softmax.h"
@@ -246,7 +246,7 @@ static int v1d3_reposition_cb(void *ctx, disp_repo *r, rs_err *e) {
       double lat, lng;
       city_grid_center(g, m->ring[k], &lat, &lng);
       double dist = k == 0 ? 0.0
-                           : city_geo_haversine_r(dv->lat, dv->lng, lat, lng,
+                           : rs_geo_haversine_r(dv->lat, dv->lng, lat, lng,
                                                   m->city->earth_radius_m);
       if (dist > m->o.repo_radius_m) continue;
       double dt = dist * m->city->detour_factor / speed;

@@ -32,7 +32,7 @@
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
 #include "dispatch/policy.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "value/vtable.h"
 
 enum { DISP_V1D3_ONLINE = 0, DISP_V1D3_OFFLINE, DISP_V1D3_ENSEMBLE };

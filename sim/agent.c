@@ -39,7 +39,7 @@
 #include <time.h>
 #include <uv.h>
 
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 
 #define READ_CHUNK 65536
 #define KILL_GRACE_MS 2000    /* after closing its input, the agent has this long to exit */
@@ -1291,7 +1291,7 @@ int sim_agent_new(const sim_agent_opts *o, sim_agent **out, rs_err *e) {
   if (a->o.init_timeout_s <= 0) a->o.init_timeout_s = SIM_AGENT_INIT_TIMEOUT_DEFAULT_S;
   if (a->o.line_max == 0) a->o.line_max = SIM_AGENT_LINE_MAX_DEFAULT;
   a->builtin = o->builtin != NULL;
-  a->r_ratio = o->city->earth_radius_m / CITY_EARTH_RADIUS_KDD_M;
+  a->r_ratio = o->city->earth_radius_m / RS_EARTH_RADIUS_KDD_M;
   a->seq = -1;
   a->next_reply = 0;
   a->now = o->t_from;

@@ -46,7 +46,7 @@
 #include "city_data/kddcup.h"
 #include "dispatch/policy.h"
 #include "sim/engine.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "sim/runloop.h"
 
 #define SIM_AGENT_TIMEOUT_DEFAULT_S 2.0       /* per call, wall time */

@@ -37,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "dispatch/candidates.h"
 #include "dispatch/rings.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "sim/queue.h"
-#include "sim/rs_mem.h"
+#include "base/rs_mem.h"
 
 #define DECIDE_CHUNK 64 /* rows per decision when a tick is decided in chunks */
 #define SIM_BATCH 32    /* queued events of one second taken out together */
@@ -211,7 +211,7 @@ static sim_window *window_at(sim_engine *s, int64_t t) {
 
 static double gc(const sim_engine *s, double la1, double ln1, double la2,
                  double ln2) {
-  return city_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
+  return rs_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
 }
 
 
@@ -253,11 +253,11 @@ static void set_state(sim_engine *s, int32_t d, int32_t st) {
 static void place(sim_engine *s, int32_t d, double lat, double lng, int32_t cell) {
   s->drivers[d].lat = lat;
   s->drivers[d].lng = lng;
-  disp_unit_vector(lat, lng, s->drivers[d].u);
+  rs_unit_vector(lat, lng, s->drivers[d].u);
   s->drivers[d].cell = cell >= 0 ? cell : cell_of(s, lat, lng);
 }
 
-/* The same at a point whose unit vector (disp_unit_vector) and cell are
+/* The same at a point whose unit vector (rs_unit_vector) and cell are
  * known. */
 static void place_at(sim_engine *s, int32_t d, double lat, double lng, int32_t cell,
                      const double u[3]) {
@@ -334,7 +334,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   }
   const disp_order *od = &s->orders[o];
   /* the distance the candidate graph gave (the same chord, the same bits) */
-  double dist = disp_chord2_m(disp_chord2(dv->u, od->pu), s->city->earth_radius_m);
+  double dist = rs_chord2_m(rs_chord2(dv->u, od->pu), s->city->earth_radius_m);
   double eta = road_time(s, dist, s->now);
   leave_waiting(s, o);
   r->status = SIM_ORDER_MATCHED;
@@ -629,7 +629,7 @@ static void stream_next(sim_engine *s, int32_t f) {
     if (w->next >= 0) h[0] = w->next;
     else h[0] = h[--n];
     if (n > 1) pos_sift(h, n, 0);
-    if (s->live[o] && disp_chord2(u, w->pu) <= s->reach2) head = o;
+    if (s->live[o] && rs_chord2(u, w->pu) <= s->reach2) head = o;
   }
 #if defined(__GNUC__)
   /* a head is likely matched this tick: what match() reads of it */
@@ -696,7 +696,7 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
       for (int32_t k = 0; k < s->walk.n_steps; k++) {
         int32_t pc = pc0 + step[k], head = s->cell_head[pc];
         /* only cells that can hold a point within the radius */
-        if (head >= 0 && disp_chord2(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2) {
+        if (head >= 0 && rs_chord2(u, s->cell_u[s->walk.dense[pc]]) <= s->cell_reach2) {
 #if defined(__GNUC__)
           __builtin_prefetch(&s->wnode[head]); /* stream_next reads it */
 #endif
@@ -1260,7 +1260,7 @@ static void prepare_orders(sim_engine *s) {
     o->dlat = t->dlat;
     o->dlng = t->dlng;
     o->source_id = t->source_id;
-    disp_unit_vector(o->plat, o->plng, o->pu);
+    rs_unit_vector(o->plat, o->plng, o->pu);
     o->pcell = t->pcell >= 0 ? t->pcell : cell_of(s, t->plat, t->plng);
     o->dcell = t->dcell >= 0 ? t->dcell : cell_of(s, t->dlat, t->dlng);
     city_trip_model m;
@@ -1268,7 +1268,7 @@ static void prepare_orders(sim_engine *s) {
                         t->t_dropoff, t->fare, t->distance_m, &m);
     o->duration_s = m.duration_s;
     s->trip_m[i] = gc(s, o->plat, o->plng, o->dlat, o->dlng) * s->city->detour_factor;
-    disp_unit_vector(o->dlat, o->dlng, s->du[i]);
+    rs_unit_vector(o->dlat, o->dlng, s->du[i]);
     o->fare = m.fare;
     s->modelled[i] = (uint8_t)((m.modelled_duration ? 1 : 0) | (m.modelled_fare ? 2 : 0));
     sim_order_rec *r = &s->orec[i];
@@ -1451,14 +1451,14 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   for (int32_t c = 0; c < s->grid.n_cells; c++) {
     double lat, lng;
     city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
-    disp_unit_vector(lat, lng, s->cell_u[c]);
+    rs_unit_vector(lat, lng, s->cell_u[c]);
   }
   /* Squared chords of the radius and of the radius plus a cell's reach
    * beyond its centre (the edge, widened for the projection's distortion,
    * below 0.3 % over a city), both widened against rounding: they only
    * ever admit more, the candidate search decides. */
-  s->reach2 = disp_m_to_chord2(sc->radius_m, city->earth_radius_m) * (1 + 1e-8);
-  s->cell_reach2 = disp_m_to_chord2(sc->radius_m + 1.01 * s->grid.edge_m, city->earth_radius_m) *
+  s->reach2 = rs_m_to_chord2(sc->radius_m, city->earth_radius_m) * (1 + 1e-8);
+  s->cell_reach2 = rs_m_to_chord2(sc->radius_m + 1.01 * s->grid.edge_m, city->earth_radius_m) *
                    (1 + 1e-8);
   for (size_t w = 0; w < s->n_win; w++)
     s->win[w].t_start = t_from + (int64_t)w * SIM_SERIES_WINDOW_S;

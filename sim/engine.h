@@ -39,7 +39,7 @@
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "sim/scenario.h"
 
 enum {

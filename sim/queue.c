@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define W ((int64_t)SIM_QUEUE_WINDOW)
 #define WORDS (SIM_QUEUE_WINDOW / 64)

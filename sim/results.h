@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "sim/engine.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define SIM_RESULTS_SCHEMA 1
 

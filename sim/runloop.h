@@ -24,7 +24,7 @@
 #include <uv.h>
 
 #include "sim/engine.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define SIM_SLICE_EVENTS 65536   /* events per slice in fast mode */
 #define SIM_PACE_PERIOD_MS 20    /* paced mode timer period */

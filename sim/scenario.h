@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define SIM_PATH_MAX 1024
 #define SIM_NAME_MAX 64

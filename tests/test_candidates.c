@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "city_data/city.h"
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "dispatch/candidates.h"
 #include "dispatch/rings.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 
 typedef struct {
@@ -29,7 +29,7 @@ static void put_driver(world *w, int32_t d, double lat, double lng) {
   disp_driver *dv = &w->drivers[d];
   dv->lat = lat;
   dv->lng = lng;
-  disp_unit_vector(lat, lng, dv->u);
+  rs_unit_vector(lat, lng, dv->u);
   dv->cell = city_grid_point_index(&w->grid, lat, lng);
 }
 
@@ -37,7 +37,7 @@ static void put_order(world *w, int32_t o, double lat, double lng) {
   disp_order *od = &w->orders[o];
   od->plat = lat;
   od->plng = lng;
-  disp_unit_vector(lat, lng, od->pu);
+  rs_unit_vector(lat, lng, od->pu);
   od->pcell = city_grid_point_index(&w->grid, lat, lng);
 }
 
@@ -88,7 +88,7 @@ static int32_t brute(const world *w, const uint8_t *in, const disp_order *o, dou
   int32_t n = 0;
   for (int32_t d = 0; d < w->nd; d++) {
     if (!in[d]) continue;
-    double m = city_geo_haversine_r(o->plat, o->plng, w->drivers[d].lat, w->drivers[d].lng,
+    double m = rs_geo_haversine_r(o->plat, o->plng, w->drivers[d].lat, w->drivers[d].lng,
                                     w->city.earth_radius_m);
     if (m <= radius) out[n++] = (cand){m, d};
   }
@@ -406,7 +406,7 @@ START_TEST(test_rings_walk) {
     for (int32_t k = 0; k <= 5; k++) {
       city_grid g;
       ck_assert_int_eq(city_grid_init(&g, 40.70, -74.02, 40.73 + 0.0045 * hi, -73.97, 500.0,
-                                      CITY_EARTH_RADIUS_M),
+                                      RS_EARTH_RADIUS_M),
                        0);
       seen[g.row0 & 1] = 1;
       disp_rings w;

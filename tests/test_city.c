@@ -68,11 +68,11 @@ START_TEST(test_parse_valid) {
   ck_assert_double_eq(d.fare.per_minute, 0.5);
   ck_assert_double_eq(d.fare.minimum, 7);
   ck_assert_int_eq(d.default_fleet, 100);
-  ck_assert_double_eq(d.earth_radius_m, CITY_EARTH_RADIUS_M); /* default */
+  ck_assert_double_eq(d.earth_radius_m, RS_EARTH_RADIUS_M); /* default */
   char *s = mutate("\"default_fleet\": 100", "\"default_fleet\": 100, "
                    "\"earth_radius_m\": 6378137");
   ck_assert_int_eq(city_def_parse(s, "t.json", &d, &e), 0);
-  ck_assert_double_eq(d.earth_radius_m, CITY_EARTH_RADIUS_KDD_M);
+  ck_assert_double_eq(d.earth_radius_m, RS_EARTH_RADIUS_KDD_M);
   free(s);
 }
 END_TEST
@@ -200,9 +200,9 @@ START_TEST(test_builtin_synthetic) {
   rs_err e;
   ck_assert_int_eq(city_def_builtin("synthetic", &d, &e), 0);
   ck_assert_str_eq(d.name, "synthetic");
-  double w = city_geo_haversine(0.5 * (d.min_lat + d.max_lat), d.min_lng,
+  double w = rs_geo_haversine(0.5 * (d.min_lat + d.max_lat), d.min_lng,
                                 0.5 * (d.min_lat + d.max_lat), d.max_lng);
-  double h = city_geo_haversine(d.min_lat, d.min_lng, d.max_lat, d.min_lng);
+  double h = rs_geo_haversine(d.min_lat, d.min_lng, d.max_lat, d.min_lng);
   ck_assert_double_eq_tol(w, 20000, 300);
   ck_assert_double_eq_tol(h, 20000, 300);
   ck_assert_double_eq(d.hex_edge_m, 600);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "city_data/csvread.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 
 /* A stream holding n bytes of s. */

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "city_data/city.h"
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "city_data/import.h"
 #include "city_data/synth.h"
 #include "city_data/tripstore.h"
@@ -107,7 +107,7 @@ static int spy_dispatch(void *ctx, disp_tick *t, rs_err *e) {
         int32_t d = t->edge_driver[k];
         const disp_driver *dv = &t->drivers[d];
         if (dv->state != DISP_IDLE) spy_fail(p, "candidate not idle", t->now, r);
-        double dist = city_geo_haversine_r(dv->lat, dv->lng, od->plat, od->plng,
+        double dist = rs_geo_haversine_r(dv->lat, dv->lng, od->plat, od->plng,
                                            manhattan.earth_radius_m);
         if (fabs(dist - t->edge_dist[k]) > 1e-6 * (1 + dist))
           spy_fail(p, "edge distance is not the great-circle distance", t->now, r);

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 
 #include "city_data/hexgrid.h"
-#include "sim/pcg32.h"
-#include "sim/rs_error.h"
+#include "base/pcg32.h"
+#include "base/rs_error.h"
 #include "tests/testutil.h"
 
 /* Assertions inside loops over thousands of points: Check records every
@@ -29,10 +29,10 @@ typedef struct {
 } box;
 
 static const box boxes[] = {
-    {40.695, -74.025, 40.882, -73.905, 600.0, CITY_EARTH_RADIUS_M},
-    {30.52, 103.95, 30.80, 104.25, 600.0, CITY_EARTH_RADIUS_KDD_M},
-    {-0.05, 36.70, 0.05, 36.90, 250.0, CITY_EARTH_RADIUS_M},
-    {59.85, 10.60, 60.00, 10.95, 1000.0, CITY_EARTH_RADIUS_M},
+    {40.695, -74.025, 40.882, -73.905, 600.0, RS_EARTH_RADIUS_M},
+    {30.52, 103.95, 30.80, 104.25, 600.0, RS_EARTH_RADIUS_KDD_M},
+    {-0.05, 36.70, 0.05, 36.90, 250.0, RS_EARTH_RADIUS_M},
+    {59.85, 10.60, 60.00, 10.95, 1000.0, RS_EARTH_RADIUS_M},
 };
 #define NBOXES ((int)(sizeof boxes / sizeof boxes[0]))
 
@@ -51,8 +51,8 @@ static void random_point(const box *b, pcg32 *rng, double *lat, double *lng) {
 static double sq_xy(const city_grid *g, double lat, double lng, city_hex h) {
   double clat, clng, x, y, cx, cy;
   city_grid_center(g, h, &clat, &clng);
-  city_proj_forward(&g->proj, lat, lng, &x, &y);
-  city_proj_forward(&g->proj, clat, clng, &cx, &cy);
+  rs_proj_forward(&g->proj, lat, lng, &x, &y);
+  rs_proj_forward(&g->proj, clat, clng, &cx, &cy);
   return (x - cx) * (x - cx) + (y - cy) * (y - cy);
 }
 
@@ -86,9 +86,9 @@ START_TEST(test_init_layout) {
                    j, lat, lng);
   }
   /* The rectangle is tight: at most a few cells beyond the box each way. */
-  double wx = city_geo_haversine_r(g.proj.lat0, b->min_lng, g.proj.lat0,
+  double wx = rs_geo_haversine_r(g.proj.lat0, b->min_lng, g.proj.lat0,
                                    b->max_lng, b->radius);
-  double hy = city_geo_haversine_r(b->min_lat, g.proj.lng0, b->max_lat,
+  double hy = rs_geo_haversine_r(b->min_lat, g.proj.lng0, b->max_lat,
                                    g.proj.lng0, b->radius);
   ck_assert_int_le(g.ncols, (int)(wx / (sqrt(3.0) * b->edge)) + 6);
   ck_assert_int_le(g.nrows, (int)(hy / (1.5 * b->edge)) + 7);
@@ -135,7 +135,7 @@ START_TEST(test_cell_round_trip) {
     QUICK_ASSERT(h.q == h2.q && h.r == h2.r, "(%d,%d) -> (%d,%d)", h.q, h.r,
                  h2.q, h2.r);
     /* A point is within one circumradius of its centre. */
-    double d = city_geo_haversine_r(lat, lng, clat, clng, boxes[_i].radius);
+    double d = rs_geo_haversine_r(lat, lng, clat, clng, boxes[_i].radius);
     QUICK_ASSERT(d <= g.edge_m * 1.003, "%.3f m from its centre", d);
   }
 }
@@ -174,7 +174,7 @@ START_TEST(test_center_spacing) {
     for (int j = 0; j < 6; j++) {
       double la, ln;
       city_grid_center(&g, nb[j], &la, &ln);
-      double d = city_geo_haversine_r(lat, lng, la, ln, boxes[_i].radius);
+      double d = rs_geo_haversine_r(lat, lng, la, ln, boxes[_i].radius);
       ck_assert_double_le(fabs(d - want) / want, 0.005);
     }
   }
@@ -235,7 +235,7 @@ START_TEST(test_polygon) {
     city_grid_center(&g, h, &clat, &clng);
     double area2 = 0;
     for (int j = 0; j < 6; j++) {
-      double d = city_geo_haversine_r(clat, clng, lat[j], lng[j],
+      double d = rs_geo_haversine_r(clat, clng, lat[j], lng[j],
                                       boxes[_i].radius);
       ck_assert_double_le(fabs(d - g.edge_m) / g.edge_m, 0.005);
       /* Each vertex belongs to this cell (up to rounding on the edge):
@@ -303,8 +303,8 @@ START_TEST(test_neighbors) {
     /* Counter-clockwise from east: bearings 0, 60, ..., 300 degrees. */
     double la, ln, x, y, cx, cy;
     city_grid_center(&g, nb[j], &la, &ln);
-    city_proj_forward(&g.proj, la, ln, &x, &y);
-    city_proj_forward(&g.proj, clat, clng, &cx, &cy);
+    rs_proj_forward(&g.proj, la, ln, &x, &y);
+    rs_proj_forward(&g.proj, clat, clng, &cx, &cy);
     double ang = atan2(y - cy, x - cx) * 180.0 / 3.14159265358979323846;
     if (ang < -1e-9) ang += 360.0;
     ck_assert_double_eq_tol(ang, 60.0 * j, 1e-6);

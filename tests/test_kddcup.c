@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "city_data/kddcup.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 
 static char tmpdir[256];

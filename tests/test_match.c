@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "dispatch/match.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 
 /* ---- instances ---- */

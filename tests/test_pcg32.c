@@ -1,12 +1,12 @@
 /*
- * Tests of sim/pcg32: the published reference outputs, stream independence,
+ * Tests of base/pcg32: the published reference outputs, stream independence,
  * unbiased bounded draws, doubles in [0, 1), and jump-ahead against stepping.
  */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 
 /* pcg32-demo from the PCG reference distribution: pcg32_srandom_r(&rng, 42u,
  * 54u), first six outputs of pcg32_random_r. */

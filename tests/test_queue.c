@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "sim/queue.h"
 #include "tests/testutil.h"
 

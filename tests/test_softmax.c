@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 #include "value/softmax.h"
 

@@ -134,9 +134,9 @@ START_TEST(test_trip_lengths) {
   city_trip *t = gen(&d, 5, 50000, &n);
   double *len = malloc(n * sizeof *len);
   ck_assert_ptr_nonnull(len);
-  double diag = city_geo_haversine(d.min_lat, d.min_lng, d.max_lat, d.max_lng);
+  double diag = rs_geo_haversine(d.min_lat, d.min_lng, d.max_lat, d.max_lng);
   for (size_t i = 0; i < n; i++) {
-    len[i] = city_geo_haversine(t[i].plat, t[i].plng, t[i].dlat, t[i].dlng);
+    len[i] = rs_geo_haversine(t[i].plat, t[i].plng, t[i].dlat, t[i].dlng);
     QUICK_ASSERT(len[i] <= diag, "trip %zu: %.0f m", i, len[i]);
   }
   qsort(len, n, sizeof *len, cmp_double);

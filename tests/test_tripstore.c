@@ -13,7 +13,7 @@
 
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 
 /* A city of its own, so that the tests do not follow edits of the shipped

@@ -16,7 +16,7 @@
 
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 #include "value/vstore.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "city_data/city.h"
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 #include "tests/testutil.h"
 #include "value/vtable.h"
 

@@ -40,9 +40,9 @@ static int is_builtin(const char *s) {
 static void print_text(const char *source, const city_def *d,
                        const city_grid *g, int cells) {
   double mid = 0.5 * (d->min_lat + d->max_lat);
-  double w = city_geo_haversine_r(mid, d->min_lng, mid, d->max_lng,
+  double w = rs_geo_haversine_r(mid, d->min_lng, mid, d->max_lng,
                                   d->earth_radius_m);
-  double h = city_geo_haversine_r(d->min_lat, d->min_lng, d->max_lat,
+  double h = rs_geo_haversine_r(d->min_lat, d->min_lng, d->max_lat,
                                   d->min_lng, d->earth_radius_m);
   int off = d->utc_offset_min < 0 ? -d->utc_offset_min : d->utc_offset_min;
   /* Area of a hexagon of edge s: 3 sqrt(3) / 2 s^2. */

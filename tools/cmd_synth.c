@@ -48,7 +48,7 @@ static void print_summary(const city_def *d, const city_grid *g,
   for (size_t i = 0; i < n; i++) {
     int64_t h = (t[i].t_request - day) / 3600;
     if (h >= 0 && h < 24) hour[h]++;
-    sum += city_geo_haversine_r(t[i].plat, t[i].plng, t[i].dlat, t[i].dlng,
+    sum += rs_geo_haversine_r(t[i].plat, t[i].plng, t[i].dlat, t[i].dlng,
                                 d->earth_radius_m);
     int32_t cs[2] = {t[i].pcell, t[i].dcell};
     for (int k = 0; used != NULL && k < 2; k++)

@@ -57,7 +57,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 python3 "$root/city_data/embed_cities.py" "$out/cities_embedded.c" \
   "$root/city_data/cities/manhattan.json" "$root/city_data/cities/synthetic.json"
 
-base_src="sim/rs_error.c sim/pcg32.c"
+base_src="$(lib_files base rs_base)"
 city_src="$(lib_files city_data rs_city) $out/cities_embedded.c"
 declare -A target_src=(
   [fuzz_csv]="$base_src $city_src"

@@ -13,7 +13,7 @@
  * helpers: a plot box mapping data to pixels, "nice" axis ticks (steps of
  * 1, 2 or 5 x 10^k), bars with interval whiskers, polylines, a sequential
  * colour scale and its legend. The maps project cell centres with the local
- * equirectangular projection (city_data/geo.h) about the drawn cells'
+ * equirectangular projection (base/rs_geo.h) about the drawn cells'
  * centre, the projection the hex grid itself is laid in, so the grid's
  * pointy-top hexagons stay regular hexagons on the page and are drawn from
  * their centre and edge. Text from the DB (policy names, paths) is escaped.
@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 
 #include "city_data/city.h"
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "tools/stats.h"
@@ -840,7 +840,7 @@ static void colour_legend(FILE *f, const unsigned char stops[5][3], double vmin,
  * sets the projection, the scale (px per metre), the offsets and the box
  * height. */
 typedef struct {
-  city_proj pr;
+  rs_proj pr;
   double k;          /* pixels per metre */
   double xmin, ymax; /* projected extent, metres */
   double pad;        /* pixels */
@@ -856,10 +856,10 @@ static void map_fit_init(map_fit *m, const double *lat, const double *lng, int n
     if (lng[i] < c) c = lng[i];
     if (lng[i] > dd) dd = lng[i];
   }
-  city_proj_init(&m->pr, (a + b) / 2, (c + dd) / 2, CITY_EARTH_RADIUS_M);
+  rs_proj_init(&m->pr, (a + b) / 2, (c + dd) / 2, RS_EARTH_RADIUS_M);
   double x0, y0, x1, y1;
-  city_proj_forward(&m->pr, a, c, &x0, &y0);
-  city_proj_forward(&m->pr, b, dd, &x1, &y1);
+  rs_proj_forward(&m->pr, a, c, &x0, &y0);
+  rs_proj_forward(&m->pr, b, dd, &x1, &y1);
   m->pad = 6;
   m->xmin = x0 - edge_m;
   m->ymax = y1 + edge_m;
@@ -876,7 +876,7 @@ static void map_fit_init(map_fit *m, const double *lat, const double *lng, int n
 static void map_hex(FILE *f, const map_fit *m, double lat, double lng, double edge_m,
                     const char *fill, const char *tip) {
   double x, y;
-  city_proj_forward(&m->pr, lat, lng, &x, &y);
+  rs_proj_forward(&m->pr, lat, lng, &x, &y);
   double cx = m->pad + (x - m->xmin) * m->k, cy = m->pad + (m->ymax - y) * m->k;
   double r = edge_m * m->k;
   fprintf(f, "<path fill=\"%s\" d=\"", fill);

@@ -40,7 +40,7 @@
 #include "city_data/hexgrid.h"
 #include "dispatch/policy.h"
 #include "sim/engine.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 /* ------------------------------------------------------------- the KPIs */
 

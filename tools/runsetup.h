@@ -24,7 +24,7 @@
 #include "dispatch/policy.h"
 #include "dispatch/v1d3.h"
 #include "sim/engine.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "sim/scenario.h"
 
 typedef struct {

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 
 /* Fills prob[0..n) with the softmax probabilities (n >= 1). */
 void val_softmax_probs(const double *score, int32_t n, double tau, double *prob);

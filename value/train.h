@@ -25,7 +25,7 @@
 
 #include "city_data/city.h"
 #include "city_data/tripstore.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "value/vtable.h"
 
 #define VAL_TRAIN_PASSES_DEFAULT 300 /* about 0.9 per pass: 60 -> 1e-6 in ~170 */

@@ -29,7 +29,7 @@
  * Costs: save O(states) to scan plus O(seen) rows; load O(seen rows).
  * Nothing is kept open between calls.
  */
-#include "sim/rs_sqlite.h"
+#include "base/rs_sqlite.h"
 #include "value/vstore.h"
 
 #include <errno.h>

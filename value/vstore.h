@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "city_data/city.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "value/vtable.h"
 
 #define VAL_STORE_SCHEMA 1

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "city_data/hexgrid.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #define VAL_SLOT_DEFAULT_S 600      /* 10-minute slots (Xu et al.; V1D3) */
 #define VAL_GAMMA_DEFAULT 0.9       /* per gamma period (KDD Cup winners) */

@@ -23,7 +23,7 @@
 
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -28,7 +28,7 @@
 #include "city_data/csvread.h"
 #include "city_data/import.h"
 #include "city_data/tripstore.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

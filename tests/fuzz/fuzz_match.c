@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "dispatch/match.h"
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 #include "tools/cli.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

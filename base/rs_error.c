@@ -1,7 +1,7 @@
 /*
  * rs_error: codes, their names, and the message buffer (see rs_error.h).
  */
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "sim/rs_error.h"
+#include "base/rs_error.h"
 
 static inline int rs_sqlite_code(int rc) {
   switch (rc & 0xff) {

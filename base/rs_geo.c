@@ -1,6 +1,6 @@
 /*
- * geo: great-circle distance and the equirectangular local projection (see
- * geo.h for the formulas and their accuracy).
+ * rs_geo: great-circle distance and the equirectangular local projection (see
+ * rs_geo.h for the formulas and their accuracy).
  *
  * Haversine is used rather than the spherical law of cosines because it
  * keeps full precision for the short distances (tens of metres) that
@@ -8,13 +8,13 @@
  * near-antipodal points cannot produce NaN. Everything here is pure
  * arithmetic: no allocation, no state, O(1) per call.
  */
-#include "city_data/geo.h"
+#include "base/rs_geo.h"
 
 #include <math.h>
 
 #define GEO_DEG2RAD (3.14159265358979323846 / 180.0)
 
-double city_geo_haversine_r(double lat1, double lng1, double lat2, double lng2,
+double rs_geo_haversine_r(double lat1, double lng1, double lat2, double lng2,
                             double radius_m) {
   double phi1 = lat1 * GEO_DEG2RAD, phi2 = lat2 * GEO_DEG2RAD;
   double sdphi = sin((phi2 - phi1) * 0.5);
@@ -25,11 +25,11 @@ double city_geo_haversine_r(double lat1, double lng1, double lat2, double lng2,
   return 2.0 * radius_m * asin(s);
 }
 
-double city_geo_haversine(double lat1, double lng1, double lat2, double lng2) {
-  return city_geo_haversine_r(lat1, lng1, lat2, lng2, CITY_EARTH_RADIUS_M);
+double rs_geo_haversine(double lat1, double lng1, double lat2, double lng2) {
+  return rs_geo_haversine_r(lat1, lng1, lat2, lng2, RS_EARTH_RADIUS_M);
 }
 
-void city_proj_init(city_proj *p, double lat0, double lng0, double radius_m) {
+void rs_proj_init(rs_proj *p, double lat0, double lng0, double radius_m) {
   p->lat0 = lat0;
   p->lng0 = lng0;
   p->radius_m = radius_m;
@@ -37,13 +37,13 @@ void city_proj_init(city_proj *p, double lat0, double lng0, double radius_m) {
   p->kx = p->ky * cos(lat0 * GEO_DEG2RAD);
 }
 
-void city_proj_forward(const city_proj *p, double lat, double lng, double *x,
+void rs_proj_forward(const rs_proj *p, double lat, double lng, double *x,
                        double *y) {
   *x = p->kx * (lng - p->lng0);
   *y = p->ky * (lat - p->lat0);
 }
 
-void city_proj_inverse(const city_proj *p, double x, double y, double *lat,
+void rs_proj_inverse(const rs_proj *p, double x, double y, double *lat,
                        double *lng) {
   *lat = p->lat0 + y / p->ky;
   *lng = p->lng0 + x / p->kx;

@@ -1,5 +1,5 @@
 /* rs_mem: see rs_mem.h. */
-#include "sim/rs_mem.h"
+#include "base/rs_mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

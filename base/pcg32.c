@@ -2,7 +2,7 @@
  * pcg32: see pcg32.h. Constants are those of the reference implementation
  * (pcg_basic.c): multiplier 6364136223846793005, XSH-RR output.
  */
-#include "sim/pcg32.h"
+#include "base/pcg32.h"
 
 #define PCG32_MULT 6364136223846793005ULL
 
