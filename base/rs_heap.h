@@ -1,0 +1,83 @@
+/*
+ * rs_heap: the one implicit d-ary min-heap of ridesim, instantiated per use
+ * as libuv's heap-inl.h serves every timer.
+ *
+ *   RS_HEAP_DEFINE(name, T, D, LESS, MOVED)
+ *
+ * defines static inline functions over an array of T whose element 0 is the
+ * minimum by LESS(const T *x, const T *y) (a strict weak order; make it
+ * total, e.g. (time, sequence), and the heap's pops never depend on its
+ * shape). D is the arity: 2 for a binary heap, 4 for half the depth and the
+ * children of a node in one or two cache lines. MOVED(T *x, size_t i) is
+ * called whenever an element lands at index i (a heap that supports
+ * decrease-key keeps positions with it; others pass RS_HEAP_NO_MOVE). The
+ * caller owns the array and its growth (rs_vec.h):
+ *
+ *   name_up(a, i)          restores the order after a[i] decreased (or was
+ *                          appended at i = n - 1);
+ *   name_down(a, n, i)     ... after a[i] increased;
+ *   name_heapify(a, n)     orders a[0, n) in O(n);
+ *   name_push(a, &n, v)    appends v (room for n + 1 is the caller's);
+ *   name_pop(a, &n)        removes a[0] (n > 0);
+ *   name_remove(a, &n, i)  removes a[i].
+ *
+ * Costs: push and decrease O(log_D n), pop O(D log_D n), peek a[0].
+ */
+#ifndef RS_HEAP_H
+#define RS_HEAP_H
+
+#include <stddef.h>
+
+#define RS_HEAP_NO_MOVE(x, i) ((void)0)
+
+#define RS_HEAP_DEFINE(name, T, D, LESS, MOVED)                                        \
+  static inline void name##_up(T *a, size_t i) {                                       \
+    T v_ = a[i];                                                                       \
+    while (i > 0) {                                                                    \
+      size_t p_ = (i - 1) / (D);                                                       \
+      if (!(LESS(&v_, &a[p_]))) break;                                                 \
+      a[i] = a[p_];                                                                    \
+      MOVED(&a[i], i);                                                                 \
+      i = p_;                                                                          \
+    }                                                                                  \
+    a[i] = v_;                                                                         \
+    MOVED(&a[i], i);                                                                   \
+  }                                                                                    \
+  static inline void name##_down(T *a, size_t n, size_t i) {                           \
+    T v_ = a[i];                                                                       \
+    for (;;) {                                                                         \
+      size_t c_ = (D) * i + 1;                                                         \
+      if (c_ >= n) break;                                                              \
+      size_t e_ = n - c_ < (D) ? n : c_ + (D), m_ = c_;                                \
+      for (size_t k_ = c_ + 1; k_ < e_; k_++)                                          \
+        if (LESS(&a[k_], &a[m_])) m_ = k_;                                             \
+      if (!(LESS(&a[m_], &v_))) break;                                                 \
+      a[i] = a[m_];                                                                    \
+      MOVED(&a[i], i);                                                                 \
+      i = m_;                                                                          \
+    }                                                                                  \
+    a[i] = v_;                                                                         \
+    MOVED(&a[i], i);                                                                   \
+  }                                                                                    \
+  static inline void name##_heapify(T *a, size_t n) {                                  \
+    if (n < 2) return;                                                                 \
+    for (size_t i_ = (n - 2) / (D) + 1; i_-- > 0;) name##_down(a, n, i_);              \
+  }                                                                                    \
+  static inline void name##_push(T *a, size_t *n, T v) {                               \
+    a[*n] = v;                                                                         \
+    name##_up(a, (*n)++);                                                              \
+  }                                                                                    \
+  static inline void name##_pop(T *a, size_t *n) {                                     \
+    if (--*n > 0) {                                                                    \
+      a[0] = a[*n];                                                                    \
+      name##_down(a, *n, 0);                                                           \
+    }                                                                                  \
+  }                                                                                    \
+  static inline void name##_remove(T *a, size_t *n, size_t i) {                        \
+    if (i == --*n) return;                                                             \
+    a[i] = a[*n];                                                                      \
+    if (i > 0 && LESS(&a[i], &a[(i - 1) / (D)])) name##_up(a, i);                     \
+    else name##_down(a, *n, i);                                                        \
+  }
+
+#endif
