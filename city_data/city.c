@@ -42,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_time.h"
+
 /* Defined by the build-generated cities_embedded.c (embed_cities.py). */
 extern const char *const city_embedded_names[];
 extern const char *const city_embedded_json[];
@@ -347,9 +349,7 @@ int city_def_contains(const city_def *def, double lat, double lng) {
 }
 
 double city_def_speed(const city_def *def, int64_t t_local) {
-  int64_t s = t_local % 86400;
-  if (s < 0) s += 86400;
-  return def->speed_mps[s / 3600];
+  return def->speed_mps[rs_time_hour(t_local)];
 }
 
 double city_def_fare(const city_def *def, double road_m, double seconds) {
@@ -357,33 +357,4 @@ double city_def_fare(const city_def *def, double road_m, double seconds) {
   double v = f->base + f->per_km * road_m / 1000.0 +
              f->per_minute * seconds / 60.0;
   return v > f->minimum ? v : f->minimum;
-}
-
-void city_def_trip_model(const city_def *def, double plat, double plng, double dlat,
-                         double dlng, int64_t t_request, int64_t t_dropoff,
-                         double fare, double distance_m, city_trip_model *out) {
-  double road = isfinite(distance_m) && distance_m > 0
-                    ? distance_m
-                    : rs_geo_haversine_r(plat, plng, dlat, dlng, def->earth_radius_m) *
-                          def->detour_factor;
-  double secs;
-  out->modelled_duration = 0;
-  out->modelled_fare = 0;
-  if (t_dropoff >= 0 && t_dropoff > t_request) {
-    secs = (double)(t_dropoff - t_request);
-  } else {
-    secs = road / city_def_speed(def, t_request);
-    out->modelled_duration = 1;
-  }
-  if (secs < 1) secs = 1;
-  /* a trip lasts at most CITY_TRIP_MAX_S, whatever the record says */
-  if (!(secs <= CITY_TRIP_MAX_S)) secs = CITY_TRIP_MAX_S;
-  out->road_m = road;
-  out->duration_s = (int32_t)ceil(secs);
-  if (isfinite(fare)) {
-    out->fare = fare;
-  } else {
-    out->fare = city_def_fare(def, road, secs);
-    out->modelled_fare = 1;
-  }
 }

@@ -77,22 +77,4 @@ double city_def_speed(const city_def *def, int64_t t_local);
 /* Fare of a trip of road distance d (metres) and duration (seconds). */
 double city_def_fare(const city_def *def, double road_m, double seconds);
 
-/* The travel model applied to one trip record, the same for replay and for
- * offline training. Road distance: the recorded distance when known, else
- * great-circle x detour factor. Trip time: recorded dropoff - request when
- * known and positive, else road distance / the speed of the request's hour
- * (at least 1 s, at most CITY_TRIP_MAX_S, rounded up). Fare: recorded when known, else the fare
- * rule. The flags (may be NULL) say which were modelled. */
-typedef struct {
-  double road_m;
-  int32_t duration_s;
-  double fare;
-  int modelled_duration;
-  int modelled_fare;
-} city_trip_model;
-
-void city_def_trip_model(const city_def *def, double plat, double plng, double dlat,
-                         double dlng, int64_t t_request, int64_t t_dropoff,
-                         double fare, double distance_m, city_trip_model *out);
-
 #endif

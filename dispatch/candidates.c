@@ -67,6 +67,7 @@ typedef struct {
 
 struct disp_index {
   const city_def *city;
+  const city_travel *tm;    /* pickup times of the edges kept */
   const city_grid *grid;
   int32_t n_drivers;
   int32_t n_cells;
@@ -103,11 +104,11 @@ struct disp_index {
   int32_t best_cap;
 };
 
-disp_index *disp_index_new(const city_def *city, const city_grid *grid,
-                           int32_t n_drivers) {
+disp_index *disp_index_new(const city_travel *tm, const city_grid *grid, int32_t n_drivers) {
   disp_index *x = calloc(1, sizeof *x);
   if (x == NULL) return NULL;
-  x->city = city;
+  x->city = tm->city;
+  x->tm = tm;
   x->grid = grid;
   x->n_drivers = n_drivers;
   x->n_cells = grid->n_cells;
@@ -541,8 +542,6 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
   const city_grid *g = x->grid;
   double edge = g->edge_m;
-  double speed = city_def_speed(x->city, now);
-  double detour = x->city->detour_factor;
   double r = x->city->earth_radius_m;
   /* squared chord of the radius, widened by 1e-9 so that rounding never
    * drops a driver at exactly the radius */
@@ -601,11 +600,16 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     }
     if (grow_edges(x, n_edges + nb))
       return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+    const city_loc pu = disp_order_pickup(o);
     for (int32_t i = 0; i < nb; i++) {
       double m = rs_chord2_m(x->best_m[i], r);
-      x->edge_driver[n_edges] = x->best_d[i];
+      int32_t d = x->best_d[i];
+      const city_loc dl = disp_driver_loc(&drivers[d]);
+      city_leg leg;
+      city_travel_pickup(x->tm, &dl, &pu, m, now, &leg);
+      x->edge_driver[n_edges] = d;
       x->edge_dist[n_edges] = m;
-      x->edge_eta[n_edges] = m * detour / speed;
+      x->edge_eta[n_edges] = leg.secs;
       n_edges++;
     }
     x->row_ptr[row + 1] = n_edges;

@@ -13,8 +13,11 @@
  * R); they are kept nearest first, ties by driver index, at most K per order.
  * A driver may be a candidate of several orders: the policy resolves that.
  *
- * Distances are great-circle metres (the city's sphere); the pickup ETA is
- * that distance times the city's detour factor over the speed of the hour.
+ * Distances are great-circle metres (the city's sphere): the radius is a
+ * great-circle pre-filter. The pickup time of each edge kept is the travel
+ * model's (city_data/travel.h: city_travel_pickup), the one the engine
+ * simulates when the pair is matched. With a model whose times grow with
+ * the great-circle distance (gc_monotone), nearest first is fastest first.
  * Buffers grow to the largest decision seen and are then reused.
  */
 #ifndef DISP_CANDIDATES_H
@@ -24,6 +27,7 @@
 
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
+#include "city_data/travel.h"
 #include "dispatch/policy.h"
 #include "base/rs_error.h"
 
@@ -38,9 +42,9 @@
 
 typedef struct disp_index disp_index;
 
-/* An empty index over a grid for n_drivers drivers; NULL on no memory. */
-disp_index *disp_index_new(const city_def *city, const city_grid *grid,
-                           int32_t n_drivers);
+/* An empty index over a grid for n_drivers drivers, timing edges with a
+ * travel model (borrowed, as is the grid); NULL on no memory. */
+disp_index *disp_index_new(const city_travel *tm, const city_grid *grid, int32_t n_drivers);
 void disp_index_free(disp_index *x);
 /* Puts driver d into cell `cell` (0 <= cell < n_cells: the engine keeps
  * every driver on the grid) at unit-vector position u, which must be the

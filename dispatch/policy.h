@@ -25,6 +25,7 @@
 
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
+#include "city_data/travel.h"
 #include "base/pcg32.h"
 #include "base/rs_geo.h"
 #include "base/rs_error.h"
@@ -40,6 +41,7 @@ typedef struct {
   int32_t pcell, dcell; /* grid indices (-1 outside the grid) */
   double fare;        /* what the driver earns on completion */
   int32_t duration_s; /* trip time from pickup to dropoff */
+  int32_t pnode, dnode; /* the travel model's nodes of both ends (-1: none) */
 } disp_order;
 
 /* Driver states. */
@@ -60,9 +62,25 @@ typedef struct {
   int32_t cell;       /* grid index of (lat, lng) */
   int32_t state;      /* DISP_* */
   int64_t idle_since; /* when the current idle spell began */
-  int64_t reserved;   /* unused: pads the record to 64 bytes */
+  int32_t node;       /* the travel model's node of (lat, lng), -1: none */
+  int32_t reserved;   /* unused: pads the record to 64 bytes */
 } disp_driver;
 _Static_assert(sizeof(disp_driver) == 64, "a driver record is one cache line");
+
+/* Where a driver is, an order's pickup and its dropoff, as the ends of a
+ * drive (city_data/travel.h). */
+static inline city_loc disp_driver_loc(const disp_driver *d) {
+  city_loc l = {d->lat, d->lng, d->node};
+  return l;
+}
+static inline city_loc disp_order_pickup(const disp_order *o) {
+  city_loc l = {o->plat, o->plng, o->pnode};
+  return l;
+}
+static inline city_loc disp_order_dropoff(const disp_order *o) {
+  city_loc l = {o->dlat, o->dlng, o->dnode};
+  return l;
+}
 
 typedef struct {
   int32_t order;      /* order index */
@@ -73,6 +91,7 @@ typedef struct {
 typedef struct {
   int64_t now;
   const city_def *city;
+  const city_travel *travel;  /* how drives are timed (city_data/travel.h) */
   const city_grid *grid;
   const disp_order *orders;   /* all orders of the run, by index */
   const disp_driver *drivers; /* all drivers, by index */
@@ -82,7 +101,7 @@ typedef struct {
   const int32_t *row_ptr;     /* n_rows + 1 offsets into the edge arrays */
   const int32_t *edge_driver; /* candidate driver, nearest first per row */
   const double *edge_dist;    /* great-circle pickup distance, metres */
-  const double *edge_eta;     /* pickup time, seconds */
+  const double *edge_eta;     /* pickup time, seconds (the travel model's) */
   const uint8_t *row_capped;  /* per row: lost edges to the per-driver cap */
   double radius_m;            /* the candidate radius */
   pcg32 *rng;                 /* the policy's own stream */
@@ -93,6 +112,7 @@ typedef struct {
 typedef struct {
   int64_t now;
   const city_def *city;
+  const city_travel *travel;  /* how drives are timed */
   const city_grid *grid;
   const disp_driver *drivers;
   int32_t n_eligible;

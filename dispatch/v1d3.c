@@ -24,6 +24,7 @@
 
 struct disp_v1d3 {
   const city_def *city;
+  const city_travel *tm;    /* travel times to repositioning targets */
   const city_grid *grid;
   disp_v1d3_opts o;
   val_table *online;        /* learnt table (NULL in offline mode) */
@@ -51,6 +52,8 @@ struct disp_v1d3 {
   int32_t ring_k;
   int32_t *cand;
   double *score, *scratch;
+  int32_t *cell_node;       /* per cell: its centre's travel node (models
+                               with nodes only, else NULL) */
 };
 
 void disp_v1d3_defaults(disp_v1d3_opts *o) {
@@ -235,21 +238,28 @@ static int v1d3_reposition_cb(void *ctx, disp_repo *r, rs_err *e) {
   const city_grid *g = r->grid;
   const val_config *c = val_table_config(m->v);
   int32_t nk = city_hex_kring_size(m->ring_k);
-  double speed = city_def_speed(m->city, r->now);
   for (int32_t i = 0; i < r->n_eligible; i++) {
     const disp_driver *dv = &r->drivers[r->eligible[i]];
+    const city_loc from = disp_driver_loc(dv);
     int32_t n = city_hex_kring(city_grid_hex(g, dv->cell), m->ring_k, m->ring);
     int32_t nc = 0;
     for (int32_t k = 0; k < n && k < nk; k++) {
       int32_t cell = city_grid_index(g, m->ring[k]);
       if (cell < 0) continue;
-      double lat, lng;
-      city_grid_center(g, m->ring[k], &lat, &lng);
+      city_loc to;
+      city_grid_center(g, m->ring[k], &to.lat, &to.lng);
+      /* reach: great-circle, as the candidate radius */
       double dist = k == 0 ? 0.0
-                           : rs_geo_haversine_r(dv->lat, dv->lng, lat, lng,
-                                                  m->city->earth_radius_m);
+                           : rs_geo_haversine_r(dv->lat, dv->lng, to.lat, to.lng,
+                                                m->city->earth_radius_m);
       if (dist > m->o.repo_radius_m) continue;
-      double dt = dist * m->city->detour_factor / speed;
+      double dt = 0.0;
+      if (k > 0) {
+        to.node = m->cell_node != NULL ? m->cell_node[cell] : -1;
+        city_leg leg;
+        city_travel_leg(m->tm, &from, &to, r->now, &leg);
+        dt = leg.secs;
+      }
       m->cand[nc] = cell;
       m->score[nc] = val_discount(c, dt) * val_table_get(m->v, cell, r->now + (int64_t)dt);
       nc++;
@@ -281,8 +291,9 @@ int disp_v1d3_reposition(disp_v1d3 *m, disp_repolicy *p, rs_err *e) {
 
 /* ------------------------------------------------------------------ model */
 
-int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts *o,
+int disp_v1d3_new(const city_travel *tm, const city_grid *g, const disp_v1d3_opts *o,
                   val_table *offline, disp_v1d3 **out, rs_err *e) {
+  const city_def *city = tm->city;
   *out = NULL;
   if (o->mode != DISP_V1D3_ONLINE && offline == NULL) {
     return rs_err_set(e, RS_EINVAL, "v1d3: the %s mode needs an offline value table",
@@ -299,6 +310,7 @@ int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts
     return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
   }
   m->city = city;
+  m->tm = tm;
   m->grid = g;
   m->o = *o;
   if (o->mode == DISP_V1D3_ONLINE) {
@@ -319,6 +331,18 @@ int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts
     }
   }
   m->v = m->online != NULL ? m->online : m->offline;
+  if (tm->ops->nodes) {
+    m->cell_node = malloc((size_t)g->n_cells * sizeof *m->cell_node);
+    if (m->cell_node == NULL) {
+      disp_v1d3_free(m);
+      return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+    }
+    for (int32_t c = 0; c < g->n_cells; c++) {
+      double lat, lng;
+      city_grid_center(g, city_grid_hex(g, c), &lat, &lng);
+      m->cell_node[c] = city_travel_snap(tm, lat, lng);
+    }
+  }
   m->disc = malloc(DISC_MAX * sizeof *m->disc);
   m->pcancel = malloc(PC_MAX * sizeof *m->pcancel);
   if (m->disc == NULL || m->pcancel == NULL) {
@@ -349,6 +373,7 @@ void disp_v1d3_free(disp_v1d3 *m) {
   free(m->cand);
   free(m->score);
   free(m->scratch);
+  free(m->cell_node);
   free(m);
 }
 

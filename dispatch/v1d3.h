@@ -18,7 +18,8 @@
  *     (V1D3 as published);
  *   - the `v1d3` repositioning policy: an eligible driver picks a cell within
  *     the reachable radius (its own included: staying) with probability
- *     proportional to exp(gamma^dt V(k, t + dt) / tau), dt the travel time.
+ *     proportional to exp(gamma^dt V(k, t + dt) / tau), dt the travel time
+ *     (the travel model's drive to the cell's centre; 0 for staying).
  *
  * Modes: online (the table starts empty and learns), offline (the offline
  * table, frozen), ensemble (starts from the offline table, learns, and is
@@ -31,6 +32,7 @@
 
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
+#include "city_data/travel.h"
 #include "dispatch/policy.h"
 #include "base/rs_error.h"
 #include "value/vtable.h"
@@ -66,9 +68,10 @@ void disp_v1d3_defaults(disp_v1d3_opts *o);
 int disp_v1d3_mode_parse(const char *s, int32_t *mode);
 const char *disp_v1d3_mode_name(int32_t mode);
 
-/* A model over a city's grid (borrowed). `offline` (taken, may be NULL) is
- * required by the offline and ensemble modes. */
-int disp_v1d3_new(const city_def *city, const city_grid *g, const disp_v1d3_opts *o,
+/* A model over a city's grid, timing repositioning drives with the city's
+ * travel model (both borrowed). `offline` (taken, may be NULL) is required
+ * by the offline and ensemble modes. */
+int disp_v1d3_new(const city_travel *tm, const city_grid *g, const disp_v1d3_opts *o,
                   val_table *offline, disp_v1d3 **out, rs_err *e);
 void disp_v1d3_free(disp_v1d3 *m);
 

@@ -94,7 +94,7 @@ typedef struct {
   double flat, flng;   /* where the move started */
   int64_t t_depart;    /* when it started */
   int64_t t_arrive;    /* when it ends */
-  double pickup_m;     /* great-circle metres to the pickup */
+  double move_m;       /* road metres of the move (pickup or repositioning) */
   double dlat, dlng;   /* the trip's end */
   int32_t duration_s;  /* the trip's time, pickup to dropoff */
   int32_t dcell;
@@ -104,6 +104,9 @@ _Static_assert(sizeof(sim_dstate) == 192, "sim_dstate is three cache lines");
 struct sim_engine {
   sim_scenario sc;          /* the run's options */
   const city_def *city;
+  const city_travel *tm;    /* how drives are timed (borrowed) */
+  int nodes;                /* the travel model has nodes: places carry them */
+  int32_t *cell_node;       /* per cell: its centre's node (when nodes) */
   city_grid grid;
   int64_t from, to, now;    /* horizon and clock */
   int64_t events;           /* events handled */
@@ -198,10 +201,6 @@ struct sim_engine {
 
 /* ---------------------------------------------------------------- helpers */
 
-static double road_time(const sim_engine *s, double gc_m, int64_t t) {
-  return gc_m * s->city->detour_factor / city_def_speed(s->city, t);
-}
-
 static sim_window *window_at(sim_engine *s, int64_t t) {
   int64_t i = (t - s->from) / SIM_SERIES_WINDOW_S;
   if (i < 0) i = 0;
@@ -209,9 +208,17 @@ static sim_window *window_at(sim_engine *s, int64_t t) {
   return &s->win[i];
 }
 
-static double gc(const sim_engine *s, double la1, double ln1, double la2,
-                 double ln2) {
-  return rs_geo_haversine_r(la1, ln1, la2, ln2, s->city->earth_radius_m);
+/* The drive from a to b leaving now. */
+static void drive(const sim_engine *s, const city_loc *a, const city_loc *b, city_leg *leg) {
+  city_travel_leg(s->tm, a, b, s->now, leg);
+}
+
+/* The centre of cell c as a drive's end. */
+static city_loc cell_loc(const sim_engine *s, int32_t c) {
+  city_loc l;
+  city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &l.lat, &l.lng);
+  l.node = s->nodes ? s->cell_node[c] : -1;
+  return l;
 }
 
 
@@ -250,17 +257,21 @@ static void set_state(sim_engine *s, int32_t d, int32_t st) {
   }
 }
 
-static void place(sim_engine *s, int32_t d, double lat, double lng, int32_t cell) {
-  s->drivers[d].lat = lat;
-  s->drivers[d].lng = lng;
-  rs_unit_vector(lat, lng, s->drivers[d].u);
-  s->drivers[d].cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+/* Puts driver d at a point, in cell `cell` (-1: found from the point) and
+ * at node `node` (-1: snapped, when the travel model has nodes). */
+static void place(sim_engine *s, int32_t d, double lat, double lng, int32_t cell, int32_t node) {
+  disp_driver *dv = &s->drivers[d];
+  dv->lat = lat;
+  dv->lng = lng;
+  rs_unit_vector(lat, lng, dv->u);
+  dv->cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+  dv->node = !s->nodes ? -1 : node >= 0 ? node : city_travel_snap(s->tm, lat, lng);
 }
 
-/* The same at a point whose unit vector (rs_unit_vector) and cell are
- * known. */
+/* The same at a point whose unit vector (rs_unit_vector), cell and node
+ * are known. */
 static void place_at(sim_engine *s, int32_t d, double lat, double lng, int32_t cell,
-                     const double u[3]) {
+                     const double u[3], int32_t node) {
   disp_driver *dv = &s->drivers[d];
   dv->lat = lat;
   dv->lng = lng;
@@ -268,6 +279,7 @@ static void place_at(sim_engine *s, int32_t d, double lat, double lng, int32_t c
   dv->u[1] = u[1];
   dv->u[2] = u[2];
   dv->cell = cell >= 0 ? cell : cell_of(s, lat, lng);
+  dv->node = node;
 }
 
 /* Copies the drivers' accounts out of their private state. */
@@ -298,15 +310,27 @@ static void note_fresh(sim_engine *s, int32_t d) {
   s->fresh[s->n_fresh++] = d;
 }
 
-/* Where a driver is along its current move at time now. */
-static void position_now(const sim_engine *s, int32_t d, double *lat, double *lng) {
+/* The node where driver d's current move ends (-1 without nodes): the
+ * order's pickup or dropoff, or the repositioning cell's centre. */
+static int32_t move_end_node(const sim_engine *s, int32_t d) {
+  if (!s->nodes) return -1;
   const sim_dstate *ds = &s->dstate[d];
-  double span = (double)(ds->t_arrive - ds->t_depart);
-  double f = span > 0 ? (double)(s->now - ds->t_depart) / span : 1.0;
-  if (f < 0) f = 0;
-  if (f > 1) f = 1;
-  *lat = ds->flat + f * (ds->tlat - ds->flat);
-  *lng = ds->flng + f * (ds->tlng - ds->flng);
+  switch (s->drivers[d].state) {
+  case DISP_PICKUP: return s->orders[ds->order].pnode;
+  case DISP_OCCUPIED: return s->orders[ds->order].dnode;
+  case DISP_REPOSITION: return s->cell_node[ds->tcell];
+  default: return -1;
+  }
+}
+
+/* Where driver d is along its current move at time now (the travel
+ * model's answer), and the road metres driven since the move began. The
+ * driver's record still holds the move's start. */
+static void position_now(const sim_engine *s, int32_t d, city_loc *at, double *driven_m) {
+  const sim_dstate *ds = &s->dstate[d];
+  city_loc a = {ds->flat, ds->flng, s->drivers[d].node};
+  city_loc b = {ds->tlat, ds->tlng, move_end_node(s, d)};
+  city_travel_position(s->tm, &a, &b, ds->t_depart, ds->t_arrive, s->now, at, driven_m);
 }
 
 static int push(sim_engine *s, int64_t t, int32_t type, int32_t who, uint32_t epoch,
@@ -327,15 +351,20 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   if (r->status != SIM_ORDER_WAITING || !disp_index_contains(s->idx, d)) return 1;
   if (dv->state == DISP_REPOSITION) {
     /* matched on the way: it turns from where it has got to */
-    double lat, lng;
-    position_now(s, d, &lat, &lng);
-    s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
-    place(s, d, lat, lng, -1);
+    city_loc at;
+    double driven;
+    position_now(s, d, &at, &driven);
+    s->dstate[d].empty_m += driven;
+    place(s, d, at.lat, at.lng, -1, at.node);
   }
   const disp_order *od = &s->orders[o];
-  /* the distance the candidate graph gave (the same chord, the same bits) */
+  /* the distance and the drive the candidate graph gave (the same chord
+   * and the same call: the same bits) */
   double dist = rs_chord2_m(rs_chord2(dv->u, od->pu), s->city->earth_radius_m);
-  double eta = road_time(s, dist, s->now);
+  const city_loc from = disp_driver_loc(dv), to = disp_order_pickup(od);
+  city_leg leg;
+  city_travel_pickup(s->tm, &from, &to, dist, s->now, &leg);
+  double eta = leg.secs;
   leave_waiting(s, o);
   r->status = SIM_ORDER_MATCHED;
   r->driver = d;
@@ -358,7 +387,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   memcpy(ds->tu, od->pu, sizeof ds->tu);
   ds->t_depart = s->now;
   ds->t_arrive = s->now + (int64_t)ceil(eta);
-  ds->pickup_m = dist;
+  ds->move_m = leg.metres;
   ds->dlat = od->dlat;
   ds->dlng = od->dlng;
   ds->dcell = od->dcell;
@@ -463,6 +492,7 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
   memset(tick, 0, sizeof *tick);
   tick->now = s->now;
   tick->city = s->city;
+  tick->travel = s->tm;
   tick->grid = &s->grid;
   tick->orders = s->orders;
   tick->drivers = s->drivers;
@@ -799,21 +829,21 @@ static int apply_repo(sim_engine *s, rs_err *e) {
       s->repo_hold[d] = s->now + s->sc.repo_idle_s;
       continue;
     }
-    city_hex h = city_grid_hex(&s->grid, c);
-    double lat, lng;
-    city_grid_center(&s->grid, h, &lat, &lng);
     disp_driver *dv = &s->drivers[d];
-    double dist = gc(s, dv->lat, dv->lng, lat, lng);
+    const city_loc from = disp_driver_loc(dv), to = cell_loc(s, c);
+    city_leg leg;
+    drive(s, &from, &to, &leg);
     set_state(s, d, DISP_REPOSITION);
     sim_dstate *ds = &s->dstate[d];
     ds->flat = dv->lat;
     ds->flng = dv->lng;
-    ds->tlat = lat;
-    ds->tlng = lng;
+    ds->tlat = to.lat;
+    ds->tlng = to.lng;
     ds->tcell = c;
     memcpy(ds->tu, s->cell_u[c], sizeof ds->tu);
+    ds->move_m = leg.metres;
     ds->t_depart = s->now;
-    ds->t_arrive = s->now + (int64_t)ceil(road_time(s, dist, s->now));
+    ds->t_arrive = s->now + (int64_t)ceil(leg.secs);
     int rc = push(s, ds->t_arrive, EV_REPO_ARRIVE, d, ds->epoch, e);
     if (rc) return rc;
   }
@@ -838,6 +868,7 @@ static int on_repo_tick(sim_engine *s, rs_err *e) {
   if (n > 0) {
     r->now = s->now;
     r->city = s->city;
+    r->travel = s->tm;
     r->grid = &s->grid;
     r->drivers = s->drivers;
     r->n_eligible = n;
@@ -919,11 +950,11 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
   if (r->status != SIM_ORDER_MATCHED) return;
   int32_t d = r->driver;
   if (s->dstate[d].epoch != epoch) return;
-  double lat, lng;
-  position_now(s, d, &lat, &lng);
-  s->dstate[d].empty_m += gc(s, s->drivers[d].lat, s->drivers[d].lng, lat, lng) *
-                        s->city->detour_factor;
-  place(s, d, lat, lng, -1);
+  city_loc at;
+  double driven;
+  position_now(s, d, &at, &driven);
+  s->dstate[d].empty_m += driven;
+  place(s, d, at.lat, at.lng, -1, at.node);
   r->status = SIM_ORDER_CANCELLED;
   r->t_final = s->now;
   s->dstate[d].order = -1;
@@ -939,8 +970,8 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
 static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
-  s->dstate[d].empty_m += ds->pickup_m * s->city->detour_factor;
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
+  s->dstate[d].empty_m += ds->move_m;
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, move_end_node(s, d));
   r->status = SIM_ORDER_ONBOARD;
   r->t_pickup = s->now;
   set_state(s, d, DISP_OCCUPIED);
@@ -959,7 +990,7 @@ static void on_dropoff(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
   s->dstate[d].occupied_m += ds->trip_m;
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, move_end_node(s, d));
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
   r->t_final = s->now;
@@ -985,9 +1016,13 @@ static void idle_move_model(sim_engine *s, int32_t d) {
   if (s->mover.next(s->mover.ctx, s->now, d, dv->lat, dv->lng, u, &lat, &lng) == 0) {
     int32_t c = cell_of(s, lat, lng);
     if (c >= 0 && (lat != dv->lat || lng != dv->lng)) {
-      s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+      const city_loc from = disp_driver_loc(dv);
+      city_loc to = {lat, lng, s->nodes ? city_travel_snap(s->tm, lat, lng) : -1};
+      city_leg leg;
+      drive(s, &from, &to, &leg);
+      s->dstate[d].empty_m += leg.metres;
       disp_index_remove(s->idx, d);
-      place(s, d, lat, lng, c);
+      place(s, d, lat, lng, c, to.node);
       s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
       note_fresh(s, d);
     }
@@ -1007,11 +1042,12 @@ static void on_idle_move(sim_engine *s, int32_t d) {
   int32_t pick = (int32_t)pcg32_bounded(&s->rng_idle, 7); /* 6 = stay */
   int32_t c = pick < 6 ? city_grid_index(&s->grid, nb[pick]) : -1;
   if (c >= 0) {
-    double lat, lng;
-    city_grid_center(&s->grid, nb[pick], &lat, &lng);
-    s->dstate[d].empty_m += gc(s, dv->lat, dv->lng, lat, lng) * s->city->detour_factor;
+    const city_loc from = disp_driver_loc(dv), to = cell_loc(s, c);
+    city_leg leg;
+    drive(s, &from, &to, &leg);
+    s->dstate[d].empty_m += leg.metres;
     disp_index_remove(s->idx, d);
-    place(s, d, lat, lng, c);
+    place(s, d, to.lat, to.lng, c, to.node);
     s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
     note_fresh(s, d);
   }
@@ -1021,9 +1057,8 @@ static void on_idle_move(sim_engine *s, int32_t d) {
 
 static void on_repo_arrive(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
-  s->dstate[d].empty_m += gc(s, ds->flat, ds->flng, ds->tlat, ds->tlng) *
-                        s->city->detour_factor;
-  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu);
+  s->dstate[d].empty_m += ds->move_m;
+  place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, move_end_node(s, d));
   set_state(s, d, DISP_IDLE);
 }
 
@@ -1034,9 +1069,10 @@ static void on_offline(sim_engine *s, int32_t d) {
     return;
   }
   if (st == DISP_REPOSITION) {
-    double lat, lng;
-    position_now(s, d, &lat, &lng);
-    place(s, d, lat, lng, -1);
+    city_loc at;
+    double driven;
+    position_now(s, d, &at, &driven);
+    place(s, d, at.lat, at.lng, -1, at.node);
   }
   if (st != DISP_OFFLINE) set_state(s, d, DISP_OFFLINE);
 }
@@ -1263,11 +1299,17 @@ static void prepare_orders(sim_engine *s) {
     rs_unit_vector(o->plat, o->plng, o->pu);
     o->pcell = t->pcell >= 0 ? t->pcell : cell_of(s, t->plat, t->plng);
     o->dcell = t->dcell >= 0 ? t->dcell : cell_of(s, t->dlat, t->dlng);
+    o->pnode = s->nodes ? city_travel_snap(s->tm, o->plat, o->plng) : -1;
+    o->dnode = s->nodes ? city_travel_snap(s->tm, o->dlat, o->dlng) : -1;
+    const city_loc pu = disp_order_pickup(o), dr = disp_order_dropoff(o);
     city_trip_model m;
-    city_def_trip_model(s->city, t->plat, t->plng, t->dlat, t->dlng, t->t_request,
-                        t->t_dropoff, t->fare, t->distance_m, &m);
+    city_travel_trip(s->tm, &pu, &dr, t->t_request, t->t_dropoff, t->fare, t->distance_m, &m);
     o->duration_s = m.duration_s;
-    s->trip_m[i] = gc(s, o->plat, o->plng, o->dlat, o->dlng) * s->city->detour_factor;
+    /* the metres driven with the rider: the model's drive (a recorded
+     * distance sets the fare and the time, not the route) */
+    city_leg trip;
+    city_travel_leg(s->tm, &pu, &dr, t->t_request, &trip);
+    s->trip_m[i] = trip.metres;
     rs_unit_vector(o->dlat, o->dlng, s->du[i]);
     o->fare = m.fare;
     s->modelled[i] = (uint8_t)((m.modelled_duration ? 1 : 0) | (m.modelled_fare ? 2 : 0));
@@ -1325,7 +1367,7 @@ static int place_fleet(sim_engine *s, rs_err *e) {
       lng = o->plng;
       c = o->pcell;
     }
-    place(s, d, lat, lng, c);
+    place(s, d, lat, lng, c, -1);
   }
   free(cells);
   return 0;
@@ -1353,10 +1395,11 @@ static int start_fleet(sim_engine *s, rs_err *e) {
   return 0;
 }
 
-int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trips,
+int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *trips,
                    size_t n_trips, int64_t t_from, int64_t t_to, disp_policy *dp,
                    disp_repolicy *rp, sim_engine **out, rs_err *e) {
   *out = NULL;
+  const city_def *city = tm->city;
   if (t_to <= t_from || t_to - t_from > INT32_MAX) {
     free(trips);
     return rs_err_set(e, RS_EINVAL, t_to <= t_from ? "engine: empty horizon"
@@ -1391,6 +1434,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->sc = *sc;
   s->idle_walk = strcmp(sc->idle_model, "random-walk") == 0;
   s->city = city;
+  s->tm = tm;
+  s->nodes = tm->ops->nodes;
   s->trips = trips;
   s->n_orders = n_trips;
   s->from = t_from;
@@ -1424,7 +1469,8 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   s->dest = malloc(nd * sizeof *s->dest);
   s->n_win = (size_t)((t_to - t_from + SIM_SERIES_WINDOW_S - 1) / SIM_SERIES_WINDOW_S);
   s->win = calloc(s->n_win, sizeof *s->win);
-  s->idx = disp_index_new(city, &s->grid, n_drivers);
+  s->idx = disp_index_new(tm, &s->grid, n_drivers);
+  if (s->nodes) s->cell_node = malloc((size_t)s->grid.n_cells * sizeof *s->cell_node);
   s->exhausted = calloc(no, sizeof *s->exhausted);
   s->cell_stamp = calloc((size_t)s->grid.n_cells, sizeof *s->cell_stamp);
   s->cell_u = malloc((size_t)s->grid.n_cells * sizeof *s->cell_u);
@@ -1439,7 +1485,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
       s->cell_tail = malloc((size_t)s->walk.n_padded * sizeof *s->cell_tail);
     }
   }
-  if (!s->cell_u || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold ||
+  if (!s->cell_u || (s->nodes && !s->cell_node) || !s->cell_head || !s->cell_tail || !s->wnode || !s->live || !s->repo_hold ||
       !s->exhausted || !s->cell_stamp || !s->drv_stamp || !s->fresh_idle || !s->ring || !s->orders ||
       !s->orec || !s->cancel_u || !s->trip_m || !s->du || !s->modelled || !s->drivers || !s->drec ||
       !s->dstate || !s->eligible || !s->dest || !s->win || !s->idx) {
@@ -1452,6 +1498,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
     double lat, lng;
     city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
     rs_unit_vector(lat, lng, s->cell_u[c]);
+    if (s->nodes) s->cell_node[c] = city_travel_snap(tm, lat, lng);
   }
   /* Squared chords of the radius and of the radius plus a cell's reach
    * beyond its centre (the edge, widened for the projection's distortion,
@@ -1471,7 +1518,7 @@ int sim_engine_new(const sim_scenario *sc, const city_def *city, city_trip *trip
   if (s->n_orders == 0) {
     /* a fleet needs somewhere to stand: the city centre */
     double lat = (city->min_lat + city->max_lat) / 2, lng = (city->min_lng + city->max_lng) / 2;
-    for (int32_t d = 0; d < n_drivers; d++) place(s, d, lat, lng, -1);
+    for (int32_t d = 0; d < n_drivers; d++) place(s, d, lat, lng, -1, -1);
   } else if ((rc = place_fleet(s, e)) != 0) {
     sim_engine_free(s);
     return rc;
@@ -1524,6 +1571,7 @@ void sim_engine_free(sim_engine *s) {
   free(s->st_head);
   free(s->st_heap);
   free(s->cell_u);
+  free(s->cell_node);
   free(s->fresh);
   free(s->fresh_idle);
   free(s->drv_stamp);

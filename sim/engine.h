@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "city_data/city.h"
+#include "city_data/travel.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
 #include "base/rs_error.h"
@@ -64,7 +65,7 @@ typedef struct {
   int64_t t_dropoff;  /* -1 when not completed */
   int64_t t_final;    /* when it reached its final state */
   double pickup_m;    /* great-circle pickup distance, NAN when unmatched */
-  double eta_s;       /* pickup time, NAN when unmatched */
+  double eta_s;       /* pickup time (the travel model's), NAN when unmatched */
   int64_t reserved;   /* unused: pads the record to 64 bytes */
 } sim_order_rec;
 _Static_assert(sizeof(sim_order_rec) == 64, "an order record is one cache line");
@@ -113,13 +114,14 @@ typedef struct {
 
 typedef struct sim_engine sim_engine;
 
-/* Creates the engine for a run. Takes ownership of `trips` (freed by
- * sim_engine_free, also on failure). The trips must be sorted by (request
- * time, id) and lie within the horizon [t_from, t_to) (absolute local time):
- * RS_EINVAL otherwise. The fleet is sc->drivers, or the city's default when
- * that is -1; anything below 1 is RS_EINVAL. The policies are borrowed and
- * must outlive the engine. */
-int sim_engine_new(const sim_scenario *sc, const city_def *city,
+/* Creates the engine for a run in the city of travel model tm, whose
+ * drives it simulates (city_data/travel.h). Takes ownership of `trips`
+ * (freed by sim_engine_free, also on failure). The trips must be sorted by
+ * (request time, id) and lie within the horizon [t_from, t_to) (absolute
+ * local time): RS_EINVAL otherwise. The fleet is sc->drivers, or the
+ * city's default when that is -1; anything below 1 is RS_EINVAL. The travel
+ * model and the policies are borrowed and must outlive the engine. */
+int sim_engine_new(const sim_scenario *sc, const city_travel *tm,
                    city_trip *trips, size_t n_trips, int64_t t_from,
                    int64_t t_to, disp_policy *dp, disp_repolicy *rp,
                    sim_engine **out, rs_err *e);

@@ -18,6 +18,7 @@
 
 typedef struct {
   city_def city;
+  city_travel tm;     /* the city's great-circle travel model */
   city_grid grid;
   disp_driver *drivers;
   disp_order *orders;
@@ -45,6 +46,7 @@ static void world_make(world *w, uint64_t seed, int32_t nd, int32_t no) {
   rs_err e;
   ck_assert_int_eq(city_def_builtin("manhattan", &w->city, &e), 0);
   ck_assert_int_eq(city_def_grid(&w->city, &w->grid, &e), 0);
+  city_travel_gc(&w->city, &w->tm);
   w->nd = nd;
   w->no = no;
   w->drivers = calloc((size_t)nd, sizeof *w->drivers);
@@ -144,7 +146,7 @@ static void exact_rows(const world *w, disp_index *x, const uint8_t *in, const i
 START_TEST(test_index_ops) {
   world w;
   world_make(&w, (uint64_t)_i, 400, 1);
-  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, w.nd);
   ck_assert_ptr_nonnull(x);
   uint8_t *in = calloc((size_t)w.nd, 1);
   int32_t size = 0;
@@ -176,7 +178,7 @@ END_TEST
 /* An index of the world's drivers, each left out with probability 1/m
  * (none when m is 0, and r may be NULL); in[d] says who is in. */
 static disp_index *index_some(const world *w, uint8_t *in, pcg32 *r, uint32_t m) {
-  disp_index *x = disp_index_new(&w->city, &w->grid, w->nd);
+  disp_index *x = disp_index_new(&w->tm, &w->grid, w->nd);
   ck_assert_ptr_nonnull(x);
   for (int32_t d = 0; d < w->nd; d++)
     if (m == 0 || pcg32_bounded(r, m) != 0) {
@@ -304,7 +306,7 @@ END_TEST
 START_TEST(test_candidates_fresh) {
   world w;
   world_make(&w, 7, 800, 100);
-  disp_index *x = disp_index_new(&w.city, &w.grid, w.nd);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, w.nd);
   uint8_t *all = calloc((size_t)w.nd, 1), *fresh_in = calloc((size_t)w.nd, 1);
   int32_t *fresh = malloc((size_t)w.nd * sizeof *fresh), nf = 0;
   for (int32_t d = 0; d < w.nd; d++) {
@@ -442,7 +444,7 @@ END_TEST
 START_TEST(test_ring_cells) {
   world w;
   world_make(&w, 2, 1, 1);
-  disp_index *x = disp_index_new(&w.city, &w.grid, 1);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, 1);
   ck_assert_ptr_nonnull(x);
   const double radii[] = {100, 900, 2000, 3500};
   for (size_t ri = 0; ri < sizeof radii / sizeof radii[0]; ri++) {
@@ -472,7 +474,7 @@ END_TEST
 START_TEST(test_max_ring) {
   world w;
   world_make(&w, 1, 1, 1);
-  disp_index *x = disp_index_new(&w.city, &w.grid, 1);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, 1);
   /* 600 m edge: the last ring k with 1.5 k e - 2 e <= R / 0.99; 2 km
    * reaches ring 3 (ring 4's nearest point is 2,400 m away), 100 m ring 1 */
   ck_assert_int_eq(disp_index_max_ring(x, 2000), 3);

@@ -140,6 +140,7 @@ typedef struct {
   disp_policy dp;     /* the wrapper the engine sees */
   disp_repolicy rp;
   spy spy;
+  city_travel tm;     /* the city's great-circle travel model */
   int64_t from, to;
 } run_t;
 
@@ -191,7 +192,8 @@ static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
   r->dp.solve_stats = spy_stats;
   size_t k;
   city_trip *c = copy_trips(trips, n, from, to, &k);
-  ck_assert_msg(sim_engine_new(&r->sc, city, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
+  city_travel_gc(city, &r->tm);
+  ck_assert_msg(sim_engine_new(&r->sc, &r->tm, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
                 "%s", e.msg);
   r->spy.eng = r->s;
 }
@@ -956,7 +958,9 @@ START_TEST(bad_zero_drivers) {
   size_t n;
   city_trip *t = synthetic_trips(1, &n);
   sim_engine *s = (sim_engine *)&e; /* must be reset to NULL */
-  int rc = sim_engine_new(&sc, &synthetic, t, n, CITY_SYNTH_DEFAULT_DAY,
+  city_travel tm;
+  city_travel_gc(&synthetic, &tm);
+  int rc = sim_engine_new(&sc, &tm, t, n, CITY_SYNTH_DEFAULT_DAY,
                           CITY_SYNTH_DEFAULT_DAY + 86400, &dp, &rp, &s, &e);
   if (rc == 0) sim_engine_free(s);
   ck_assert_msg(rc == RS_EINVAL, "drivers = 0: rc %d (%s)", rc,
@@ -982,7 +986,9 @@ START_TEST(bad_empty_fleet_default) {
   size_t n;
   city_trip *t = synthetic_trips(1, &n);
   sim_engine *s;
-  ck_assert_int_eq(sim_engine_new(&sc, &city, t, n, CITY_SYNTH_DEFAULT_DAY,
+  city_travel tm;
+  city_travel_gc(&city, &tm);
+  ck_assert_int_eq(sim_engine_new(&sc, &tm, t, n, CITY_SYNTH_DEFAULT_DAY,
                                   CITY_SYNTH_DEFAULT_DAY + 86400, &dp, &rp, &s, &e), RS_EINVAL);
   ck_assert_ptr_null(s);
   ck_assert_ptr_nonnull(strstr(e.msg, "driver"));
@@ -1009,7 +1015,9 @@ START_TEST(bad_empty_horizon) {
     sim_engine *s;
     int64_t from = CITY_SYNTH_DEFAULT_DAY + 3600;
     rs_err_clear(&e);
-    ck_assert_int_eq(sim_engine_new(&sc, &synthetic, t, 0, from, from + ends[i], &dp, &rp, &s,
+    city_travel tm;
+    city_travel_gc(&synthetic, &tm);
+    ck_assert_int_eq(sim_engine_new(&sc, &tm, t, 0, from, from + ends[i], &dp, &rp, &s,
                                     &e), RS_EINVAL);
     ck_assert_ptr_null(s);
     ck_assert_ptr_nonnull(strstr(e.msg, i < 2 ? "empty horizon" : "longer than 2^31"));
@@ -1145,7 +1153,9 @@ START_TEST(trips_outside_horizon_or_unsorted) {
   ck_assert_int_eq(disp_policy_new("fcfs-nearest", &o, &dp, &e), 0);
   ck_assert_int_eq(disp_repolicy_new("stay", &o, &rp, &e), 0);
   sim_engine *s;
-  int rc = sim_engine_new(&sc, &synthetic, all, k, from, to, &dp, &rp, &s, &e);
+  city_travel tm;
+  city_travel_gc(&synthetic, &tm);
+  int rc = sim_engine_new(&sc, &tm, all, k, from, to, &dp, &rp, &s, &e);
   if (rc == 0) {
     while ((rc = sim_engine_step(s, INT64_MAX, SLICE, &e)) == 0) continue;
     ck_assert_int_eq(rc, 1);

@@ -18,6 +18,14 @@
 #include "tests/testutil.h"
 #include "value/train.h"
 
+/* val_train with the city's great-circle travel model. */
+static int train_gc(val_table *t, const city_def *city, const city_trip *tr, size_t n,
+                    const val_train_opts *o, val_train_report *rep, rs_err *e) {
+  city_travel tm;
+  city_travel_gc(city, &tm);
+  return val_train(t, &tm, tr, n, o, rep, e);
+}
+
 static const char city_json[] =
     "{\"name\": \"trcity\", \"bbox\": {\"min_lat\": 40.74, \"min_lng\": -74.00,"
     " \"max_lat\": 40.76, \"max_lng\": -73.974}, \"hex_edge_m\": 600,"
@@ -123,7 +131,7 @@ START_TEST(test_chain) {
   val_train_defaults(&o);
   val_train_report rep;
   rs_err e = {0};
-  ck_assert_msg(val_train(t, &city, tr, 6, &o, &rep, &e) == 0, "%s", e.msg);
+  ck_assert_msg(train_gc(t, &city, tr, 6, &o, &rep, &e) == 0, "%s", e.msg);
   ck_assert_double_eq_tol(v_at(t, cell_b, H8 + 600), 5.0, 1e-12);
   ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0 + 0.9 * 5.0, 1e-12);
   /* The count is the state's number of transitions, not passes x that. */
@@ -142,7 +150,7 @@ START_TEST(test_chain) {
    * leg discounts it by 0.9. */
   for (int d = 0; d < 3; d++) tr[2 * d + 1].t_dropoff = tr[2 * d + 1].t_request + 1800;
   val_table *t2 = new_table(1);
-  ck_assert_int_eq(val_train(t2, &city, tr, 6, &o, &rep, &e), 0);
+  ck_assert_int_eq(train_gc(t2, &city, tr, 6, &o, &rep, &e), 0);
   double rb = 5.0 * 2.71 / 3;
   ck_assert_double_eq_tol(v_at(t2, cell_b, H8 + 600), rb, 1e-12);
   ck_assert_double_eq_tol(v_at(t2, cell_a, H8), 10.0 + 0.9 * rb, 1e-12);
@@ -160,7 +168,7 @@ START_TEST(test_mean_of_targets) {
   };
   val_table *t = new_table(1);
   rs_err e = {0};
-  ck_assert_msg(val_train(t, &city, tr, 3, NULL, NULL, &e) == 0, "%s", e.msg);
+  ck_assert_msg(train_gc(t, &city, tr, 3, NULL, NULL, &e) == 0, "%s", e.msg);
   double r3 = 30.0 * 1.9 / 2; /* 1200 s: T = 2 */
   ck_assert_double_eq_tol(v_at(t, cell_a, H8), (10.0 + 20.0 + r3) / 3, 1e-12);
   ck_assert_uint_eq(n_at(t, cell_a, H8), 3);
@@ -187,7 +195,7 @@ START_TEST(test_cycle_fixed_point) {
   o.arg = &log;
   val_train_report rep;
   rs_err e = {0};
-  ck_assert_msg(val_train(t, &city, tr, 2, &o, &rep, &e) == 0, "%s", e.msg);
+  ck_assert_msg(train_gc(t, &city, tr, 2, &o, &rep, &e) == 0, "%s", e.msg);
   double g = 0.9;
   double a = (4 + 6 * g) / (1 - g * g), b = 6 + g * a;
   ck_assert_double_eq_tol(v_at(t, cell_a, H8), a, 1e-8);
@@ -218,7 +226,7 @@ START_TEST(test_cycle_fixed_point) {
   val_table *t2 = new_table(1);
   o.max_passes = 3;
   o.on_pass = NULL;
-  ck_assert_int_eq(val_train(t2, &city, tr, 2, &o, &rep, &e), 0);
+  ck_assert_int_eq(train_gc(t2, &city, tr, 2, &o, &rep, &e), 0);
   ck_assert_int_eq(rep.passes, 3);
   ck_assert_double_gt(rep.last_max_change, o.tol);
   val_table_free(t2);
@@ -227,16 +235,21 @@ START_TEST(test_cycle_fixed_point) {
 END_TEST
 
 /* No recorded dropoff time or fare: the city's travel model decides both,
- * exactly as city_def_trip_model says. */
+ * exactly as city_travel_trip says. */
 START_TEST(test_travel_model) {
   city_trip x = trip(1, cell_a, cell_b, MONDAY + H8, 0, NAN);
   x.t_dropoff = -1;
   city_trip_model m;
-  city_def_trip_model(&city, x.plat, x.plng, x.dlat, x.dlng, x.t_request, -1, NAN, NAN, &m);
+  city_travel gc;
+  city_travel_gc(&city, &gc);
+  city_loc pu, dr;
+  city_travel_loc(&gc, x.plat, x.plng, &pu);
+  city_travel_loc(&gc, x.dlat, x.dlng, &dr);
+  city_travel_trip(&gc, &pu, &dr, x.t_request, -1, NAN, NAN, &m);
   ck_assert(m.modelled_duration && m.modelled_fare);
   val_table *t = new_table(1);
   rs_err e = {0};
-  ck_assert_msg(val_train(t, &city, &x, 1, NULL, NULL, &e) == 0, "%s", e.msg);
+  ck_assert_msg(train_gc(t, &city, &x, 1, NULL, NULL, &e) == 0, "%s", e.msg);
   val_config c;
   val_config_defaults(&c);
   ck_assert_double_eq_tol(v_at(t, cell_a, H8),
@@ -254,8 +267,8 @@ START_TEST(test_daytypes) {
       trip(2, cell_a, -1, SATURDAY + H8, 600, 30.0),
   };
   val_table *two = new_table(2), *one = new_table(1);
-  ck_assert_int_eq(val_train(two, &city, tr, 2, NULL, NULL, NULL), 0);
-  ck_assert_int_eq(val_train(one, &city, tr, 2, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(train_gc(two, &city, tr, 2, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(train_gc(one, &city, tr, 2, NULL, NULL, NULL), 0);
   ck_assert_double_eq_tol(val_table_raw(two, 0, 48, cell_a), 10.0, 1e-12);
   ck_assert_double_eq_tol(val_table_raw(two, 1, 48, cell_a), 30.0, 1e-12);
   ck_assert_uint_eq(val_table_count(two, 0, 48, cell_a), 1);
@@ -281,7 +294,7 @@ START_TEST(test_skipped) {
   val_table *t = new_table(1);
   val_train_report rep;
   rs_err e = {0};
-  ck_assert_msg(val_train(t, &city, tr, 4, NULL, &rep, &e) == 0, "%s", e.msg);
+  ck_assert_msg(train_gc(t, &city, tr, 4, NULL, &rep, &e) == 0, "%s", e.msg);
   ck_assert_int_eq(rep.transitions, 2);
   ck_assert_int_eq(rep.skipped, 2);
   ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0, 1e-12);
@@ -294,10 +307,10 @@ START_TEST(test_skipped) {
   val_table *u = new_table(1);
   val_table_set(u, 0, 3, cell_a, 1.25, 1);
   rep.skipped = -1;
-  ck_assert_int_eq(val_train(u, &city, tr + 1, 2, NULL, &rep, &e), RS_EEMPTY);
+  ck_assert_int_eq(train_gc(u, &city, tr + 1, 2, NULL, &rep, &e), RS_EEMPTY);
   ck_assert_int_eq(e.code, RS_EEMPTY);
   ck_assert_int_eq(rep.skipped, 2);
-  ck_assert_int_eq(val_train(u, &city, NULL, 0, NULL, NULL, &e), RS_EEMPTY);
+  ck_assert_int_eq(train_gc(u, &city, NULL, 0, NULL, NULL, &e), RS_EEMPTY);
   val_table_stats(u, NULL, NULL, &n_seen);
   ck_assert_int_eq(n_seen, 1);
   ck_assert_double_eq(val_table_raw(u, 0, 3, cell_a), 1.25);
@@ -337,9 +350,9 @@ START_TEST(test_deterministic) {
   o.max_passes = 50;
   val_table *a = new_table(2), *b = new_table(2), *c = new_table(2);
   val_train_report ra, rb, rc;
-  ck_assert_int_eq(val_train(a, &city, tr, N, &o, &ra, NULL), 0);
-  ck_assert_int_eq(val_train(b, &city, sh, N, &o, &rb, NULL), 0);
-  ck_assert_int_eq(val_train(c, &city, tr, N, &o, &rc, NULL), 0);
+  ck_assert_int_eq(train_gc(a, &city, tr, N, &o, &ra, NULL), 0);
+  ck_assert_int_eq(train_gc(b, &city, sh, N, &o, &rb, NULL), 0);
+  ck_assert_int_eq(train_gc(c, &city, tr, N, &o, &rc, NULL), 0);
   ck_assert_int_eq(ra.passes, rb.passes);
   ck_assert_int_eq(ra.passes, rc.passes);
   ck_assert(memcmp(&ra.last_max_change, &rb.last_max_change, sizeof(double)) == 0);
@@ -376,18 +389,18 @@ START_TEST(test_errors) {
   val_train_defaults(&o);
   rs_err e = {0};
   o.max_passes = 0;
-  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  ck_assert_int_eq(train_gc(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
   ck_assert_msg(strstr(e.msg, "passes") != NULL, "%s", e.msg);
   o.max_passes = 5;
   o.tol = -1;
-  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  ck_assert_int_eq(train_gc(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
   o.tol = NAN;
-  ck_assert_int_eq(val_train(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
+  ck_assert_int_eq(train_gc(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
   /* A table over another city's grid. */
   city_def other = city;
   other.hex_edge_m = 400;
-  ck_assert_int_eq(val_train(t, &city, &x, 1, NULL, NULL, NULL), 0);
-  ck_assert_int_eq(val_train(t, &other, &x, 1, NULL, NULL, &e), RS_EINVAL);
+  ck_assert_int_eq(train_gc(t, &city, &x, 1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(train_gc(t, &other, &x, 1, NULL, NULL, &e), RS_EINVAL);
   ck_assert_msg(strstr(e.msg, "grid") != NULL, "%s", e.msg);
   int64_t n_seen;
   val_table_stats(t, NULL, NULL, &n_seen);

@@ -266,8 +266,10 @@ int cmd_train(int argc, char **argv) {
          cfg.gamma, cfg.gamma_period_s / 60, cfg.day_types == 2 ? ", weekday/weekend" : "");
   fflush(stdout);
   val_train_report rep;
+  city_travel travel;
+  city_travel_gc(&city, &travel);
   if (val_table_new(&grid, &cfg, &t, &e) != 0 ||
-      val_train(t, &city, all, n_all, &topt, &rep, &e) != 0)
+      val_train(t, &travel, all, n_all, &topt, &rep, &e) != 0)
     goto fail;
 
   double mean, max_abs;

@@ -19,8 +19,9 @@ static double scenario_cancel_p(const void *ctx, double m) {
 }
 
 /* The v1d3 value model of the run, from the scenario's "value" options. */
-static int make_value_model(const sim_scenario *s, const city_def *city, const city_grid *g,
+static int make_value_model(const sim_scenario *s, const city_travel *tm, const city_grid *g,
                             disp_v1d3 **out, rs_err *e) {
+  const city_def *city = tm->city;
   disp_v1d3_opts o;
   disp_v1d3_defaults(&o);
   disp_v1d3_mode_parse(s->value_mode, &o.mode);
@@ -42,7 +43,7 @@ static int make_value_model(const sim_scenario *s, const city_def *city, const c
     int rc = val_store_load(s->value_table, city, g, &offline, &m, e);
     if (rc) return rc;
   }
-  return disp_v1d3_new(city, g, &o, offline, out, e);
+  return disp_v1d3_new(tm, g, &o, offline, out, e);
 }
 
 /* Loads the run's trips and fixes day and horizon. */
@@ -120,10 +121,13 @@ out:
 
 int run_input_load(sim_scenario *sc, int city_given, run_input *in, rs_err *e) {
   memset(in, 0, sizeof *in);
-  return load_trips(sc, city_given, &in->city, &in->trips, &in->n, &in->from, &in->to, e);
+  int rc = load_trips(sc, city_given, &in->city, &in->trips, &in->n, &in->from, &in->to, e);
+  if (rc == 0) city_travel_gc(&in->city, &in->travel);
+  return rc;
 }
 
 void run_input_free(run_input *in) {
+  if (in->travel.ops != NULL) city_travel_free(&in->travel);
   free(in->trips);
   in->trips = NULL;
   in->n = 0;
@@ -175,7 +179,7 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
   int vd = strcmp(sc->dispatch, "v1d3") == 0, vr = strcmp(sc->reposition, "v1d3") == 0;
   if ((rc = city_def_grid(&in->city, &r->grid, e)) != 0) goto fail;
   if (vd || vr) {
-    if ((rc = make_value_model(&r->sc, &in->city, &r->grid, &r->vm, e)) != 0) goto fail;
+    if ((rc = make_value_model(&r->sc, &in->travel, &r->grid, &r->vm, e)) != 0) goto fail;
     if (vd && (rc = disp_v1d3_dispatch(r->vm, &r->dp, e)) != 0) goto fail;
     if (vr && (rc = disp_v1d3_reposition(r->vm, &r->rp, e)) != 0) goto fail;
   }
@@ -187,7 +191,7 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
     goto fail;
   }
   if (in->n) memcpy(copy, in->trips, in->n * sizeof *copy);
-  if ((rc = sim_engine_new(&r->sc, &in->city, copy, in->n, in->from, in->to, &r->dp, &r->rp,
+  if ((rc = sim_engine_new(&r->sc, &in->travel, copy, in->n, in->from, in->to, &r->dp, &r->rp,
                            &r->eng, e)) != 0)
     goto fail;
   if (r->vm != NULL) sim_engine_set_observer(r->eng, disp_v1d3_observer(r->vm));

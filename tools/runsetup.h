@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "city_data/city.h"
+#include "city_data/travel.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
 #include "dispatch/v1d3.h"
@@ -29,6 +30,8 @@
 
 typedef struct {
   city_def city;
+  city_travel travel; /* the city's travel model (its city is `city`: a
+                         run_input is not moved once loaded) */
   city_trip *trips;   /* sorted by (t_request, id); owned */
   size_t n;
   int64_t from, to;   /* horizon, absolute local time */

@@ -7,7 +7,7 @@
  * Preparation, once per call, O(n log n):
  *   - every trip becomes a transition (s, s', R_gamma, gamma^dt): s is the
  *     pickup cell at the request time, s' the dropoff cell at request time +
- *     the modelled trip time (city_def_trip_model, the engine's own travel
+ *     the modelled trip time (city_travel_trip, the engine's own travel
  *     model). Cells come from the trip record when it has them (the store's
  *     cells are the city's grid indices) and from the coordinates otherwise,
  *     as the engine does. A pickup off the grid skips the trip; a dropoff
@@ -91,8 +91,9 @@ static int32_t trip_cell(const city_grid *g, int32_t recorded, double lat, doubl
   return city_grid_point_index(g, lat, lng);
 }
 
-int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t n,
+int val_train(val_table *t, const city_travel *travel, const city_trip *trips, size_t n,
               const val_train_opts *o, val_train_report *rep, rs_err *e) {
+  const city_def *city = travel->city;
   val_train_opts def;
   if (o == NULL) {
     val_train_defaults(&def);
@@ -128,9 +129,12 @@ int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t
       skipped++;
       continue;
     }
+    /* the engine's trip model: the same time and fare as a replay */
+    city_loc pu, dr;
+    city_travel_loc(travel, p->plat, p->plng, &pu);
+    city_travel_loc(travel, p->dlat, p->dlng, &dr);
     city_trip_model tm;
-    city_def_trip_model(city, p->plat, p->plng, p->dlat, p->dlng, p->t_request, p->t_dropoff,
-                        p->fare, p->distance_m, &tm);
+    city_travel_trip(travel, &pu, &dr, p->t_request, p->t_dropoff, p->fare, p->distance_m, &tm);
     transition *x = &tr[m++];
     x->t0 = p->t_request;
     x->id = p->id;

@@ -14,7 +14,7 @@
  * depend on states of its own slot, which one pass cannot settle).
  *
  * Trip times and fares come from the data where present and from the city's
- * travel model otherwise (city_def_trip_model), exactly as the engine
+ * travel model otherwise (city_travel_trip), exactly as the engine
  * replays them, so offline and online values measure the same income.
  */
 #ifndef VAL_TRAIN_H
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "city_data/city.h"
+#include "city_data/travel.h"
 #include "city_data/tripstore.h"
 #include "base/rs_error.h"
 #include "value/vtable.h"
@@ -48,12 +49,12 @@ typedef struct {
 
 void val_train_defaults(val_train_opts *o);
 
-/* Trains t (whose grid is the city's) on the trips, in any order (they are
- * sorted internally). The table's previous values are the starting point.
+/* Trains t (whose grid is that of the travel model's city) on the trips,
+ * in any order (they are sorted internally). The table's previous values are the starting point.
  * A pass's change is measured, state by state, against what the table
  * answered for the state before the pass touched it. RS_EEMPTY, with the
  * table unchanged, when no trip starts on the grid. */
-int val_train(val_table *t, const city_def *city, const city_trip *trips, size_t n,
+int val_train(val_table *t, const city_travel *travel, const city_trip *trips, size_t n,
               const val_train_opts *o, val_train_report *rep, rs_err *e);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "city_data/city.h"
+#include "city_data/travel.h"
 #include "city_data/hexgrid.h"
 #include "base/rs_error.h"
 
@@ -104,9 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (d.speed_mps[h] < vmin) vmin = d.speed_mps[h];
     if (4e7 * d.detour_factor / vmin > 2e9) return 0; /* 4e7 m: any great circle */
   }
+  city_travel tm;
+  city_travel_gc(&d, &tm);
+  city_loc a, b;
+  city_travel_loc(&tm, d.min_lat, d.min_lng, &a);
+  city_travel_loc(&tm, d.max_lat, d.max_lng, &b);
   city_trip_model m;
-  city_def_trip_model(&d, d.min_lat, d.min_lng, d.max_lat, d.max_lng,
-                      1454310000, -1, NAN, NAN, &m);
+  city_travel_trip(&tm, &a, &b, 1454310000, -1, NAN, NAN, &m);
   FUZZ_CHECK(isfinite(m.road_m) && m.road_m >= 0);
   FUZZ_CHECK(m.duration_s >= 1);
   FUZZ_CHECK(isfinite(m.fare) && m.fare >= d.fare.minimum);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "city_data/city.h"
+#include "city_data/travel.h"
 #include "city_data/csvread.h"
 #include "city_data/import.h"
 #include "city_data/tripstore.h"
@@ -151,9 +152,14 @@ static void import_one(city_format fmt, const char *map) {
       if (t[i].t_dropoff >= 0 && t[i].t_dropoff - t[i].t_request > INT32_MAX &&
           getenv("RIDESIM_FUZZ_SKIP_KNOWN") != NULL)
         continue;
+      city_travel tm;
+      city_travel_gc(&city, &tm);
+      city_loc pu, dr;
+      city_travel_loc(&tm, t[i].plat, t[i].plng, &pu);
+      city_travel_loc(&tm, t[i].dlat, t[i].dlng, &dr);
       city_trip_model m;
-      city_def_trip_model(&city, t[i].plat, t[i].plng, t[i].dlat, t[i].dlng, t[i].t_request,
-                          t[i].t_dropoff, t[i].fare, t[i].distance_m, &m);
+      city_travel_trip(&tm, &pu, &dr, t[i].t_request, t[i].t_dropoff, t[i].fare,
+                       t[i].distance_m, &m);
       FUZZ_CHECK(m.duration_s >= 1);
     }
     free(t);
