@@ -14,7 +14,12 @@
  *     "speed_mps_by_hour": [24 numbers],
  *     "detour_factor": 1.3,
  *     "fare": { "base": 2.5, "per_km": 1.553, "per_minute": 0.0,
- *               "minimum": 2.5 },
+ *               "per_minute_slow": 0.5, "moving_mps": 8.0,
+ *               "minimum": 2.5, "surcharge": 0.8,
+ *               "night": {"from": "20:00", "to": "06:00", "amount": 0.5},
+ *               "peak": {"from": "16:00", "to": "20:00",
+ *                        "weekdays_only": true, "amount": 1.0} },
+ *     (per_minute_slow, moving_mps, surcharge, night and peak optional)
  *     "default_fleet": 3000,
  *     "earth_radius_m": 6371008.8 }      (optional)
  *
@@ -34,11 +39,34 @@
 #define CITY_TRIP_MAX_S 86400   /* no taxi trip lasts a day: longer records are
                                    refused by the importers, clamped here */
 
+/* A surcharge for trips that start in a window of the day. */
+typedef struct {
+  int32_t from_s, to_s; /* seconds after midnight; to < from wraps past
+                           midnight; from == to: none */
+  int weekdays_only;    /* Monday to Friday only */
+  double amount;
+} city_surcharge;
+
+/* A taximeter (TLC 2016: $2.50 flag drop, $0.50 per 1/5 mile while moving,
+ * or per 60 s while slower than 12 mph or stopped; $0.50 MTA tax and $0.30
+ * improvement surcharge; $0.50 20:00-06:00; $1.00 weekdays 16:00-20:00).
+ * The meter charges distance while the cab moves and time while it crawls
+ * or stands. A drive of `metres` in `secs` is taken as moving at
+ * moving_mps for metres / moving_mps seconds and crawling the rest:
+ *   metered = base + per_km km + per_minute min
+ *             + per_minute_slow max(0, secs - metres / moving_mps) / 60,
+ *   fare = max(metered, minimum) + surcharge + the surcharges of the
+ *          windows the trip starts in.
+ * moving_mps 0 charges no slow time. */
 typedef struct {
   double base;        /* flag drop, money units */
   double per_km;      /* per km of road distance */
-  double per_minute;  /* per minute of trip time */
-  double minimum;     /* lower bound of a fare */
+  double per_minute;  /* per minute of trip time, always */
+  double per_minute_slow; /* per minute of slow time */
+  double moving_mps;  /* the speed of the moving part (0: no slow time) */
+  double minimum;     /* lower bound of the metered part */
+  double surcharge;   /* added to every trip (taxes, fixed surcharges) */
+  city_surcharge night, peak; /* time-of-day surcharges */
 } city_fare_rule;
 
 typedef struct {
@@ -74,7 +102,10 @@ int city_def_grid(const city_def *def, city_grid *g, rs_err *e);
 int city_def_contains(const city_def *def, double lat, double lng);
 /* Speed (m/s) at a local time (local-epoch seconds). */
 double city_def_speed(const city_def *def, int64_t t_local);
-/* Fare of a trip of road distance d (metres) and duration (seconds). */
-double city_def_fare(const city_def *def, double road_m, double seconds);
+/* Fare of a trip of road distance road_m (metres) and duration (seconds)
+ * that starts at local time t (city_fare_rule). */
+double city_def_fare(const city_def *def, double road_m, double seconds, int64_t t_local);
+/* The slow seconds the meter charges by time in such a trip. */
+double city_def_fare_slow_s(const city_def *def, double road_m, double seconds);
 
 #endif

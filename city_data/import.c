@@ -59,6 +59,7 @@
 #define MILE_M 1609.344             /* international mile */
 #define IMPORT_MAX_RECORD (1 << 20) /* longer lines are rejected */
 #define NAME_MAX_LEN 64
+#define TLC_EXTRAS 4                /* surcharge columns of a TLC file */
 
 /* Trip fields a binding maps to columns. */
 enum {
@@ -80,6 +81,8 @@ typedef struct {
   char name[F_COUNT][NAME_MAX_LEN]; /* column names, for reasons */
   int n_cols;                       /* fields a row must have */
   const char *label;                /* format name for the imports row */
+  int extra[TLC_EXTRAS];            /* TLC: surcharge columns added to the
+                                       fare (-1 when absent) */
 } binding;
 
 /* TLC yellow/green header variants that carry coordinates, in field order
@@ -103,6 +106,13 @@ static const char *const tlc_variants[][8] = {
 };
 static const int tlc_fields[8] = {F_TREQ, F_PLAT, F_PLNG, F_DLAT, F_DLNG,
                                   F_TDROP, F_FARE, F_DIST_MI};
+/* The TLC's surcharges, added to the metered fare where a file has them, so
+ * that a recorded fare is what the rider paid for the ride (the meter, the
+ * time-of-day extras, the MTA tax and the improvement surcharge; tips and
+ * tolls left out): the same total as the fare rule of city.h models.
+ * 2009 files call the extra "surcharge". */
+static const char *const tlc_extras[TLC_EXTRAS] = {"extra", "mta_tax", "improvement_surcharge",
+                                                   "surcharge"};
 
 /* Names a generic CSV's columns are guessed from, NULL-terminated. */
 static const char *const guess_treq[] = {"t_request", "pickup_datetime",
@@ -317,6 +327,7 @@ static void bind_col(binding *b, const city_csv *c, int field, int col) {
 static void binding_clear(binding *b) {
   memset(b, 0, sizeof *b);
   for (int f = 0; f < F_COUNT; f++) b->col[f] = -1;
+  for (int k = 0; k < TLC_EXTRAS; k++) b->extra[k] = -1;
 }
 
 /* Binds a TLC variant; 0 when one matches. */
@@ -333,6 +344,7 @@ static int bind_tlc(binding *b, const city_csv *c) {
     if (ok) {
       b->n_cols = c->n_fields;
       b->label = "tlc";
+      for (int k = 0; k < TLC_EXTRAS; k++) b->extra[k] = find_col(c, tlc_extras[k]);
       return 0;
     }
   }
@@ -498,6 +510,14 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
     return bad;
   if (present(c, b, F_FARE) && (bad = get_number(x, c, b, F_FARE, &t->fare)))
     return bad;
+  for (int k = 0; k < TLC_EXTRAS && isfinite(t->fare); k++) {
+    /* a surcharge cell that is empty or unreadable adds nothing */
+    double v;
+    int col = b->extra[k];
+    if (col >= 0 && parse_number(c->fields[col], c->lens[col], &v) == 0 && isfinite(v) && v > 0 &&
+        v < 1e4)
+      t->fare += v;
+  }
   if (present(c, b, F_DIST_M) &&
       (bad = get_number(x, c, b, F_DIST_M, &t->distance_m)))
     return bad;

@@ -19,8 +19,7 @@ void city_travel_loc(const city_travel *tm, double lat, double lng, city_loc *ou
 }
 
 double city_travel_fare(const city_travel *tm, const city_leg *leg, int64_t t) {
-  (void)t;
-  return city_def_fare(tm->city, leg->metres, leg->secs);
+  return city_def_fare(tm->city, leg->metres, leg->secs, t);
 }
 
 void city_travel_trip(const city_travel *tm, const city_loc *pickup, const city_loc *dropoff,

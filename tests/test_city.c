@@ -410,15 +410,40 @@ START_TEST(test_fare) {
   city_def d;
   rs_err e;
   ck_assert_int_eq(city_def_parse(base_json, "t", &d, &e), 0);
-  /* base 3 + 2/km + 0.5/min, minimum 7 */
-  ck_assert_double_eq(city_def_fare(&d, 0, 0), 7);
-  ck_assert_double_eq(city_def_fare(&d, 1000, 60), 7);   /* 5.5 -> minimum */
-  ck_assert_double_eq_tol(city_def_fare(&d, 5000, 600), 3 + 10 + 5, 1e-12);
-  ck_assert_double_eq_tol(city_def_fare(&d, 2500, 0), 8, 1e-12);
-  /* Manhattan 2016: one mile, no minute charge: $2.50 + 5 x $0.50. */
+  const int64_t mon = 1454284800; /* 2016-02-01 00:00, a Monday */
+  /* base 3 + 2/km + 0.5/min, minimum 7, no surcharges */
+  ck_assert_double_eq(city_def_fare(&d, 0, 0, mon), 7);
+  ck_assert_double_eq(city_def_fare(&d, 1000, 60, mon), 7);   /* 5.5 -> minimum */
+  ck_assert_double_eq_tol(city_def_fare(&d, 5000, 600, mon), 3 + 10 + 5, 1e-12);
+  ck_assert_double_eq_tol(city_def_fare(&d, 2500, 0, mon), 8, 1e-12);
+  ck_assert_double_eq(city_def_fare_slow_s(&d, 1000, 600), 0); /* no moving speed */
+  /* Manhattan 2016, the TLC meter: $2.50 + $0.50 per 1/5 mile while
+   * moving (8 m/s here), + $0.50 per minute of the rest, + $0.80 of MTA
+   * tax and improvement surcharge. One mile at 8 m/s, at 10:00 on a
+   * Monday: no slow time. */
   ck_assert_int_eq(city_def_builtin("manhattan", &d, &e), 0);
-  ck_assert_double_eq_tol(city_def_fare(&d, 1609.344, 600), 5.0, 1e-3);
-  ck_assert_double_eq(city_def_fare(&d, 0, 0), 2.5);
+  double mile = 1609.344, t_move = mile / 8.0;
+  ck_assert_double_eq(city_def_fare_slow_s(&d, mile, t_move), 0);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 10 * 3600), 5.0 + 0.8, 1e-3);
+  /* the same mile in t_move + 5 minutes: five slow minutes */
+  ck_assert_double_eq_tol(city_def_fare_slow_s(&d, mile, t_move + 300), 300, 1e-9);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move + 300, mon + 10 * 3600),
+                          5.0 + 2.5 + 0.8, 1e-3);
+  /* weekday peak 16:00-20:00 (+$1.00), night 20:00-06:00 (+$0.50) */
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 16 * 3600), 5.0 + 0.8 + 1.0,
+                          1e-3);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 19 * 3600 + 3599),
+                          5.0 + 0.8 + 1.0, 1e-3);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 20 * 3600), 5.0 + 0.8 + 0.5,
+                          1e-3);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 5 * 3600 + 3599),
+                          5.0 + 0.8 + 0.5, 1e-3);
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 6 * 3600), 5.0 + 0.8, 1e-3);
+  /* no peak surcharge on a Saturday afternoon */
+  ck_assert_double_eq_tol(city_def_fare(&d, mile, t_move, mon + 5 * 86400 + 17 * 3600),
+                          5.0 + 0.8, 1e-3);
+  /* a trip that goes nowhere pays the flag drop and the surcharge */
+  ck_assert_double_eq(city_def_fare(&d, 0, 0, mon + 10 * 3600), 2.5 + 0.8);
 }
 END_TEST
 

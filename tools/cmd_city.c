@@ -63,6 +63,17 @@ static void print_text(const char *source, const city_def *d,
   printf("detour factor  %.2f\n", d->detour_factor);
   printf("fare           %.2f + %.3f/km + %.3f/min, minimum %.2f\n",
          d->fare.base, d->fare.per_km, d->fare.per_minute, d->fare.minimum);
+  if (d->fare.per_minute_slow > 0)
+    printf("slow time      %.3f/min below the moving speed %.2f m/s\n", d->fare.per_minute_slow,
+           d->fare.moving_mps);
+  if (d->fare.surcharge > 0) printf("surcharge      %.2f per trip\n", d->fare.surcharge);
+  const city_surcharge *ws[2] = {&d->fare.night, &d->fare.peak};
+  const char *wn[2] = {"night", "peak"};
+  for (int i = 0; i < 2; i++)
+    if (ws[i]->from_s != ws[i]->to_s)
+      printf("%-14s %.2f from %02d:%02d to %02d:%02d%s\n", wn[i], ws[i]->amount,
+             ws[i]->from_s / 3600, ws[i]->from_s / 60 % 60, ws[i]->to_s / 3600,
+             ws[i]->to_s / 60 % 60, ws[i]->weekdays_only ? " on weekdays" : "");
   printf("default fleet  %d\n", d->default_fleet);
   printf("earth radius   %.1f m\n", d->earth_radius_m);
   if (cells) {
@@ -100,6 +111,23 @@ static cJSON *to_json(const char *source, const city_def *d,
        cJSON_AddNumberToObject(fare, "per_km", d->fare.per_km) != NULL &&
        cJSON_AddNumberToObject(fare, "per_minute", d->fare.per_minute) != NULL &&
        cJSON_AddNumberToObject(fare, "minimum", d->fare.minimum) != NULL;
+  if (ok && d->fare.per_minute_slow > 0)
+    ok = cJSON_AddNumberToObject(fare, "per_minute_slow", d->fare.per_minute_slow) != NULL &&
+         cJSON_AddNumberToObject(fare, "moving_mps", d->fare.moving_mps) != NULL;
+  if (ok && d->fare.surcharge > 0)
+    ok = cJSON_AddNumberToObject(fare, "surcharge", d->fare.surcharge) != NULL;
+  for (int i = 0; ok && i < 2; i++) {
+    const city_surcharge *w = i == 0 ? &d->fare.night : &d->fare.peak;
+    if (w->from_s == w->to_s) continue;
+    cJSON *o = cJSON_AddObjectToObject(fare, i == 0 ? "night" : "peak");
+    char from[16], to[16];
+    snprintf(from, sizeof from, "%02d:%02d", w->from_s / 3600, w->from_s / 60 % 60);
+    snprintf(to, sizeof to, "%02d:%02d", w->to_s / 3600, w->to_s / 60 % 60);
+    ok = o != NULL && cJSON_AddStringToObject(o, "from", from) != NULL &&
+         cJSON_AddStringToObject(o, "to", to) != NULL &&
+         (!w->weekdays_only || cJSON_AddTrueToObject(o, "weekdays_only") != NULL) &&
+         cJSON_AddNumberToObject(o, "amount", w->amount) != NULL;
+  }
   ok = ok && cJSON_AddNumberToObject(root, "default_fleet", d->default_fleet) &&
        cJSON_AddNumberToObject(root, "earth_radius_m", d->earth_radius_m);
   cJSON *grid = cJSON_AddObjectToObject(root, "grid");
