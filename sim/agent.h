@@ -13,6 +13,12 @@
  * reply handler validates the answer, fills the pending decision and calls
  * sim_loop_resume. The simulator never blocks on the agent.
  *
+ * The protocol itself (the fault vocabulary and log, the observations and
+ * their request lines, reply parsing and validation) is agent_proto.h's, a
+ * module without I/O that this header includes; the bridge is the process
+ * around it: the child, its pipes, the time limits, the fallback, and the
+ * built-in policies.
+ *
  * The same bridge can stand a built-in policy behind the observations
  * (`builtin:NAME`): the policy then sees a decision rebuilt from exactly the
  * candidate records the protocol would send, answers in-process, and its
@@ -32,8 +38,8 @@
  *
  * Ownership: the bridge borrows the policies, grids, log file and loop it is
  * given; it owns the child process, its pipes and timers (closed by
- * sim_agent_stop) and its buffers, which grow to the largest tick and are
- * reused.
+ * sim_agent_stop), its protocol state and its buffers, which grow to the
+ * largest tick and are reused.
  */
 #ifndef SIM_AGENT_H
 #define SIM_AGENT_H
@@ -41,49 +47,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/rs_error.h"
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
 #include "city_data/kddcup.h"
 #include "dispatch/policy.h"
+#include "sim/agent_proto.h"
 #include "sim/engine.h"
-#include "base/rs_error.h"
 #include "sim/runloop.h"
 
 #define SIM_AGENT_TIMEOUT_DEFAULT_S 2.0       /* per call, wall time */
 #define SIM_AGENT_INIT_TIMEOUT_DEFAULT_S 60.0 /* loading a model takes longer */
 #define SIM_AGENT_LINE_MAX_DEFAULT (64u << 20) /* longest reply line, bytes */
-#define SIM_AGENT_LOG_ITEMS_MAX 20            /* item faults logged per reply (all counted) */
-
-/* Faults of a reply, each counted. X(ENUM, name, what) */
-#define SIM_AGENT_FAULTS(X)                                                        \
-  X(NOT_JSON, "not-json", "the reply line is not JSON")                            \
-  X(BAD_REPLY, "bad-reply", "the reply is not {\"ok\": true, \"result\": [...]}")   \
-  X(EXCEPTION, "exception", "the agent raised an exception (ok false)")            \
-  X(TOO_LONG, "too-long", "the reply line exceeds the size limit")                 \
-  X(TIMEOUT, "timeout", "no reply within the time limit; the fallback acted")      \
-  X(LATE, "late", "a reply after its timeout, discarded")                          \
-  X(WRONG_TYPE, "wrong-type", "an item is not an object with the right field types") \
-  X(UNKNOWN_ORDER, "unknown-order", "an order_id not offered in that request")     \
-  X(UNKNOWN_DRIVER, "unknown-driver", "a driver_id not offered in that request")   \
-  X(NOT_OFFERED, "not-offered", "an (order, driver) pair that was not a candidate") \
-  X(DUP_ORDER, "duplicate-order", "an order used twice (the later pair dropped)")  \
-  X(DUP_DRIVER, "duplicate-driver", "a driver used twice (the later item dropped)") \
-  X(BAD_DEST, "bad-destination", "a destination that is not a grid_id of the city") \
-  X(DIED, "died", "the agent exited or closed its output")
-
-typedef enum {
-#define X(n, s, w) SIM_AGENT_F_##n,
-  SIM_AGENT_FAULTS(X)
-#undef X
-  SIM_AGENT_N_FAULTS
-} sim_agent_fault;
-
-const char *sim_agent_fault_name(int f);
-const char *sim_agent_fault_what(int f);
-
-enum { SIM_AGENT_REQ_INIT = 0, SIM_AGENT_REQ_DISPATCH, SIM_AGENT_REQ_REPOSITION };
-/* The competition's error name for faults of a request kind. */
-const char *sim_agent_error_name(int req_kind);
 
 typedef struct {
   const char *command;        /* external agent: run as /bin/sh -c COMMAND */
@@ -104,12 +79,12 @@ typedef struct {
 
 /* What the bridge measured (sim_agent_stats). Times are wall nanoseconds. */
 typedef struct {
-  int64_t requests[3];        /* by SIM_AGENT_REQ_* */
+  int64_t requests[SIM_AGENT_N_REQ]; /* by SIM_AGENT_REQ_* */
   int64_t replies_ok;         /* replies that parsed and had a result list */
   int64_t replies_failed;     /* replies that failed entirely (incl. timeouts) */
   int64_t fallback_ticks;     /* ticks the fallback decided */
   int64_t faults[SIM_AGENT_N_FAULTS];
-  int64_t faults_by_kind[3];  /* all faults by request kind */
+  int64_t faults_by_kind[SIM_AGENT_N_REQ]; /* all faults by request kind */
   int64_t candidates;         /* dispatch_observ records sent */
   int64_t pairs_accepted, pairs_dropped;
   int64_t moves_accepted;     /* reposition destinations applied */
