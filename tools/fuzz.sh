@@ -5,8 +5,8 @@
 #
 # SECONDS (default 60) is the time each target runs; `tools/fuzz.sh 600`
 # fuzzes every target for 10 minutes. TARGET names (fuzz_csv, fuzz_city,
-# fuzz_scenario, fuzz_match, fuzz_agent_reply when sim/agent.h has its reply
-# parser) restrict the run. Environment:
+# fuzz_scenario, fuzz_match, fuzz_agent_reply: the agent protocol's reply
+# side, sim/agent_proto.h) restrict the run. Environment:
 #   FUZZ_JOBS=N     targets fuzzed at once (default 1; 2 suits two cores)
 #   FUZZ_BUILD_ONLY=1   build and stop
 #   FUZZ_MAX_LEN=N  largest input libFuzzer makes (default 4096)
@@ -66,7 +66,7 @@ declare -A target_src=(
   [fuzz_match]="$base_src sim/scenario.c dispatch/match.c tools/cli.c tools/cmd_match.c"
 )
 all_targets="fuzz_csv fuzz_city fuzz_scenario fuzz_match"
-# The agent protocol's reply parser, once sim/agent.h declares one and
+# The agent protocol's reply side (sim/agent_proto.h), while
 # tests/fuzz/fuzz_agent_reply.c exists: linked with every library.
 if [ -f "$root/tests/fuzz/fuzz_agent_reply.c" ]; then
   target_src[fuzz_agent_reply]="$base_src $city_src $(lib_files value rs_value) \
