@@ -44,39 +44,42 @@
 #define EOF_GRACE_MS 500      /* after the agent closes its output, wait this long for its exit */
 
 typedef struct {
-  uv_write_t req;
+  uv_write_t req;           /* the write in flight (req.data: this buffer) */
   sim_agent_proto_buf b;    /* the request line */
   int busy;                 /* a write of it is in flight */
-  struct sim_agent *a;
+  struct sim_agent *a;      /* the bridge it belongs to */
 } out_buf;
 
-/* A built-in policy's decision, rebuilt from the observation records. */
+/* A built-in policy's decision, rebuilt from the observation records: the
+ * arrays of a disp_tick (and a disp_repo's destinations), each with its
+ * rs_vec capacity. */
 typedef struct {
-  int32_t *row_order, *row_ptr, *edge_driver;
-  double *edge_dist, *edge_eta;
-  disp_assign *out;
+  int32_t *row_order, *row_ptr; /* the engine's rows; offsets into the edges */
+  int32_t *edge_driver;     /* candidates in record order */
+  double *edge_dist, *edge_eta; /* from the records, distances back on the city's sphere */
+  disp_assign *out;         /* the policy's answer */
   int32_t *dest;            /* a repositioning round's destinations */
   size_t cap_row_order, cap_row_ptr, cap_edge_driver, cap_edge_dist, cap_edge_eta, cap_out,
-      cap_dest;             /* allocated (rs_vec) */
+      cap_dest;             /* allocated, in elements */
 } rebuilt;
 
 struct sim_agent {
-  sim_agent_opts o;
+  sim_agent_opts o;         /* as given, defaults filled in */
   int builtin;              /* a built-in policy answers in-process */
   sim_agent_proto proto;    /* observations, validation, the fault log */
 
   /* the child */
-  sim_loop *loop;
-  uv_loop_t *uv;
-  uv_process_t proc;
+  sim_loop *loop;           /* the run's loop (borrowed) */
+  uv_loop_t *uv;            /* its libuv loop */
+  uv_process_t proc;        /* the agent */
   uv_pipe_t pin, pout, perr; /* its stdin, stdout, stderr */
-  uv_timer_t timer, kill_timer;
+  uv_timer_t timer, kill_timer; /* the call's time limit; the grace before SIGKILL */
   int spawned;              /* handles initialised */
   int open_handles;         /* initialised and not yet closed */
   int stopping;             /* sim_agent_stop began: exits are expected */
   int in_init;              /* the init handshake is under way */
-  int init_done, init_ok;
-  char init_msg[400];
+  int init_done, init_ok;   /* the handshake ended; and succeeded */
+  char init_msg[400];       /* why it failed */
 
   /* requests */
   int64_t seq;              /* number of the last request sent (-1: none) */
@@ -84,21 +87,21 @@ struct sim_agent {
   int prepared;             /* SIM_AGENT_REQ_* + 1 of a request built, not yet sent */
   out_buf *prep_buf;        /* its line (NULL: no free buffer) */
   int pending;              /* a request awaits its reply */
-  int pending_kind;
-  int64_t pending_seq;
-  uint64_t sent_ns;
+  int pending_kind;         /* its SIM_AGENT_REQ_* */
+  int64_t pending_seq;      /* its number */
+  uint64_t sent_ns;         /* when it was written (uv_hrtime) */
   uint8_t kind_of[64];      /* request kinds of recent numbers (for late replies) */
-  disp_tick *tick;          /* the decision being answered */
-  disp_repo *repo;
+  disp_tick *tick;          /* the dispatch decision being answered */
+  disp_repo *repo;          /* the repositioning round being answered */
 
   rebuilt b;                /* a built-in policy's decision */
 
-  out_buf ob[2];
+  out_buf ob[2];            /* request lines (two: see above) */
   char *lb;                 /* partial reply line */
-  size_t lb_len, lb_cap;
+  size_t lb_len, lb_cap;    /* its bytes; allocated (rs_vec) */
   int lb_overflow;          /* the current line passed the limit: skip to its end */
-  char rbuf[READ_CHUNK];
-  char ebuf[4096];
+  char rbuf[READ_CHUNK];    /* reads of the agent's stdout */
+  char ebuf[4096];          /* and of its stderr */
 
   /* What the bridge measured; the protocol's counters are copied in by
    * sim_agent_stats_get (hence a block of its own, written through a

@@ -24,8 +24,8 @@
  * lines are written with cJSON too (they are few).
  *
  * Costs per dispatch request: O(E) to build and serialise E candidate
- * records (one haversine was the engine's; here a division), O(R log R) to
- * sort the R offered orders, and O(P (log R + K)) to validate P pairs of
+ * records (the engine measured the distances: a record rescales its one),
+ * O(R log R) to sort the R offered orders, and O(P (log R + K)) to validate P pairs of
  * rows of at most K candidates. A repositioning round costs O(D) for its D
  * eligible drivers, plus a nearest-cell lookup each with a KDD grid.
  */
@@ -47,13 +47,19 @@
 #define RECORD_MAX 1024
 #define DRV_TEXT_MAX 96 /* `{"driver_id":D,"driver_location":[lng,lat]` fits */
 
-/* Per driver. */
+/* Per driver: the stamps validation reads, kept apart from the cached text
+ * so that building an observation (one `offered` store per record) walks a
+ * small array. */
 struct sim_agent_proto_drv {
   uint32_t offered;         /* stamp of the latest request that offered it */
   uint32_t used;            /* stamp of the latest request whose reply used it */
-  uint32_t text_at;         /* stamp of the request `text` was written for */
   int32_t pos;              /* its position among the round's eligible drivers */
-  uint8_t text_len;         /* bytes of text */
+};
+
+/* Per driver: its id and location as written into a request. */
+struct sim_agent_proto_drvtext {
+  uint32_t at;              /* stamp of the request `text` was written for */
+  uint8_t len;              /* bytes of text */
   char text[DRV_TEXT_MAX];  /* `{"driver_id":D,"driver_location":[lng,lat]` */
 };
 
@@ -117,6 +123,7 @@ void sim_agent_proto_close(sim_agent_proto *p) {
   if (p == NULL) return;
   free(p->obs);
   free(p->drv);
+  free(p->drvtext);
   free(p->row_used);
   free(p->ids);
   free(p->ofields.data);
@@ -270,12 +277,17 @@ static void ob_point(sim_agent_proto_buf *b, double lng, double lat) {
 static int begin_request(sim_agent_proto *p, int32_t n_drivers, int32_t n_rows) {
   if (++p->stamp == 0) {
     if (p->cap_drv) memset(p->drv, 0, p->cap_drv * sizeof *p->drv);
+    if (p->cap_drvtext) memset(p->drvtext, 0, p->cap_drvtext * sizeof *p->drvtext);
     if (p->cap_rows) memset(p->row_used, 0, p->cap_rows * sizeof *p->row_used);
     p->stamp = 1;
   }
   size_t old = p->cap_drv;
   if (rs_vec_grow(p->drv, p->cap_drv, (size_t)n_drivers)) return RS_ENOMEM;
   if (p->cap_drv > old) memset(p->drv + old, 0, (p->cap_drv - old) * sizeof *p->drv);
+  old = p->cap_drvtext;
+  if (rs_vec_grow(p->drvtext, p->cap_drvtext, (size_t)n_drivers)) return RS_ENOMEM;
+  if (p->cap_drvtext > old)
+    memset(p->drvtext + old, 0, (p->cap_drvtext - old) * sizeof *p->drvtext);
   old = p->cap_rows;
   if (rs_vec_grow(p->row_used, p->cap_rows, (size_t)n_rows)) return RS_ENOMEM;
   if (p->cap_rows > old) memset(p->row_used + old, 0, (p->cap_rows - old) * sizeof *p->row_used);
@@ -373,17 +385,17 @@ int sim_agent_proto_write_dispatch(sim_agent_proto *p, sim_agent_proto_buf *b, i
     if (ob_reserve(b, RECORD_MAX + of->len)) return RS_ENOMEM;
     if (i) b->data[b->len++] = ',';
     /* a driver is offered to many orders: its id and location once */
-    struct sim_agent_proto_drv *dr = &p->drv[x->driver_id];
-    if (dr->text_at != p->stamp) {
-      sim_agent_proto_buf t = {dr->text, 0, DRV_TEXT_MAX};
+    struct sim_agent_proto_drvtext *dt = &p->drvtext[x->driver_id];
+    if (dt->at != p->stamp) {
+      sim_agent_proto_buf t = {dt->text, 0, DRV_TEXT_MAX};
       OB_LIT(&t, "{\"driver_id\":");
       ob_i64(&t, x->driver_id);
       OB_LIT(&t, ",\"driver_location\":");
       ob_point(&t, x->dlng, x->dlat);
-      dr->text_len = (uint8_t)t.len;
-      dr->text_at = p->stamp;
+      dt->len = (uint8_t)t.len;
+      dt->at = p->stamp;
     }
-    ob_raw(b, dr->text, dr->text_len);
+    ob_raw(b, dt->text, dt->len);
     OB_LIT(b, ",\"order_driver_distance\":");
     ob_fix(b, x->dist, 6);
     OB_LIT(b, ",\"pick_up_eta\":");

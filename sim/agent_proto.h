@@ -133,6 +133,7 @@ typedef struct {
 
 struct cJSON;
 struct sim_agent_proto_drv;
+struct sim_agent_proto_drvtext;
 struct sim_agent_proto_idrow;
 
 /* A parsed reply line. */
@@ -156,8 +157,10 @@ typedef struct {
 
   /* validation: per-request stamps, so that nothing is cleared per request */
   uint32_t stamp;             /* the latest observation's stamp (never 0 once begun) */
-  struct sim_agent_proto_drv *drv; /* per driver: stamps, position, cached text */
+  struct sim_agent_proto_drv *drv; /* per driver: stamps and position */
   size_t cap_drv;             /* drivers covered (all initialised) */
+  struct sim_agent_proto_drvtext *drvtext; /* per driver: its text in the latest request */
+  size_t cap_drvtext;         /* drivers covered (all initialised) */
   uint32_t *row_used;         /* per row of the decision: stamp when used */
   size_t cap_rows;            /* rows covered (all initialised) */
   struct sim_agent_proto_idrow *ids; /* offered orders sorted by id */
