@@ -106,9 +106,11 @@ static int spy_dispatch(void *ctx, disp_tick *t, rs_err *e) {
       for (int32_t k = lo; k < hi; k++) {
         int32_t d = t->edge_driver[k];
         const disp_driver *dv = &t->drivers[d];
-        if (dv->state != DISP_IDLE) spy_fail(p, "candidate not idle", t->now, r);
+        if (dv->state != DISP_IDLE &&
+            !(dv->state == DISP_REPOSITION && p->sc->repo_dispatchable))
+          spy_fail(p, "candidate neither idle nor dispatchable on its way", t->now, r);
         double dist = rs_geo_haversine_r(dv->lat, dv->lng, od->plat, od->plng,
-                                           manhattan.earth_radius_m);
+                                           t->city->earth_radius_m);
         if (fabs(dist - t->edge_dist[k]) > 1e-6 * (1 + dist))
           spy_fail(p, "edge distance is not the great-circle distance", t->now, r);
         if (t->edge_dist[k] > t->radius_m + 1e-6) spy_fail(p, "edge beyond radius", t->now, r);
@@ -827,7 +829,6 @@ static int64_t synthetic_run_to_db(const char *path, const city_trip *all, size_
   int64_t from = sc.day + sc.from_s, to = sc.day + sc.to_s;
   run_t r;
   run_start(&r, &sc, &synthetic, all, n_all, from, to);
-  r.spy.validate = 0; /* the synthetic city has its own radius of the earth */
   run_to_end(&r);
   *n_orders = sim_engine_n_orders(r.s);
   check_run(&r, *n_orders);
