@@ -3,8 +3,11 @@
  *
  * Real data: the NYC TLC morning of 2016-02-01 (60,540 Manhattan trips,
  * 08:00-12:00) from RIDESIM_DATA, imported once into a temporary trip store
- * before the suite runs. Without RIDESIM_DATA the synthetic-city tests still
- * run and the program then exits 77 (skipped), so the missing data shows.
+ * before the suite runs. Every invariant, determinism and rule test runs
+ * also on the synthetic city's morning rush (07:00-11:00 of a generated day,
+ * about 9,750 orders), always: without RIDESIM_DATA those and the other
+ * synthetic-city tests still run, and the program then exits 77 (skipped),
+ * so the missing data shows.
  *
  * What is checked, beyond sim_engine_check itself, is recomputed here from
  * the public records: every order ends in exactly one final state; no driver
@@ -46,6 +49,8 @@
 static city_def manhattan, synthetic;
 static city_trip *real_trips;         /* NULL when RIDESIM_DATA is unset */
 static size_t n_real;
+static city_trip *syn_trips;          /* the synthetic morning, always */
+static size_t n_syn;
 static char tmpdir[256];
 
 /* ------------------------------------------------------------ spy policy */
@@ -145,17 +150,6 @@ typedef struct {
   city_travel tm;     /* the city's great-circle travel model */
   int64_t from, to;
 } run_t;
-
-/* A scenario for the real morning: 3,000 drivers, the given policy. */
-static void real_scenario(sim_scenario *sc, const char *dispatch) {
-  sim_scenario_defaults(sc);
-  snprintf(sc->city, sizeof sc->city, "manhattan");
-  snprintf(sc->dispatch, sizeof sc->dispatch, "%s", dispatch);
-  sc->drivers = REAL_FLEET;
-  sc->day = DAY;
-  sc->from_s = 8 * 3600;
-  sc->to_s = 12 * 3600;
-}
 
 /* The slice of `trips` with from <= t_request < to, as a new array. */
 static city_trip *copy_trips(const city_trip *trips, size_t n, int64_t from, int64_t to,
@@ -414,7 +408,50 @@ static void check_run(const run_t *r, size_t expect_orders) {
   free(sp);
 }
 
-/* ------------------------------------------------------- real-data runs */
+/* ------------------------------------------------------------ data sets */
+
+/* What the invariant, determinism and rule tests run on: the real morning,
+ * when RIDESIM_DATA is there, and always a morning of the synthetic city.
+ * The thresholds say what a run on the set must at least show, so that no
+ * test passes vacuously; the real morning's are those its tests were
+ * written with, the synthetic one's hold with a margin for its smaller
+ * demand. */
+typedef struct {
+  const char *name;
+  const city_def *city;
+  const char *city_name;        /* the scenario's city */
+  const city_trip *trips;       /* within the horizon; NULL when absent */
+  size_t n;
+  int64_t day;                  /* local-epoch midnight */
+  int64_t from_s, to_s;         /* the horizon within the day */
+  int32_t fleet;
+  int64_t synthetic_orders;     /* the day's synthetic demand, 0 for a store */
+  int64_t min_calls;            /* invariants: dispatch decisions */
+  int32_t short_fleet, short_step; /* shortcuts: fleet short_fleet + i short_step */
+  int64_t min_expired_short;    /* shortcuts: expired orders */
+  int64_t min_compared;         /* common random numbers: riders compared */
+  int64_t min_both_cancelled;   /* ... and cancelled under both policies */
+  int64_t min_matched_hour;     /* patience 0, cancellation: matched in the hour */
+  int64_t min_expired_hour;     /* patience 0: expired in the hour */
+  int64_t max_open_certain;     /* cancellation certain: matched, not cancelled */
+} dataset;
+
+static dataset real, syn;
+
+static int64_t ds_from(const dataset *ds) { return ds->day + ds->from_s; }
+static int64_t ds_to(const dataset *ds) { return ds->day + ds->to_s; }
+
+/* A scenario for a data set's horizon and fleet, with the given policy. */
+static void ds_scenario(sim_scenario *sc, const dataset *ds, const char *dispatch) {
+  sim_scenario_defaults(sc);
+  snprintf(sc->city, sizeof sc->city, "%s", ds->city_name);
+  snprintf(sc->dispatch, sizeof sc->dispatch, "%s", dispatch);
+  if (ds->synthetic_orders > 0) sc->synthetic_orders = ds->synthetic_orders;
+  sc->drivers = ds->fleet;
+  sc->day = ds->day;
+  sc->from_s = ds->from_s;
+  sc->to_s = ds->to_s;
+}
 
 typedef struct {
   const char *dispatch;
@@ -432,56 +469,75 @@ static const config CONFIGS[] = {
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 
-static void config_scenario(sim_scenario *sc, const config *c) {
-  real_scenario(sc, c->dispatch);
+static void config_scenario(sim_scenario *sc, const dataset *ds, const config *c) {
+  ds_scenario(sc, ds, c->dispatch);
   snprintf(sc->reposition, sizeof sc->reposition, "%s", c->reposition);
   snprintf(sc->idle_model, sizeof sc->idle_model, "%s", c->idle_model);
   sc->shift_hours = c->shift_hours;
 }
 
-START_TEST(invariants_real_morning) {
-  if (real_trips == NULL) return;
-  const config *c = &CONFIGS[_i];
+/* ------------------------------------------------------------ invariants */
+
+/* The whole horizon under each configuration, checked once at the end. */
+static void invariants_on(const dataset *ds, int i) {
+  const config *c = &CONFIGS[i];
   sim_scenario sc;
-  config_scenario(&sc, c);
+  config_scenario(&sc, ds, c);
   run_t r;
-  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, TO);
-  ck_assert_uint_eq(sim_engine_n_orders(r.s), REAL_ORDERS);
-  ck_assert_int_eq(sim_engine_n_drivers(r.s), REAL_FLEET);
+  run_start(&r, &sc, ds->city, ds->trips, ds->n, ds_from(ds), ds_to(ds));
+  ck_assert_uint_eq(sim_engine_n_orders(r.s), ds->n);
+  ck_assert_int_eq(sim_engine_n_drivers(r.s), ds->fleet);
   run_to_end(&r);
-  ck_assert_int_gt(r.spy.calls, 1000);
-  check_run(&r, REAL_ORDERS);
+  ck_assert_int_gt(r.spy.calls, ds->min_calls);
+  check_run(&r, ds->n);
   sim_kpis k;
   sim_engine_kpis(r.s, &k);
   /* A sane run serves most riders: a guard against a vacuous pass. */
-  ck_assert_msg(k.completed > REAL_ORDERS / 2, "%s: only %lld completed", c->dispatch,
-                (long long)k.completed);
+  ck_assert_msg(k.completed > (int64_t)ds->n / 2, "%s %s: only %lld completed", ds->name,
+                c->dispatch, (long long)k.completed);
   ck_assert_int_gt(k.cancelled, 0);
   if (strcmp(c->dispatch, "batch-distance") == 0) ck_assert_int_gt(k.solve_ticks, 0);
   else ck_assert_int_eq(k.solve_ticks, 0);
-  fprintf(stderr, "%-15s %-11s shift %.0f: completed %lld cancelled %lld expired %lld open %lld "
-          "events %lld\n", c->dispatch, c->reposition, c->shift_hours, (long long)k.completed,
-          (long long)k.cancelled, (long long)k.expired, (long long)k.open, (long long)k.events);
+  fprintf(stderr, "%-9s %-15s %-11s shift %.0f: completed %lld cancelled %lld expired %lld "
+          "open %lld events %lld\n", ds->name, c->dispatch, c->reposition, c->shift_hours,
+          (long long)k.completed, (long long)k.cancelled, (long long)k.expired,
+          (long long)k.open, (long long)k.events);
   run_free(&r);
+}
+
+START_TEST(invariants_real_morning) {
+  if (real.trips == NULL) return;
+  invariants_on(&real, _i);
 }
 END_TEST
 
+START_TEST(invariants_synthetic) { invariants_on(&syn, _i); }
+END_TEST
+
 /* The engine's own check at every tick, on the first half hour. */
-START_TEST(per_tick_check) {
-  if (real_trips == NULL) return;
+static void per_tick_check_on(const dataset *ds, int i) {
   sim_scenario sc;
-  config_scenario(&sc, &CONFIGS[_i]);
-  sc.to_s = 8 * 3600 + 1800;
+  config_scenario(&sc, ds, &CONFIGS[i]);
+  sc.to_s = ds->from_s + 1800;
   run_t r;
-  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 1800);
+  run_start(&r, &sc, ds->city, ds->trips, ds->n, ds_from(ds), ds_from(ds) + 1800);
   sim_engine_set_check(r.s, 1);
   run_to_end(&r);
   size_t n;
-  city_trip *c = copy_trips(real_trips, n_real, FROM, FROM + 1800, &n);
+  city_trip *c = copy_trips(ds->trips, ds->n, ds_from(ds), ds_from(ds) + 1800, &n);
   free(c);
+  ck_assert_uint_gt(n, 0);
   check_run(&r, n);
   run_free(&r);
 }
+
+START_TEST(per_tick_check) {
+  if (real.trips == NULL) return;
+  per_tick_check_on(&real, _i);
+}
+END_TEST
+
+START_TEST(per_tick_check_synthetic) { per_tick_check_on(&syn, _i); }
 END_TEST
 
 /* ---------------------------------------------------------- determinism */
@@ -524,34 +580,41 @@ static void assert_same_run(const run_t *a, const run_t *b) {
 
 /* Every source of randomness in play: random dispatch, random-walk idle
  * moves and repositioning, shifts, fleet placement, cancellations. */
-static void random_everything(sim_scenario *sc) {
-  config_scenario(sc, &CONFIGS[3]);
+static void random_everything(sim_scenario *sc, const dataset *ds) {
+  config_scenario(sc, ds, &CONFIGS[3]);
   snprintf(sc->dispatch, sizeof sc->dispatch, "random");
 }
 
-START_TEST(determinism) {
-  if (real_trips == NULL) return;
+static void determinism_on(const dataset *ds) {
   sim_scenario sc;
-  random_everything(&sc);
+  random_everything(&sc, ds);
   run_t a, b;
-  run_start(&a, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_start(&a, &sc, ds->city, ds->trips, ds->n, ds_from(ds), ds_to(ds));
   run_to_end(&a);
-  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_start(&b, &sc, ds->city, ds->trips, ds->n, ds_from(ds), ds_to(ds));
   run_to_end(&b);
   assert_same_run(&a, &b);
   run_free(&b);
   /* Another seed gives another run. */
   sc.seed = 2;
-  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, TO);
+  run_start(&b, &sc, ds->city, ds->trips, ds->n, ds_from(ds), ds_to(ds));
   run_to_end(&b);
   const sim_order_rec *x = sim_engine_order_recs(a.s), *y = sim_engine_order_recs(b.s);
   size_t differ = 0;
-  for (size_t i = 0; i < n_real; i++)
+  for (size_t i = 0; i < ds->n; i++)
     differ += x[i].driver != y[i].driver || x[i].t_match != y[i].t_match;
-  ck_assert_msg(differ > n_real / 10, "seed 2 changed only %zu orders", differ);
+  ck_assert_msg(differ > ds->n / 10, "seed 2 changed only %zu orders", differ);
   run_free(&b);
   run_free(&a);
 }
+
+START_TEST(determinism) {
+  if (real.trips == NULL) return;
+  determinism_on(&real);
+}
+END_TEST
+
+START_TEST(determinism_synthetic) { determinism_on(&syn); }
 END_TEST
 
 /* The engine's shortcuts for immediate policies: an order left without a
@@ -563,73 +626,89 @@ END_TEST
  * run must be the same. K above the fleet cuts no candidate list short, so
  * the two paths see the same candidates. Short fleets make orders wait;
  * idle drift, shifts and repositioning make drivers come free in many ways. */
-START_TEST(shortcuts_match_plain_path) {
-  if (real_trips == NULL) return;
+static void shortcuts_on(const dataset *ds, int i) {
   sim_scenario sc;
-  config_scenario(&sc, &CONFIGS[_i % 2 ? 3 : 0]);
-  if (_i >= 2) snprintf(sc.dispatch, sizeof sc.dispatch, "random");
-  if (_i == 3) sc.repo_dispatchable = 1;
-  sc.drivers = 300 + 200 * _i;
+  config_scenario(&sc, ds, &CONFIGS[i % 2 ? 3 : 0]);
+  if (i >= 2) snprintf(sc.dispatch, sizeof sc.dispatch, "random");
+  if (i == 3) sc.repo_dispatchable = 1;
+  sc.drivers = ds->short_fleet + ds->short_step * i;
   sc.top_k = 2 * sc.drivers;
-  sc.seed = 10 + (uint64_t)_i;
+  sc.seed = 10 + (uint64_t)i;
   run_t a, b;
-  run_start_as(&a, &sc, &manhattan, real_trips, n_real, FROM, FROM + 5400, 0);
-  run_start_as(&b, &sc, &manhattan, real_trips, n_real, FROM, FROM + 5400, 1);
+  int64_t from = ds_from(ds);
+  run_start_as(&a, &sc, ds->city, ds->trips, ds->n, from, from + 5400, 0);
+  run_start_as(&b, &sc, ds->city, ds->trips, ds->n, from, from + 5400, 1);
   run_to_end(&a);
   run_to_end(&b);
   /* the plain path decides far more rows: the shortcuts were taken */
   ck_assert_int_gt(b.spy.rows, 2 * a.spy.rows);
   sim_kpis k;
   sim_engine_kpis(a.s, &k);
-  ck_assert_int_gt(k.expired, 1000); /* orders did wait, and many in vain */
+  ck_assert_int_gt(k.expired, ds->min_expired_short); /* orders did wait, and many in vain */
   assert_same_run(&a, &b);
   run_free(&a);
   run_free(&b);
 }
+
+START_TEST(shortcuts_match_plain_path) {
+  if (real.trips == NULL) return;
+  shortcuts_on(&real, _i);
+}
+END_TEST
+
+START_TEST(shortcuts_match_plain_path_synthetic) { shortcuts_on(&syn, _i); }
 END_TEST
 
 /* How the run is sliced (the run loop's slices, paced mode's time limits)
  * must not change anything: many small steps give the same run as one. */
-START_TEST(determinism_across_slicing) {
-  if (real_trips == NULL) return;
+static void slicing_on(const dataset *ds) {
   sim_scenario sc;
-  random_everything(&sc);
-  sc.to_s = 9 * 3600;
+  random_everything(&sc, ds);
+  sc.to_s = ds->from_s + 3600;
+  int64_t from = ds_from(ds);
   run_t a, b;
-  run_start(&a, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_start(&a, &sc, ds->city, ds->trips, ds->n, from, from + 3600);
   run_to_end(&a);
-  run_start(&b, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_start(&b, &sc, ds->city, ds->trips, ds->n, from, from + 3600);
   rs_err e = {0};
   int rc = 0;
-  int64_t limit = FROM;
+  int64_t limit = from;
   for (int i = 0; rc == 0; i++) {
     /* alternate event-count slices and time limits, some in the past */
     if (i % 3 == 0) limit += 7;
-    int64_t lim = i % 5 == 4 ? FROM : (i % 3 == 1 ? INT64_MAX : limit);
+    int64_t lim = i % 5 == 4 ? from : (i % 3 == 1 ? INT64_MAX : limit);
     rc = sim_engine_step(b.s, lim, 1 + i % 13, &e);
     ck_assert_msg(rc >= 0, "%s", e.msg);
-    ck_assert_int_le(sim_engine_now(b.s), FROM + 3600);
+    ck_assert_int_le(sim_engine_now(b.s), from + 3600);
   }
   ck_assert_int_eq(rc, 1);
   assert_same_run(&a, &b);
   run_free(&b);
   run_free(&a);
 }
+
+START_TEST(determinism_across_slicing) {
+  if (real.trips == NULL) return;
+  slicing_on(&real);
+}
+END_TEST
+
+START_TEST(determinism_across_slicing_synthetic) { slicing_on(&syn); }
 END_TEST
 
 /* --------------------------------------------- common random numbers */
 
-START_TEST(common_random_numbers) {
-  if (real_trips == NULL) return;
+static void common_random_numbers_on(const dataset *ds) {
   sim_scenario sa, sb;
-  real_scenario(&sa, "fcfs-nearest");
-  real_scenario(&sb, "batch-distance");
+  ds_scenario(&sa, ds, "fcfs-nearest");
+  ds_scenario(&sb, ds, "batch-distance");
+  int64_t from = ds_from(ds), to = ds_to(ds);
   run_t a, b;
-  run_start(&a, &sa, &manhattan, real_trips, n_real, FROM, TO);
-  run_start(&b, &sb, &manhattan, real_trips, n_real, FROM, TO);
+  run_start(&a, &sa, ds->city, ds->trips, ds->n, from, to);
+  run_start(&b, &sb, ds->city, ds->trips, ds->n, from, to);
   /* Nothing happens before `from`. */
   rs_err e = {0};
-  ck_assert_int_eq(sim_engine_step(a.s, FROM, SLICE, &e), 0);
+  ck_assert_int_eq(sim_engine_step(a.s, from, SLICE, &e), 0);
   ck_assert_int_eq(sim_engine_events(a.s), 0);
   run_to_end(&a);
   run_to_end(&b);
@@ -647,7 +726,7 @@ START_TEST(common_random_numbers) {
    *   kept in A      and p(d_B) <= p(d_A)  =>  kept in B. */
   const sim_order_rec *x = sim_engine_order_recs(a.s), *y = sim_engine_order_recs(b.s);
   int64_t compared = 0, both_cancelled = 0;
-  for (size_t i = 0; i < n_real; i++) {
+  for (size_t i = 0; i < ds->n; i++) {
     int da = x[i].status == SIM_ORDER_CANCELLED || x[i].t_pickup >= 0;
     int db = y[i].status == SIM_ORDER_CANCELLED || y[i].t_pickup >= 0;
     if (!da || !db) continue;
@@ -666,25 +745,33 @@ START_TEST(common_random_numbers) {
     }
     both_cancelled += ca && cb;
   }
-  ck_assert_int_gt(compared, 10000);
-  ck_assert_int_gt(both_cancelled, 100);
+  ck_assert_int_gt(compared, ds->min_compared);
+  ck_assert_int_gt(both_cancelled, ds->min_both_cancelled);
   run_free(&a);
   run_free(&b);
   /* A different seed places the fleet differently. */
   sa.seed = 99;
   run_t c;
-  run_start(&c, &sa, &manhattan, real_trips, n_real, FROM, FROM + 600);
+  run_start(&c, &sa, ds->city, ds->trips, ds->n, from, from + 600);
   run_t d;
   sa.seed = 1;
-  run_start(&d, &sa, &manhattan, real_trips, n_real, FROM, FROM + 600);
+  run_start(&d, &sa, ds->city, ds->trips, ds->n, from, from + 600);
   run_to_end(&c);
   run_to_end(&d);
   int32_t moved = 0;
   for (int32_t i = 0; i < c.spy.n_drivers; i++) moved += c.spy.lat[i] != d.spy.lat[i];
-  ck_assert_int_gt(moved, REAL_FLEET / 2);
+  ck_assert_int_gt(moved, ds->fleet / 2);
   run_free(&c);
   run_free(&d);
 }
+
+START_TEST(common_random_numbers) {
+  if (real.trips == NULL) return;
+  common_random_numbers_on(&real);
+}
+END_TEST
+
+START_TEST(common_random_numbers_synthetic) { common_random_numbers_on(&syn); }
 END_TEST
 
 /* ----------------------------------------------------------- patience 0 */
@@ -692,85 +779,93 @@ END_TEST
 /* The KDD Cup rule: an order not matched in its dispatch window is lost.
  * Ticks fall at from + 2k; an order's window is the first tick at or after
  * its request. */
-START_TEST(patience_zero) {
-  if (real_trips == NULL) return;
-  const char *policy = _i == 0 ? "batch-distance" : "fcfs-nearest";
+static void patience_zero_on(const dataset *ds, int i) {
+  const char *policy = i == 0 ? "batch-distance" : "fcfs-nearest";
   sim_scenario sc;
-  real_scenario(&sc, policy);
+  ds_scenario(&sc, ds, policy);
   sc.patience_s = 0;
-  sc.to_s = 9 * 3600;
+  sc.to_s = ds->from_s + 3600;
+  int64_t from = ds_from(ds);
   run_t r;
-  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_start(&r, &sc, ds->city, ds->trips, ds->n, from, from + 3600);
   run_to_end(&r);
   size_t n = sim_engine_n_orders(r.s);
   check_run(&r, n);
   const disp_order *od = sim_engine_orders(r.s);
   const sim_order_rec *rec = sim_engine_order_recs(r.s);
   int64_t matched = 0, expired = 0, at_request = 0;
-  for (size_t i = 0; i < n; i++) {
-    int64_t k = (od[i].t_request - FROM + sc.tick_s - 1) / sc.tick_s;
-    int64_t tick = FROM + k * sc.tick_s;
-    if (rec[i].t_match >= 0) {
+  for (size_t j = 0; j < n; j++) {
+    int64_t k = (od[j].t_request - from + sc.tick_s - 1) / sc.tick_s;
+    int64_t tick = from + k * sc.tick_s;
+    if (rec[j].t_match >= 0) {
       matched++;
-      if (r.dp.immediate && rec[i].t_match == od[i].t_request) {
+      if (r.dp.immediate && rec[j].t_match == od[j].t_request) {
         at_request++; /* an immediate policy may match on arrival */
       } else {
-        ck_assert_msg(rec[i].t_match == tick, "%s: order %zu requested %lld matched %lld, "
-                      "its tick %lld", policy, i, (long long)od[i].t_request,
-                      (long long)rec[i].t_match, (long long)tick);
+        ck_assert_msg(rec[j].t_match == tick, "%s: order %zu requested %lld matched %lld, "
+                      "its tick %lld", policy, j, (long long)od[j].t_request,
+                      (long long)rec[j].t_match, (long long)tick);
       }
-    } else if (rec[i].status == SIM_ORDER_EXPIRED) {
+    } else if (rec[j].status == SIM_ORDER_EXPIRED) {
       expired++;
-      ck_assert_msg(rec[i].t_final == tick, "order %zu expired at %lld, its tick %lld", i,
-                    (long long)rec[i].t_final, (long long)tick);
+      ck_assert_msg(rec[j].t_final == tick, "order %zu expired at %lld, its tick %lld", j,
+                    (long long)rec[j].t_final, (long long)tick);
     } else {
-      ck_assert_int_eq(rec[i].status, SIM_ORDER_OPEN);
-      ck_assert_int_ge(tick, FROM + 3600);
+      ck_assert_int_eq(rec[j].status, SIM_ORDER_OPEN);
+      ck_assert_int_ge(tick, from + 3600);
     }
   }
-  ck_assert_int_gt(matched, 1000);
-  ck_assert_int_gt(expired, 100);
+  ck_assert_int_gt(matched, ds->min_matched_hour);
+  ck_assert_int_gt(expired, ds->min_expired_hour);
   if (!r.dp.immediate) ck_assert_int_eq(at_request, 0);
   run_free(&r);
 }
+
+START_TEST(patience_zero) {
+  if (real.trips == NULL) return;
+  patience_zero_on(&real, _i);
+}
+END_TEST
+
+START_TEST(patience_zero_synthetic) { patience_zero_on(&syn, _i); }
 END_TEST
 
 /* --------------------------------------------------------- cancellation */
 
-START_TEST(cancel_certain_and_never) {
-  if (real_trips == NULL) return;
-  double p = _i == 0 ? 1.0 : 0.0;
+static void cancel_certain_and_never_on(const dataset *ds, int i) {
+  double p = i == 0 ? 1.0 : 0.0;
   sim_scenario sc;
-  real_scenario(&sc, "fcfs-nearest");
+  ds_scenario(&sc, ds, "fcfs-nearest");
   sc.n_cancel = 2;
   sc.cancel_m[0] = 100;
   sc.cancel_m[1] = 2000;
   sc.cancel_p[0] = sc.cancel_p[1] = p;
-  sc.to_s = 9 * 3600;
+  sc.to_s = ds->from_s + 3600;
+  int64_t from = ds_from(ds);
   run_t r;
-  run_start(&r, &sc, &manhattan, real_trips, n_real, FROM, FROM + 3600);
+  run_start(&r, &sc, ds->city, ds->trips, ds->n, from, from + 3600);
   run_to_end(&r);
   size_t n = sim_engine_n_orders(r.s);
   check_run(&r, n);
   const sim_order_rec *rec = sim_engine_order_recs(r.s);
   int64_t matched = 0, cancelled = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (rec[i].t_match < 0) continue;
+  for (size_t j = 0; j < n; j++) {
+    if (rec[j].t_match < 0) continue;
     matched++;
-    cancelled += rec[i].status == SIM_ORDER_CANCELLED;
+    cancelled += rec[j].status == SIM_ORDER_CANCELLED;
     if (p == 1.0) {
-      ck_assert_msg(rec[i].status == SIM_ORDER_CANCELLED ||
-                        (rec[i].status == SIM_ORDER_OPEN && rec[i].t_pickup < 0),
-                    "order %zu matched and not cancelled (status %d)", i, rec[i].status);
+      ck_assert_msg(rec[j].status == SIM_ORDER_CANCELLED ||
+                        (rec[j].status == SIM_ORDER_OPEN && rec[j].t_pickup < 0),
+                    "order %zu matched and not cancelled (status %d)", j, rec[j].status);
     } else {
-      ck_assert_int_ne(rec[i].status, SIM_ORDER_CANCELLED);
+      ck_assert_int_ne(rec[j].status, SIM_ORDER_CANCELLED);
     }
   }
   sim_kpis k;
   sim_engine_kpis(r.s, &k);
-  ck_assert_int_gt(matched, 1000);
+  ck_assert_int_gt(matched, ds->min_matched_hour);
   if (p == 1.0) {
-    ck_assert_int_gt(cancelled, matched - 200);
+    ck_assert_int_gt(cancelled, matched - ds->max_open_certain);
     ck_assert_int_eq(k.completed, 0);
     ck_assert(k.income == 0);
     const sim_driver_rec *dr = sim_engine_driver_recs(r.s);
@@ -783,6 +878,14 @@ START_TEST(cancel_certain_and_never) {
   }
   run_free(&r);
 }
+
+START_TEST(cancel_certain_and_never) {
+  if (real.trips == NULL) return;
+  cancel_certain_and_never_on(&real, _i);
+}
+END_TEST
+
+START_TEST(cancel_certain_and_never_synthetic) { cancel_certain_and_never_on(&syn, _i); }
 END_TEST
 
 /* ----------------------------------------------------------- results DB */
@@ -1185,6 +1288,8 @@ static Suite *engine_suite(void) {
   tcase_set_timeout(tc, 1800);
   tcase_add_loop_test(tc, invariants_real_morning, 0, N_CONFIGS);
   tcase_add_loop_test(tc, per_tick_check, 0, N_CONFIGS);
+  tcase_add_loop_test(tc, invariants_synthetic, 0, N_CONFIGS);
+  tcase_add_loop_test(tc, per_tick_check_synthetic, 0, N_CONFIGS);
   suite_add_tcase(s, tc);
   tc = tcase_create("determinism");
   tcase_set_timeout(tc, 1800);
@@ -1192,11 +1297,17 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, determinism_across_slicing);
   tcase_add_loop_test(tc, shortcuts_match_plain_path, 0, 4);
   tcase_add_test(tc, common_random_numbers);
+  tcase_add_test(tc, determinism_synthetic);
+  tcase_add_test(tc, determinism_across_slicing_synthetic);
+  tcase_add_loop_test(tc, shortcuts_match_plain_path_synthetic, 0, 4);
+  tcase_add_test(tc, common_random_numbers_synthetic);
   suite_add_tcase(s, tc);
   tc = tcase_create("rules");
   tcase_set_timeout(tc, 1800);
   tcase_add_loop_test(tc, patience_zero, 0, 2);
   tcase_add_loop_test(tc, cancel_certain_and_never, 0, 2);
+  tcase_add_loop_test(tc, patience_zero_synthetic, 0, 2);
+  tcase_add_loop_test(tc, cancel_certain_and_never_synthetic, 0, 2);
   suite_add_tcase(s, tc);
   tc = tcase_create("results");
   tcase_set_timeout(tc, 1800);
@@ -1241,6 +1352,42 @@ static void load_real(const char *data) {
     fprintf(stderr, "expected %d trips 08:00-12:00, loaded %zu\n", REAL_ORDERS, n_real);
     exit(EXIT_FAILURE);
   }
+  real = (dataset){.name = "real", .city = &manhattan, .city_name = "manhattan",
+                   .trips = real_trips, .n = n_real, .day = DAY, .from_s = 8 * 3600,
+                   .to_s = 12 * 3600, .fleet = REAL_FLEET, .min_calls = 1000,
+                   .short_fleet = 300, .short_step = 200, .min_expired_short = 1000,
+                   .min_compared = 10000, .min_both_cancelled = 100,
+                   .min_matched_hour = 1000, .min_expired_hour = 100,
+                   .max_open_certain = 200};
+}
+
+/* The synthetic city's morning rush, 07:00-11:00 of a day of SYN_AM_ORDERS
+ * orders (about a quarter of them in the horizon), for a fleet that serves
+ * most of them. */
+#define SYN_AM_ORDERS 40000
+#define SYN_AM_FLEET 700
+
+static void load_synthetic(void) {
+  rs_err e = {0};
+  city_synth_opts o = {7, SYN_AM_ORDERS, CITY_SYNTH_DEFAULT_DAY};
+  city_trip *all;
+  size_t n_all;
+  if (city_synth_generate(&synthetic, &o, &all, &n_all, &e) != 0) {
+    fprintf(stderr, "%s\n", e.msg);
+    exit(EXIT_FAILURE);
+  }
+  int64_t from_s = 7 * 3600, to_s = 11 * 3600;
+  n_syn = 0;
+  for (size_t i = 0; i < n_all; i++)
+    if (all[i].t_request >= o.day + from_s && all[i].t_request < o.day + to_s)
+      all[n_syn++] = all[i];
+  syn_trips = all;
+  syn = (dataset){.name = "synthetic", .city = &synthetic, .city_name = "synthetic",
+                  .trips = syn_trips, .n = n_syn, .day = o.day, .from_s = from_s,
+                  .to_s = to_s, .fleet = SYN_AM_FLEET, .synthetic_orders = SYN_AM_ORDERS,
+                  .min_calls = 1000, .short_fleet = 80, .short_step = 50,
+                  .min_expired_short = 1000, .min_compared = 4000, .min_both_cancelled = 200,
+                  .min_matched_hour = 1000, .min_expired_hour = 50, .max_open_certain = 100};
 }
 
 int main(void) {
@@ -1254,8 +1401,10 @@ int main(void) {
   const char *data = test_data_dir();
   if (data != NULL) load_real(data);
   else fprintf(stderr, "RIDESIM_DATA unset: only the synthetic-city tests run\n");
+  load_synthetic();
   int rc = test_run_suite(engine_suite());
   free(real_trips);
+  free(syn_trips);
   char path[600];
   const char *names[] = {"results.db", "results.db-wal", "results.db-shm", "empty0.db",
                          "empty1.db", "empty0.db-wal", "empty0.db-shm", "empty1.db-wal",
