@@ -56,7 +56,7 @@
 #include "sim/scenario.h"
 #include "tests/faults/vfs_shim.h"
 #include "tests/testutil.h"
-#include "tools/runsetup.h"
+#include "run/setup.h"
 
 /* ---- the allocation seam ------------------------------------------------ */
 

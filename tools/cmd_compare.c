@@ -8,7 +8,7 @@
  * engine's per-purpose PCG32 streams come from the seed). Policies are then
  * compared on the per-seed differences, which cancels the variance they
  * share. A trip store gives one run_input for all seeds. The synthetic city
- * draws its demand from the run seed (runsetup), so there is one run_input
+ * draws its demand from the run seed (run/setup.c), so there is one run_input
  * per seed: each run's stored scenario then reproduces it alone with
  * `ridesim run --scenario`, and pairing by seed still compares policies on
  * identical riders.
@@ -17,7 +17,7 @@
  * --jobs at a time. The main thread owns the loop, SQLite and the terminal:
  * it inserts a run's row ('running') when launching it, and its after_work
  * callback writes the results, frees the run and launches the next. A
- * worker builds its run_ctx (pure memory work, see runsetup.h) and steps the
+ * worker builds its run_ctx (pure memory work, see run/setup.h) and steps the
  * engine in slices of SIM_SLICE_EVENTS events; the only state it shares is
  * read-only (the run_input, the scenario) or atomic (the stop flag, its own
  * simulated-time progress). Scenarios whose value model reads a table file
@@ -50,8 +50,8 @@
 #include "tools/cli.h"
 #include "tools/report.h"
 #include "tools/runopts.h"
-#include "tools/runsetup.h"
-#include "tools/stats.h"
+#include "run/setup.h"
+#include "run/stats.h"
 
 #define CMP_USAGE                                                                        \
   "ridesim compare --policies A,B,... [--reposition X,Y] [--seeds 1-5 | --seeds 1,3,7]\n" \
@@ -551,8 +551,8 @@ static void signal_cb(uv_signal_t *h, int signum) {
 /* --------------------------------------------------------------- output */
 
 typedef struct {
-  rs_stat s;          /* over seeds */
-  rs_stat d;          /* paired difference against the baseline */
+  run_stat s;          /* over seeds */
+  run_stat d;          /* paired difference against the baseline */
   double rel;         /* d.mean in % of the baseline mean */
   int is_base;
 } cmp_cell;
@@ -560,12 +560,12 @@ typedef struct {
 static void stat_cell(compare *c, int combo, int base, int kpi, cmp_cell *out) {
   const double *v = val_at(c, combo, kpi);
   size_t n = (size_t)c->a->n_seeds;
-  rs_stat_of(v, n, &out->s);
+  run_stat_of(v, n, &out->s);
   out->is_base = combo == base;
-  rs_stat b;
-  rs_stat_of(val_at(c, base, kpi), n, &b);
-  rs_stat_paired(val_at(c, base, kpi), v, n, &out->d);
-  out->rel = rs_rel_pct(out->d.mean, b.mean);
+  run_stat b;
+  run_stat_of(val_at(c, base, kpi), n, &b);
+  run_stat_paired(val_at(c, base, kpi), v, n, &out->d);
+  out->rel = run_stat_rel_pct(out->d.mean, b.mean);
 }
 
 static void fmt_num(char *buf, size_t n, double v, int dec, int sign) {

@@ -7,7 +7,7 @@
  * docs/agent-protocol.md), or `builtin:NAME`: a built-in dispatch policy
  * standing behind the very same observations, so that the two are compared
  * on identical inputs. The run itself is assembled as `ridesim run`
- * assembles it (tools/runsetup.h), with the same options; the run's
+ * assembles it (run/setup.h), with the same options; the run's
  * policies are then replaced by the bridge. Results go to the same results
  * DB; every fault of the agent goes to a log of JSON lines (--agent-log,
  * default OUT.agent.jsonl) and is summarised on stderr.
@@ -38,7 +38,7 @@
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "tools/runopts.h"
-#include "tools/runsetup.h"
+#include "run/setup.h"
 
 #define EVAL_USAGE                                                                     \
   "ridesim evaluate --agent 'COMMAND ...' | --agent builtin:NAME [--agent-timeout S]\n" \

@@ -25,7 +25,7 @@
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "tools/runopts.h"
-#include "tools/runsetup.h"
+#include "run/setup.h"
 #include "value/vstore.h"
 
 #define RUN_USAGE                                                                  \

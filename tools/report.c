@@ -36,7 +36,7 @@
 #include "base/rs_geo.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
-#include "tools/stats.h"
+#include "run/stats.h"
 #include "value/vstore.h"
 
 #ifndef RIDESIM_VERSION
@@ -698,12 +698,12 @@ static void bar_chart(FILE *f, const rp_data *d, int kpi) {
            k->unit[0] ? ")" : "");
   svg_open(f, W, H, title);
   plot p = {62, 34, W - 80, H - 34 - 46, 0, (double)d->n_groups, 0, 0};
-  rs_stat s[64];
+  run_stat s[64];
   int n = d->n_groups < 64 ? d->n_groups : 64;
   double top = 0;
   for (int g = 0; g < n; g++) {
     const rp_group *G = &d->groups[g];
-    rs_stat_of(G->vals + (size_t)kpi * (size_t)G->n, (size_t)G->n, &s[g]);
+    run_stat_of(G->vals + (size_t)kpi * (size_t)G->n, (size_t)G->n, &s[g]);
     double hi = isfinite(s[g].hi) ? s[g].hi : s[g].mean;
     if (isfinite(hi) && hi * k->scale > top) top = hi * k->scale;
   }
@@ -1068,16 +1068,16 @@ static void kpi_table(FILE *f, const rp_data *d) {
     fprintf(f, "</td>");
     for (int g = 0; g < d->n_groups; g++) {
       const rp_group *G = &d->groups[g];
-      rs_stat s;
-      rs_stat_of(G->vals + (size_t)k * (size_t)G->n, (size_t)G->n, &s);
+      run_stat s;
+      run_stat_of(G->vals + (size_t)k * (size_t)G->n, (size_t)G->n, &s);
       fprintf(f, "<td>");
       if (isfinite(s.mean)) fprintf(f, "%.*f", kd->decimals, s.mean * kd->scale);
       else fprintf(f, "n/a");
       if (isfinite(s.half)) fprintf(f, " <span class=\"ci\">&#177; %.*f</span>", kd->decimals, s.half * kd->scale);
       /* paired difference with the baseline when the seeds line up */
       if (g > 0 && G->n == B->n && memcmp(G->seeds, B->seeds, (size_t)G->n * sizeof *G->seeds) == 0) {
-        rs_stat dd;
-        rs_stat_paired(B->vals + (size_t)k * (size_t)B->n, G->vals + (size_t)k * (size_t)G->n,
+        run_stat dd;
+        run_stat_paired(B->vals + (size_t)k * (size_t)B->n, G->vals + (size_t)k * (size_t)G->n,
                        (size_t)G->n, &dd);
         if (isfinite(dd.mean)) {
           int signif = isfinite(dd.lo) && (dd.lo > 0 || dd.hi < 0);

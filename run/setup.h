@@ -1,6 +1,6 @@
 /*
- * runsetup: assembling runs from a scenario, shared by `run`, `compare` and
- * `evaluate`.
+ * setup: assembling runs from a scenario, shared by `run`, `compare` and
+ * `evaluate` (through run/lifecycle.h and run/compare.h).
  *
  * A run_input is what every run of a scenario shares: the city and the trips
  * of the day and horizon (loaded once from a trip store, or generated for the
@@ -10,10 +10,10 @@
  * threads; each is fully independent of the others.
  *
  * This is where policy names meet their constructors, which is why it lives
- * in tools/: sim/ knows no particular policy.
+ * in run/ and not in sim/: sim/ knows no particular policy.
  */
-#ifndef TOOLS_RUNSETUP_H
-#define TOOLS_RUNSETUP_H
+#ifndef RUN_SETUP_H
+#define RUN_SETUP_H
 
 #include <signal.h>
 #include <stddef.h>
@@ -29,11 +29,11 @@
 #include "sim/scenario.h"
 
 typedef struct {
-  city_def city;
+  city_def city;      /* the scenario's city, resolved */
   city_travel travel; /* the city's travel model (its city is `city`: a
                          run_input is not moved once loaded) */
   city_trip *trips;   /* sorted by (t_request, id); owned */
-  size_t n;
+  size_t n;           /* trips in the horizon */
   int64_t from, to;   /* horizon, absolute local time */
 } run_input;
 
@@ -47,11 +47,11 @@ void run_input_free(run_input *in);
 
 typedef struct {
   sim_scenario sc;      /* this run's scenario (its seed, its policies) */
-  city_grid grid;
-  disp_policy dp;
-  disp_repolicy rp;
+  city_grid grid;       /* the city's hex grid (the engine's too) */
+  disp_policy dp;       /* dispatch policy, owned; the engine borrows it */
+  disp_repolicy rp;     /* repositioning policy, owned; the engine borrows it */
   disp_v1d3 *vm;        /* value model when a policy is v1d3, else NULL */
-  sim_engine *eng;
+  sim_engine *eng;      /* owned */
 } run_ctx;
 
 /* SIGINT and SIGTERM held while a finished run's results are written. The
@@ -59,9 +59,10 @@ typedef struct {
  * their default action when it ends; a signal after that would cut the
  * results write short and leave the run 'running'. Hold them from the
  * loop's end to the write's end; release takes any that came and returns
- * 1 then (the command exits 130), else 0. */
+ * 1 then (a command exits 130), else 0. */
 typedef struct {
-  sigset_t set, old;
+  sigset_t set;         /* SIGINT and SIGTERM */
+  sigset_t old;         /* the mask before the hold, restored by release */
 } run_signals;
 void run_signals_hold(run_signals *h);
 int run_signals_release(run_signals *h);

@@ -11,7 +11,7 @@
  *
  * Summation is plain left to right: a comparison has a handful of seeds.
  */
-#include "tools/stats.h"
+#include "run/stats.h"
 
 #include <math.h>
 
@@ -24,7 +24,7 @@ static const double T975[30] = {
   2.059539,  2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
 };
 
-double rs_t975(long df) {
+double run_stat_t975(long df) {
   if (df < 0) return NAN;
   if (df == 0) return Z975;
   if (df <= 30) return T975[df - 1];
@@ -36,7 +36,7 @@ double rs_t975(long df) {
 }
 
 /* The summary of the finite values of a[i] (or b[i] - a[i] when b). */
-static void summarise(const double *a, const double *b, size_t n, rs_stat *out) {
+static void summarise(const double *a, const double *b, size_t n, run_stat *out) {
   size_t k = 0;
   double sum = 0;
   for (size_t i = 0; i < n; i++) {
@@ -56,18 +56,18 @@ static void summarise(const double *a, const double *b, size_t n, rs_stat *out) 
     if (isfinite(x)) ss += (x - out->mean) * (x - out->mean);
   }
   out->sd = sqrt(ss / (double)(k - 1));
-  out->half = rs_t975((long)(k - 1)) * out->sd / sqrt((double)k);
+  out->half = run_stat_t975((long)(k - 1)) * out->sd / sqrt((double)k);
   out->lo = out->mean - out->half;
   out->hi = out->mean + out->half;
 }
 
-void rs_stat_of(const double *a, size_t n, rs_stat *out) { summarise(a, NULL, n, out); }
+void run_stat_of(const double *a, size_t n, run_stat *out) { summarise(a, NULL, n, out); }
 
-void rs_stat_paired(const double *a, const double *b, size_t n, rs_stat *out) {
+void run_stat_paired(const double *a, const double *b, size_t n, run_stat *out) {
   summarise(a, b, n, out);
 }
 
-double rs_rel_pct(double diff, double base) {
+double run_stat_rel_pct(double diff, double base) {
   if (!isfinite(base) || base == 0 || !isfinite(diff)) return NAN;
   return 100 * diff / fabs(base);
 }

@@ -12,12 +12,12 @@
  * Everything here is pure arithmetic on caller arrays: no allocation, no
  * state, safe from any thread.
  */
-#ifndef TOOLS_STATS_H
-#define TOOLS_STATS_H
+#ifndef RUN_STATS_H
+#define RUN_STATS_H
 
 #include <stddef.h>
 
-#define RS_STATS_CONF 0.95   /* the confidence level of every interval */
+#define RUN_STAT_CONF 0.95   /* the confidence level of every interval */
 
 /* The mean, and a summary with its 95 % interval. */
 typedef struct {
@@ -26,22 +26,22 @@ typedef struct {
   double sd;       /* sample standard deviation (n - 1); NaN when n < 2 */
   double half;     /* half-width of the 95 % interval; NaN when n < 2 */
   double lo, hi;   /* mean -+ half (NaN when n < 2) */
-} rs_stat;
+} run_stat;
 
 /* The 0.975 quantile of Student's t with df degrees of freedom (the factor
  * of a two-sided 95 % interval): exact to 6 decimals from a table for df
  * 1..30, the Cornish-Fisher expansion about the normal quantile beyond
  * (error < 1e-5 at df 31, shrinking as df^-4), 1.959964 for df = inf
  * (pass 0 for the normal value). NaN for df < 0. */
-double rs_t975(long df);
+double run_stat_t975(long df);
 
 /* Summary of the finite values among a[0..n). */
-void rs_stat_of(const double *a, size_t n, rs_stat *out);
+void run_stat_of(const double *a, size_t n, run_stat *out);
 
 /* The paired difference b[i] - a[i] over the i where both are finite. */
-void rs_stat_paired(const double *a, const double *b, size_t n, rs_stat *out);
+void run_stat_paired(const double *a, const double *b, size_t n, run_stat *out);
 
 /* 100 * diff / abs(base), NaN when base is 0 or not finite. */
-double rs_rel_pct(double diff, double base);
+double run_stat_rel_pct(double diff, double base);
 
 #endif

@@ -1,8 +1,7 @@
 /*
- * runsetup: scenario -> trips, policies, value model, engine; see
- * runsetup.h.
+ * setup: scenario -> trips, policies, value model, engine; see setup.h.
  */
-#include "tools/runsetup.h"
+#include "run/setup.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -10,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rs_time.h"
 #include "city_data/synth.h"
-#include "tools/cli.h"
 #include "value/vstore.h"
 
 static double scenario_cancel_p(const void *ctx, double m) {
@@ -98,8 +97,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
   if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
   if (*n == 0) {
     char day[32];
-    cli_format_time(s->day, day, sizeof day);
-    day[10] = '\0';
+    rs_time_format_day(s->day, day, sizeof day);
     free(*trips);
     *trips = NULL;
     rc = rs_err_set(e, RS_EEMPTY, "%s: no trips on %s between %02d:%02d and %02d:%02d",
