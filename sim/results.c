@@ -1,10 +1,16 @@
 /*
- * results: the results database writer; see results.h.
+ * results: the results database, written and read; see results.h.
  *
  * Speed: rows go through prepared statements (orders 64 rows a statement),
  * inside one transaction, with synchronous=NORMAL in WAL mode: durable at each commit
  * point that matters (the 'running' row, the final transaction), without an
  * fsync per row. 60,000 orders write in well under 100 ms.
+ *
+ * Reading: each reader prepares its statement, steps it through the
+ * caller's callback and finalises it; a report reads a few dozen runs, so
+ * statements are not kept between calls. The reading connection of
+ * sim_results_open_read is read-only and creates nothing, so a report never
+ * changes the DB it reads (nor its schema version).
  */
 #include "sim/results.h"
 
@@ -14,13 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define RESULTS_BUSY_MS 5000 /* wait this long for another writer to finish */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 struct sim_results {
-  sqlite3 *db;
-  char path[1024];
+  sqlite3 *db;          /* the connection (read-only from sim_results_open_read) */
+  char path[1024];      /* as given, for messages */
 };
 
 static const char *SCHEMA =
@@ -44,8 +54,14 @@ static const char *SCHEMA =
     " PRIMARY KEY(run_id, t_start)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS solver_ticks(run_id INTEGER, t INTEGER, orders INTEGER,"
     " drivers INTEGER, edges INTEGER, solve_us REAL);"
+    "CREATE TABLE IF NOT EXISTS unserved_cells(run_id INTEGER, cell INTEGER,"
+    " q INTEGER, r INTEGER, lat REAL, lng REAL, edge_m REAL, requests INTEGER,"
+    " unserved INTEGER, PRIMARY KEY(run_id, cell)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('app', 'ridesim-results');"
-    "INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', '" STR(SIM_RESULTS_SCHEMA) "');"
+    /* a schema 1 file has just gained unserved_cells */
+    "UPDATE meta SET value = '" STR(SIM_RESULTS_SCHEMA) "' WHERE key = 'schema_version'"
+    " AND CAST(value AS INTEGER) < " STR(SIM_RESULTS_SCHEMA) ";";
 
 static int db_fail(sim_results *r, rs_err *e, const char *what) {
   return rs_err_set(e, RS_EDB, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
@@ -133,6 +149,37 @@ int sim_results_open(const char *path, sim_results **out, rs_err *e) {
     sqlite3_free(msg);
     sim_results_close(r);
     return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+int sim_results_open_read(const char *path, sim_results **out, rs_err *e) {
+  *out = NULL;
+  struct stat sb;
+  if (stat(path, &sb) != 0) return rs_err_set(e, RS_ENOENT, "%s: no such file", path);
+  sim_results *r = calloc(1, sizeof *r);
+  if (r == NULL) return rs_err_set(e, RS_ENOMEM, "results: out of memory");
+  snprintf(r->path, sizeof r->path, "%s", path);
+  int rc;
+  if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot open: %s", path,
+                    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+    sim_results_close(r);
+    return rc;
+  }
+  sqlite3_busy_timeout(r->db, RESULTS_BUSY_MS);
+  sqlite3_stmt *st;
+  int ours = 0;
+  if (sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'app'", -1, &st, NULL) ==
+      SQLITE_OK) {
+    ours = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+           strcmp((const char *)sqlite3_column_text(st, 0), "ridesim-results") == 0;
+    sqlite3_finalize(st);
+  }
+  if (!ours) {
+    sim_results_close(r);
+    return rs_err_set(e, RS_EFORMAT, "%s: not a ridesim results database", path);
   }
   *out = r;
   return 0;
@@ -324,15 +371,68 @@ static int write_solver(sim_results *r, int64_t run, const sim_engine *s, rs_err
   return 0;
 }
 
+/* The run's demand per cell of its grid (see results.h, "Unserved
+ * cells"): the requested orders counted by pickup cell, written for the
+ * cells with requests, by ascending cell. Orders outside the grid are
+ * skipped. */
+static int write_cells(sim_results *r, int64_t run, const sim_engine *s, const city_grid *g,
+                       rs_err *e) {
+  int32_t *req = calloc((size_t)g->n_cells + 1, sizeof *req);
+  int32_t *lost = calloc((size_t)g->n_cells + 1, sizeof *lost);
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (req == NULL || lost == NULL) {
+    rc = rs_err_set(e, RS_ENOMEM, "results: out of memory for the cells of %d", g->n_cells);
+    goto out;
+  }
+  const disp_order *o = sim_engine_orders(s);
+  const sim_order_rec *rec = sim_engine_order_recs(s);
+  size_t n = sim_engine_n_requested(s);
+  for (size_t i = 0; i < n; i++) {
+    int32_t c = o[i].pcell;
+    if (c < 0 || c >= g->n_cells) continue;
+    req[c]++;
+    if (rec[i].status == SIM_ORDER_EXPIRED || rec[i].status == SIM_ORDER_CANCELLED) lost[c]++;
+  }
+  if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO unserved_cells VALUES(?,?,?,?,?,?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK) {
+    rc = db_fail(r, e, "cannot write unserved_cells");
+    goto out;
+  }
+  for (int32_t c = 0; c < g->n_cells && rc == 0; c++) {
+    if (req[c] == 0) continue;
+    city_hex h = city_grid_hex(g, c);
+    double lat, lng;
+    city_grid_center(g, h, &lat, &lng);
+    sqlite3_bind_int64(st, 1, run);
+    sqlite3_bind_int(st, 2, c);
+    sqlite3_bind_int(st, 3, h.q);
+    sqlite3_bind_int(st, 4, h.r);
+    sqlite3_bind_double(st, 5, lat);
+    sqlite3_bind_double(st, 6, lng);
+    sqlite3_bind_double(st, 7, g->edge_m);
+    sqlite3_bind_int(st, 8, req[c]);
+    sqlite3_bind_int(st, 9, lost[c]);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(r, e, "cannot write unserved_cells");
+    sqlite3_reset(st);
+  }
+out:
+  sqlite3_finalize(st);
+  free(req);
+  free(lost);
+  return rc;
+}
+
 int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
-                           rs_err *e) {
+                           const city_grid *cells, rs_err *e) {
   if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(r, e, "cannot start writing results");
   int rc = write_orders(r, run, s, e);
   if (!rc) rc = write_drivers(r, run, s, e);
   if (!rc) rc = write_series(r, run, s, e);
   if (!rc) rc = write_solver(r, run, s, e);
+  if (!rc && cells != NULL) rc = write_cells(r, run, s, cells, e);
   if (!rc) {
     char *kj = sim_kpis_to_json(k, 0);
     sqlite3_stmt *st;
@@ -407,4 +507,185 @@ char *sim_kpis_to_json(const sim_kpis *k, int pretty) {
   char *txt = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return txt;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static double col_opt_double(sqlite3_stmt *st, int i) {
+  return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Steps st through fn until done; RS_EDB naming `what` when SQLite fails,
+ * fn's code when it stops the read. st is finalised. */
+typedef int (*row_fn)(void *ctx, sqlite3_stmt *st, rs_err *e);
+static int read_rows(sim_results *r, sqlite3_stmt *st, row_fn fn, void *ctx, const char *what,
+                     rs_err *e) {
+  int rc, src;
+  for (;;) {
+    src = sqlite3_step(st);
+    if (src != SQLITE_ROW) break;
+    if ((rc = fn(ctx, st, e)) != 0) {
+      sqlite3_finalize(st);
+      return rc;
+    }
+  }
+  rc = src == SQLITE_DONE ? 0 : db_fail(r, e, what);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+typedef struct {
+  int (*fn)(void *arg, const sim_results_run *run, rs_err *e);
+  void *arg;
+} runs_ctx;
+
+static int run_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const runs_ctx *c = ctx;
+  sim_results_run run;
+  run.id = sqlite3_column_int64(st, 0);
+  run.seed = (uint64_t)sqlite3_column_int64(st, 1);
+  run.status = (const char *)sqlite3_column_text(st, 2);
+  run.wall_s = col_opt_double(st, 3);
+  run.kpis = (const char *)sqlite3_column_text(st, 4);
+  run.scenario = (const char *)sqlite3_column_text(st, 5);
+  run.t_from = sqlite3_column_int64(st, 6);
+  run.t_to = sqlite3_column_int64(st, 7);
+  if (run.status == NULL) run.status = "";
+  return c->fn(c->arg, &run, e);
+}
+
+int sim_results_read_runs(sim_results *r, int with_interrupted, int64_t id_min,
+                          int64_t id_max,
+                          int (*fn)(void *arg, const sim_results_run *run, rs_err *e),
+                          void *arg, rs_err *e) {
+  sqlite3_stmt *st;
+  const char *sql =
+      "SELECT id, seed, status, wall_seconds, kpis, scenario, t_from, t_to"
+      " FROM runs WHERE kpis IS NOT NULL AND (status = 'completed' OR (?1 AND status = "
+      "'interrupted')) AND (?2 = 0 OR id BETWEEN ?2 AND ?3) ORDER BY id";
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "not a ridesim results database (no runs table)");
+  sqlite3_bind_int(st, 1, with_interrupted != 0);
+  sqlite3_bind_int64(st, 2, id_min);
+  sqlite3_bind_int64(st, 3, id_max);
+  runs_ctx c = {fn, arg};
+  return read_rows(r, st, run_row, &c, "cannot read runs", e);
+}
+
+typedef struct {
+  int (*fn)(void *arg, const sim_results_window *w, rs_err *e);
+  void *arg;
+} series_ctx;
+
+static int series_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const series_ctx *c = ctx;
+  sim_results_window w;
+  w.t_start = sqlite3_column_int64(st, 0);
+  w.requests = sqlite3_column_int64(st, 1);
+  w.matched = sqlite3_column_int64(st, 2);
+  w.completed = sqlite3_column_int64(st, 3);
+  w.cancelled = sqlite3_column_int64(st, 4);
+  w.expired = sqlite3_column_int64(st, 5);
+  w.income = sqlite3_column_double(st, 6);
+  w.wait_mean_s = col_opt_double(st, 7);
+  w.pickup_m_mean = col_opt_double(st, 8);
+  w.idle_drivers_mean = col_opt_double(st, 9);
+  w.busy_drivers_mean = col_opt_double(st, 10);
+  return c->fn(c->arg, &w, e);
+}
+
+int sim_results_read_series(sim_results *r, int64_t run_id,
+                            int (*fn)(void *arg, const sim_results_window *w, rs_err *e),
+                            void *arg, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT t_start, requests, matched, completed, cancelled, expired,"
+                         " income, wait_mean_s, pickup_m_mean, idle_drivers_mean,"
+                         " busy_drivers_mean FROM kpi_series WHERE run_id = ? ORDER BY t_start",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read kpi_series");
+  sqlite3_bind_int64(st, 1, run_id);
+  series_ctx c = {fn, arg};
+  return read_rows(r, st, series_row, &c, "cannot read kpi_series", e);
+}
+
+int sim_results_pickup_max(sim_results *r, int64_t run_id, double *max_m, rs_err *e) {
+  *max_m = NAN;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "SELECT max(pickup_m) FROM orders WHERE run_id = ?", -1, &st,
+                         NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read orders");
+  sqlite3_bind_int64(st, 1, run_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *max_m = col_opt_double(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : db_fail(r, e, "cannot read orders");
+}
+
+typedef struct {
+  int (*fn)(void *arg, double pickup_m, rs_err *e);
+  void *arg;
+} pickups_ctx;
+
+static int pickup_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const pickups_ctx *c = ctx;
+  return c->fn(c->arg, sqlite3_column_double(st, 0), e);
+}
+
+int sim_results_read_pickups(sim_results *r, int64_t run_id,
+                             int (*fn)(void *arg, double pickup_m, rs_err *e), void *arg,
+                             rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT pickup_m FROM orders WHERE run_id = ? AND pickup_m IS NOT NULL"
+                         " ORDER BY order_id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read orders");
+  sqlite3_bind_int64(st, 1, run_id);
+  pickups_ctx c = {fn, arg};
+  return read_rows(r, st, pickup_row, &c, "cannot read orders", e);
+}
+
+typedef struct {
+  int (*fn)(void *arg, const sim_results_cell *c, rs_err *e);
+  void *arg;
+} cells_ctx;
+
+static int cell_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const cells_ctx *c = ctx;
+  sim_results_cell x;
+  x.cell = sqlite3_column_int(st, 0);
+  x.q = sqlite3_column_int(st, 1);
+  x.r = sqlite3_column_int(st, 2);
+  x.lat = sqlite3_column_double(st, 3);
+  x.lng = sqlite3_column_double(st, 4);
+  x.edge_m = sqlite3_column_double(st, 5);
+  x.requests = sqlite3_column_int64(st, 6);
+  x.unserved = sqlite3_column_int64(st, 7);
+  return c->fn(c->arg, &x, e);
+}
+
+int sim_results_read_cells(sim_results *r, int64_t run_id,
+                           int (*fn)(void *arg, const sim_results_cell *c, rs_err *e),
+                           void *arg, rs_err *e) {
+  sqlite3_stmt *st;
+  /* schema 1: no table, no rows */
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                         " AND name = 'unserved_cells'",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read unserved_cells");
+  int rc = sqlite3_step(st);
+  int64_t has = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return db_fail(r, e, "cannot read unserved_cells");
+  if (has == 0) return 0;
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT cell, q, r, lat, lng, edge_m, requests, unserved"
+                         " FROM unserved_cells WHERE run_id = ? ORDER BY cell",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read unserved_cells");
+  sqlite3_bind_int64(st, 1, run_id);
+  cells_ctx c = {fn, arg};
+  return read_rows(r, st, cell_row, &c, "cannot read unserved_cells", e);
 }

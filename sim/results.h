@@ -1,5 +1,6 @@
 /*
- * results: the results database of runs (SQLite).
+ * results: the results database of runs (SQLite), and its one owner: every
+ * SQL statement on a results DB, writing or reading, is in results.c.
  *
  * Schema (version SIM_RESULTS_SCHEMA):
  *   meta(key, value)                 app = ridesim-results, schema_version
@@ -13,28 +14,48 @@
  *              expired, income, wait_mean_s, pickup_m_mean,
  *              idle_drivers_mean, busy_drivers_mean)
  *   solver_ticks(run_id, t, orders, drivers, edges, solve_us)
+ *   unserved_cells(run_id, cell, q, r, lat, lng, edge_m, requests, unserved)
  *
  * A run's row is inserted with status 'running' and committed before the
  * run starts; everything else is written at the end in one transaction that
  * also sets the final status ('completed' or 'interrupted'). A process killed
  * in between leaves a consistent file in which the run shows 'running', i.e.
  * incomplete, and no half-written rows.
+ *
+ * Unserved cells. The schema stores no coordinates with the orders, so a
+ * run may also record its demand per hex cell of its grid: one row per cell
+ * with at least one request, with the cell's axial coordinates, centre and
+ * edge, its requests and the orders there that went unserved (expired or
+ * cancelled; orders open at the end are neither and count in requests
+ * only). The report maps them. `ridesim compare` records them; a run
+ * without them has no rows there.
+ *
+ * Versions. Schema 1 had no unserved_cells (the report created it beside
+ * the results through a connection of its own). Opening such a DB for
+ * writing adds the table and marks it version 2; read as it is, it simply
+ * has no per-cell rows.
  */
 #ifndef SIM_RESULTS_H
 #define SIM_RESULTS_H
 
 #include <stdint.h>
 
-#include "sim/engine.h"
 #include "base/rs_error.h"
+#include "city_data/hexgrid.h"
+#include "sim/engine.h"
 
-#define SIM_RESULTS_SCHEMA 1
+#define SIM_RESULTS_SCHEMA 2
 
 typedef struct sim_results sim_results;
 
-/* Opens or creates a results DB. A file that is not SQLite, or a SQLite
- * file of something else: RS_EFORMAT; unwritable: RS_EDB. */
+/* Opens or creates a results DB for writing (and reading). A file that is
+ * not SQLite, or a SQLite file of something else: RS_EFORMAT; unwritable:
+ * RS_EDB. */
 int sim_results_open(const char *path, sim_results **out, rs_err *e);
+/* Opens an existing results DB read-only: nothing is created or changed.
+ * RS_ENOENT when there is no such file, RS_EDB when it cannot be opened,
+ * RS_EFORMAT when it is not a ridesim results database. */
+int sim_results_open_read(const char *path, sim_results **out, rs_err *e);
 void sim_results_close(sim_results *r);
 
 /* Inserts the run's row (status 'running') and commits it. */
@@ -44,15 +65,83 @@ int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t se
                           int64_t *run_id, rs_err *e);
 
 /* Writes orders, drivers, kpi_series, solver ticks and the run's final
- * status, KPIs, wall time and event count, in one transaction. */
+ * status, KPIs, wall time and event count, in one transaction; with cells
+ * (the engine's grid, not NULL) the run's unserved_cells rows too. On error
+ * nothing of it is written and the run stays 'running'. */
 int sim_results_finish_run(sim_results *r, int64_t run_id, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
-                           rs_err *e);
+                           const city_grid *cells, rs_err *e);
 
 /* The KPIs as a JSON object text (caller frees), NULL on no memory. */
 char *sim_kpis_to_json(const sim_kpis *k, int pretty);
 
 /* Status names of orders ("completed", ...). */
 const char *sim_order_status_name(int32_t status);
+
+/* ------------------------------------------------------------- reading
+ *
+ * Readers call fn once per row, in the order stated, with the row valid
+ * during the call only; fn returns 0 to go on or a negative code, which
+ * ends the read and is returned (its message in e). A read that fails in
+ * SQLite is RS_EDB with the table named. */
+
+/* A run as the runs table records it. */
+typedef struct {
+  int64_t id;             /* run id */
+  uint64_t seed;          /* the run's seed */
+  const char *status;     /* 'completed', 'interrupted', ... */
+  double wall_s;          /* wall seconds, NAN when not recorded */
+  const char *scenario;   /* the effective scenario as JSON; NULL if missing */
+  const char *kpis;       /* the KPIs as a JSON object (sim_kpis_to_json) */
+  int64_t t_from, t_to;   /* the horizon, local epoch */
+} sim_results_run;
+
+/* The finished runs, by ascending id: those with KPIs whose status is
+ * 'completed' (or 'interrupted' too when with_interrupted), with id in
+ * [id_min, id_max] unless id_min is 0. */
+int sim_results_read_runs(sim_results *r, int with_interrupted, int64_t id_min,
+                          int64_t id_max,
+                          int (*fn)(void *arg, const sim_results_run *run, rs_err *e),
+                          void *arg, rs_err *e);
+
+/* One kpi_series window of a run. Means over no orders or no ticks are
+ * NAN. */
+typedef struct {
+  int64_t t_start;                     /* window start, local epoch */
+  int64_t requests, matched, completed, cancelled, expired;
+  double income;                       /* fares of orders completed in it */
+  double wait_mean_s, pickup_m_mean;   /* over orders matched in it */
+  double idle_drivers_mean, busy_drivers_mean; /* over its dispatch ticks */
+} sim_results_window;
+
+/* A run's kpi_series windows, by ascending t_start. */
+int sim_results_read_series(sim_results *r, int64_t run_id,
+                            int (*fn)(void *arg, const sim_results_window *w, rs_err *e),
+                            void *arg, rs_err *e);
+
+/* The largest pickup distance of a run's matched orders, in *max_m; NAN
+ * when none was matched. */
+int sim_results_pickup_max(sim_results *r, int64_t run_id, double *max_m, rs_err *e);
+/* The pickup distance of each matched order of a run (the orders stream,
+ * never held), by order id. */
+int sim_results_read_pickups(sim_results *r, int64_t run_id,
+                             int (*fn)(void *arg, double pickup_m, rs_err *e), void *arg,
+                             rs_err *e);
+
+/* One unserved_cells row. */
+typedef struct {
+  int32_t cell;            /* dense index in the run's grid */
+  int32_t q, r;            /* axial coordinates */
+  double lat, lng;         /* centre, degrees */
+  double edge_m;           /* hexagon edge */
+  int64_t requests;        /* orders requested there */
+  int64_t unserved;        /* of those, expired or cancelled */
+} sim_results_cell;
+
+/* A run's unserved_cells rows, by ascending cell; none for a run that
+ * recorded none, or a DB of schema 1 that has no such table. */
+int sim_results_read_cells(sim_results *r, int64_t run_id,
+                           int (*fn)(void *arg, const sim_results_cell *c, rs_err *e),
+                           void *arg, rs_err *e);
 
 #endif

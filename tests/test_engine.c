@@ -944,7 +944,7 @@ static int64_t synthetic_run_to_db(const char *path, const city_trip *all, size_
   int64_t id;
   ck_assert_msg(sim_results_begin_run(res, scen, sc.seed, "test", r.dp.name, r.rp.name, from,
                                       to, &id, &e) == 0, "%s", e.msg);
-  ck_assert_msg(sim_results_finish_run(res, id, r.s, k, "completed", 0.5, &e) == 0, "%s",
+  ck_assert_msg(sim_results_finish_run(res, id, r.s, k, "completed", 0.5, NULL, &e) == 0, "%s",
                 e.msg);
   free(scen);
   sim_results_close(res);
@@ -1166,7 +1166,7 @@ START_TEST(no_trips) {
   int64_t id;
   ck_assert_int_eq(sim_results_open(path, &res, &e), 0);
   ck_assert_int_eq(sim_results_begin_run(res, "{}", 1, "test", "x", "y", from, to, &id, &e), 0);
-  ck_assert_msg(sim_results_finish_run(res, id, r.s, &k, "completed", 0, &e) == 0, "%s", e.msg);
+  ck_assert_msg(sim_results_finish_run(res, id, r.s, &k, "completed", 0, NULL, &e) == 0, "%s", e.msg);
   sim_results_close(res);
   run_free(&r);
 }

@@ -240,7 +240,7 @@ static int run_small(const char *db, const char *dispatch, sim_kpis *k, int *fin
     rs_err we;
     rs_err_clear(&we);
     rc = sim_results_finish_run(res, run_id, r->eng, k, lrc ? "failed" : "completed", wall,
-                                &we);
+                                NULL, &we);
     if (rc != 0) *e = we;
     else *finished = 1;
     if (lrc != 0) rc = lrc;
@@ -426,7 +426,7 @@ static int write_results(const char *db, small_engine *s, int *finished, rs_err 
     rc = sim_results_begin_run(res, "{}", 1, "test", "fcfs-nearest", "stay",
                                sim_engine_from(s->r->eng), sim_engine_to(s->r->eng), &id, e);
   if (rc == 0) {
-    rc = sim_results_finish_run(res, id, s->r->eng, &s->k, "completed", 0.5, e);
+    rc = sim_results_finish_run(res, id, s->r->eng, &s->k, "completed", 0.5, NULL, e);
     *finished = rc == 0;
   }
   sim_results_close(res);

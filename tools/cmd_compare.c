@@ -298,7 +298,6 @@ typedef struct {
   int interrupted;
   double wall_s;
   sim_kpis k;
-  int32_t *cell_req, *cell_unserved; /* per grid cell, n_cells each */
 } cmp_run;
 
 struct compare {
@@ -315,7 +314,6 @@ struct compare {
   int in_flight, done;
   int jobs;
   sim_results *res;
-  report_cells *cells;
   int failed;             /* a run or a write failed: stop, exit 1 */
   int tty;
   uint64_t t_start_ns;
@@ -383,12 +381,6 @@ static void work_cb(uv_work_t *req) {
   }
   r->wall_s = (double)(uv_hrtime() - t0) / 1e9;
   sim_engine_kpis(eng, &r->k);
-  int32_t nc = r->ctx->grid.n_cells;
-  r->cell_req = calloc((size_t)nc, sizeof *r->cell_req);
-  r->cell_unserved = calloc((size_t)nc, sizeof *r->cell_unserved);
-  if (r->cell_req && r->cell_unserved)
-    report_cells_count(&r->ctx->grid, sim_engine_orders(eng), sim_engine_order_recs(eng),
-                       sim_engine_n_requested(eng), r->cell_req, r->cell_unserved);
 }
 
 static void progress_draw(compare *c, int final);
@@ -409,14 +401,8 @@ static void after_work_cb(uv_work_t *req, int status) {
     c->failed = 1;
   } else {
     const char *st = r->rc != 0 ? "failed" : r->interrupted ? "interrupted" : "completed";
-    if (sim_results_finish_run(c->res, r->run_id, r->ctx->eng, &r->k, st, r->wall_s, &e) != 0) {
-      cli_error("compare", "%s", e.msg);
-      c->failed = 1;
-    } else if (r->cell_req == NULL || r->cell_unserved == NULL) {
-      cli_error("compare", "out of memory for the cell counts of run %lld", (long long)r->run_id);
-      c->failed = 1;
-    } else if (report_cells_write(c->cells, r->run_id, &r->ctx->grid, r->cell_req,
-                                  r->cell_unserved, &e) != 0) {
+    if (sim_results_finish_run(c->res, r->run_id, r->ctx->eng, &r->k, st, r->wall_s,
+                               &r->ctx->grid, &e) != 0) {
       cli_error("compare", "%s", e.msg);
       c->failed = 1;
     }
@@ -430,9 +416,6 @@ static void after_work_cb(uv_work_t *req, int status) {
   }
   run_ctx_free(r->ctx);
   r->ctx = NULL;
-  free(r->cell_req);
-  free(r->cell_unserved);
-  r->cell_req = r->cell_unserved = NULL;
   r->running = 0;
   c->in_flight--;
   c->done++;
@@ -791,7 +774,7 @@ int cmd_compare(int argc, char **argv) {
     snprintf(r->sc.reposition, sizeof r->sc.reposition, "%s", combo_repo(&c, r->combo));
     r->in = &c.inputs[synthetic ? r->seed_i : 0];
   }
-  if (sim_results_open(a.sc.out, &c.res, &e) != 0 || report_cells_open(a.sc.out, &c.cells, &e) != 0) {
+  if (sim_results_open(a.sc.out, &c.res, &e) != 0) {
     cli_error("compare", "%s", e.msg);
     goto out;
   }
@@ -861,7 +844,6 @@ int cmd_compare(int argc, char **argv) {
     status = c.failed ? 1 : 0;
   }
 out:
-  report_cells_close(c.cells);
   sim_results_close(c.res);
   for (int i = 0; i < c.n_inputs; i++) run_input_free(&c.inputs[i]);
   free(c.inputs);

@@ -467,7 +467,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
   sim_engine_kpis(eng, &k);
   rs_err we;
   rs_err_clear(&we);
-  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, &we);
+  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, NULL, &we);
   int late_signal = run_signals_release(&held);
   if (wrote != 0) {
     cli_error("evaluate", "%s", we.msg);

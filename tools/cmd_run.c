@@ -193,7 +193,7 @@ int cmd_run(int argc, char **argv) {
   rs_err we;
   rs_err_clear(&we);
   const char *st = rc != 0 ? "failed" : interrupted ? "interrupted" : "completed";
-  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, &we);
+  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, NULL, &we);
   int late_signal = run_signals_release(&held);
   if (wrote != 0) {
     cli_error("run", "%s", we.msg);

@@ -75,27 +75,6 @@ extern const report_kpi report_kpis[REPORT_N_KPIS];
  * time. */
 double report_kpi_value(const sim_kpis *k, double wall_s, int i);
 
-/* ------------------------------------------------------ unserved cells */
-
-/* Per-cell request and unserved counts of a closed run, over the grid's
- * dense cells: requests[c], unserved[c] for c < g->n_cells (arrays the
- * caller allocates, zeroed here). Orders outside the grid are skipped. */
-void report_cells_count(const city_grid *g, const disp_order *orders,
-                        const sim_order_rec *recs, size_t n, int32_t *requests,
-                        int32_t *unserved);
-
-typedef struct report_cells report_cells;
-
-/* Opens the results DB at path for the side table (created if missing).
- * RS_EDB when it cannot be opened or written. */
-int report_cells_open(const char *path, report_cells **out, rs_err *e);
-/* Writes the cells with requests of one run, in one transaction. On error
- * nothing of the run is written. */
-int report_cells_write(report_cells *w, int64_t run_id, const city_grid *g,
-                       const int32_t *requests, const int32_t *unserved,
-                       rs_err *e);
-void report_cells_close(report_cells *w);
-
 /* ------------------------------------------------------------- the page */
 
 typedef struct {
