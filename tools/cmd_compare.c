@@ -48,7 +48,7 @@
 #include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
-#include "tools/report.h"
+#include "run/report.h"
 #include "tools/runopts.h"
 #include "run/setup.h"
 #include "run/stats.h"
@@ -326,7 +326,7 @@ struct compare {
 static int n_combos(const compare *c) { return c->a->n_pol * c->a->n_repo; }
 
 static double *val_at(compare *c, int combo, int kpi) {
-  return c->val + ((size_t)combo * REPORT_N_KPIS + (size_t)kpi) * (size_t)c->a->n_seeds;
+  return c->val + ((size_t)combo * RUN_REPORT_N_KPIS + (size_t)kpi) * (size_t)c->a->n_seeds;
 }
 
 static const char *combo_dispatch(const compare *c, int combo) {
@@ -410,8 +410,8 @@ static void after_work_cb(uv_work_t *req, int status) {
       cli_error("compare", "%s seed %llu: %s", name, (unsigned long long)r->sc.seed, r->err.msg);
       c->failed = 1;
     } else if (!r->interrupted) {
-      for (int i = 0; i < REPORT_N_KPIS; i++)
-        val_at(c, r->combo, i)[r->seed_i] = report_kpi_value(&r->k, r->wall_s, i);
+      for (int i = 0; i < RUN_REPORT_N_KPIS; i++)
+        val_at(c, r->combo, i)[r->seed_i] = run_report_kpi_value(&r->k, r->wall_s, i);
     }
   }
   run_ctx_free(r->ctx);
@@ -568,8 +568,8 @@ static void print_table(compare *c, int base) {
   }
   printf("%-*s %14s %27s %14s %27s %9s\n", w + 2, "KPI / policy", "mean", "95% CI",
          "vs baseline", "95% CI", "rel");
-  for (int k = 0; k < REPORT_N_KPIS; k++) {
-    const report_kpi *kd = &report_kpis[k];
+  for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
+    const run_report_kpi *kd = &run_report_kpis[k];
     if (kd->unit[0]) printf("%s (%s)\n", kd->label, kd->unit);
     else printf("%s\n", kd->label);
     for (int i = 0; i < n_combos(c); i++) {
@@ -612,10 +612,10 @@ static void print_csv(compare *c, int base) {
   printf("dispatch,reposition,kpi,n,mean,sd,ci_low,ci_high,baseline,diff_n,diff_mean,"
          "diff_ci_low,diff_ci_high,diff_rel_pct\n");
   for (int i = 0; i < n_combos(c); i++)
-    for (int k = 0; k < REPORT_N_KPIS; k++) {
+    for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
       cmp_cell cc;
       stat_cell(c, i, base, k, &cc);
-      printf("%s,%s,%s,%zu", combo_dispatch(c, i), combo_repo(c, i), report_kpis[k].key,
+      printf("%s,%s,%s,%zu", combo_dispatch(c, i), combo_repo(c, i), run_report_kpis[k].key,
              cc.s.n);
       csv_num(cc.s.mean);
       csv_num(cc.s.sd);
@@ -650,13 +650,13 @@ static int print_json(compare *c, int base) {
   cJSON_AddNumberToObject(root, "run_id_max", (double)c->run_id_max);
   cJSON *rows = cJSON_AddArrayToObject(root, "rows");
   for (int i = 0; i < n_combos(c); i++)
-    for (int k = 0; k < REPORT_N_KPIS; k++) {
+    for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
       cmp_cell cc;
       stat_cell(c, i, base, k, &cc);
       cJSON *o = cJSON_CreateObject();
       cJSON_AddStringToObject(o, "dispatch", combo_dispatch(c, i));
       cJSON_AddStringToObject(o, "reposition", combo_repo(c, i));
-      cJSON_AddStringToObject(o, "kpi", report_kpis[k].key);
+      cJSON_AddStringToObject(o, "kpi", run_report_kpis[k].key);
       cJSON_AddNumberToObject(o, "n", (double)cc.s.n);
       cJSON_AddItemToObject(o, "mean", json_num(cc.s.mean));
       cJSON_AddItemToObject(o, "sd", json_num(cc.s.sd));
@@ -744,12 +744,12 @@ int cmd_compare(int argc, char **argv) {
   c.inputs = calloc((size_t)c.n_inputs, sizeof *c.inputs);
   c.n_runs = n_combos(&c) * a.n_seeds;
   c.runs = calloc((size_t)c.n_runs, sizeof *c.runs);
-  c.val = malloc((size_t)n_combos(&c) * REPORT_N_KPIS * (size_t)a.n_seeds * sizeof *c.val);
+  c.val = malloc((size_t)n_combos(&c) * RUN_REPORT_N_KPIS * (size_t)a.n_seeds * sizeof *c.val);
   if (c.inputs == NULL || c.runs == NULL || c.val == NULL) {
     cli_error("compare", "out of memory");
     goto out;
   }
-  for (size_t i = 0; i < (size_t)n_combos(&c) * REPORT_N_KPIS * (size_t)a.n_seeds; i++)
+  for (size_t i = 0; i < (size_t)n_combos(&c) * RUN_REPORT_N_KPIS * (size_t)a.n_seeds; i++)
     c.val[i] = NAN;
   sim_scenario shared = a.sc;   /* day and horizon fixed by the first load */
   for (int i = 0; i < c.n_inputs; i++) {
@@ -827,9 +827,9 @@ int cmd_compare(int argc, char **argv) {
               "--runs all --run-ids %lld-%lld --out DIR' draws what was kept)",
               a.sc.out, (long long)c.run_id_min, (long long)c.run_id_max);
   } else if (!c.failed && a.report_dir[0] != '\0' && c.run_id_min > 0) {
-    report_opts ro = {0, c.run_id_min, c.run_id_max, NULL};
+    run_report_opts ro = {0, c.run_id_min, c.run_id_max, NULL, RIDESIM_VERSION};
     int shown = 0;
-    if (report_write(a.sc.out, a.report_dir, &ro, &shown, &e) != 0) {
+    if (run_report_write(a.sc.out, a.report_dir, &ro, &shown, &e) != 0) {
       cli_error("compare", "report: %s", e.msg);
       c.failed = 1;
     } else {

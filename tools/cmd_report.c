@@ -1,5 +1,5 @@
 /*
- * ridesim report: the HTML report of the runs in a results DB (report.h).
+ * ridesim report: the HTML report of the runs in a results DB (run/report.h).
  *
  * Without --run-ids it shows the experiment of the most recent run: the
  * runs whose scenarios differ only in seed and policies, as one `ridesim
@@ -11,7 +11,7 @@
 
 #include "sim/scenario.h"
 #include "tools/cli.h"
-#include "tools/report.h"
+#include "run/report.h"
 
 #define REPORT_USAGE \
   "ridesim report RESULTS.db --out DIR [--runs all|completed] [--run-ids A-B] [--value FILE]"
@@ -45,7 +45,7 @@ static const struct option REPORT_OPTS[] = {
 
 int cmd_report(int argc, char **argv) {
   const char *out = NULL, *db = NULL;
-  report_opts o = {0, 0, 0, NULL};
+  run_report_opts o = {0, 0, 0, NULL, RIDESIM_VERSION};
   opterr = 0;
   optind = 1;
   int c;
@@ -83,7 +83,7 @@ int cmd_report(int argc, char **argv) {
   rs_err e;
   rs_err_clear(&e);
   int n = 0;
-  if (report_write(db, out, &o, &n, &e) != 0) {
+  if (run_report_write(db, out, &o, &n, &e) != 0) {
     cli_error("report", "%s", e.msg);
     return 1;
   }
