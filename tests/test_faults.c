@@ -5,11 +5,12 @@
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc, so every allocation made
  * by the project's static libraries goes through __wrap_* below, which can
  * fail the k-th one. For k = 1, 2, ... until a run meets no failure, a short
- * run of the synthetic city (trips generated, policies and engine built, run
- * to the horizon through the libuv loop, KPIs, results to a fresh DB) must
- * end with an error code and a one-line message, or succeed with exactly the
- * KPIs of the undisturbed run; the results DB of a failed run never holds a
- * 'completed' run. Leaks are caught by LeakSanitizer in the sanitizer build
+ * run of the synthetic city through the one lifecycle of a run
+ * (run/lifecycle.h: trips generated, policies and engine built, the run's
+ * row begun, run to the horizon through the libuv loop, KPIs, results to a
+ * fresh DB) must end with an error code and a one-line message, or succeed
+ * with exactly the KPIs of the undisturbed run; the results DB of a failed
+ * run never holds a 'completed' run. Leaks are caught by LeakSanitizer in the sanitizer build
  * (the fault paths free what they opened, or LSan fails the test).
  * Allocations inside shared libraries (SQLite, cJSON, libuv, libc's strdup)
  * do not pass through the wrap: SQLite's are failed separately below.
@@ -52,10 +53,10 @@
 #include "city_data/tripstore.h"
 #include "sim/engine.h"
 #include "sim/results.h"
-#include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tests/faults/vfs_shim.h"
 #include "tests/testutil.h"
+#include "run/lifecycle.h"
 #include "run/setup.h"
 
 /* ---- the allocation seam ------------------------------------------------ */
@@ -208,47 +209,22 @@ static int same_kpis(const sim_kpis *a, const sim_kpis *b) {
          a->empty_km == b->empty_km && a->solve_ticks == b->solve_ticks;
 }
 
-/* A whole run as `ridesim run` does it; 0 or the first error (message in
- * e). finished: the results were written. */
+/* A whole run as `ridesim run` does it (run/lifecycle.h); 0 or the first
+ * error (message in e). finished: the results were written. */
 static int run_small(const char *db, const char *dispatch, sim_kpis *k, int *finished,
                      rs_err *e) {
   sim_scenario sc;
   small_scenario(&sc, db, dispatch);
-  run_input in;
-  run_ctx *r = NULL;
-  sim_results *res = NULL;
-  char *scen = NULL;
-  *finished = 0;
-  int rc = run_input_load(&sc, 0, &in, e);
-  if (rc == 0) rc = run_ctx_new(&sc, &in, &r, e);
-  if (rc == 0) rc = sim_results_open(db, &res, e);
-  int64_t run_id = 0;
-  if (rc == 0) {
-    scen = sim_scenario_to_json(&sc);
-    if (scen == NULL) rc = rs_err_set(e, RS_ENOMEM, "scenario: out of memory");
-  }
-  if (rc == 0)
-    rc = sim_results_begin_run(res, scen, sc.seed, "test", r->dp.name, r->rp.name, in.from,
-                               in.to, &run_id, e);
-  if (rc == 0) {
-    sim_loop_opts lo = {0, 0, NULL, NULL, NULL, NULL};
-    int interrupted = 0;
-    double wall = 0;
-    int lrc = sim_loop_run_engine(r->eng, &lo, &interrupted, &wall, e);
-    memset(k, 0, sizeof *k);
-    sim_engine_kpis(r->eng, k);
-    rs_err we;
-    rs_err_clear(&we);
-    rc = sim_results_finish_run(res, run_id, r->eng, k, lrc ? "failed" : "completed", wall,
-                                NULL, &we);
-    if (rc != 0) *e = we;
-    else *finished = 1;
-    if (lrc != 0) rc = lrc;
-  }
-  free(scen);
-  sim_results_close(res);
-  run_ctx_free(r);
-  run_input_free(&in);
+  run_life_opts o;
+  memset(&o, 0, sizeof o);
+  o.sc = &sc;
+  o.version = "test";
+  run_life l;
+  run_life_init(&l, &o);
+  int rc = run_life_exec(&l, e);
+  *finished = l.written;
+  *k = l.k;
+  run_life_close(&l);
   return rc;
 }
 

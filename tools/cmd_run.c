@@ -7,7 +7,8 @@
  * fleet, the stores) is checked before the results DB gets a run row, so a
  * failed start never leaves a run behind; once started, a run always ends
  * with its row 'completed' or 'interrupted' (or, if the process is killed,
- * 'running', which readers treat as incomplete).
+ * 'running', which readers treat as incomplete). The run itself is the
+ * lifecycle of every run (run/lifecycle.h); this file parses and prints.
  */
 #include <getopt.h>
 #include <math.h>
@@ -17,16 +18,12 @@
 #include <unistd.h>
 
 #include "city_data/city.h"
-#include "city_data/tripstore.h"
-#include "dispatch/policy.h"
+#include "run/lifecycle.h"
 #include "sim/engine.h"
 #include "sim/results.h"
-#include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "tools/runopts.h"
-#include "run/setup.h"
-#include "value/vstore.h"
 
 #define RUN_USAGE                                                                  \
   "ridesim run [--trips DB | --synthetic] [--day YYYY-MM-DD] [--from HH:MM --to HH:MM]\n" \
@@ -164,73 +161,36 @@ int cmd_run(int argc, char **argv) {
     cli_error("run", "%s", e.msg);
     return 2;
   }
+  run_life_opts o;
+  memset(&o, 0, sizeof o);
+  o.sc = &a.sc;
+  o.city_given = a.city_given;
+  o.version = RIDESIM_VERSION;
+  o.check = a.check;
+  o.value_out = a.value_out;
+  run_life l;
+  run_life_init(&l, &o);
   int status = 1;
-  run_input in;
-  run_ctx *r = NULL;
-  sim_results *res = NULL;
-  char *scen = NULL;
-  memset(&in, 0, sizeof in);
-  if (run_input_load(&a.sc, a.city_given, &in, &e) != 0) goto fail;
-  if (run_ctx_new(&a.sc, &in, &r, &e) != 0) goto fail;
-  sim_engine *eng = r->eng;
-  sim_engine_set_check(eng, a.check);
-  if (sim_results_open(a.sc.out, &res, &e) != 0) goto fail;
-  /* Record the effective scenario: the day and horizon now fixed. */
-  scen = sim_scenario_to_json(&a.sc);
-  int64_t run_id;
-  if (scen == NULL ||
-      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, r->dp.name, r->rp.name,
-                            in.from, in.to, &run_id, &e) != 0)
-    goto fail;
-  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL, NULL, NULL};
-  int interrupted = 0;
-  double wall = 0;
-  run_signals held;
-  int rc = sim_loop_run_engine(eng, &lo, &interrupted, &wall, &e);
-  run_signals_hold(&held); /* until the results are written */
-  sim_kpis k;
-  sim_engine_kpis(eng, &k);
-  rs_err we;
-  rs_err_clear(&we);
-  const char *st = rc != 0 ? "failed" : interrupted ? "interrupted" : "completed";
-  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, NULL, &we);
-  int late_signal = run_signals_release(&held);
-  if (wrote != 0) {
-    cli_error("run", "%s", we.msg);
-    goto fail_quiet;
-  }
-  if (rc != 0) goto fail;
-  if (r->vm != NULL && a.value_out[0] != '\0') {
-    val_meta vmeta;
-    memset(&vmeta, 0, sizeof vmeta);
-    snprintf(vmeta.city, sizeof vmeta.city, "%s", in.city.name);
-    vmeta.rows = (int64_t)in.n;
-    if (val_store_save(a.value_out, disp_v1d3_table(r->vm), &in.city, &vmeta, &e) != 0)
-      goto fail;
-  }
-  if (a.json) {
-    char *j = sim_kpis_to_json(&k, 1);
-    if (j) printf("%s\n", j);
-    free(j);
+  if (run_life_exec(&l, &e) != 0) {
+    cli_error("run", "%s", e.msg);
   } else {
-    print_table(&k, &a.sc, &in.city, in.from, in.to, sim_engine_now(eng), wall);
-    printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
+    const run_input *in = l.in;
+    if (a.json) {
+      char *j = sim_kpis_to_json(&l.k, 1);
+      if (j) printf("%s\n", j);
+      free(j);
+    } else {
+      print_table(&l.k, &l.sc, &in->city, in->from, in->to, run_life_now(&l), l.wall_s);
+      printf("  results: %s (run %lld, %s)\n", l.sc.out, (long long)l.run_id, l.status);
+    }
+    status = l.interrupted || l.late_signal ? 130 : 0;
+    if (l.late_signal && !l.interrupted)
+      cli_error("run", "stopped by a signal after the run had ended; its results (%s) kept",
+                l.status);
+    if (l.interrupted)
+      cli_error("run", "interrupted at simulated %lld s of %lld; results kept",
+                (long long)(run_life_now(&l) - in->from), (long long)(in->to - in->from));
   }
-  status = interrupted || late_signal ? 130 : 0;
-  if (late_signal && !interrupted)
-    cli_error("run", "stopped by a signal after the run had ended; its results (%s) kept", st);
-  if (interrupted)
-    cli_error("run", "interrupted at simulated %lld s of %lld; results kept",
-              (long long)(sim_engine_now(eng) - in.from), (long long)(in.to - in.from));
-  goto done;
-fail:
-  cli_error("run", "%s", e.msg);
-fail_quiet:
-  status = 1;
-done:
-  free(scen);
-  sim_results_close(res);
-  run_ctx_free(r);
-  run_input_free(&in);
+  run_life_close(&l);
   return status;
 }
