@@ -6,11 +6,11 @@
  * The agent is an external command spoken to in JSON lines (sim/agent.h,
  * docs/agent-protocol.md), or `builtin:NAME`: a built-in dispatch policy
  * standing behind the very same observations, so that the two are compared
- * on identical inputs. The run itself is assembled as `ridesim run`
- * assembles it (run/setup.h), with the same options; the run's
- * policies are then replaced by the bridge. Results go to the same results
- * DB; every fault of the agent goes to a log of JSON lines (--agent-log,
- * default OUT.agent.jsonl) and is summarised on stderr.
+ * on identical inputs. The run is the lifecycle of every run with the
+ * agent bridge in its hooks (run/agentrun.h), with the options of `ridesim
+ * run`. Results go to the same results DB; every fault of the agent goes to
+ * a log of JSON lines (--agent-log, default OUT.agent.jsonl) and is
+ * summarised on stderr (tools/evalout.h prints the end of a run).
  *
  * Status of the run's row: 'completed', 'interrupted', 'agent-died' (the
  * agent exited or closed its output during the run: everything up to that
@@ -21,24 +21,19 @@
  * drivers of their income per online hour.
  */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "city_data/city.h"
 #include "city_data/kddcup.h"
-#include "city_data/tripstore.h"
 #include "dispatch/policy.h"
+#include "run/agentrun.h"
+#include "run/setup.h"
 #include "sim/agent.h"
-#include "sim/engine.h"
-#include "sim/results.h"
-#include "sim/runloop.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
+#include "tools/evalout.h"
 #include "tools/runopts.h"
-#include "run/setup.h"
 
 #define EVAL_USAGE                                                                     \
   "ridesim evaluate --agent 'COMMAND ...' | --agent builtin:NAME [--agent-timeout S]\n" \
@@ -195,118 +190,36 @@ static void print_skips(const char *path, const city_kdd_skips *sk) {
     cli_error("evaluate", "warning: %s: %lld more lines skipped", path, (long long)(sk->n - shown));
 }
 
-/* stop: the simulated time the run ended, before `to` when it ended early */
-static void print_scores(const sim_kpis *k, const eval_args *a, const city_def *city,
-                         int64_t from, int64_t to, int64_t stop, double wall,
-                         const char *agent_label) {
-  char t0[32], t1[32];
-  cli_format_time(from, t0, sizeof t0);
-  cli_format_time(to, t1, sizeof t1);
-  printf("ridesim evaluate: %s, %s to %s, %lld drivers, agent %s, seed %llu\n", city->name, t0,
-         t1, (long long)k->drivers, agent_label, (unsigned long long)a->sc.seed);
-  printf("  %-28s %14.2f\n", "dispatch score J", k->income);
-  printf("  %-28s %14.4f\n", "reposition score G", k->income_per_hour);
-  printf("  %-28s %14lld\n", "orders", (long long)k->orders);
-  printf("  %-28s %14lld\n", "completed", (long long)k->completed);
-  printf("  %-28s %13.2f%%\n", "answer rate", 100 * k->answer_rate);
-  printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
-  printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
-  printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon",
-         (long long)k->open);
-  printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
-  printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
-  printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
-  printf("  %-28s %13.2f%%\n", "utilisation", 100 * k->utilisation);
-  printf("  %-28s %11.1f km\n", "empty distance", k->empty_km);
-  printf("  %-28s %14lld\n", "events", (long long)k->events);
-  printf("  %-28s %12.3f s\n", "wall time", wall);
-}
-
-/* The fault summary (stderr): counts by fault with the competition's names. */
-static void print_faults(const sim_agent_stats *st, const char *log_path) {
-  int64_t total = 0;
-  for (int f = 0; f < SIM_AGENT_N_FAULTS; f++) total += st->faults[f];
-  fprintf(stderr, "ridesim evaluate: agent: %lld dispatch and %lld reposition requests, "
-                  "%lld replies failed entirely, %lld ticks decided by the fallback, "
-                  "%lld pairs accepted, %lld dropped\n",
-          (long long)st->requests[SIM_AGENT_REQ_DISPATCH],
-          (long long)st->requests[SIM_AGENT_REQ_REPOSITION], (long long)st->replies_failed,
-          (long long)st->fallback_ticks, (long long)st->pairs_accepted,
-          (long long)st->pairs_dropped);
-  if (total == 0) return;
-  fprintf(stderr, "ridesim evaluate: agent faults: InitAgentError %lld, DispatchAgentError %lld, "
-                  "RepositionAgentError %lld (log: %s)\n",
-          (long long)st->faults_by_kind[SIM_AGENT_REQ_INIT],
-          (long long)st->faults_by_kind[SIM_AGENT_REQ_DISPATCH],
-          (long long)st->faults_by_kind[SIM_AGENT_REQ_REPOSITION], log_path);
-  for (int f = 0; f < SIM_AGENT_N_FAULTS; f++)
-    if (st->faults[f] > 0)
-      fprintf(stderr, "  %-18s %8lld  %s\n", sim_agent_fault_name(f), (long long)st->faults[f],
-              sim_agent_fault_what(f));
-}
-
-static void print_timing(const sim_agent_stats *st, double wall) {
-  double own = (double)(st->build_ns + st->serialize_ns + st->parse_ns + st->validate_ns) / 1e9;
-  int64_t calls = st->requests[SIM_AGENT_REQ_DISPATCH] + st->requests[SIM_AGENT_REQ_REPOSITION];
-  printf("agent bridge timing (wall):\n");
-  printf("  %-28s %14lld\n", "requests", (long long)calls);
-  printf("  %-28s %14lld\n", "candidate records sent", (long long)st->candidates);
-  printf("  %-28s %11.1f MB\n", "bytes out", (double)st->bytes_out / 1e6);
-  printf("  %-28s %11.1f MB\n", "bytes in", (double)st->bytes_in / 1e6);
-  printf("  %-28s %12.3f s\n", "building observations", (double)st->build_ns / 1e9);
-  printf("  %-28s %12.3f s\n", "serialising", (double)st->serialize_ns / 1e9);
-  printf("  %-28s %12.3f s\n", "parsing replies", (double)st->parse_ns / 1e9);
-  printf("  %-28s %12.3f s\n", "validating, applying", (double)st->validate_ns / 1e9);
-  printf("  %-28s %12.3f s  (%.1f%% of the run's wall time)\n", "bridge's own time", own,
-         wall > 0 ? 100 * own / wall : 0);
-  printf("  %-28s %12.3f s\n", "round trips (agent side)", (double)st->roundtrip_ns / 1e9);
-  if (st->builtin_ns > 0)
-    printf("  %-28s %12.3f s\n", "built-in policy deciding", (double)st->builtin_ns / 1e9);
-  if (st->fallback_ns > 0)
-    printf("  %-28s %12.3f s\n", "fallback deciding", (double)st->fallback_ns / 1e9);
-  if (calls > 0 && st->roundtrip_ns > 0)
-    printf("  %-28s %14.0f\n", "round trips per second",
-           (double)calls / ((double)st->roundtrip_ns / 1e9));
-}
-
-/* The KDD Cup side files as engine models. */
-typedef struct {
-  const city_kdd_grid *grid;
-  const city_kdd_idle *idle;
-  const city_kdd_cancel *cancel;
-} kdd_models;
-
-/* Idle drift by the hour x cell transition table: from the KDD cell nearest
- * the driver to the centre of a cell drawn from that cell's row. */
-static int kdd_idle_next(void *ctx, int64_t now, int32_t driver, double lat, double lng,
-                         double u, double *dlat, double *dlng) {
-  (void)driver;
-  const kdd_models *km = ctx;
-  int64_t tod = now % 86400;
-  if (tod < 0) tod += 86400;
-  int32_t from = city_kdd_grid_nearest(km->grid, lat, lng);
-  int32_t to = city_kdd_idle_sample(km->idle, (int)(tod / 3600), from, u);
-  if (to == from) return -1;
-  const city_kdd_cell *c = city_kdd_grid_cell(km->grid, to);
-  *dlat = c->lat;
-  *dlng = c->lng;
-  return 0;
-}
-
-/* The order's own cancel probabilities, by its source id (order_id). */
-static double kdd_cancel_p(void *ctx, const disp_order *o, double pickup_m) {
-  const kdd_models *km = ctx;
-  double p;
-  if (o->source_id >= 0 && city_kdd_cancel_p(km->cancel, o->source_id, pickup_m, &p)) return p;
-  return -1.0;
-}
-
 /* The scores of one day's run, for the mean over days. */
 typedef struct {
   double j, g;   /* total reward of completed orders; income per online hour */
   int done;      /* the run reached its horizon */
 } day_score;
+
+/* Loads the KDD Cup side files, printing what each skipped. */
+static int load_kdd(const eval_args *a, city_kdd_grid **kg, city_kdd_idle **ki,
+                    city_kdd_cancel **kc, rs_err *e) {
+  int rc;
+  if (a->kdd_grid) {
+    if ((rc = city_kdd_grid_load(a->kdd_grid, kg, e)) != 0) return rc;
+    print_skips(a->kdd_grid, city_kdd_grid_skips(*kg));
+  }
+  if (a->kdd_idle) {
+    if (*kg == NULL)
+      return rs_err_set(e, RS_EINVAL, "--kdd-idle needs --kdd-grid (its cells are the table's ids)");
+    if ((rc = city_kdd_idle_load(a->kdd_idle, *kg, ki, e)) != 0) return rc;
+    print_skips(a->kdd_idle, city_kdd_idle_skips(*ki));
+    cli_error("evaluate", "%s: %lld transitions drive idle movement", a->kdd_idle,
+              (long long)city_kdd_idle_rows(*ki));
+  }
+  if (a->kdd_cancel) {
+    if ((rc = city_kdd_cancel_load(a->kdd_cancel, kc, e)) != 0) return rc;
+    print_skips(a->kdd_cancel, city_kdd_cancel_skips(*kc));
+    cli_error("evaluate", "%s: %lld orders' cancel probabilities apply", a->kdd_cancel,
+              (long long)city_kdd_cancel_rows(*kc));
+  }
+  return 0;
+}
 
 static int evaluate_one(int argc, char **argv, day_score *score) {
   eval_args a;
@@ -333,23 +246,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     cli_error("evaluate", "%s", e.msg);
     return 2;
   }
-  int status = 1;
-  run_input in;
-  run_ctx *r = NULL;
-  sim_results *res = NULL;
-  sim_agent *ag = NULL;
-  sim_loop *loop = NULL;
-  city_kdd_grid *kg = NULL;
-  city_kdd_idle *ki = NULL;
-  city_kdd_cancel *kc = NULL;
-  disp_policy fb, inner_dp;
-  disp_repolicy inner_rp;
-  int have_fb = 0, swapped = 0;
-  FILE *log = NULL;
-  char *scen = NULL;
-  char log_path[SIM_PATH_MAX + 16];
-  char label[SIM_NAME_MAX + 160];
-  memset(&in, 0, sizeof in);
+  disp_policy fb;
   memset(&fb, 0, sizeof fb);
   if (a.fallback) {
     disp_options dopt = {a.sc.radius_m, a.sc.top_k, a.sc.driver_top_k};
@@ -357,183 +254,33 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
       cli_error("evaluate", "--fallback: %s", e.msg);
       return 2;
     }
-    have_fb = 1;
   }
-  if (a.kdd_grid) {
-    if (city_kdd_grid_load(a.kdd_grid, &kg, &e) != 0) goto fail;
-    print_skips(a.kdd_grid, city_kdd_grid_skips(kg));
-  }
-  if (a.kdd_idle) {
-    if (kg == NULL) {
-      rs_err_set(&e, RS_EINVAL, "--kdd-idle needs --kdd-grid (its cells are the table's ids)");
-      goto fail;
-    }
-    if (city_kdd_idle_load(a.kdd_idle, kg, &ki, &e) != 0) goto fail;
-    print_skips(a.kdd_idle, city_kdd_idle_skips(ki));
-    cli_error("evaluate", "%s: %lld transitions drive idle movement",
-              a.kdd_idle, (long long)city_kdd_idle_rows(ki));
-  }
-  if (a.kdd_cancel) {
-    if (city_kdd_cancel_load(a.kdd_cancel, &kc, &e) != 0) goto fail;
-    print_skips(a.kdd_cancel, city_kdd_cancel_skips(kc));
-    cli_error("evaluate", "%s: %lld orders' cancel probabilities apply",
-              a.kdd_cancel, (long long)city_kdd_cancel_rows(kc));
-  }
-  if (run_input_load(&a.sc, a.city_given, &in, &e) != 0) goto fail;
-  if (run_ctx_new(&a.sc, &in, &r, &e) != 0) goto fail;
-  sim_engine *eng = r->eng;
-  sim_engine_set_check(eng, a.check);
-  kdd_models km = {kg, ki, kc};
-  if (ki != NULL) {
-    sim_idle_mover mv = {&km, kdd_idle_next};
-    sim_engine_set_idle_mover(eng, mv);
-  }
-  if (kc != NULL) {
-    sim_cancel_model cm = {&km, kdd_cancel_p};
-    sim_engine_set_cancel_model(eng, cm);
-  }
-  if (a.log_path) snprintf(log_path, sizeof log_path, "%s", a.log_path);
-  else snprintf(log_path, sizeof log_path, "%s.agent.jsonl", a.sc.out);
-  log = fopen(log_path, "a");
-  if (log == NULL) {
-    rs_err_set(&e, RS_EIO, "%s: cannot open the agent log for writing", log_path);
-    goto fail;
-  }
-  if (builtin) {
-    snprintf(label, sizeof label, "builtin:%s", a.sc.dispatch);
-  } else {
-    snprintf(label, sizeof label, "agent:%.150s", a.agent);
-    /* what the run's row records: the decisions are the agent's */
-    snprintf(a.sc.dispatch, sizeof a.sc.dispatch, "agent");
-    snprintf(a.sc.reposition, sizeof a.sc.reposition, "agent");
-  }
-  if (sim_results_open(a.sc.out, &res, &e) != 0) goto fail;
-  scen = sim_scenario_to_json(&a.sc);
-  int64_t run_id;
-  if (scen == NULL ||
-      sim_results_begin_run(res, scen, a.sc.seed, RIDESIM_VERSION, label,
-                            builtin ? r->rp.name : "agent", in.from, in.to, &run_id, &e) != 0)
-    goto fail;
-  sim_agent_opts ao;
-  memset(&ao, 0, sizeof ao);
-  ao.command = builtin ? NULL : a.agent;
-  ao.fallback = have_fb ? &fb : NULL;
-  ao.timeout_s = a.timeout_s;
-  ao.init_timeout_s = a.init_timeout_s;
-  ao.city = &in.city;
-  ao.grid = &r->grid;
-  ao.kdd = kg;
-  ao.tick_s = a.sc.tick_s;
-  ao.t_from = in.from;
-  ao.log = log;
-  ao.run_id = run_id;
-  /* The run's own policies: kept behind the bridge (builtin) or dropped
-   * (external: they were stand-ins). The engine holds &r->dp and &r->rp,
-   * so replacing their contents hands it the bridge. */
-  inner_dp = r->dp;
-  inner_rp = r->rp;
-  if (builtin) {
-    ao.builtin = &inner_dp;
-    ao.builtin_repo = &inner_rp;
-  }
-  if (sim_agent_new(&ao, &ag, &e) != 0) goto fail;
-  if (!builtin) {
-    disp_policy_destroy(&inner_dp);
-    disp_repolicy_destroy(&inner_rp);
-  }
-  r->dp = sim_agent_policy(ag);
-  r->rp = sim_agent_repolicy(ag);
-  swapped = 1;
-  sim_loop_opts lo = {a.sc.speed, 0, NULL, NULL, sim_agent_on_wait, ag};
-  if (sim_loop_new(eng, &lo, &loop, &e) != 0) goto fail;
-  int interrupted = 0;
-  double wall = 0;
-  int rc = sim_agent_start(ag, loop, &e);
-  run_signals held;
-  const char *st;
-  if (rc != 0) {
-    sim_engine_close_early(eng);
-    st = "agent-init-failed";
-  } else {
-    rc = sim_loop_run(loop, &interrupted, &wall, &e);
-    const sim_agent_stats *ast = sim_agent_stats_get(ag);
-    st = rc == 0 ? (interrupted ? "interrupted" : "completed")
-                 : (ast->died ? "agent-died" : "failed");
-  }
-  run_signals_hold(&held); /* until the results are written */
-  sim_agent_stop(ag);
-  fflush(log);
-  sim_kpis k;
-  sim_engine_kpis(eng, &k);
-  rs_err we;
-  rs_err_clear(&we);
-  int wrote = sim_results_finish_run(res, run_id, eng, &k, st, wall, NULL, &we);
-  int late_signal = run_signals_release(&held);
-  if (wrote != 0) {
-    cli_error("evaluate", "%s", we.msg);
-    goto fail_quiet;
-  }
-  const sim_agent_stats *ast = sim_agent_stats_get(ag);
-  if (score != NULL) {
-    score->j = k.income;
-    score->g = k.income_per_hour;
-    score->done = rc == 0 && !interrupted;
-  }
-  if (a.json) {
-    char *j = sim_kpis_to_json(&k, 1);
-    if (j) printf("%s\n", j);
-    free(j);
-  } else {
-    print_scores(&k, &a, &in.city, in.from, in.to, sim_engine_now(eng), wall, label);
-    printf("  results: %s (run %lld, %s)\n", a.sc.out, (long long)run_id, st);
-  }
-  if (a.verbose) print_timing(ast, wall);
-  print_faults(ast, log_path);
-  if (rc != 0) {
+  city_kdd_grid *kg = NULL;
+  city_kdd_idle *ki = NULL;
+  city_kdd_cancel *kc = NULL;
+  run_agent_run x;
+  memset(&x, 0, sizeof x);
+  int status = 1;
+  if (load_kdd(&a, &kg, &ki, &kc, &e) != 0) {
     cli_error("evaluate", "%s", e.msg);
-    if (ast->exited && (strcmp(st, "agent-died") == 0 || strcmp(st, "agent-init-failed") == 0)) {
-      if (ast->term_signal)
-        cli_error("evaluate", "the agent was killed by signal %d", ast->term_signal);
-      else
-        cli_error("evaluate", "the agent exited with status %lld", (long long)ast->exit_status);
-    }
-    cli_error("evaluate", "run %lld ended with status %s at simulated %lld s of %lld; results kept",
-              (long long)run_id, st, (long long)(sim_engine_now(eng) - in.from),
-              (long long)(in.to - in.from));
-    status = 1;
-    goto done;
-  }
-  status = interrupted || late_signal ? 130 : 0;
-  if (late_signal && !interrupted)
-    cli_error("evaluate", "stopped by a signal after the run had ended; its results (%s) kept", st);
-  if (interrupted)
-    cli_error("evaluate", "interrupted at simulated %lld s of %lld; results kept",
-              (long long)(sim_engine_now(eng) - in.from), (long long)(in.to - in.from));
-  goto done;
-fail:
-  cli_error("evaluate", "%s", e.msg);
-fail_quiet:
-  status = 1;
-done:
-  if (ag) sim_agent_stop(ag);
-  sim_loop_free(loop);
-  if (swapped) {
-    /* hand run_ctx back what it owns (builtin) or nothing (external) */
-    if (builtin) {
-      r->dp = inner_dp;
-      r->rp = inner_rp;
+  } else {
+    run_agent_opts o = {&a.sc, a.city_given, builtin ? NULL : a.agent,
+                        a.fallback ? &fb : NULL, a.timeout_s, a.init_timeout_s, kg, ki, kc,
+                        a.log_path, a.check, RIDESIM_VERSION};
+    int rc = run_agent_exec(&x, &o, &e);
+    if (!x.life.written) {
+      cli_error("evaluate", "%s", e.msg);
     } else {
-      memset(&r->dp, 0, sizeof r->dp);
-      memset(&r->rp, 0, sizeof r->rp);
+      if (score != NULL) {
+        score->j = x.life.k.income;
+        score->g = x.life.k.income_per_hour;
+        score->done = x.life.rc == 0 && !x.life.interrupted;
+      }
+      status = evalout_run(&x, a.sc.seed, a.json, a.verbose, &e, rc);
     }
   }
-  sim_agent_free(ag);
-  if (have_fb) disp_policy_destroy(&fb);
-  if (log) fclose(log);
-  free(scen);
-  sim_results_close(res);
-  run_ctx_free(r);
-  run_input_free(&in);
+  run_agent_close(&x);
+  if (a.fallback) disp_policy_destroy(&fb);
   city_kdd_grid_free(kg);
   city_kdd_idle_free(ki);
   city_kdd_cancel_free(kc);
