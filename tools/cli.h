@@ -30,17 +30,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 
-/* Matching instance files (cmd_match.c): reads `n_rows n_cols n_edges`
- * then `i j weight` lines into CSR arrays the caller frees (0, or -1 with
- * "FILE:LINE: reason" in err); writes a solution in the oracle's format
- * (0, or -1 on a write error). */
-int cli__match_read(const char *path, int32_t *n_rows, int32_t *n_cols,
-                    int32_t **row_ptr, int32_t **col_idx, double **w,
-                    int *integral, char *err, size_t err_size);
-int cli__match_write(FILE *out, int32_t n_rows, const int32_t *row_ptr,
-                     const int32_t *col_idx, const double *w,
-                     const int32_t *row_to_col, double total, int integral);
-
 /* Prints "ridesim CMD: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

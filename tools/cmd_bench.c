@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "dispatch/match.h"
+#include "dispatch/matchfile.h"
 #include "tools/cli.h"
 
 #define BENCH_USAGE "ridesim bench match DIR [--repeat N] [--out DIR2] [--help]"
@@ -129,19 +130,19 @@ static int bench_match(int argc, char **argv) {
     printf("%-28s %7s %7s %9s %10s %14s %8s %8s %8s\n", "file", "rows", "cols", "edges",
            "median_ms", "optimum", "matched", "start", "searches");
   for (size_t f = 0; f < n_files && status == 0; f++) {
-    char path[4096], err[512];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[f]);
-    int32_t nr, nc, *ptr, *cols;
-    double *w;
-    int integral;
-    if (cli__match_read(path, &nr, &nc, &ptr, &cols, &w, &integral, err, sizeof err) != 0) {
-      cli_error(cmd, "%s", err);
+    disp_matchfile in;
+    rs_err e = {0};
+    if (disp_matchfile_read(path, &in, &e) != 0) {
+      cli_error(cmd, "%s", e.msg);
       status = 1;
       break;
     }
+    int32_t nr = in.n_rows, nc = in.n_cols, *ptr = in.row_ptr, *cols = in.col_idx;
+    double *w = in.w;
     int32_t *r2c = malloc(((size_t)nr + 1) * sizeof *r2c);
     double total = 0;
-    rs_err e = {0};
     if (r2c == NULL) {
       cli_error(cmd, "%s: out of memory", path);
       status = 1;
@@ -173,7 +174,7 @@ static int bench_match(int argc, char **argv) {
           cli_error(cmd, "%s: %s", opath, strerror(errno));
           status = 1;
         } else {
-          int wr = cli__match_write(o, nr, ptr, cols, w, r2c, total, integral);
+          int wr = disp_matchfile_write(o, &in, r2c, total);
           if (fclose(o) != 0 || wr != 0) {
             cli_error(cmd, "%s: write error", opath);
             status = 1;
@@ -182,9 +183,7 @@ static int bench_match(int argc, char **argv) {
       }
     }
     free(r2c);
-    free(ptr);
-    free(cols);
-    free(w);
+    disp_matchfile_free(&in);
   }
   for (size_t f = 0; f < n_files; f++) free(names[f]);
   free(names);

@@ -11,231 +11,19 @@
  * W is printed as an integer when every weight is integral, else with %.17g
  * (enough digits to read back the same double).
  *
- * The reader and writer are shared with `ridesim bench match` (cmd_bench.c)
- * through the cli__match_* functions below.
+ * The reader and writer (dispatch/matchfile.h) are shared with `ridesim
+ * bench match` (cmd_bench.c).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch/match.h"
+#include "dispatch/matchfile.h"
 #include "tools/cli.h"
 
 #define MATCH_USAGE "ridesim match FILE [--help]"
-
-/* Reads a whole file into a NUL-terminated buffer. NULL on failure (errno). */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  while (buf != NULL) {
-    if (n + 1 >= cap) {
-      char *b = realloc(buf, cap *= 2);
-      if (b == NULL) {
-        free(buf);
-        buf = NULL;
-        errno = ENOMEM;
-        break;
-      }
-      buf = b;
-    }
-    size_t got = fread(buf + n, 1, cap - 1 - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-        errno = EIO;
-      }
-      break;
-    }
-  }
-  fclose(f);
-  if (buf != NULL) {
-    buf[n] = '\0';
-    *len = n;
-  }
-  return buf;
-}
-
-/* Token reader over one line: returns the start of the next token on the
- * line (and its end in *end), or NULL at the end of the line. */
-static const char *next_token(const char *s, const char **end) {
-  while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-  if (*s == '\0' || *s == '\n') return NULL;
-  const char *t = s;
-  while (*t != '\0' && *t != '\n' && *t != ' ' && *t != '\t' && *t != '\r') t++;
-  *end = t;
-  return s;
-}
-
-static int parse_int(const char *s, const char *end, int64_t *out) {
-  char tmp[32];
-  size_t len = (size_t)(end - s);
-  if (len == 0 || len >= sizeof tmp) return -1;
-  memcpy(tmp, s, len);
-  tmp[len] = '\0';
-  return cli_parse_i64(tmp, out);
-}
-
-static int parse_real(const char *s, const char *end, double *out) {
-  char tmp[64];
-  size_t len = (size_t)(end - s);
-  if (len == 0 || len >= sizeof tmp) return -1;
-  memcpy(tmp, s, len);
-  tmp[len] = '\0';
-  return cli_parse_double(tmp, out);
-}
-
-/* Parses an instance file into freshly allocated CSR arrays (edges keep the
- * file's order within a row). Returns 0, or -1 with "FILE:LINE: reason" in
- * err and nothing allocated. */
-#define MATCH_MAX_SIDE (1 << 26) /* rows or columns of an instance file */
-
-int cli__match_read(const char *path, int32_t *n_rows, int32_t *n_cols,
-                    int32_t **row_ptr, int32_t **col_idx, double **w,
-                    int *integral, char *err, size_t err_size) {
-  size_t len;
-  char *buf = slurp(path, &len);
-  if (buf == NULL) {
-    snprintf(err, err_size, "%s: %s", path, strerror(errno));
-    return -1;
-  }
-  int32_t *ei = NULL, *ej = NULL, *ptr = NULL, *cols = NULL;
-  double *ew = NULL, *ws = NULL;
-  int64_t hdr[3] = {0, 0, 0}, ne = 0, got = 0;
-  long line = 0;
-  int have_header = 0, all_int = 1;
-  const char *s = buf;
-#define FAIL(...)                                             \
-  do {                                                        \
-    int off_ = snprintf(err, err_size, "%s:%ld: ", path, line); \
-    if (off_ > 0 && (size_t)off_ < err_size)                  \
-      snprintf(err + off_, err_size - (size_t)off_, __VA_ARGS__); \
-    goto fail;                                                \
-  } while (0)
-  while (*s != '\0') {
-    line++;
-    const char *eol = strchr(s, '\n');
-    const char *next = eol ? eol + 1 : s + strlen(s);
-    const char *tok[4], *tend[4];
-    int nt = 0;
-    const char *p = s, *te;
-    while (nt < 4 && (p = next_token(p, &te)) != NULL) {
-      tok[nt] = p;
-      tend[nt] = te;
-      nt++;
-      p = te;
-    }
-    s = next;
-    if (nt == 0) continue;
-    if (nt != 3)
-      FAIL("expected 3 fields, found %s", nt > 3 ? "more" : nt == 1 ? "1" : "2");
-    if (!have_header) {
-      for (int t = 0; t < 3; t++)
-        if (parse_int(tok[t], tend[t], &hdr[t]) != 0 || hdr[t] < 0 ||
-            hdr[t] > INT32_MAX - 1)
-          FAIL("header must be 'n_rows n_cols n_edges' (non-negative integers)");
-      /* Every edge line takes at least 6 bytes ("0 0 1\n"): a header that
-       * promises more edges than the file can hold is refused before any
-       * allocation, and sizes are bounded so CSR offsets fit. */
-      if (hdr[2] > (int64_t)(len / 6) + 1)
-        FAIL("header promises %lld edges, more than the file's %zu bytes can hold",
-             (long long)hdr[2], len);
-      if (hdr[0] > MATCH_MAX_SIDE || hdr[1] > MATCH_MAX_SIDE)
-        FAIL("%lld x %lld is larger than the %d x %d this reader accepts", (long long)hdr[0],
-             (long long)hdr[1], MATCH_MAX_SIDE, MATCH_MAX_SIDE);
-      ne = hdr[2];
-      have_header = 1;
-      ei = malloc(((size_t)ne + 1) * sizeof *ei);
-      ej = malloc(((size_t)ne + 1) * sizeof *ej);
-      ew = malloc(((size_t)ne + 1) * sizeof *ew);
-      if (ei == NULL || ej == NULL || ew == NULL) FAIL("out of memory for %lld edges", (long long)ne);
-      continue;
-    }
-    int64_t i, j;
-    double x;
-    if (parse_int(tok[0], tend[0], &i) != 0 || i < 0 || i >= hdr[0])
-      FAIL("row index '%.*s' is not an integer in [0, %lld)", (int)(tend[0] - tok[0]),
-           tok[0], (long long)hdr[0]);
-    if (parse_int(tok[1], tend[1], &j) != 0 || j < 0 || j >= hdr[1])
-      FAIL("column index '%.*s' is not an integer in [0, %lld)", (int)(tend[1] - tok[1]),
-           tok[1], (long long)hdr[1]);
-    if (parse_real(tok[2], tend[2], &x) != 0)
-      FAIL("weight '%.*s' is not a finite number", (int)(tend[2] - tok[2]), tok[2]);
-    if (fabs(x) > DISP_MATCH_EXACT_MAX)
-      FAIL("weight '%.*s' is beyond +-2^50, the solver's range", (int)(tend[2] - tok[2]), tok[2]);
-    if (got >= ne) FAIL("more edges than the header's %lld", (long long)ne);
-    ei[got] = (int32_t)i;
-    ej[got] = (int32_t)j;
-    ew[got] = x;
-    if (x != floor(x) || fabs(x) > DISP_MATCH_EXACT_MAX) all_int = 0;
-    got++;
-  }
-  if (!have_header) FAIL("empty file: no 'n_rows n_cols n_edges' header");
-  if (got != ne) FAIL("header says %lld edges, found %lld", (long long)ne, (long long)got);
-
-  /* Counting sort by row; stable, so a row's edges keep the file order. */
-  ptr = calloc((size_t)hdr[0] + 1, sizeof *ptr);
-  cols = malloc(((size_t)ne + 1) * sizeof *cols);
-  ws = malloc(((size_t)ne + 1) * sizeof *ws);
-  if (ptr == NULL || cols == NULL || ws == NULL) FAIL("out of memory");
-  for (int64_t q = 0; q < ne; q++) ptr[ei[q] + 1]++;
-  for (int64_t r = 0; r < hdr[0]; r++) ptr[r + 1] += ptr[r];
-  for (int64_t q = 0; q < ne; q++) {
-    int32_t at = ptr[ei[q]]++;
-    cols[at] = ej[q];
-    ws[at] = ew[q];
-  }
-  for (int64_t r = hdr[0]; r > 0; r--) ptr[r] = ptr[r - 1];
-  ptr[0] = 0;
-#undef FAIL
-  free(buf);
-  free(ei);
-  free(ej);
-  free(ew);
-  *n_rows = (int32_t)hdr[0];
-  *n_cols = (int32_t)hdr[1];
-  *row_ptr = ptr;
-  *col_idx = cols;
-  *w = ws;
-  *integral = all_int;
-  return 0;
-fail:
-  free(buf);
-  free(ei);
-  free(ej);
-  free(ew);
-  free(ptr);
-  free(cols);
-  free(ws);
-  return -1;
-}
-
-/* Prints the solution in the oracle's format. Returns 0 or -1 (write error). */
-int cli__match_write(FILE *out, int32_t n_rows, const int32_t *row_ptr,
-                     const int32_t *col_idx, const double *w,
-                     const int32_t *row_to_col, double total, int integral) {
-  int32_t k = 0;
-  for (int32_t i = 0; i < n_rows; i++) k += row_to_col[i] >= 0;
-  if (integral)
-    fprintf(out, "optimal_total_weight %.0f\n", total);
-  else
-    fprintf(out, "optimal_total_weight %.17g\n", total);
-  fprintf(out, "matched_pairs %d\n", (int)k);
-  for (int32_t i = 0; i < n_rows; i++) {
-    int32_t j = row_to_col[i];
-    if (j < 0) continue;
-    double best = -INFINITY; /* the heaviest of duplicate (i, j) edges */
-    for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++)
-      if (col_idx[p] == j && w[p] > best) best = w[p];
-    fprintf(out, "%d %d %.17g\n", (int)i, (int)j, best);
-  }
-  return ferror(out) ? -1 : 0;
-}
 
 int cmd_match(int argc, char **argv) {
   const char *cmd = "match";
@@ -257,33 +45,28 @@ int cmd_match(int argc, char **argv) {
   }
   if (path == NULL) return cli_usage_error(cmd, MATCH_USAGE, "missing FILE");
 
-  int32_t nr, nc, *ptr, *cols;
-  double *w;
-  int integral;
-  char err[512];
-  if (cli__match_read(path, &nr, &nc, &ptr, &cols, &w, &integral, err, sizeof err) != 0) {
-    cli_error(cmd, "%s", err);
+  disp_matchfile in;
+  rs_err e = {0};
+  if (disp_matchfile_read(path, &in, &e) != 0) {
+    cli_error(cmd, "%s", e.msg);
     return 1;
   }
   int status = 1;
   disp_match *m = disp_match_new();
-  int32_t *r2c = malloc(((size_t)nr + 1) * sizeof *r2c);
-  rs_err e = {0};
+  int32_t *r2c = malloc(((size_t)in.n_rows + 1) * sizeof *r2c);
   double total = 0;
   if (m == NULL || r2c == NULL) {
     cli_error(cmd, "%s: out of memory", path);
-  } else if (disp_match_solve(m, nr, nc, ptr, cols, w, r2c, &total, &e) != 0) {
+  } else if (disp_match_solve(m, in.n_rows, in.n_cols, in.row_ptr, in.col_idx, in.w, r2c, &total,
+                              &e) != 0) {
     cli_error(cmd, "%s: %s", path, e.msg);
-  } else if (cli__match_write(stdout, nr, ptr, cols, w, r2c, total, integral) != 0 ||
-             fflush(stdout) != 0) {
+  } else if (disp_matchfile_write(stdout, &in, r2c, total) != 0 || fflush(stdout) != 0) {
     cli_error(cmd, "writing the solution: %s", strerror(errno));
   } else {
     status = 0;
   }
   disp_match_free(m);
   free(r2c);
-  free(ptr);
-  free(cols);
-  free(w);
+  disp_matchfile_free(&in);
   return status;
 }

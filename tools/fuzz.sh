@@ -63,7 +63,7 @@ declare -A target_src=(
   [fuzz_csv]="$base_src $city_src"
   [fuzz_city]="$base_src $city_src"
   [fuzz_scenario]="$base_src sim/scenario.c"
-  [fuzz_match]="$base_src sim/scenario.c dispatch/match.c tools/cli.c tools/cmd_match.c"
+  [fuzz_match]="$base_src dispatch/match.c dispatch/matchfile.c"
 )
 all_targets="fuzz_csv fuzz_city fuzz_scenario fuzz_match"
 # The agent protocol's reply side (sim/agent_proto.h), while

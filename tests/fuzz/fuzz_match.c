@@ -1,10 +1,11 @@
 /*
  * fuzz_match: the matching instance reader of `ridesim match`
- * (cli__match_read in tools/cmd_match.c) and the solver it feeds
+ * (disp_matchfile_read in dispatch/matchfile.c) and the solver it feeds
  * (dispatch/match), on arbitrary bytes.
  *
- * The bytes are written to a temporary file and read with cli__match_read,
- * which either fails with "FILE:LINE: reason" and nothing allocated, or
+ * The bytes are written to a temporary file and read with
+ * disp_matchfile_read, which either fails with "FILE:LINE: reason" and
+ * nothing allocated, or
  * returns CSR arrays that must be well formed (row_ptr starts at 0, never
  * decreases, ends at the edge count; every column in range). Those go to
  * disp_match_solve; its result must pass disp_match_verify (a valid
@@ -19,8 +20,7 @@
  * for gigabytes; headers with a count above FUZZ_MATCH_MAX_N are skipped to
  * keep the fuzzer exploring the parser instead of its own memory limit.
  *
- * Links tools/cmd_match.c, tools/cli.c, dispatch/match.c and sim/rs_error.c;
- * see tools/fuzz.sh.
+ * Links dispatch/matchfile.c, dispatch/match.c and base/; see tools/fuzz.sh.
  */
 #include <float.h>
 #include <math.h>
@@ -30,9 +30,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dispatch/match.h"
 #include "base/rs_error.h"
-#include "tools/cli.h"
+#include "dispatch/match.h"
+#include "dispatch/matchfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -114,19 +114,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 0 && fwrite(data, 1, size, f) != size) abort();
   if (fclose(f) != 0) abort();
 
-  int32_t nr = -1, nc = -1, *ptr = NULL, *cols = NULL;
-  double *w = NULL;
-  int integral = -1;
-  char err[512];
-  err[0] = '\0';
-  int rc = cli__match_read(tmp_path, &nr, &nc, &ptr, &cols, &w, &integral, err, sizeof err);
+  disp_matchfile in;
+  rs_err re;
+  rs_err_clear(&re);
+  int rc = disp_matchfile_read(tmp_path, &in, &re);
   unlink(tmp_path);
   if (rc != 0) {
-    FUZZ_CHECK(rc == -1);
-    FUZZ_CHECK(strncmp(err, tmp_path, strlen(tmp_path)) == 0);
-    FUZZ_CHECK(strchr(err, '\n') == NULL);
+    FUZZ_CHECK(rc == RS_EFORMAT || rc == RS_ENOMEM || rc == RS_EIO || rc == RS_ENOENT);
+    FUZZ_CHECK(strncmp(re.msg, tmp_path, strlen(tmp_path)) == 0);
+    FUZZ_CHECK(strchr(re.msg, '\n') == NULL);
+    FUZZ_CHECK(in.row_ptr == NULL && in.col_idx == NULL && in.w == NULL);
     return 0;
   }
+  int32_t nr = in.n_rows, nc = in.n_cols, *ptr = in.row_ptr, *cols = in.col_idx;
+  double *w = in.w;
+  int integral = in.integral;
   FUZZ_CHECK(nr >= 0 && nc >= 0 && ptr != NULL && cols != NULL && w != NULL);
   FUZZ_CHECK(ptr[0] == 0);
   for (int32_t i = 0; i < nr; i++) FUZZ_CHECK(ptr[i] <= ptr[i + 1]);
@@ -149,9 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int32_t p = 0; p < ne; p++)
       if (w[p] > 0) sum += w[p];
     if (!(sum * 4 < DBL_MAX)) {
-      free(ptr);
-      free(cols);
-      free(w);
+      disp_matchfile_free(&in);
       return 0;
     }
   }
@@ -196,14 +196,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t out_len = 0;
     FILE *mf = open_memstream(&out, &out_len);
     FUZZ_CHECK(mf != NULL);
-    FUZZ_CHECK(cli__match_write(mf, nr, ptr, cols, w, r2c, total, integral) == 0);
+    FUZZ_CHECK(disp_matchfile_write(mf, &in, r2c, total) == 0);
     fclose(mf);
     free(out);
   }
   disp_match_free(m);
   free(r2c);
-  free(ptr);
-  free(cols);
-  free(w);
+  disp_matchfile_free(&in);
   return 0;
 }
