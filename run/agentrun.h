@@ -53,9 +53,9 @@ typedef struct {
 
 /* The KDD Cup side files as engine models (the contexts of its hooks). */
 typedef struct {
-  const city_kdd_grid *grid;
-  const city_kdd_idle *idle;
-  const city_kdd_cancel *cancel;
+  const city_kdd_grid *grid;      /* the hexagon grid table */
+  const city_kdd_idle *idle;      /* hour x cell transitions, or NULL */
+  const city_kdd_cancel *cancel;  /* per-order cancel probabilities, or NULL */
 } run_agent_kdd;
 
 typedef struct {
