@@ -80,6 +80,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_heap.h"
+
 /* One kept edge of the internal problem: column and cost (-w < 0). */
 typedef struct {
   double c;   /* cost = -weight, always < 0 */
@@ -207,48 +209,31 @@ static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
 #define MATCH_PREFETCH_EDGES 64
 #define MATCH_LINE_EDGES ((int32_t)(64 / sizeof(match_edge)))
 
-/* ---- 4-ary min-heap on (d, column); cs[].pos tracks positions ----
+/* ---- 4-ary min-heap on d; cs[].pos tracks positions ----
  *
  * Four children per node: half the depth of a binary heap, so a sift-up
  * (one per relaxation that improves a column) moves fewer entries, and the
- * four children a sift-down compares share one or two cache lines. */
+ * four children a sift-down compares share one or two cache lines. An
+ * instance of base/rs_heap.h whose MOVED hook writes each column's position
+ * (decrease-key finds its entry there). Ties in d are left to the heap's
+ * shape, as every search takes its minimum by d alone. */
 
-#define MATCH_HEAP_ARITY 4
+#define MATCH_HEAP_LESS(x, y) ((x)->d < (y)->d)
+#define MATCH_HEAP_MOVED(x, i) (ctx->cs[(x)->j].pos = (int32_t)(i))
+RS_HEAP_DEFINE_CTX(mheap, heap_item, 4, disp_match *, MATCH_HEAP_LESS, MATCH_HEAP_MOVED)
 
-static void heap_up(disp_match *m, int32_t h, heap_item it) {
-  heap_item *a = m->heap;
-  while (h > 0) {
-    int32_t p = (h - 1) / MATCH_HEAP_ARITY;
-    if (a[p].d <= it.d) break;
-    a[h] = a[p];
-    m->cs[a[h].j].pos = h;
-    h = p;
-  }
-  a[h] = it;
-  m->cs[it.j].pos = h;
+/* Puts column it.j at distance it.d: a new entry at h = the heap's size
+ * (which the caller has counted), or a decrease of the entry at h. */
+static inline void heap_up(disp_match *m, int32_t h, heap_item it) {
+  m->heap[h] = it;
+  mheap_up(m, m->heap, (size_t)h);
 }
 
-static heap_item heap_pop(disp_match *m, int32_t *size) {
-  heap_item *a = m->heap;
-  heap_item top = a[0];
-  int32_t n = --*size;
-  if (n > 0) {
-    heap_item it = a[n];
-    int32_t h = 0;
-    for (;;) {
-      int32_t c = MATCH_HEAP_ARITY * h + 1;
-      if (c >= n) break;
-      int32_t end = n - c > MATCH_HEAP_ARITY ? c + MATCH_HEAP_ARITY : n, b = c;
-      for (int32_t q = c + 1; q < end; q++)
-        if (a[q].d < a[b].d) b = q;
-      if (a[b].d >= it.d) break;
-      a[h] = a[b];
-      m->cs[a[h].j].pos = h;
-      h = b;
-    }
-    a[h] = it;
-    m->cs[it.j].pos = h;
-  }
+static inline heap_item heap_pop(disp_match *m, int32_t *size) {
+  heap_item top = m->heap[0];
+  size_t n = (size_t)*size;
+  mheap_pop(m, m->heap, &n);
+  *size = (int32_t)n;
   return top;
 }
 

@@ -16,9 +16,9 @@
  * bitmap from the window start for the first non-empty second, then one
  * comparison), so peek is O(1) and const.
  *
- * Heap: an implicit 4-ary heap, a[i]'s children a[4i+1] .. a[4i+4], its
- * parent a[(i-1)/4]: half the depth of a binary heap, and the four children
- * of a node sit in two cache lines.
+ * Heap: an implicit 4-ary heap (base/rs_heap.h), a[i]'s children a[4i+1]
+ * .. a[4i+4], its parent a[(i-1)/4]: half the depth of a binary heap, and
+ * the four children of a node sit in two cache lines.
  *
  * Rejected: a heap alone (O(log n) per event, with unpredictable branches,
  * for the commonest operation of the engine); a
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "base/rs_error.h"
+#include "base/rs_heap.h"
 
 #define W ((int64_t)SIM_QUEUE_WINDOW)
 #define WORDS (SIM_QUEUE_WINDOW / 64)
@@ -106,6 +107,8 @@ static int32_t node_alloc(sim_queue *q) {
   return k;
 }
 
+RS_HEAP_DEFINE(ev_heap, sim_event, 4, ev_less, RS_HEAP_NO_MOVE)
+
 static int heap_push(sim_queue *q, const sim_event *ev) {
   if (q->n_far == q->cap) {
     size_t cap = q->cap ? q->cap * 2 : 256;
@@ -114,31 +117,8 @@ static int heap_push(sim_queue *q, const sim_event *ev) {
     q->a = a;
     q->cap = cap;
   }
-  size_t i = q->n_far++;
-  while (i > 0) {
-    size_t parent = (i - 1) / 4;
-    if (!ev_less(ev, &q->a[parent])) break;
-    q->a[i] = q->a[parent];
-    i = parent;
-  }
-  q->a[i] = *ev;
+  ev_heap_push(q->a, &q->n_far, *ev);
   return 0;
-}
-
-static void heap_pop(sim_queue *q) {
-  sim_event last = q->a[--q->n_far];
-  size_t i = 0, n = q->n_far;
-  for (;;) {
-    size_t first = 4 * i + 1, c = first;
-    if (first >= n) break;
-    size_t end = first + 4 < n ? first + 4 : n;
-    for (size_t k = first + 1; k < end; k++)
-      if (ev_less(&q->a[k], &q->a[c])) c = k;
-    if (!ev_less(&q->a[c], &last)) break;
-    q->a[i] = q->a[c];
-    i = c;
-  }
-  if (n > 0) q->a[i] = last;
 }
 
 /* The head of the first non-empty bucket from the window start, or -1. */
@@ -202,7 +182,7 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
     q->n_near--;
   } else {
     *out = q->a[0];
-    heap_pop(q);
+    ev_heap_pop(q->a, &q->n_far);
   }
   q->n--;
   if (out->t > q->ws) q->ws = out->t;

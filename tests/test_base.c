@@ -1,6 +1,7 @@
 /*
  * Tests of base/: the heap against a sorted reference on random operations
- * (every arity the project uses, with and without position tracking), the
+ * (every arity the project uses, with and without position tracking, with
+ * the order and the positions inside or outside the elements), the
  * grow-vector helper, and the local-time helpers against the C library's
  * gmtime/timegm (local-epoch seconds are UTC-like arithmetic).
  */
@@ -94,6 +95,72 @@ START_TEST(heap_heapify_and_remove) {
 }
 END_TEST
 
+/* The context form: elements are ids into a key array, positions kept in
+ * the context (as a decrease-key heap over records keeps them), checked
+ * against a naive reference (a scan of the present ids for the minimum) on
+ * random pushes, decreases, pops and removals. */
+typedef struct {
+  int64_t key[512];
+  size_t pos[512];   /* heap index of a present id */
+  int present[512];
+} id_ctx;
+
+#define ID_LESS(x, y) (ctx->key[*(x)] < ctx->key[*(y)] || \
+                       (ctx->key[*(x)] == ctx->key[*(y)] && *(x) < *(y)))
+#define ID_MOVED(x, i) (ctx->pos[*(x)] = (i))
+RS_HEAP_DEFINE_CTX(id2, int32_t, 2, id_ctx *, ID_LESS, ID_MOVED)
+RS_HEAP_DEFINE_CTX(id4, int32_t, 4, id_ctx *, ID_LESS, ID_MOVED)
+
+#define ID_PROPERTY(NAME, D)                                                     \
+  static void prop_##NAME(uint64_t seed) {                                       \
+    pcg32 r;                                                                     \
+    pcg32_stream(&r, seed, 13);                                                  \
+    static id_ctx c;                                                             \
+    id_ctx *ctx = &c;                                                            \
+    memset(ctx, 0, sizeof *ctx);                                                 \
+    int32_t a[512];                                                              \
+    size_t n = 0;                                                                \
+    for (int step = 0; step < 20000; step++) {                                   \
+      int32_t id = (int32_t)pcg32_bounded(&r, 512);                              \
+      uint32_t op = pcg32_bounded(&r, 4);                                        \
+      if (op == 0 && !ctx->present[id]) {                                        \
+        ctx->key[id] = (int64_t)pcg32_bounded(&r, 100);                          \
+        ctx->present[id] = 1;                                                    \
+        NAME##_push(ctx, a, &n, id);                                             \
+      } else if (op == 1 && ctx->present[id]) {                                  \
+        ctx->key[id] -= (int64_t)pcg32_bounded(&r, 20);                          \
+        NAME##_up(ctx, a, ctx->pos[id]);                                         \
+      } else if (op == 2 && ctx->present[id]) {                                  \
+        ctx->present[id] = 0;                                                    \
+        NAME##_remove(ctx, a, &n, ctx->pos[id]);                                 \
+      } else if (op == 3 && n > 0) {                                             \
+        int32_t best = -1;                                                       \
+        for (int32_t k = 0; k < 512; k++)                                        \
+          if (ctx->present[k] && (best < 0 || ID_LESS(&k, &best))) best = k;     \
+        ck_assert_int_eq(a[0], best);                                            \
+        ctx->present[best] = 0;                                                  \
+        NAME##_pop(ctx, a, &n);                                                  \
+      }                                                                          \
+      size_t count = 0;                                                          \
+      for (int32_t k = 0; k < 512; k++) count += (size_t)ctx->present[k];        \
+      ck_assert_uint_eq(n, count);                                               \
+      for (size_t j = 0; j < n; j++) {                                           \
+        ck_assert(ctx->present[a[j]]);                                           \
+        ck_assert_uint_eq(ctx->pos[a[j]], j);                                    \
+        if (j > 0) ck_assert(!ID_LESS(&a[j], &a[(j - 1) / (D)]));                \
+      }                                                                          \
+    }                                                                            \
+  }
+
+ID_PROPERTY(id2, 2)
+ID_PROPERTY(id4, 4)
+
+START_TEST(heap_context) {
+  prop_id2((uint64_t)_i + 1);
+  prop_id4((uint64_t)_i + 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------- vec */
 
 START_TEST(vec_grows_and_keeps) {
@@ -182,6 +249,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, heap_binary, 0, 5);
   tcase_add_loop_test(tc, heap_quaternary, 0, 5);
   tcase_add_loop_test(tc, heap_heapify_and_remove, 0, 5);
+  tcase_add_loop_test(tc, heap_context, 0, 5);
   suite_add_tcase(s, tc);
   tc = tcase_create("vec");
   tcase_add_test(tc, vec_grows_and_keeps);
