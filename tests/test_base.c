@@ -98,7 +98,8 @@ END_TEST
 /* The context form: elements are ids into a key array, positions kept in
  * the context (as a decrease-key heap over records keeps them), checked
  * against a naive reference (a scan of the present ids for the minimum) on
- * random pushes, decreases, pops and removals. */
+ * random pushes, decreases, pops and removals. Its loops call Check only
+ * on a failure: a passing ck_assert is recorded, a write per call. */
 typedef struct {
   int64_t key[512];
   size_t pos[512];   /* heap index of a present id */
@@ -137,17 +138,17 @@ RS_HEAP_DEFINE_CTX(id4, int32_t, 4, id_ctx *, ID_LESS, ID_MOVED)
         int32_t best = -1;                                                       \
         for (int32_t k = 0; k < 512; k++)                                        \
           if (ctx->present[k] && (best < 0 || ID_LESS(&k, &best))) best = k;     \
-        ck_assert_int_eq(a[0], best);                                            \
+        if (a[0] != best) ck_abort_msg("top %d, want %d", a[0], best);                                            \
         ctx->present[best] = 0;                                                  \
         NAME##_pop(ctx, a, &n);                                                  \
       }                                                                          \
       size_t count = 0;                                                          \
       for (int32_t k = 0; k < 512; k++) count += (size_t)ctx->present[k];        \
-      ck_assert_uint_eq(n, count);                                               \
+      if (n != count) ck_abort_msg("%zu in the heap, %zu present", n, count);                                               \
       for (size_t j = 0; j < n; j++) {                                           \
-        ck_assert(ctx->present[a[j]]);                                           \
-        ck_assert_uint_eq(ctx->pos[a[j]], j);                                    \
-        if (j > 0) ck_assert(!ID_LESS(&a[j], &a[(j - 1) / (D)]));                \
+        if (!ctx->present[a[j]]) ck_abort_msg("%d is absent", a[j]);                                           \
+        if (ctx->pos[a[j]] != j) ck_abort_msg("%d at %zu, kept %zu", a[j], j, ctx->pos[a[j]]);                                    \
+        if (j > 0 && ID_LESS(&a[j], &a[(j - 1) / (D)])) ck_abort_msg("order at %zu", j);                \
       }                                                                          \
     }                                                                            \
   }
