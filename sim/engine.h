@@ -184,9 +184,9 @@ const disp_solve_stat *sim_engine_solve_stats(const sim_engine *s, int32_t *n);
 /* Computes the KPIs (valid after the run is closed). */
 void sim_engine_kpis(const sim_engine *s, sim_kpis *k);
 
-/* Checks the engine's invariants: queue order, idle index, every order in a
- * consistent state, no driver holding two trips, time accounting. 0 when
- * all hold; otherwise a message in e. Enabled per tick by
+/* Checks the engine's invariants: queue order, idle index, waiting-order
+ * index, every order in a consistent state, no driver holding two trips,
+ * time accounting. 0 when all hold; otherwise a message in e. Enabled per tick by
  * sim_engine_set_check(s, 1). */
 int sim_engine_check(const sim_engine *s, rs_err *e);
 void sim_engine_set_check(sim_engine *s, int on);
