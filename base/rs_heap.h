@@ -62,11 +62,16 @@
     (void)ctx;                                                                         \
     T v_ = a[i];                                                                       \
     for (;;) {                                                                         \
-      size_t c_ = (D) * i + 1;                                                         \
-      if (c_ >= n) break;                                                              \
-      size_t e_ = n - c_ < (D) ? n : c_ + (D), m_ = c_;                                \
-      for (size_t k_ = c_ + 1; k_ < e_; k_++)                                          \
-        if (LESS(&a[k_], &a[m_])) m_ = k_;                                             \
+      size_t c_ = (D) * i + 1, m_ = c_;                                                \
+      if (c_ + (D) <= n) {                                                             \
+        /* all D children: a loop of constant length, unrolled */                      \
+        for (size_t k_ = 1; k_ < (D); k_++)                                            \
+          if (LESS(&a[c_ + k_], &a[m_])) m_ = c_ + k_;                                 \
+      } else {                                                                         \
+        if (c_ >= n) break;                                                            \
+        for (size_t k_ = c_ + 1; k_ < n; k_++)                                         \
+          if (LESS(&a[k_], &a[m_])) m_ = k_;                                           \
+      }                                                                                \
       if (!(LESS(&a[m_], &v_))) break;                                                 \
       a[i] = a[m_];                                                                    \
       MOVED(&a[i], i);                                                                 \
