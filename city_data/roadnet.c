@@ -16,10 +16,13 @@
  *
  * The kd-tree is implicit: the nodes of a range [lo, hi) are split at its
  * middle position on the axis of largest spread (ties by node index), the
- * middle node being the split. A query descends to the point's side first
- * and visits the other side only when the split plane is no farther than
- * the best found (<=: a tie with a lower index can lie there), so the
- * answer is the exact nearest node by chord, the same as a linear scan.
+ * middle node being the split, which also keeps the range's bounding box.
+ * A query descends to the point's side first and visits a range only when
+ * its box (and, for the far side, the split plane) is no farther than the
+ * best found (<=: a tie with a lower index can lie there), so the answer
+ * is the exact nearest node by chord, the same as a linear scan. The boxes
+ * matter for points far from the network (a city's grid reaches past it):
+ * split planes alone would let such a query visit most of the tree.
  */
 #include "city_data/roadnet.h"
 
@@ -31,6 +34,8 @@
 #include "base/pcg32.h"
 #include "base/rs_geo.h"
 #include "base/rs_heap.h"
+
+#define KD_LEAF 8 /* ranges of at most this many nodes are scanned, not split */
 
 /* ------------------------------------------------------------ clean-up */
 
@@ -49,6 +54,7 @@ void city_net_free(city_net *net) {
   free(net->rw);
   free(net->kd);
   free(net->kd_axis);
+  free(net->kd_box);
   free(net);
 }
 
@@ -202,7 +208,23 @@ static void kd_build(city_net *net, kd_item *tmp, int32_t lo, int32_t hi) {
   int axis = 0;
   for (int k = 1; k < 3; k++)
     if (mx[k] - mn[k] > mx[axis] - mn[axis]) axis = k;
-  if (hi - lo > 1) {
+  if (hi - lo <= KD_LEAF) {
+    /* a leaf: scanned whole, in index order */
+    for (int32_t i = lo; i < hi; i++) tmp[i - lo].v = net->kd[i];
+    for (int32_t i = lo + 1; i < hi; i++)
+      for (int32_t j = i; j > lo && net->kd[j - 1] > net->kd[j]; j--) {
+        int32_t t = net->kd[j];
+        net->kd[j] = net->kd[j - 1];
+        net->kd[j - 1] = t;
+      }
+    for (int k = 0; k < 3; k++) {
+      net->kd_box[mid][k] = mn[k];
+      net->kd_box[mid][3 + k] = mx[k];
+    }
+    net->kd_axis[mid] = (uint8_t)axis;
+    return;
+  }
+  {
     for (int32_t i = lo; i < hi; i++) {
       tmp[i - lo].key = net->u[net->kd[i]][axis];
       tmp[i - lo].v = net->kd[i];
@@ -211,6 +233,10 @@ static void kd_build(city_net *net, kd_item *tmp, int32_t lo, int32_t hi) {
     for (int32_t i = lo; i < hi; i++) net->kd[i] = tmp[i - lo].v;
   }
   net->kd_axis[mid] = (uint8_t)axis;
+  for (int k = 0; k < 3; k++) {
+    net->kd_box[mid][k] = mn[k];
+    net->kd_box[mid][3 + k] = mx[k];
+  }
   kd_build(net, tmp, lo, mid);
   kd_build(net, tmp, mid + 1, hi);
 }
@@ -317,10 +343,11 @@ static int lay_out(city_net *net, const city_net_raw *raw, const int32_t *old_of
   net->rw = malloc(sm * sizeof *net->rw);
   net->kd = malloc(sn * sizeof *net->kd);
   net->kd_axis = malloc(sn);
+  net->kd_box = malloc(sn * sizeof *net->kd_box);
   kd_item *tmp = malloc(sn * sizeof *tmp);
   if (!net->lat || !net->lng || !net->u || !net->first || !net->head || !net->length_m ||
       !net->time_s || !net->w || !net->rfirst || !net->rtail || !net->rw || !net->kd ||
-      !net->kd_axis || !tmp) {
+      !net->kd_axis || !net->kd_box || !tmp) {
     free(tmp);
     return RS_ENOMEM;
   }
@@ -515,10 +542,34 @@ fail:
 
 /* ------------------------------------------------------------ snapping */
 
+/* The squared distance from q to a box (0 inside). */
+static double box_d2(const double q[3], const double *box) {
+  double s = 0;
+  for (int k = 0; k < 3; k++) {
+    double d = q[k] < box[k] ? box[k] - q[k] : q[k] > box[3 + k] ? q[k] - box[3 + k] : 0;
+    s += d * d;
+  }
+  return s;
+}
+
 static void kd_near(const city_net *net, const double q[3], int32_t lo, int32_t hi,
                     double *best, int32_t *bi) {
   while (hi > lo) {
     int32_t mid = lo + (hi - lo) / 2;
+    /* no point of the range can be nearer than its box (<=: a tie with a
+     * lower index may lie on it) */
+    if (box_d2(q, net->kd_box[mid]) > *best) return;
+    if (hi - lo <= KD_LEAF) {
+      for (int32_t i = lo; i < hi; i++) {
+        int32_t p = net->kd[i];
+        double d = rs_chord2(q, net->u[p]);
+        if (d < *best || (d == *best && p < *bi)) {
+          *best = d;
+          *bi = p;
+        }
+      }
+      return;
+    }
     int32_t p = net->kd[mid];
     double d = rs_chord2(q, net->u[p]);
     if (d < *best || (d == *best && p < *bi)) {

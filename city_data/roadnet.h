@@ -97,6 +97,7 @@ typedef struct {
   uint64_t hash;            /* content hash of nodes, links and units */
   int32_t *kd;              /* snapping: node indices in kd-tree order */
   uint8_t *kd_axis;         /* per kd position: its split axis (0-2) */
+  double (*kd_box)[6];      /* per kd position: its range's box (min xyz, max xyz) */
 } city_net;
 
 /* What a loader hands to city_net_build: nodes and links as read.

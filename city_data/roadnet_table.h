@@ -16,15 +16,10 @@
  * 0.5, 1, 2 ... seconds and 1, 2, 5 ... metres that hold an upper bound of
  * the longest drive (via node 0, two Dijkstras) in 16 bits.
  *
- * The cache: a file named by the network's content hash in the cache
- * directory ($XDG_CACHE_HOME/ridesim, else ~/.cache/ridesim, unless the
- * caller names one), holding a header (magic, format version, the
- * network's hash and size, the units, the payload's length and checksum,
- * the header's own checksum) and the table. A file that fails any check
- * (truncated, corrupt, another network's, another version's) is rebuilt and
- * replaced. Writes go to a temporary file in the same directory and are
- * renamed over the name, so a reader never sees half a file; a cache that
- * cannot be written is reported in the status and otherwise ignored.
+ * The cache (roadnet_cache.h): a file named by the network's content hash
+ * holding the units and the table. A file that fails any check is rebuilt
+ * and replaced; a cache that cannot be written is reported in the status
+ * and otherwise ignored.
  */
 #ifndef CITY_ROADNET_TABLE_H
 #define CITY_ROADNET_TABLE_H
@@ -34,8 +29,6 @@
 
 #include "base/rs_error.h"
 #include "city_data/roadnet.h"
-
-#define CITY_NET_TABLE_VERSION 1
 
 typedef struct {
   int32_t n;            /* nodes */

@@ -15,7 +15,9 @@
  * event loop picks ae_epoll.c or ae_kqueue.c behind its aeApi* calls):
  *
  *   travel_gc.c   great-circle distance x the city's detour factor, at the
- *                 city's mean speed for the hour of departure.
+ *                 city's mean speed for the hour of departure;
+ *   travel_net.c  shortest drives on a road network (roadnet.h), free-flow
+ *                 times scaled by per-hour factors.
  *
  * Places. A drive goes between two city_loc: a point and the backend's node
  * for it (city_travel_snap; -1 where a backend has no nodes). Callers snap
@@ -67,6 +69,11 @@ typedef struct city_travel_ops {
    * that left at t0 and arrives at t1, and the road metres driven so far. */
   void (*position)(void *ctx, const city_loc *a, const city_loc *b, int64_t t0, int64_t t1,
                    int64_t t, city_loc *at, double *driven_m);
+  /* The farthest great-circle distance (metres) a pickup drive leaving at
+   * t can cover in secs: no pickup whose ends lie farther apart takes secs
+   * or less. The candidate search of a model that is not gc_monotone stops
+   * looking there. */
+  double (*reach_m)(void *ctx, double secs, int64_t t);
   void (*free)(void *ctx);
 } city_travel_ops;
 
@@ -80,6 +87,7 @@ typedef struct {
 /* The great-circle model of a city (travel_gc.c). The city is borrowed and
  * must outlive the model. Never fails. */
 void city_travel_gc(const city_def *city, city_travel *out);
+/* The road-network model: city_data/travel_net.h. */
 /* Releases a model's context (a no-op for the great-circle model). */
 void city_travel_free(city_travel *tm);
 
@@ -97,6 +105,9 @@ static inline void city_travel_pickup(const city_travel *tm, const city_loc *drv
                                       const city_loc *pu, double gc_m, int64_t t,
                                       city_leg *out) {
   tm->ops->pickup(tm->ctx, drv, pu, gc_m, t, out);
+}
+static inline double city_travel_reach_m(const city_travel *tm, double secs, int64_t t) {
+  return tm->ops->reach_m(tm->ctx, secs, t);
 }
 static inline void city_travel_position(const city_travel *tm, const city_loc *a,
                                         const city_loc *b, int64_t t0, int64_t t1, int64_t t,

@@ -64,6 +64,11 @@ static void gc_position(void *ctx, const city_loc *a, const city_loc *b, int64_t
               c->detour_factor;
 }
 
+static double gc_reach_m(void *ctx, double secs, int64_t t) {
+  const city_def *c = ctx;
+  return secs * city_def_speed(c, t) / c->detour_factor;
+}
+
 static const city_travel_ops gc_ops = {
     .name = "great-circle",
     .nodes = 0,
@@ -72,6 +77,7 @@ static const city_travel_ops gc_ops = {
     .leg = gc_leg,
     .pickup = gc_pickup,
     .position = gc_position,
+    .reach_m = gc_reach_m,
     .free = NULL,
 };
 

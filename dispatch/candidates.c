@@ -101,6 +101,7 @@ struct disp_index {
   /* per-order scratch: the best K found so far */
   int32_t *best_d;
   double *best_m;
+  double *best_g;      /* ranking by pickup time: the entries' metres */
   int32_t best_cap;
 };
 
@@ -141,6 +142,7 @@ void disp_index_free(disp_index *x) {
   free(x->edge_eta);
   free(x->best_d);
   free(x->best_m);
+  free(x->best_g);
   disp_rings_free(&x->walk);
   free(x->occupied);
   free(x->capped);
@@ -258,6 +260,9 @@ static int grow_best(disp_index *x, int32_t k) {
   double *m = realloc(x->best_m, (size_t)k * sizeof *m);
   if (m == NULL) return RS_ENOMEM;
   x->best_m = m;
+  double *g = realloc(x->best_g, (size_t)k * sizeof *g);
+  if (g == NULL) return RS_ENOMEM;
+  x->best_g = g;
   x->best_cap = k;
   return 0;
 }
@@ -297,11 +302,13 @@ static int cap_drivers(disp_index *x, int32_t n_rows, int32_t m) {
     memset(x->cap_stamp, 0, (size_t)x->n_drivers * sizeof *x->cap_stamp);
     x->cap_cur = 1;
   }
-  /* pass 1: each driver's m nearest rows */
+  /* pass 1: each driver's m nearest rows (fastest, when distance does not
+   * rank pickup times) */
+  const double *key = x->tm->ops->gc_monotone ? x->edge_dist : x->edge_eta;
   for (int32_t row = 0; row < n_rows; row++)
     for (int32_t k = x->row_ptr[row]; k < x->row_ptr[row + 1]; k++) {
       int32_t d = x->edge_driver[k];
-      double dist = x->edge_dist[k];
+      double dist = key[k];
       if (x->cap_stamp[d] != x->cap_cur) {
         x->cap_stamp[d] = x->cap_cur;
         x->cap_n[d] = 0;
@@ -531,6 +538,107 @@ static void list_limits(double b, double r, double *lim_m, double *lim_c) {
   *lim_c = sqrt(b);
 }
 
+/* ------------------------------------------------ ranking by pickup time
+ *
+ * With a travel model whose times do not grow with the great-circle
+ * distance (a road network), an order's candidates are the top_k idle
+ * drivers within the radius by (pickup time, driver index), exactly. The
+ * search walks the rings as above but computes the pickup time of every
+ * driver it meets within the cut; once the list is full, the cut shrinks
+ * to the model's reach for the K-th time (city_travel_reach_m: no driver
+ * farther than that can be as fast), and the ring walk stops at it. A
+ * driver left out lay beyond a cut at least as wide as the last one, so
+ * it is slower than every kept driver: the graph is the same whatever the
+ * order of the walk, and the engine's match calls the same pickup function
+ * with the same inputs. */
+typedef struct {
+  const disp_index *x;
+  const disp_driver *drivers;
+  const double *p;      /* the pickup as a unit vector */
+  city_loc pu;
+  int64_t now;
+  int32_t k;            /* list size */
+  int32_t nb;           /* entries in the list */
+  double radius_m;
+  double cut2;          /* squared chord: drivers beyond are not looked at */
+  double cut_m;         /* the cut in metres */
+} eta_search;
+
+/* Inserts (eta, driver) with its metres into the sorted best list. */
+static void eta_insert(disp_index *x, eta_search *s, int32_t d, double eta, double m) {
+  int32_t *bd = x->best_d;
+  double *be = x->best_m, *bg = x->best_g;
+  int32_t i = s->nb, k = s->k;
+  if (i == k) {
+    if (eta > be[k - 1] || (eta == be[k - 1] && d > bd[k - 1])) return;
+    i = k - 1;
+  } else {
+    s->nb++;
+  }
+  while (i > 0 && (be[i - 1] > eta || (be[i - 1] == eta && bd[i - 1] > d))) {
+    be[i] = be[i - 1];
+    bd[i] = bd[i - 1];
+    bg[i] = bg[i - 1];
+    i--;
+  }
+  be[i] = eta;
+  bd[i] = d;
+  bg[i] = m;
+  if (s->nb == k) {
+    double r = city_travel_reach_m(x->tm, be[k - 1], s->now);
+    if (r < s->cut_m) {
+      s->cut_m = r;
+      double c2 = rs_m_to_chord2(r, x->city->earth_radius_m) * (1 + 1e-9);
+      if (c2 < s->cut2) s->cut2 = c2;
+    }
+  }
+}
+
+/* Times driver d when it lies within the cut. */
+static void eta_consider(disp_index *x, eta_search *s, int32_t d) {
+  double c2 = rs_chord2(s->drivers[d].u, s->p);
+  if (c2 > s->cut2) return;
+  double m = rs_chord2_m(c2, x->city->earth_radius_m);
+  const city_loc dl = disp_driver_loc(&s->drivers[d]);
+  city_leg leg;
+  city_travel_pickup(x->tm, &dl, &s->pu, m, s->now, &leg);
+  eta_insert(x, s, d, leg.secs, m);
+}
+
+/* One row's candidates ranked by pickup time into best_d/best_m (times)/
+ * best_g (metres); returns the count. */
+static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_order *o,
+                       int32_t c0, int fresh_only, const int32_t *fresh, int32_t n_fresh,
+                       double radius_m, int32_t top_k, int64_t now) {
+  eta_search s = {x, drivers, o->pu, disp_order_pickup(o), now, top_k, 0, radius_m,
+                  x->lim2, radius_m};
+  if (fresh_only) {
+    for (int32_t i = 0; i < n_fresh; i++)
+      if (x->at[fresh[i]].cell >= 0) eta_consider(x, &s, fresh[i]);
+    return s.nb;
+  }
+  if (c0 < 0) return 0;
+  const int32_t *ring = disp_rings_steps(&x->walk, c0);
+  int32_t pc0 = x->walk.padded[c0];
+  double edge = x->grid->edge_m;
+  for (int32_t k = 0; k <= x->lim_ring; k++) {
+    if ((1.5 * k * edge - 2.0 * edge) * LB_SLACK > s.cut_m) break;
+    int32_t lo = k == 0 ? 0 : 3 * k * (k - 1) + 1, hi = 3 * k * (k + 1) + 1;
+    for (int32_t i = lo; i < hi; i++) {
+      int32_t pc = pc0 + ring[i];
+      if (!x->occupied[pc]) continue;
+      int32_t c = x->walk.dense[pc];
+      const idx_cell *ce = &x->cells[c];
+      /* skip a cell whose every entry lies beyond the cut (triangle
+       * inequality on chords, rounding covered as above) */
+      double t = sqrt(s.cut2) + (double)ce->reach;
+      if (k > 0 && rs_chord2(ce->u, o->pu) > t * t * (1 + 1e-12)) continue;
+      for (int32_t j = 0; j < ce->count; j++) eta_consider(x, &s, ce->d[j]);
+    }
+  }
+  return s.nb;
+}
+
 int disp_index_candidates(disp_index *x, const disp_order *orders,
                           const disp_driver *drivers, const int32_t *row_order,
                           int32_t n_rows, const uint8_t *fresh_only,
@@ -558,7 +666,23 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   const int32_t *dense = x->walk.dense;
   int32_t n_edges = 0;
   x->row_ptr[0] = 0;
-  for (int32_t row = 0; row < n_rows; row++) {
+  int by_eta = !x->tm->ops->gc_monotone;
+  for (int32_t row = 0; by_eta && row < n_rows; row++) {
+    const disp_order *o = &orders[row_order[row]];
+    int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
+    int32_t nb = eta_row(x, drivers, o, c0, fresh_only != NULL && fresh_only[row], fresh,
+                         n_fresh, radius_m, top_k, now);
+    if (grow_edges(x, n_edges + nb))
+      return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+    for (int32_t i = 0; i < nb; i++) {
+      x->edge_driver[n_edges] = x->best_d[i];
+      x->edge_dist[n_edges] = x->best_g[i];
+      x->edge_eta[n_edges] = x->best_m[i];
+      n_edges++;
+    }
+    x->row_ptr[row + 1] = n_edges;
+  }
+  for (int32_t row = 0; !by_eta && row < n_rows; row++) {
     const disp_order *o = &orders[row_order[row]];
     int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
     const double *p = o->pu;

@@ -11,6 +11,7 @@
 
 #include "base/rs_time.h"
 #include "city_data/synth.h"
+#include "city_data/travel_net.h"
 #include "value/vstore.h"
 
 static double scenario_cancel_p(const void *ctx, double m) {
@@ -120,7 +121,16 @@ out:
 int run_input_load(sim_scenario *sc, int city_given, run_input *in, rs_err *e) {
   memset(in, 0, sizeof *in);
   int rc = load_trips(sc, city_given, &in->city, &in->trips, &in->n, &in->from, &in->to, e);
-  if (rc == 0) city_travel_gc(&in->city, &in->travel);
+  if (rc == 0 && sc->network[0] == '\0') city_travel_gc(&in->city, &in->travel);
+  if (rc == 0 && sc->network[0] != '\0') {
+    city_net_model_opts o;
+    city_net_model_defaults(&o);
+    o.have_factors = sc->network_have_factors;
+    memcpy(o.factors, sc->network_factors, sizeof o.factors);
+    rc = city_travel_net_open(&in->city, sc->network, &o, &in->travel, e);
+    if (rc == 0) in->offnet = city_travel_net_offnet(&in->travel, in->trips, in->n);
+    else run_input_free(in);
+  }
   return rc;
 }
 

@@ -35,9 +35,11 @@ typedef struct {
   city_trip *trips;   /* sorted by (t_request, id); owned */
   size_t n;           /* trips in the horizon */
   int64_t from, to;   /* horizon, absolute local time */
+  int64_t offnet;     /* trip ends off the road network (0 without one) */
 } run_input;
 
-/* Loads the scenario's trips. Fixes sc->day (first day of the store when
+/* Loads the scenario's trips and its travel model (the road network of
+ * sc->network, else the great-circle model). Fixes sc->day (first day of the store when
  * unset) and sc->from_s / sc->to_s (the day's trip span rounded out to
  * hours when unset, the whole day for the synthetic city). city_given: the
  * user named the city (else the store's is used). Errors: a missing or

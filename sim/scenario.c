@@ -228,6 +228,48 @@ static int parse_value(sim_scenario *s, const cJSON *obj, const char *origin, rs
   return 0;
 }
 
+/* 24 factors, each positive, into f. */
+static int parse_24(const cJSON *a, const char *origin, const char *what, double *f, rs_err *e) {
+  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 24)
+    return FAIL("%s: 'network_factors'%s must be an array of 24 numbers", origin, what);
+  int h = 0;
+  const cJSON *v;
+  cJSON_ArrayForEach(v, a) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 100))
+      return FAIL("%s: 'network_factors'%s[%d] must be a number in (0, 100]", origin, what, h);
+    f[h++] = v->valuedouble;
+  }
+  return 0;
+}
+
+/* "network_factors": 24 numbers for every day, or {"weekday": [24],
+ * "weekend": [24]}; null restores the derived defaults. */
+static int parse_factors(sim_scenario *s, const cJSON *it, const char *origin, rs_err *e) {
+  double f[2][24];
+  int rc;
+  if (cJSON_IsNull(it)) {
+    s->network_have_factors = 0;
+    return 0;
+  }
+  if (cJSON_IsArray(it)) {
+    if ((rc = parse_24(it, origin, "", f[0], e)) != 0) return rc;
+    memcpy(f[1], f[0], sizeof f[0]);
+  } else if (cJSON_IsObject(it)) {
+    const cJSON *wd = cJSON_GetObjectItemCaseSensitive(it, "weekday");
+    const cJSON *we = cJSON_GetObjectItemCaseSensitive(it, "weekend");
+    if (cJSON_GetArraySize(it) != 2 || wd == NULL || we == NULL)
+      return FAIL("%s: 'network_factors' must hold exactly 'weekday' and 'weekend'", origin);
+    if ((rc = parse_24(wd, origin, ".weekday", f[0], e)) != 0) return rc;
+    if ((rc = parse_24(we, origin, ".weekend", f[1], e)) != 0) return rc;
+  } else {
+    return FAIL("%s: 'network_factors' must be 24 numbers or {\"weekday\", \"weekend\"}",
+                origin);
+  }
+  memcpy(s->network_factors, f, sizeof f);
+  s->network_have_factors = 1;
+  return 0;
+}
+
 int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
                        rs_err *e) {
   cJSON *root = cJSON_Parse(json);
@@ -317,6 +359,10 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
       if (!cJSON_IsBool(it)) rc = FAIL("%s: 'repo_dispatchable' must be true or false", origin);
       else s.repo_dispatchable = cJSON_IsTrue(it);
     } else if (strcmp(k, "value") == 0) rc = parse_value(&s, it, origin, e);
+    else if (strcmp(k, "network") == 0) {
+      if (cJSON_IsNull(it)) s.network[0] = '\0';
+      else rc = get_string(it, origin, s.network, sizeof s.network, e);
+    } else if (strcmp(k, "network_factors") == 0) rc = parse_factors(&s, it, origin, e);
     else rc = FAIL("%s: unknown key '%s'", origin, k);
     if (rc) break;
   }
@@ -466,6 +512,17 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   cJSON_AddStringToObject(o, "city", s->city);
   if (s->trips[0]) cJSON_AddStringToObject(o, "trips", s->trips);
   else cJSON_AddNullToObject(o, "trips");
+  /* the network keys appear only when a run uses a network, so the
+   * scenario of every great-circle run reads as it always has */
+  if (s->network[0]) {
+    cJSON_AddStringToObject(o, "network", s->network);
+    if (s->network_have_factors) {
+      cJSON *f = cJSON_CreateObject();
+      cJSON_AddItemToObject(f, "weekday", exact_array(s->network_factors[0], 24));
+      cJSON_AddItemToObject(f, "weekend", exact_array(s->network_factors[1], 24));
+      cJSON_AddItemToObject(o, "network_factors", f);
+    }
+  }
   add_exact(o, "synthetic_orders", (double)s->synthetic_orders);
   if (s->day >= 0) {
     time_t t = (time_t)s->day;

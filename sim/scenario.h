@@ -67,6 +67,11 @@ typedef struct {
   double repo_radius_m;         /* repositioning reach */
   int value_serve_first;        /* v1d3 dispatch serves as many orders as
                                    possible first (else pure V1D3 weights) */
+  /* the road network (docs/network.md): "" = the great-circle model */
+  char network[SIM_PATH_MAX];   /* OSMnx node-link JSON or GraphML file */
+  int network_have_factors;     /* factors below given (else derived) */
+  double network_factors[2][24];/* [weekday, weekend][local hour]: free-flow
+                                   link times x factor */
 } sim_scenario;
 
 /* The defaults: synthetic city, its default fleet, fcfs-nearest, stay,

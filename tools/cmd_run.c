@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "city_data/city.h"
+#include "city_data/travel_net.h"
 #include "run/lifecycle.h"
 #include "sim/engine.h"
 #include "sim/results.h"
@@ -181,6 +182,14 @@ int cmd_run(int argc, char **argv) {
       free(j);
     } else {
       print_table(&l.k, &l.sc, &in->city, in->from, in->to, run_life_now(&l), l.wall_s);
+      const city_net *net = city_travel_net_network(&in->travel);
+      if (net != NULL)
+        printf("  road network: %s (%d nodes; %lld dropped outside its largest component, %lld "
+               "links of implausible speed retimed); %lld of %lld trip ends off it (over %.0f m "
+               "from a node)\n",
+               l.sc.network, (int)net->n_nodes, (long long)net->st.dropped_nodes,
+               (long long)net->st.implausible, (long long)in->offnet, 2 * (long long)in->n,
+               CITY_NET_SNAP_LIMIT_M);
       printf("  results: %s (run %lld, %s)\n", l.sc.out, (long long)l.run_id, l.status);
     }
     status = l.interrupted || l.late_signal ? 130 : 0;

@@ -41,6 +41,7 @@ static const struct option SHARED[] = {
   {"ensemble-minutes", required_argument, NULL, RUNOPT_ENS_MIN},
   {"tau", required_argument, NULL, RUNOPT_TAU},
   {"pure-v1d3", no_argument, NULL, RUNOPT_PURE},
+  {"network", required_argument, NULL, RUNOPT_NETWORK},
 };
 
 static int excluded(int flags, int code) {
@@ -205,6 +206,9 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     s->tau = dv;
     return 1;
   case RUNOPT_PURE: s->value_serve_first = 0; return 1;
+  case RUNOPT_NETWORK:
+    if (set_str(s->network, sizeof s->network, arg)) return BAD("--network: path too long");
+    return 1;
   default: return 0;
   }
 }
@@ -225,7 +229,9 @@ void runopts_help(int flags) {
       "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
-      "  --drivers N           fleet size (default: the city's)\n");
+      "  --drivers N           fleet size (default: the city's)\n"
+      "  --network FILE        drive on this road network (OSMnx JSON or GraphML;\n"
+      "                        docs/network.md) instead of the great-circle model\n");
   if (!(flags & RUNOPTS_NO_POLICIES))
     printf(
         "  --dispatch NAME       fcfs-nearest | random | batch-distance | v1d3 (default fcfs-nearest)\n"

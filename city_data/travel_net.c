@@ -1,0 +1,308 @@
+/*
+ * travel_net: the road-network travel model; see travel_net.h.
+ *
+ * Costs: snap O(log n) (kd-tree); leg and pickup one table read (O(1), the
+ * row of the destination) or one hub-label merge; position a walk over the
+ * drive's links (hub labels, no search). Access legs measure straight
+ * metres in the network's equirectangular frame (one cosine, taken at the
+ * network's centre): over the few hundred metres of an access leg its
+ * error is far below a metre, and it costs no trigonometry per call.
+ *
+ * reach_m: every drive obeys secs >= gc / vmax - slack, where vmax(t) is
+ * the larger of the fastest link's great-circle speed divided by f(t) and
+ * the access speed v(t) (a path covers no more ground than its links'
+ * chords, and the access legs are straight), and slack is half a table
+ * unit times f(t) (the table rounds to nearest). A 0.1 % margin covers the
+ * frame's distortion.
+ */
+#include "city_data/travel_net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rs_geo.h"
+#include "base/rs_time.h"
+
+typedef struct {
+  const city_def *city;
+  city_net *net;            /* owned */
+  city_net_table *tab;      /* owned; NULL: hub labels answer drives */
+  city_net_hubs *hubs;      /* owned */
+  double factor[2][24];     /* [weekend][hour] */
+  double kx, ky;            /* metres per degree of longitude, latitude */
+} tn_ctx;
+
+void city_net_model_defaults(city_net_model_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->table = CITY_NET_TABLE_AUTO;
+}
+
+static double factor_at(const tn_ctx *c, int64_t t) {
+  return c->factor[rs_time_weekend(t)][rs_time_hour(t)];
+}
+
+/* Straight metres between a point and node v. */
+static double access_m(const tn_ctx *c, double lat, double lng, int32_t v) {
+  double dx = (lng - c->net->lng[v]) * c->kx, dy = (lat - c->net->lat[v]) * c->ky;
+  return sqrt(dx * dx + dy * dy);
+}
+
+static int32_t tn_snap(void *ctx, double lat, double lng) {
+  const tn_ctx *c = ctx;
+  return city_net_snap(c->net, lat, lng, NULL);
+}
+
+static int32_t node_of(const tn_ctx *c, const city_loc *p) {
+  return p->node >= 0 && p->node < c->net->n_nodes ? p->node
+                                                   : city_net_snap(c->net, p->lat, p->lng, NULL);
+}
+
+/* The free-flow network drive na -> nb: seconds and metres. */
+static void net_drive(const tn_ctx *c, int32_t na, int32_t nb, double *secs, double *metres) {
+  if (c->tab != NULL) {
+    uint32_t cell = city_net_table_cell(c->tab, na, nb);
+    *secs = city_net_table_secs(c->tab, cell);
+    *metres = city_net_table_metres(c->tab, cell);
+  } else {
+    uint64_t w = city_net_hubs_query(c->hubs, na, nb);
+    *secs = city_net_secs(c->net, w);
+    *metres = city_net_metres(c->net, w);
+  }
+}
+
+static void drive(const tn_ctx *c, const city_loc *a, const city_loc *b, int64_t t,
+                  city_leg *out) {
+  int32_t na = node_of(c, a), nb = node_of(c, b);
+  double am = access_m(c, a->lat, a->lng, na), bm = access_m(c, b->lat, b->lng, nb);
+  double s, m;
+  net_drive(c, na, nb, &s, &m);
+  out->secs = (am + bm) / city_def_speed(c->city, t) + s * factor_at(c, t);
+  out->metres = am + m + bm;
+}
+
+static void tn_leg(void *ctx, const city_loc *a, const city_loc *b, int64_t t, double known_m,
+                   city_leg *out) {
+  const tn_ctx *c = ctx;
+  drive(c, a, b, t, out);
+  if (known_m > 0) {
+    /* the recorded length at this drive's pace (the city's speed when the
+     * drive has no length: both ends at one point) */
+    out->secs = out->metres > 0 ? out->secs * (known_m / out->metres)
+                                : known_m / city_def_speed(c->city, t);
+    out->metres = known_m;
+  }
+}
+
+static void tn_pickup(void *ctx, const city_loc *drv, const city_loc *pu, double gc_m, int64_t t,
+                      city_leg *out) {
+  (void)gc_m;
+  drive(ctx, drv, pu, t, out);
+}
+
+static double tn_reach_m(void *ctx, double secs, int64_t t) {
+  const tn_ctx *c = ctx;
+  double f = factor_at(c, t), v = city_def_speed(c->city, t);
+  double vmax = c->net->max_geo_mps / f;
+  if (v > vmax) vmax = v;
+  double slack = c->tab != NULL ? 0.5 * c->tab->q_t * f : 0.0;
+  return (secs + slack) * vmax * 1.001;
+}
+
+/* The position walk: the first link whose end is past `target` seconds. */
+typedef struct {
+  const tn_ctx *c;
+  double f;             /* speed factor of the drive */
+  double target;        /* seconds into the network part */
+  double secs, metres;  /* so far, at the current link's tail */
+  int32_t link;         /* the link the target falls in, -1 */
+  double frac;          /* ... and how far along it */
+} pos_walk;
+
+static int pos_visit(void *ctx, int32_t link) {
+  pos_walk *p = ctx;
+  const city_net *net = p->c->net;
+  double s = city_net_secs(net, net->w[link]) * p->f;
+  double m = city_net_metres(net, net->w[link]);
+  if (p->secs + s >= p->target) {
+    p->link = link;
+    p->frac = s > 0 ? (p->target - p->secs) / s : 1.0;
+    return 1;
+  }
+  p->secs += s;
+  p->metres += m;
+  return 0;
+}
+
+/* The tail node of forward link i. */
+static int32_t link_tail(const city_net *net, int32_t i) {
+  int32_t lo = 0, hi = net->n_nodes - 1;
+  while (lo < hi) { /* the last v with first[v] <= i */
+    int32_t mid = lo + (hi - lo + 1) / 2;
+    if (net->first[mid] <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+static void tn_position(void *ctx, const city_loc *a, const city_loc *b, int64_t t0, int64_t t1,
+                        int64_t t, city_loc *at, double *driven_m) {
+  const tn_ctx *c = ctx;
+  const city_net *net = c->net;
+  double span = (double)(t1 - t0);
+  double fr = span > 0 ? (double)(t - t0) / span : 1.0;
+  if (fr < 0) fr = 0;
+  if (fr > 1) fr = 1;
+  int32_t na = node_of(c, a), nb = node_of(c, b);
+  double v = city_def_speed(c->city, t0), f = factor_at(c, t0);
+  double am = access_m(c, a->lat, a->lng, na), bm = access_m(c, b->lat, b->lng, nb);
+  uint64_t w = city_net_hubs_query(c->hubs, na, nb);
+  double ns = city_net_secs(net, w) * f, nm = city_net_metres(net, w);
+  double total = am / v + ns + bm / v;
+  double target = fr * total;
+  if (target <= am / v || total <= 0) {
+    /* on the access leg to a's node */
+    double g = am > 0 ? target * v / am : 0;
+    if (g > 1) g = 1;
+    at->lat = a->lat + g * (net->lat[na] - a->lat);
+    at->lng = a->lng + g * (net->lng[na] - a->lng);
+    at->node = na;
+    *driven_m = g * am;
+    return;
+  }
+  target -= am / v;
+  if (target < ns) {
+    pos_walk p = {c, f, target, 0, 0, -1, 0};
+    city_net_hubs_walk(c->hubs, na, nb, pos_visit, &p);
+    if (p.link >= 0) {
+      int32_t x = link_tail(net, p.link), y = net->head[p.link];
+      at->lat = net->lat[x] + p.frac * (net->lat[y] - net->lat[x]);
+      at->lng = net->lng[x] + p.frac * (net->lng[y] - net->lng[x]);
+      at->node = y;
+      *driven_m = am + p.metres + p.frac * city_net_metres(net, net->w[p.link]);
+      return;
+    }
+    target = ns; /* cannot happen: the walk covers the drive */
+  }
+  /* on the access leg from b's node to b */
+  double g = bm > 0 ? (target - ns) * v / bm : 1;
+  if (g > 1) g = 1;
+  at->lat = net->lat[nb] + g * (b->lat - net->lat[nb]);
+  at->lng = net->lng[nb] + g * (b->lng - net->lng[nb]);
+  at->node = nb;
+  *driven_m = am + nm + g * bm;
+}
+
+static void tn_free(void *ctx) {
+  tn_ctx *c = ctx;
+  if (c == NULL) return;
+  city_net_table_free(c->tab);
+  city_net_hubs_free(c->hubs);
+  city_net_free(c->net);
+  free(c);
+}
+
+static const city_travel_ops tn_ops = {
+    .name = "road-network",
+    .nodes = 1,
+    .gc_monotone = 0,
+    .snap = tn_snap,
+    .leg = tn_leg,
+    .pickup = tn_pickup,
+    .position = tn_position,
+    .reach_m = tn_reach_m,
+    .free = tn_free,
+};
+
+int city_travel_net(const city_def *city, city_net *net, const city_net_model_opts *o,
+                    city_travel *out, rs_err *e) {
+  memset(out, 0, sizeof *out);
+  city_net_model_opts dflt;
+  if (o == NULL) {
+    city_net_model_defaults(&dflt);
+    o = &dflt;
+  }
+  tn_ctx *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    city_net_free(net);
+    return rs_err_set(e, RS_ENOMEM, "road network model: out of memory");
+  }
+  c->city = city;
+  c->net = net;
+  for (int d = 0; d < 2; d++)
+    for (int h = 0; h < 24; h++) {
+      double f = o->have_factors ? o->factors[d][h] : net->st.median_kmh / 3.6 / city->speed_mps[h];
+      if (!(isfinite(f) && f > 0)) {
+        tn_free(c);
+        return rs_err_set(e, RS_EINVAL, "road network: speed factor of %s hour %d: %g is not a "
+                          "positive number", d ? "weekend" : "weekday", h, f);
+      }
+      c->factor[d][h] = f;
+    }
+  double lat0 = 0.5 * (net->min_lat + net->max_lat);
+  const double k = 3.14159265358979323846 / 180.0;
+  c->ky = city->earth_radius_m * k;
+  c->kx = c->ky * cos(lat0 * k);
+  int rc = city_net_hubs_open(net, o->cache_dir, o->threads, &c->hubs, e);
+  int want = o->table == CITY_NET_TABLE_ALWAYS ||
+             (o->table == CITY_NET_TABLE_AUTO && net->n_nodes <= CITY_NET_TABLE_MAX_NODES);
+  if (rc == 0 && want) {
+    city_net_table_opts to = {o->cache_dir, o->threads};
+    rc = city_net_table_open(net, &to, &c->tab, e);
+  }
+  if (rc) {
+    tn_free(c);
+    return rc;
+  }
+  out->ops = &tn_ops;
+  out->ctx = c;
+  out->city = city;
+  return 0;
+}
+
+int city_travel_net_open(const city_def *city, const char *path, const city_net_model_opts *o,
+                         city_travel *out, rs_err *e) {
+  memset(out, 0, sizeof *out);
+  city_net *net;
+  int rc = city_net_load(path, &net, e);
+  if (rc) return rc;
+  return city_travel_net(city, net, o, out, e);
+}
+
+static const tn_ctx *ctx_of(const city_travel *tm) {
+  return tm->ops == &tn_ops ? tm->ctx : NULL;
+}
+
+const city_net *city_travel_net_network(const city_travel *tm) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? c->net : NULL;
+}
+
+const city_net_table *city_travel_net_table(const city_travel *tm) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? c->tab : NULL;
+}
+
+const city_net_hubs *city_travel_net_hubs(const city_travel *tm) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? c->hubs : NULL;
+}
+
+double city_travel_net_factor(const city_travel *tm, int64_t t) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? factor_at(c, t) : 1.0;
+}
+
+int64_t city_travel_net_offnet(const city_travel *tm, const city_trip *trips, size_t n) {
+  const tn_ctx *c = ctx_of(tm);
+  if (c == NULL) return 0;
+  int64_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d;
+    city_net_snap(c->net, trips[i].plat, trips[i].plng, &d);
+    k += d > CITY_NET_SNAP_LIMIT_M;
+    city_net_snap(c->net, trips[i].dlat, trips[i].dlng, &d);
+    k += d > CITY_NET_SNAP_LIMIT_M;
+  }
+  return k;
+}

@@ -1,0 +1,87 @@
+/*
+ * travel_net: the road-network travel model (the second backend of
+ * travel.h).
+ *
+ * A point snaps to its nearest network node (roadnet.h: a kd-tree). A drive
+ * from a to b is the access leg from a to its node, the fastest network
+ * drive between the two nodes, and the access leg from b's node to b:
+ *
+ *   secs   = acc(a) / v(t) + net_secs(na -> nb) x f(t) + acc(b) / v(t)
+ *   metres = acc(a) + net_metres(na -> nb) + acc(b)
+ *
+ * where acc is the straight-line distance between a point and its node,
+ * v(t) the city's mean taxi speed for the hour of departure
+ * (speed_mps_by_hour), and f(t) the speed factor of that hour and day type
+ * (weekday, weekend), which scales every free-flow link time. Access legs
+ * are driven as the great-circle model would over that short distance
+ * (without its detour factor: the snap distance is already a street
+ * stretch, median a few tens of metres in Manhattan); a point farther than
+ * the snap limit (CITY_NET_SNAP_LIMIT_M) from every node is still served
+ * this way, and counted as off the network (city_travel_net_offnet).
+ *
+ * Network drives come from the all-pairs table (roadnet_table.h) on city
+ * networks (up to CITY_NET_TABLE_MAX_NODES nodes, unless the options say
+ * otherwise) and from hub labels (roadnet_ch.h) otherwise; the links of a
+ * drive, for a driver's position part-way along it, always from the hub
+ * labels. A driver part-way is at the point of its drive's polyline
+ * (access legs and links as straight segments between node coordinates)
+ * reached after the fraction of the drive's time elapsed, its node the
+ * next node it will reach, having driven the metres up to that point.
+ *
+ * Default factors: f = (median free-flow speed of the network's links) /
+ * (city speed of the hour), for both day types: OSMnx's imputed free-flow
+ * speeds are 2.5-3 times the mean speed of Manhattan's taxis by day, and
+ * these factors bring the median link to the city's hourly speed until
+ * calibrated factors are given.
+ *
+ * The model owns its network, table and labels; all its functions only
+ * read them, so one model serves any number of runs on any threads.
+ */
+#ifndef CITY_TRAVEL_NET_H
+#define CITY_TRAVEL_NET_H
+
+#include <stdint.h>
+
+#include "base/rs_error.h"
+#include "city_data/city.h"
+#include "city_data/roadnet.h"
+#include "city_data/roadnet_ch.h"
+#include "city_data/roadnet_table.h"
+#include "city_data/travel.h"
+#include "city_data/tripstore.h"
+
+#define CITY_NET_TABLE_MAX_NODES 6000 /* 4 n^2 bytes: 144 MB at most */
+
+enum { CITY_NET_TABLE_AUTO = -1, CITY_NET_TABLE_NEVER = 0, CITY_NET_TABLE_ALWAYS = 1 };
+
+typedef struct {
+  const char *cache_dir;  /* table cache: NULL the default, "" none */
+  int table;              /* CITY_NET_TABLE_* */
+  int threads;            /* table and label building; 0: online CPUs */
+  int have_factors;       /* factors below are given (else the defaults) */
+  double factors[2][24];  /* [weekday 0 / weekend 1][local hour] */
+} city_net_model_opts;
+
+void city_net_model_defaults(city_net_model_opts *o);
+
+/* The model of a city on network net, whose ownership it takes (also on
+ * failure). The city is borrowed and must outlive the model. RS_ENOMEM,
+ * RS_EINVAL (a factor not positive and finite). */
+int city_travel_net(const city_def *city, city_net *net, const city_net_model_opts *o,
+                    city_travel *out, rs_err *e);
+/* Loads a network file and makes its model. */
+int city_travel_net_open(const city_def *city, const char *path, const city_net_model_opts *o,
+                         city_travel *out, rs_err *e);
+
+/* The network of a road-network model; NULL for another backend. */
+const city_net *city_travel_net_network(const city_travel *tm);
+/* Its table (NULL when it uses hub labels) and labels. */
+const city_net_table *city_travel_net_table(const city_travel *tm);
+const city_net_hubs *city_travel_net_hubs(const city_travel *tm);
+/* Its speed factor at local time t. */
+double city_travel_net_factor(const city_travel *tm, int64_t t);
+/* How many of the 2 n ends of trips (pickups and dropoffs) lie farther
+ * than CITY_NET_SNAP_LIMIT_M from every node (0 for another backend). */
+int64_t city_travel_net_offnet(const city_travel *tm, const city_trip *trips, size_t n);
+
+#endif
