@@ -79,7 +79,6 @@ static void *worker(void *arg) {
   if (dist == NULL || h == NULL) {
     atomic_store(&j->failed, 1);
   } else {
-    double kt = net->t_unit_s / j->t->q_t, km = net->m_unit_m / j->t->q_m;
     for (;;) {
       int b = atomic_fetch_add(&j->next, 1);
       if (b >= n || atomic_load(&j->failed)) break;
@@ -87,8 +86,8 @@ static void *worker(void *arg) {
       uint32_t *row = j->t->cell + (size_t)b * (size_t)n;
       for (int32_t a = 0; a < n; a++) {
         uint64_t d = dist[a];
-        long long ts = llround((double)(d >> 32) * kt);
-        long long ms = llround((double)(d & 0xffffffffu) * km);
+        long long ts = llround(city_net_secs(net, d) / j->t->q_t);
+        long long ms = llround(city_net_metres(net, d) / j->t->q_m);
         if (ts > 0xffff) ts = 0xffff; /* cannot happen: the units hold the bound */
         if (ms > 0xffff) ms = 0xffff;
         row[a] = (uint32_t)ts << 16 | (uint32_t)ms;

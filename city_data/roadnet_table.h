@@ -5,7 +5,8 @@
  * For every ordered pair of nodes (a, b) the table holds the fastest
  * free-flow drive from a to b (roadnet.h: fastest, then shortest) as one
  * uint32: its time in units of q_t seconds above its length in units of
- * q_m metres, both rounded to nearest. The layout is to-major (all drives
+ * q_m metres, both rounded to nearest (llround(city_net_secs(w) / q_t),
+ * the same for metres). The layout is to-major (all drives
  * into b are contiguous): the candidate search asks for many drivers'
  * drives into one pickup, which then read one row. A Manhattan network
  * (4,197 nodes) takes 70 MB.

@@ -26,6 +26,7 @@ static const command commands[] = {
   {"evaluate", cmd_evaluate, "run an agent (KDD Cup 2020 style, or builtin:NAME) and print its scores"},
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
+  {"network", cmd_network, "road networks: info, synth, bench (docs/network.md)"},
 };
 
 #define USAGE "ridesim [--help | --version] COMMAND [ARGS...]"
