@@ -3,6 +3,8 @@
  */
 #include "city_data/roadnet_cache.h"
 
+#include "base/rs_mem.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -158,7 +160,8 @@ int city_net_cache_read(const char *path, uint64_t hash, uint32_t kind, int n,
   }
   for (int i = 0; i < n; i++) {
     b[i].bytes = (size_t)hd.bytes[i];
-    b[i].p = malloc(b[i].bytes ? b[i].bytes : 1);
+    /* huge pages for the large ones: the table is read at random */
+    b[i].p = rs_mem_array(b[i].bytes ? b[i].bytes : 1, 1, 0, 0);
     if (b[i].p == NULL) {
       snprintf(why, why_size, "out of memory reading it");
       goto out;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/rs_heap.h"
+#include "base/rs_mem.h"
 #include "city_data/roadnet_cache.h"
 
 #define TABLE_THREADS_MAX 8
@@ -139,7 +140,7 @@ int city_net_table_build(const city_net *net, int threads, city_net_table **out,
   t->n = n;
   t->q_t = pick_q(0.1, max_s);
   t->q_m = pick_q(1.0, max_s * vmax);
-  t->cell = malloc(city_net_table_bytes(n));
+  t->cell = rs_mem_array(city_net_table_bytes(n), 1, 0, 0); /* huge pages: read at random */
   if (t->cell == NULL) {
     free(t);
     return rs_err_set(e, RS_ENOMEM, "road network table: out of memory for %zu MB",

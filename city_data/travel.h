@@ -74,6 +74,9 @@ typedef struct city_travel_ops {
    * or less. The candidate search of a model that is not gc_monotone stops
    * looking there. */
   double (*reach_m)(void *ctx, double secs, int64_t t);
+  /* Optional (NULL: none): a cache hint that a pickup drive from `from` to
+   * `to` is about to be asked for; it changes nothing else. */
+  void (*prefetch)(void *ctx, const city_loc *from, const city_loc *to);
   void (*free)(void *ctx);
 } city_travel_ops;
 

@@ -193,6 +193,14 @@ static void tn_position(void *ctx, const city_loc *a, const city_loc *b, int64_t
   *driven_m = am + nm + g * bm;
 }
 
+static void tn_prefetch(void *ctx, const city_loc *from, const city_loc *to) {
+  const tn_ctx *c = ctx;
+  if (c->tab == NULL || from->node < 0 || to->node < 0) return;
+#if defined(__GNUC__)
+  __builtin_prefetch(&c->tab->cell[(size_t)to->node * (size_t)c->tab->n + (size_t)from->node]);
+#endif
+}
+
 static void tn_free(void *ctx) {
   tn_ctx *c = ctx;
   if (c == NULL) return;
@@ -211,6 +219,7 @@ static const city_travel_ops tn_ops = {
     .pickup = tn_pickup,
     .position = tn_position,
     .reach_m = tn_reach_m,
+    .prefetch = tn_prefetch,
     .free = tn_free,
 };
 

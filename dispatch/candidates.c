@@ -40,6 +40,7 @@
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
 #define SMALL_CELL 4  /* cells with fewer entries are scanned exactly */
+#define ETA_BATCH 16  /* drivers timed together when ranking by pickup time */
 
 /* A cell: its drivers and its centre, in one record (one line of the
  * cell table for an add, a remove, or a search's look at the cell). The
@@ -562,6 +563,12 @@ typedef struct {
   double radius_m;
   double cut2;          /* squared chord: drivers beyond are not looked at */
   double cut_m;         /* the cut in metres */
+  /* drivers within the cut waiting to be timed: their pickup drives are
+   * asked for together, after a cache hint for each (a city table's reads
+   * miss the cache: hinted together, the misses overlap) */
+  int32_t pend_d[ETA_BATCH];
+  double pend_c2[ETA_BATCH];
+  int32_t n_pend;
 } eta_search;
 
 /* Inserts (eta, driver) with its metres into the sorted best list. */
@@ -594,15 +601,35 @@ static void eta_insert(disp_index *x, eta_search *s, int32_t d, double eta, doub
   }
 }
 
-/* Times driver d when it lies within the cut. */
+/* Times the pending drivers still within the cut (it may have shrunk
+ * since they were queued), in queue order. */
+static void eta_flush(disp_index *x, eta_search *s) {
+  const city_travel *tm = x->tm;
+  if (tm->ops->prefetch != NULL)
+    for (int32_t i = 0; i < s->n_pend; i++) {
+      const city_loc dl = disp_driver_loc(&s->drivers[s->pend_d[i]]);
+      tm->ops->prefetch(tm->ctx, &dl, &s->pu);
+    }
+  for (int32_t i = 0; i < s->n_pend; i++) {
+    double c2 = s->pend_c2[i];
+    if (c2 > s->cut2) continue;
+    int32_t d = s->pend_d[i];
+    double m = rs_chord2_m(c2, x->city->earth_radius_m);
+    const city_loc dl = disp_driver_loc(&s->drivers[d]);
+    city_leg leg;
+    city_travel_pickup(tm, &dl, &s->pu, m, s->now, &leg);
+    eta_insert(x, s, d, leg.secs, m);
+  }
+  s->n_pend = 0;
+}
+
+/* Queues driver d for timing when it lies within the cut. */
 static void eta_consider(disp_index *x, eta_search *s, int32_t d) {
   double c2 = rs_chord2(s->drivers[d].u, s->p);
   if (c2 > s->cut2) return;
-  double m = rs_chord2_m(c2, x->city->earth_radius_m);
-  const city_loc dl = disp_driver_loc(&s->drivers[d]);
-  city_leg leg;
-  city_travel_pickup(x->tm, &dl, &s->pu, m, s->now, &leg);
-  eta_insert(x, s, d, leg.secs, m);
+  s->pend_d[s->n_pend] = d;
+  s->pend_c2[s->n_pend] = c2;
+  if (++s->n_pend == ETA_BATCH) eta_flush(x, s);
 }
 
 /* One row's candidates ranked by pickup time into best_d/best_m (times)/
@@ -610,11 +637,22 @@ static void eta_consider(disp_index *x, eta_search *s, int32_t d) {
 static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_order *o,
                        int32_t c0, int fresh_only, const int32_t *fresh, int32_t n_fresh,
                        double radius_m, int32_t top_k, int64_t now) {
-  eta_search s = {x, drivers, o->pu, disp_order_pickup(o), now, top_k, 0, radius_m,
-                  x->lim2, radius_m};
+  eta_search s; /* set field by field: the queue needs no clearing */
+  s.x = x;
+  s.drivers = drivers;
+  s.p = o->pu;
+  s.pu = disp_order_pickup(o);
+  s.now = now;
+  s.k = top_k;
+  s.nb = 0;
+  s.radius_m = radius_m;
+  s.cut2 = x->lim2;
+  s.cut_m = radius_m;
+  s.n_pend = 0;
   if (fresh_only) {
     for (int32_t i = 0; i < n_fresh; i++)
       if (x->at[fresh[i]].cell >= 0) eta_consider(x, &s, fresh[i]);
+    eta_flush(x, &s);
     return s.nb;
   }
   if (c0 < 0) return 0;
@@ -622,6 +660,7 @@ static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_ord
   int32_t pc0 = x->walk.padded[c0];
   double edge = x->grid->edge_m;
   for (int32_t k = 0; k <= x->lim_ring; k++) {
+    eta_flush(x, &s); /* the ring's bound is tested against an up-to-date cut */
     if ((1.5 * k * edge - 2.0 * edge) * LB_SLACK > s.cut_m) break;
     int32_t lo = k == 0 ? 0 : 3 * k * (k - 1) + 1, hi = 3 * k * (k + 1) + 1;
     for (int32_t i = lo; i < hi; i++) {
@@ -636,6 +675,7 @@ static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_ord
       for (int32_t j = 0; j < ce->count; j++) eta_consider(x, &s, ce->d[j]);
     }
   }
+  eta_flush(x, &s);
   return s.nb;
 }
 
