@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "base/rs_heap.h"
+#include "base/rs_mem.h"
 #include "city_data/roadnet_cache.h"
 
 #define WITNESS_SETTLE 500 /* nodes a contraction's witness search may settle */
@@ -464,34 +465,47 @@ static int build_labels(city_net_hubs *h) {
   }
   h->lf_first = malloc(((size_t)n + 1) * sizeof *h->lf_first);
   h->lb_first = malloc(((size_t)n + 1) * sizeof *h->lb_first);
-  h->lf_hub = malloc((size_t)tf * sizeof *h->lf_hub);
-  h->lb_hub = malloc((size_t)tb * sizeof *h->lb_hub);
-  h->lf_w = malloc((size_t)tf * sizeof *h->lf_w);
-  h->lb_w = malloc((size_t)tb * sizeof *h->lb_w);
+  /* block words: hubs (sentinel included) in ceil(c / 2) words, weights in c */
+  int64_t wf = 0, wb = 0;
+  for (int32_t v = 0; v < n; v++) {
+    int64_t cf = lf[v].n + 1, cb = lb[v].n + 1;
+    wf += (cf + 1) / 2 + cf;
+    wb += (cb + 1) / 2 + cb;
+  }
+  h->lf_off = malloc(((size_t)n + 1) * sizeof *h->lf_off);
+  h->lb_off = malloc(((size_t)n + 1) * sizeof *h->lb_off);
+  h->lf_blk = rs_mem_array((size_t)wf, sizeof *h->lf_blk, 0, 1);
+  h->lb_blk = rs_mem_array((size_t)wb, sizeof *h->lb_blk, 0, 1);
   h->lf_via = malloc((size_t)tf * sizeof *h->lf_via);
   h->lb_via = malloc((size_t)tb * sizeof *h->lb_via);
-  if (!h->lf_first || !h->lb_first || !h->lf_hub || !h->lb_hub || !h->lf_w || !h->lb_w ||
+  if (!h->lf_first || !h->lb_first || !h->lf_off || !h->lb_off || !h->lf_blk || !h->lb_blk ||
       !h->lf_via || !h->lb_via)
     goto out;
-  int64_t kf = 0, kb = 0;
+  int64_t kf = 0, kb = 0, of = 0, ob = 0;
   for (int32_t v = 0; v < n; v++) {
     size_t cf = (size_t)lf[v].n + 1, cb = (size_t)lb[v].n + 1;
     h->lf_first[v] = kf;
     h->lb_first[v] = kb;
-    memcpy(h->lf_hub + kf, lf[v].hub, cf * sizeof *h->lf_hub);
-    memcpy(h->lf_w + kf, lf[v].w, cf * sizeof *h->lf_w);
+    h->lf_off[v] = of;
+    h->lb_off[v] = ob;
+    memcpy(h->lf_blk + of, lf[v].hub, cf * sizeof *lf[v].hub);
+    memcpy(h->lf_blk + of + (cf + 1) / 2, lf[v].w, cf * sizeof *lf[v].w);
     memcpy(h->lf_via + kf, lf[v].via, cf * sizeof *h->lf_via);
-    memcpy(h->lb_hub + kb, lb[v].hub, cb * sizeof *h->lb_hub);
-    memcpy(h->lb_w + kb, lb[v].w, cb * sizeof *h->lb_w);
+    memcpy(h->lb_blk + ob, lb[v].hub, cb * sizeof *lb[v].hub);
+    memcpy(h->lb_blk + ob + (cb + 1) / 2, lb[v].w, cb * sizeof *lb[v].w);
     memcpy(h->lb_via + kb, lb[v].via, cb * sizeof *h->lb_via);
     kf += (int64_t)cf;
     kb += (int64_t)cb;
+    of += (int64_t)((cf + 1) / 2 + cf);
+    ob += (int64_t)((cb + 1) / 2 + cb);
   }
+  h->lf_off[n] = of;
+  h->lb_off[n] = ob;
   h->lf_first[n] = kf;
   h->lb_first[n] = kb;
   h->label_entries = tf + tb - 2 * (int64_t)n;
-  h->bytes += (size_t)(tf + tb) * (sizeof(uint32_t) + sizeof(uint64_t) + sizeof(int32_t)) +
-              2 * ((size_t)n + 1) * sizeof(int64_t);
+  h->bytes += (size_t)(wf + wb) * sizeof(uint64_t) + (size_t)(tf + tb) * sizeof(int32_t) +
+              4 * ((size_t)n + 1) * sizeof(int64_t);
   rc = 0;
 out:
   for (int32_t v = 0; lf && v < n; v++) {
@@ -547,10 +561,10 @@ void city_net_hubs_free(city_net_hubs *h) {
   free(h->down);
   free(h->lf_first);
   free(h->lb_first);
-  free(h->lf_hub);
-  free(h->lb_hub);
-  free(h->lf_w);
-  free(h->lb_w);
+  free(h->lf_off);
+  free(h->lb_off);
+  free(h->lf_blk);
+  free(h->lb_blk);
   free(h->lf_via);
   free(h->lb_via);
   free(h);
@@ -566,15 +580,16 @@ static void hubs_blobs(city_net_hubs *h, int64_t *params, city_net_blob *b, void
   size_t n = (size_t)h->n, n1 = n + 1;
   size_t nu = h->up_first ? (size_t)h->up_first[n] : 0, nd = h->down_first ? (size_t)h->down_first[n] : 0;
   size_t tf = h->lf_first ? (size_t)h->lf_first[n] : 0, tb = h->lb_first ? (size_t)h->lb_first[n] : 0;
+  size_t wf = h->lf_off ? (size_t)h->lf_off[n] : 0, wb = h->lb_off ? (size_t)h->lb_off[n] : 0;
   void **s[HUBS_BLOBS] = {NULL,
                           (void **)&h->rank, (void **)&h->node_of, (void **)&h->up_first,
                           (void **)&h->up, (void **)&h->down_first, (void **)&h->down,
-                          (void **)&h->lf_first, (void **)&h->lb_first, (void **)&h->lf_hub,
-                          (void **)&h->lb_hub, (void **)&h->lf_w, (void **)&h->lb_w,
+                          (void **)&h->lf_first, (void **)&h->lb_first, (void **)&h->lf_off,
+                          (void **)&h->lb_off, (void **)&h->lf_blk, (void **)&h->lb_blk,
                           (void **)&h->lf_via, (void **)&h->lb_via};
   size_t bytes[HUBS_BLOBS] = {4 * sizeof(int64_t), n * 4, n * 4, n1 * 4, nu * sizeof(city_ch_edge),
-                              n1 * 4, nd * sizeof(city_ch_edge), n1 * 8, n1 * 8, tf * 4, tb * 4,
-                              tf * 8, tb * 8, tf * 4, tb * 4};
+                              n1 * 4, nd * sizeof(city_ch_edge), n1 * 8, n1 * 8, n1 * 8, n1 * 8,
+                              wf * 8, wb * 8, tf * 4, tb * 4};
   params[0] = h->n;
   params[1] = h->shortcuts;
   params[2] = h->label_entries;
@@ -603,8 +618,8 @@ static city_net_hubs *hubs_adopt(const city_net *net, city_net_blob *b) {
   hubs_blobs(h, dummy, want, slot);
   int ok = b[0].bytes == want[0].bytes && params[0] == net->n_nodes;
   /* the arrays of fixed size first: the offsets among them are read next */
-  static const int fixed[6] = {1, 2, 3, 5, 7, 8};
-  for (int i = 0; i < 6 && ok; i++) ok = b[fixed[i]].bytes == want[fixed[i]].bytes;
+  static const int fixed[8] = {1, 2, 3, 5, 7, 8, 9, 10};
+  for (int i = 0; i < 8 && ok; i++) ok = b[fixed[i]].bytes == want[fixed[i]].bytes;
   for (int i = 1; i < HUBS_BLOBS; i++) *slot[i] = b[i].p;
   /* sizes that depend on offsets, checked once the offsets are in place */
   if (ok) {
@@ -668,19 +683,34 @@ int city_net_hubs_open(const city_net *net, const char *cache_dir, int threads,
 
 /* ------------------------------------------------------------ queries */
 
-uint64_t city_net_hubs_query(const city_net_hubs *h, int32_t a, int32_t b) {
-  int64_t fa = h->lf_first[a], fb = h->lb_first[b];
-  return merge_min(h->lf_hub + fa, h->lf_w + fa, h->lb_hub + fb, h->lb_w + fb);
+/* A label's parts: its hubs, its weights, its entries (sentinel included;
+ * a block of W words holds floor(2 W / 3) of them). */
+typedef struct {
+  const uint32_t *hub;
+  const uint64_t *w;
+  int64_t n;
+} label;
+
+static inline label label_of(const uint64_t *blk, const int64_t *off, int32_t v) {
+  int64_t o = off[v], n = 2 * (off[v + 1] - o) / 3;
+  label l = {(const uint32_t *)(const void *)(blk + o), blk + o + (n + 1) / 2, n};
+  return l;
 }
 
-/* The position of hub in a sentinel-closed sorted label, -1 when absent. */
-static int64_t find_hub(const uint32_t *hub, int64_t lo, int64_t hi, uint32_t x) {
+uint64_t city_net_hubs_query(const city_net_hubs *h, int32_t a, int32_t b) {
+  label f = label_of(h->lf_blk, h->lf_off, a), g = label_of(h->lb_blk, h->lb_off, b);
+  return merge_min(f.hub, f.w, g.hub, g.w);
+}
+
+/* The index of hub x in a label, -1 when absent. */
+static int64_t find_hub(label l, uint32_t x) {
+  int64_t lo = 0, hi = l.n - 1; /* the sentinel is never searched for */
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    if (hub[mid] < x) lo = mid + 1;
+    if (l.hub[mid] < x) lo = mid + 1;
     else hi = mid;
   }
-  return hub[lo] == x ? lo : -1;
+  return l.hub[lo] == x ? lo : -1;
 }
 
 typedef struct {
@@ -722,21 +752,21 @@ static void emit_edge(walker *k, int32_t u, int32_t w) {
 static void walk_down(walker *k, uint32_t hub, int32_t b) {
   const city_net_hubs *h = k->h;
   if ((uint32_t)h->rank[b] == hub || k->stop) return;
-  int64_t i = find_hub(h->lb_hub, h->lb_first[b], h->lb_first[b + 1] - 1, hub);
-  if (i < 0 || h->lb_via[i] < 0) {
+  int64_t i = find_hub(label_of(h->lb_blk, h->lb_off, b), hub);
+  if (i < 0 || h->lb_via[h->lb_first[b] + i] < 0) {
     k->stop = 1;
     return;
   }
-  int32_t y = h->lb_via[i];
+  int32_t y = h->lb_via[h->lb_first[b] + i];
   walk_down(k, hub, y);
   emit_edge(k, y, b);
 }
 
 uint64_t city_net_hubs_walk(const city_net_hubs *h, int32_t a, int32_t b,
                             int (*visit)(void *ctx, int32_t link), void *ctx) {
-  int64_t fa = h->lf_first[a], fb = h->lb_first[b];
-  const uint32_t *hf = h->lf_hub + fa, *hb = h->lb_hub + fb;
-  const uint64_t *wf = h->lf_w + fa, *wb = h->lb_w + fb;
+  label f = label_of(h->lf_blk, h->lf_off, a), g = label_of(h->lb_blk, h->lb_off, b);
+  const uint32_t *hf = f.hub, *hb = g.hub;
+  const uint64_t *wf = f.w, *wb = g.w;
   uint64_t best = UINT64_MAX;
   uint32_t hub = UINT32_MAX;
   for (size_t i = 0, j = 0;;) {
@@ -759,9 +789,9 @@ uint64_t city_net_hubs_walk(const city_net_hubs *h, int32_t a, int32_t b,
   /* up from a to the hub */
   int32_t x = a;
   while ((uint32_t)h->rank[x] != hub && !k.stop) {
-    int64_t i = find_hub(h->lf_hub, h->lf_first[x], h->lf_first[x + 1] - 1, hub);
-    if (i < 0 || h->lf_via[i] < 0) break;
-    int32_t y = h->lf_via[i];
+    int64_t i = find_hub(label_of(h->lf_blk, h->lf_off, x), hub);
+    if (i < 0 || h->lf_via[h->lf_first[x] + i] < 0) break;
+    int32_t y = h->lf_via[h->lf_first[x] + i];
     emit_edge(&k, x, y);
     x = y;
   }
@@ -786,14 +816,15 @@ int city_net_hubs_check(const city_net_hubs *h) {
       if (h->rank[h->down[i].node] <= h->rank[v]) bad = 1;
     for (int side = 0; side < 2; side++) {
       const int64_t *first = side ? h->lb_first : h->lf_first;
-      const uint32_t *hub = side ? h->lb_hub : h->lf_hub;
-      int64_t lo = first[v], hi = first[v + 1];
-      if (hi <= lo || hub[hi - 1] != UINT32_MAX) bad = 1;
-      for (int64_t i = lo + 1; i < hi && !bad; i++)
-        if (hub[i] <= hub[i - 1]) bad = 1;
+      label l = side ? label_of(h->lb_blk, h->lb_off, v) : label_of(h->lf_blk, h->lf_off, v);
+      if (l.n != first[v + 1] - first[v] || l.n < 1 || l.hub[l.n - 1] != UINT32_MAX) {
+        bad = 1;
+        break;
+      }
+      for (int64_t i = 1; i < l.n && !bad; i++)
+        if (l.hub[i] <= l.hub[i - 1]) bad = 1;
       /* a node is its own hub, and every hub ranks at or above it */
-      if (find_hub(hub, lo, hi - 1, (uint32_t)h->rank[v]) < 0) bad = 1;
-      if (hub[lo] < (uint32_t)h->rank[v]) bad = 1;
+      if (find_hub(l, (uint32_t)h->rank[v]) < 0 || l.hub[0] < (uint32_t)h->rank[v]) bad = 1;
     }
   }
   free(seen);

@@ -54,10 +54,15 @@ typedef struct {
   int32_t *down_first;      /* n + 1 */
   city_ch_edge *down;
   int64_t shortcuts;        /* shortcuts added */
-  /* labels, hubs as ranks, sorted ascending, each closed by UINT32_MAX */
-  int64_t *lf_first, *lb_first; /* n + 1 offsets */
-  uint32_t *lf_hub, *lb_hub;
-  uint64_t *lf_w, *lb_w;
+  /* Labels: hubs as ranks, sorted ascending, each label closed by a
+   * UINT32_MAX sentinel. A node's label is one block of words at
+   * l?_off[v]: its hubs (uint32, sentinel included), padded to a word, then
+   * their weights (uint64), so a query reads two offsets and two
+   * contiguous blocks. Entry i of v's label also has index l?_first[v] + i
+   * in the per-entry array l?_via. */
+  int64_t *lf_first, *lb_first; /* n + 1 entry offsets (sentinels counted) */
+  int64_t *lf_off, *lb_off;     /* n + 1 block offsets, in words */
+  uint64_t *lf_blk, *lb_blk;    /* the blocks */
   int32_t *lf_via, *lb_via; /* the upward neighbour the entry came through, -1 */
   double ch_s, labels_s;    /* wall seconds of the two steps (0: read) */
   int64_t label_entries;    /* forward + backward, without sentinels */
