@@ -64,8 +64,89 @@ static void search(const city_net *net, int32_t src, int reverse, uint64_t *dist
   }
 }
 
+/* The hierarchy in rank space for the sweeps: per rank, the edges coming
+ * down into it (from higher ranks) and its upward edges, as (rank, weight). */
+typedef struct {
+  int32_t n;
+  int32_t *in_first, *up_first;  /* n + 1 */
+  int32_t *in_rank, *up_rank;
+  uint64_t *in_w, *up_w;
+} sweep_graph;
+
+static void sweep_free(sweep_graph *g) {
+  free(g->in_first);
+  free(g->up_first);
+  free(g->in_rank);
+  free(g->up_rank);
+  free(g->in_w);
+  free(g->up_w);
+}
+
+static int sweep_make(const city_net_hubs *h, sweep_graph *g) {
+  memset(g, 0, sizeof *g);
+  int32_t n = h->n;
+  g->n = n;
+  size_t mi = (size_t)h->down_first[n], mu = (size_t)h->up_first[n];
+  g->in_first = malloc(((size_t)n + 1) * sizeof *g->in_first);
+  g->up_first = malloc(((size_t)n + 1) * sizeof *g->up_first);
+  g->in_rank = malloc((mi + 1) * sizeof *g->in_rank);
+  g->up_rank = malloc((mu + 1) * sizeof *g->up_rank);
+  g->in_w = malloc((mi + 1) * sizeof *g->in_w);
+  g->up_w = malloc((mu + 1) * sizeof *g->up_w);
+  if (!g->in_first || !g->up_first || !g->in_rank || !g->up_rank || !g->in_w || !g->up_w) {
+    sweep_free(g);
+    return RS_ENOMEM;
+  }
+  int32_t ki = 0, ku = 0;
+  for (int32_t r = 0; r < n; r++) {
+    int32_t v = h->node_of[r];
+    g->in_first[r] = ki;
+    g->up_first[r] = ku;
+    for (int32_t i = h->down_first[v]; i < h->down_first[v + 1]; i++) {
+      g->in_rank[ki] = h->rank[h->down[i].node];
+      g->in_w[ki++] = h->down[i].w;
+    }
+    for (int32_t i = h->up_first[v]; i < h->up_first[v + 1]; i++) {
+      g->up_rank[ku] = h->rank[h->up[i].node];
+      g->up_w[ku++] = h->up[i].w;
+    }
+  }
+  g->in_first[n] = ki;
+  g->up_first[n] = ku;
+  return 0;
+}
+
+/* Distances from every rank to rank rb, into d (by rank). */
+static void sweep(const sweep_graph *g, int32_t rb, uint64_t *d) {
+  int32_t n = g->n;
+  for (int32_t r = 0; r < n; r++) d[r] = UINT64_MAX;
+  d[rb] = 0;
+  /* up from rb: each node above, by the edges coming down into the nodes
+   * below it, in ascending rank (a node's value is final when reached) */
+  for (int32_t r = rb; r < n; r++) {
+    uint64_t dr = d[r];
+    if (dr == UINT64_MAX) continue;
+    for (int32_t i = g->in_first[r]; i < g->in_first[r + 1]; i++) {
+      uint64_t x = dr + g->in_w[i];
+      int32_t s = g->in_rank[i];
+      if (x < d[s]) d[s] = x;
+    }
+  }
+  /* down: every node by its upward edges, in descending rank */
+  for (int32_t r = n - 1; r >= 0; r--) {
+    uint64_t best = d[r];
+    for (int32_t i = g->up_first[r]; i < g->up_first[r + 1]; i++) {
+      uint64_t y = d[g->up_rank[i]];
+      if (y != UINT64_MAX && y + g->up_w[i] < best) best = y + g->up_w[i];
+    }
+    d[r] = best;
+  }
+}
+
 typedef struct {
   const city_net *net;
+  const city_net_hubs *hubs; /* NULL: Dijkstras */
+  const sweep_graph *sg;
   city_net_table *t;
   atomic_int next;      /* the next row to take */
   atomic_int failed;    /* a worker found no memory */
@@ -80,18 +161,21 @@ static void *worker(void *arg) {
   if (dist == NULL || h == NULL) {
     atomic_store(&j->failed, 1);
   } else {
+    double kt = net->t_unit_s / j->t->q_t, km = net->m_unit_m / j->t->q_m;
     for (;;) {
       int b = atomic_fetch_add(&j->next, 1);
       if (b >= n || atomic_load(&j->failed)) break;
-      search(net, b, 1, dist, h);
+      const int32_t *rank = NULL;
+      if (j->sg != NULL) {
+        sweep(j->sg, j->hubs->rank[b], dist);
+        rank = j->hubs->rank;
+      } else {
+        search(net, b, 1, dist, h);
+      }
       uint32_t *row = j->t->cell + (size_t)b * (size_t)n;
       for (int32_t a = 0; a < n; a++) {
-        uint64_t d = dist[a];
-        long long ts = llround(city_net_secs(net, d) / j->t->q_t);
-        long long ms = llround(city_net_metres(net, d) / j->t->q_m);
-        if (ts > 0xffff) ts = 0xffff; /* cannot happen: the units hold the bound */
-        if (ms > 0xffff) ms = 0xffff;
-        row[a] = (uint32_t)ts << 16 | (uint32_t)ms;
+        uint64_t d = rank != NULL ? dist[rank[a]] : dist[a];
+        row[a] = city_net_table_round(d >> 32, kt) << 16 | city_net_table_round(d & 0xffffffffu, km);
       }
     }
   }
@@ -108,7 +192,8 @@ static double pick_q(double lo, double max) {
       if (max / (p * mant[i]) <= 65000.0) return p * mant[i];
 }
 
-int city_net_table_build(const city_net *net, int threads, city_net_table **out, rs_err *e) {
+int city_net_table_build(const city_net *net, const city_net_hubs *hubs, int threads,
+                         city_net_table **out, rs_err *e) {
   *out = NULL;
   double t0 = now_s();
   int32_t n = net->n_nodes;
@@ -151,8 +236,15 @@ int city_net_table_build(const city_net *net, int threads, city_net_table **out,
     threads = c > 0 ? (int)c : 1;
   }
   if (threads > TABLE_THREADS_MAX) threads = TABLE_THREADS_MAX;
+  sweep_graph sg;
+  if (hubs != NULL && sweep_make(hubs, &sg) != 0) {
+    city_net_table_free(t);
+    return rs_err_set(e, RS_ENOMEM, "road network table: out of memory");
+  }
   build_job j;
   j.net = net;
+  j.hubs = hubs;
+  j.sg = hubs != NULL ? &sg : NULL;
   j.t = t;
   atomic_init(&j.next, 0);
   atomic_init(&j.failed, 0);
@@ -164,13 +256,14 @@ int city_net_table_build(const city_net *net, int threads, city_net_table **out,
   }
   worker(&j); /* this thread works too */
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  if (hubs != NULL) sweep_free(&sg);
   if (atomic_load(&j.failed)) {
     city_net_table_free(t);
     return rs_err_set(e, RS_ENOMEM, "road network table: out of memory");
   }
   t->build_s = now_s() - t0;
-  snprintf(t->status, sizeof t->status, "built in %.2f s on %d thread%s", t->build_s,
-           started + 1, started ? "s" : "");
+  snprintf(t->status, sizeof t->status, "built in %.2f s on %d thread%s%s", t->build_s,
+           started + 1, started ? "s" : "", hubs != NULL ? " from the hierarchy" : "");
   *out = t;
   return 0;
 }
@@ -222,7 +315,7 @@ int city_net_table_open(const city_net *net, const city_net_table_opts *o,
     }
   }
   city_net_table *t;
-  int rc = city_net_table_build(net, threads, &t, e);
+  int rc = city_net_table_build(net, o != NULL ? o->hubs : NULL, threads, &t, e);
   if (rc) return rc;
   size_t k = strlen(t->status);
   if (!use_cache) {

@@ -256,7 +256,7 @@ int city_travel_net(const city_def *city, city_net *net, const city_net_model_op
   int want = o->table == CITY_NET_TABLE_ALWAYS ||
              (o->table == CITY_NET_TABLE_AUTO && net->n_nodes <= CITY_NET_TABLE_MAX_NODES);
   if (rc == 0 && want) {
-    city_net_table_opts to = {o->cache_dir, o->threads};
+    city_net_table_opts to = {o->cache_dir, o->threads, c->hubs};
     rc = city_net_table_open(net, &to, &c->tab, e);
   }
   if (rc) {
