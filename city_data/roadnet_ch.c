@@ -301,8 +301,8 @@ static int build_ch(city_net_hubs *h) {
   for (int32_t v = 0; v < n; v++) {
     h->up_first[v] = ku;
     h->down_first[v] = kd;
-    qsort(up[v].a, (size_t)up[v].n, sizeof *up[v].a, ecmp);
-    qsort(down[v].a, (size_t)down[v].n, sizeof *down[v].a, ecmp);
+    if (up[v].n > 1) qsort(up[v].a, (size_t)up[v].n, sizeof *up[v].a, ecmp);
+    if (down[v].n > 1) qsort(down[v].a, (size_t)down[v].n, sizeof *down[v].a, ecmp);
     if (up[v].n) memcpy(h->up + ku, up[v].a, (size_t)up[v].n * sizeof *h->up);
     if (down[v].n) memcpy(h->down + kd, down[v].a, (size_t)down[v].n * sizeof *h->down);
     ku += up[v].n;
