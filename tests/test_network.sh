@@ -60,7 +60,7 @@ check "info: GraphML twin read from the cache" grep -q "all-pairs table .*read f
 SYN=(--synthetic --orders 30000 --from 06:00 --to 08:00 --drivers 600)
 "$BIN" run "${SYN[@]}" --network g.json --out a.db > a.log 2>&1
 check "run on the network completes" grep -q "results: a.db (run 1, completed)" a.log
-check "run reports trip ends off the network" grep -Eq "road network: g.json; [0-9]+ of [0-9]+ trip ends off it" a.log
+check "run reports trip ends off the network" grep -Eq "road network: g.json \(3600 nodes; 0 dropped .*, 0 links .*\); [0-9]+ of [0-9]+ trip ends off it" a.log
 "$BIN" run "${SYN[@]}" --network g.json --out b.db > b.log 2>&1
 "$BIN" run "${SYN[@]}" --network g.graphml --out c.db > c.log 2>&1
 check "same results from the cache" test "$(digest a.db)" = "$(digest b.db)"
@@ -103,7 +103,7 @@ if [ -n "$DATA" ]; then
   "$BIN" run --trips am.db --from 08:00 --to 09:00 --drivers 3000 --network "$NET" --out m.db \
     > mr.log 2>&1
   check "Manhattan morning hour on the network" grep -q "completed" mr.log
-  check "Manhattan: trip ends off the network counted" grep -Eq "road network: .*; [0-9]+ of [0-9]+ trip ends off it" mr.log
+  check "Manhattan: the run reports the network and the ends off it" grep -Eq "road network: .* \(4197 nodes; 0 dropped .*, 1 links of implausible speed retimed\); [0-9]+ of [0-9]+ trip ends off it" mr.log
 else
   echo "skip - the Manhattan cases: RIDESIM_DATA is unset"
 fi
