@@ -79,7 +79,7 @@ ch=() lab=() qps=() kb=0
 for i in $(seq "$RUNS_GRID"); do
   read -r w k < <(timed "$WORK/grid.log" network bench --grid "$GRID" --queries 3000000)
   ch+=("$(sed -n 's/^contraction: \([0-9.]*\) s.*/\1/p' "$WORK/grid.log")")
-  lab+=("$(sed -n 's/.*labels: \([0-9.]*\) s$/\1/p' "$WORK/grid.log")")
+  lab+=("$(sed -n 's/.*; labels: \([0-9.]*\) s .*/\1/p' "$WORK/grid.log")")
   qps+=("$(sed -n 's/.* = \([0-9.]*\) M\/s on one core.*/\1/p' "$WORK/grid.log")")
   [ "$k" -gt "$kb" ] && kb=$k
 done
