@@ -372,8 +372,10 @@ static int buf_put(xml_rd *x, const char *s, size_t n) {
   return 0;
 }
 
-/* Appends text [s, e) with entities decoded, counting lines. */
+/* Appends text [s, e) with entities decoded, counting lines; the buffer is
+ * NUL-terminated after it, also when the text is empty. */
 static int put_decoded(xml_rd *x, const char *s, const char *e) {
+  if (buf_put(x, s, 0)) return RS_ENOMEM;
   while (s < e) {
     const char *amp = memchr(s, '&', (size_t)(e - s));
     const char *stop = amp ? amp : e;
@@ -650,7 +652,8 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
   int in_line = 0;
   char cur_id[128] = "";
   double cx = NAN, cy = NAN, clen = NAN, ctime = NAN, cspeed = NAN;
-  gm_key *data_key = NULL;  /* inside <data>: its key (NULL: not one we read) */
+  long data_key = -1;       /* inside <data>: its key's index (a <key> met
+                               inside may move the array: no pointer) */
   int in_data = 0, in_default = 0, data_line = 0;
   char *text_acc = NULL;
   size_t text_n = 0, text_cap = 0;
@@ -804,10 +807,10 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
         if (x.empty) goto edge_done;
       } else if (strcmp(nm, "data") == 0 && (in == IN_NODE || in == IN_EDGE)) {
         const char *k = xml_attr(&x, "key");
-        data_key = NULL;
-        for (size_t i = 0; k != NULL && i < n_keys && data_key == NULL; i++)
-          if (strcmp(keys[i].id, k) == 0) data_key = &keys[i];
-        if (k == NULL || data_key == NULL) {
+        data_key = -1;
+        for (size_t i = 0; k != NULL && i < n_keys && data_key < 0; i++)
+          if (strcmp(keys[i].id, k) == 0) data_key = (long)i;
+        if (k == NULL || data_key < 0) {
           rc = xml_err(&x, x.tok_line, "data: key '%s' is not declared by a <key>",
                        k ? k : "(none)", NULL);
           goto out;
@@ -832,22 +835,23 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
       in = IN_NONE;
     } else if (strcmp(nm, "data") == 0 && in_data) {
       in_data = 0;
-      if (data_key->what == GK_OTHER) continue;
+      const gm_key *dk = &keys[data_key];
+      if (dk->what == GK_OTHER) continue;
       double v;
       static const char *const names[] = {"", "x", "y", "length", "travel_time", "speed_kph"};
       if (parse_double(text_n ? text_acc : "", &v) != 0) {
         char shown[48];
         snprintf(shown, sizeof shown, "%.40s", text_n ? text_acc : "");
-        rc = xml_err(&x, data_line, "%s: '%s' is not a number", names[data_key->what], shown);
+        rc = xml_err(&x, data_line, "%s: '%s' is not a number", names[dk->what], shown);
         goto out;
       }
-      if (in == IN_NODE && data_key->is_node) {
-        if (data_key->what == GK_X) cx = v;
-        if (data_key->what == GK_Y) cy = v;
-      } else if (in == IN_EDGE && data_key->is_edge) {
-        if (data_key->what == GK_LENGTH) clen = v;
-        if (data_key->what == GK_TIME) ctime = v;
-        if (data_key->what == GK_SPEED) cspeed = v;
+      if (in == IN_NODE && dk->is_node) {
+        if (dk->what == GK_X) cx = v;
+        if (dk->what == GK_Y) cy = v;
+      } else if (in == IN_EDGE && dk->is_edge) {
+        if (dk->what == GK_LENGTH) clen = v;
+        if (dk->what == GK_TIME) ctime = v;
+        if (dk->what == GK_SPEED) cspeed = v;
       }
     } else if (strcmp(nm, "node") == 0 && in == IN_NODE) {
     node_done:

@@ -4,7 +4,7 @@
 #   tools/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS (default 60) is the time each target runs; `tools/fuzz.sh 600`
-# fuzzes every target for 10 minutes. TARGET names (fuzz_csv, fuzz_city,
+# fuzzes every target for 10 minutes. TARGET names (fuzz_csv, fuzz_city, fuzz_roadnet,
 # fuzz_scenario, fuzz_match, fuzz_agent_reply: the agent protocol's reply
 # side, sim/agent_proto.h) restrict the run. Environment:
 #   FUZZ_JOBS=N     targets fuzzed at once (default 1; 2 suits two cores)
@@ -62,10 +62,11 @@ city_src="$(lib_files city_data rs_city) $out/cities_embedded.c"
 declare -A target_src=(
   [fuzz_csv]="$base_src $city_src"
   [fuzz_city]="$base_src $city_src"
+  [fuzz_roadnet]="$base_src $city_src"
   [fuzz_scenario]="$base_src sim/scenario.c"
   [fuzz_match]="$base_src dispatch/match.c dispatch/matchfile.c"
 )
-all_targets="fuzz_csv fuzz_city fuzz_scenario fuzz_match"
+all_targets="fuzz_csv fuzz_city fuzz_roadnet fuzz_scenario fuzz_match"
 # The agent protocol's reply side (sim/agent_proto.h), while
 # tests/fuzz/fuzz_agent_reply.c exists: linked with every library.
 if [ -f "$root/tests/fuzz/fuzz_agent_reply.c" ]; then
