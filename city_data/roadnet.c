@@ -9,7 +9,9 @@
  * (tail, head) run (the fastest parallel link); keep the largest strongly
  * connected component (iterative Tarjan: no recursion, so a 10^6-node
  * chain cannot blow the stack; the largest component, ties by the lowest
- * node index in it) and renumber its nodes in their old order; lay out the
+ * node index in it) and number its nodes along a Hilbert curve over their
+ * extent (ties by file order: nearby nodes get nearby ids, which keeps the
+ * table reads of one pickup's nearby drivers in few cache lines); lay out the
  * CSR arrays, the reverse graph, the unit vectors, the content hash and
  * the kd-tree. Cost O(m log m) for the sort, O(n + m) otherwise, and
  * O(n log^2 n) for the kd-tree.
@@ -413,6 +415,65 @@ static int lay_out(city_net *net, const city_net_raw *raw, const int32_t *old_of
   return 0;
 }
 
+/* The index of cell (x, y) along a Hilbert curve over 2^16 x 2^16 cells. */
+static uint64_t hilbert_index(uint32_t x, uint32_t y) {
+  const uint32_t side = 1u << 16;
+  uint64_t d = 0;
+  for (uint32_t s = side / 2; s > 0; s /= 2) {
+    uint32_t rx = (x & s) > 0, ry = (y & s) > 0;
+    d += (uint64_t)s * s * ((3u * rx) ^ ry);
+    if (ry == 0) { /* rotate the quadrant */
+      if (rx == 1) {
+        x = side - 1 - x;
+        y = side - 1 - y;
+      }
+      uint32_t t = x;
+      x = y;
+      y = t;
+    }
+  }
+  return d;
+}
+
+typedef struct {
+  uint64_t key;
+  int32_t v;
+} hl_item;
+
+static int hl_cmp(const void *pa, const void *pb) {
+  const hl_item *a = pa, *b = pb;
+  if (a->key != b->key) return a->key < b->key ? -1 : 1;
+  return a->v < b->v ? -1 : a->v > b->v;
+}
+
+/* Orders the n kept nodes (raw indices in ids) along a Hilbert curve over
+ * their extent, ties by raw index: nodes near each other get near ids, so
+ * the table cells of the drivers near one pickup share cache lines. */
+static int hilbert_order(const city_net_raw *raw, int32_t *ids, int32_t n) {
+  hl_item *it = malloc((size_t)(n > 0 ? n : 1) * sizeof *it);
+  if (it == NULL) return RS_ENOMEM;
+  double lo_y = INFINITY, hi_y = -INFINITY, lo_x = INFINITY, hi_x = -INFINITY;
+  for (int32_t i = 0; i < n; i++) {
+    double y = raw->lat[ids[i]], x = raw->lng[ids[i]];
+    lo_y = y < lo_y ? y : lo_y;
+    hi_y = y > hi_y ? y : hi_y;
+    lo_x = x < lo_x ? x : lo_x;
+    hi_x = x > hi_x ? x : hi_x;
+  }
+  double span = hi_y - lo_y > hi_x - lo_x ? hi_y - lo_y : hi_x - lo_x;
+  double k = span > 0 ? 65535.0 / span : 0;
+  for (int32_t i = 0; i < n; i++) {
+    uint32_t x = (uint32_t)((raw->lng[ids[i]] - lo_x) * k);
+    uint32_t y = (uint32_t)((raw->lat[ids[i]] - lo_y) * k);
+    it[i].key = hilbert_index(x > 65535 ? 65535 : x, y > 65535 ? 65535 : y);
+    it[i].v = ids[i];
+  }
+  qsort(it, (size_t)n, sizeof *it, hl_cmp);
+  for (int32_t i = 0; i < n; i++) ids[i] = it[i].v;
+  free(it);
+  return 0;
+}
+
 int city_net_build(const city_net_raw *raw, const char *origin, city_net **out, rs_err *e) {
   *out = NULL;
   int rc = check_raw(raw, origin, e);
@@ -502,9 +563,14 @@ int city_net_build(const city_net_raw *raw, const char *origin, city_net **out, 
     if (size[c] > size[best] || (size[c] == size[best] && lowest[c] < lowest[best])) best = c;
   int32_t n = 0;
   for (int32_t v = 0; v < raw->n_nodes; v++) {
-    new_of[v] = comp[v] == best ? n : -1;
+    new_of[v] = -1;
     if (comp[v] == best) old_of[n++] = v;
   }
+  if (hilbert_order(raw, old_of, n) != 0) {
+    rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+    goto fail;
+  }
+  for (int32_t i = 0; i < n; i++) new_of[old_of[i]] = i;
   k = 0;
   for (int64_t i = 0; i < m; i++) {
     int32_t a = new_of[lk[i].src], b = new_of[lk[i].dst];
@@ -514,6 +580,7 @@ int city_net_build(const city_net_raw *raw, const char *origin, city_net **out, 
     lk[k].dst = b;
     k++;
   }
+  qsort(lk, (size_t)k, sizeof *lk, link_cmp); /* by the new ids */
   net->st.dropped_nodes = raw->n_nodes - n;
   net->st.dropped_links = m - k;
   if (k == 0) {

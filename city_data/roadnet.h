@@ -20,7 +20,8 @@
  * implausible (above CITY_NET_SPEED_MAX_KMH or below
  * CITY_NET_SPEED_MIN_KMH) is reported and timed at the network's median
  * speed instead; then only the largest strongly connected component is
- * kept (iterative Tarjan), so every node reaches every other. What was
+ * kept (iterative Tarjan), so every node reaches every other, its nodes
+ * numbered along a Hilbert curve (nearby nodes, nearby ids). What was
  * changed is counted in city_net_stats.
  *
  * Weights. Each link's time and length are rounded to integer units and
@@ -72,8 +73,9 @@ typedef struct {
   int64_t components;             /* strongly connected components found */
 } city_net_stats;
 
-/* A network. Node and link arrays are indexed 0..n-1; links are grouped by
- * tail node (CSR) and sorted by head within a node. */
+/* A network. Node and link arrays are indexed 0..n-1 (nodes in Hilbert
+ * order, not the file's); links are grouped by tail node (CSR) and sorted
+ * by head within a node. */
 typedef struct {
   int32_t n_nodes;
   int32_t n_links;
