@@ -72,7 +72,8 @@ typedef struct city_travel_ops {
   /* The farthest great-circle distance (metres) a pickup drive leaving at
    * t can cover in secs: no pickup whose ends lie farther apart takes secs
    * or less. The candidate search of a model that is not gc_monotone stops
-   * looking there. */
+   * looking there. Optional (NULL: it times every driver within the
+   * radius). */
   double (*reach_m)(void *ctx, double secs, int64_t t);
   /* Optional (NULL: none): a cache hint that a pickup drive from `from` to
    * `to` is about to be asked for; it changes nothing else. */

@@ -591,7 +591,7 @@ static void eta_insert(disp_index *x, eta_search *s, int32_t d, double eta, doub
   be[i] = eta;
   bd[i] = d;
   bg[i] = m;
-  if (s->nb == k) {
+  if (s->nb == k && x->tm->ops->reach_m != NULL) {
     double r = city_travel_reach_m(x->tm, be[k - 1], s->now);
     if (r < s->cut_m) {
       s->cut_m = r;
