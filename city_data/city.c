@@ -55,19 +55,18 @@ extern const char *const city_embedded_names[];
 extern const char *const city_embedded_json[];
 
 #define CITY_FILE_MAX (1 << 20) /* a definition is a few hundred bytes */
-#define CITY_SPEED_MAX_MPS 60.0 /* above any road vehicle's mean speed */
-#define CITY_SPEED_MIN_MPS 0.5  /* walking pace: a slower mean is a typo */
 #define CITY_FLEET_MAX 10000000
 
 static const char *const city_keys[] = {
     "name", "bbox", "hex_edge_m", "utc_offset_minutes", "speed_mps_by_hour",
-    "detour_factor", "fare", "default_fleet", "earth_radius_m", NULL};
+    "detour_factor", "fare", "default_fleet", "earth_radius_m", "network_factors", NULL};
 static const char *const bbox_keys[] = {"min_lat", "min_lng", "max_lat",
                                         "max_lng", NULL};
 static const char *const fare_keys[] = {"base", "per_km", "per_minute", "per_minute_slow",
                                         "moving_mps", "minimum", "surcharge", "night",
                                         "peak", NULL};
 static const char *const window_keys[] = {"from", "to", "weekdays_only", "amount", NULL};
+static const char *const factor_keys[] = {"weekday", "weekend", "network_hash", NULL};
 
 static int bad(rs_err *e, const char *origin, const char *field,
                const char *what) {
@@ -185,6 +184,60 @@ static void text_position(const char *text, const char *at, int *line,
   }
 }
 
+/* 24 network factors in (0, CITY_NET_FACTOR_MAX] from the array a. */
+static int get_factors(const cJSON *a, const char *field, const char *origin, double *f,
+                       rs_err *e) {
+  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 24)
+    return bad(e, origin, field, "not an array of 24 numbers (one per local hour)");
+  int h = 0;
+  for (const cJSON *it = a->child; it != NULL; it = it->next, h++) {
+    if (!cJSON_IsNumber(it) || !(it->valuedouble > 0 && it->valuedouble <= CITY_NET_FACTOR_MAX))
+      return rs_err_set(e, RS_EFORMAT, "%s: %s[%d]: needs a number in (0, %g]", origin, field,
+                        h, CITY_NET_FACTOR_MAX);
+    f[h] = it->valuedouble;
+  }
+  return 0;
+}
+
+/* The optional network_factors (city.h): 24 numbers, or {"weekday",
+ * "weekend"[, "network_hash"]}. */
+static int parse_net_factors(const cJSON *root, const char *origin, city_def *d, rs_err *e) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "network_factors");
+  int rc;
+  if (it == NULL) return 0;
+  if (cJSON_IsArray(it)) {
+    if ((rc = get_factors(it, "network_factors", origin, d->net_factors[0], e)) != 0) return rc;
+    memcpy(d->net_factors[1], d->net_factors[0], sizeof d->net_factors[0]);
+    d->net_have_factors = 1;
+    return 0;
+  }
+  if (!cJSON_IsObject(it))
+    return bad(e, origin, "network_factors",
+               "not 24 numbers nor {\"weekday\": [24], \"weekend\": [24]}");
+  if ((rc = check_keys(it, factor_keys, origin, "network_factors.", e)) != 0) return rc;
+  const cJSON *wd = cJSON_GetObjectItemCaseSensitive(it, "weekday");
+  const cJSON *we = cJSON_GetObjectItemCaseSensitive(it, "weekend");
+  if (wd == NULL) return bad(e, origin, "network_factors.weekday", "missing");
+  if (we == NULL) return bad(e, origin, "network_factors.weekend", "missing");
+  if ((rc = get_factors(wd, "network_factors.weekday", origin, d->net_factors[0], e)) != 0 ||
+      (rc = get_factors(we, "network_factors.weekend", origin, d->net_factors[1], e)) != 0)
+    return rc;
+  const cJSON *hash = cJSON_GetObjectItemCaseSensitive(it, "network_hash");
+  if (hash != NULL) {
+    char *end = NULL;
+    const char *s = cJSON_IsString(hash) ? hash->valuestring : "";
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (strlen(s) != 16 || *end != '\0' || errno != 0 || v == 0)
+      return bad(e, origin, "network_factors.network_hash",
+                 "not a network's content hash (16 hex digits, as `ridesim network info` "
+                 "prints it)");
+    d->net_factors_hash = (uint64_t)v;
+  }
+  d->net_have_factors = 1;
+  return 0;
+}
+
 static int parse_tree(const cJSON *root, const char *origin, city_def *d,
                       rs_err *e) {
   int rc;
@@ -290,7 +343,7 @@ static int parse_tree(const cJSON *root, const char *origin, city_def *d,
                      d->hex_edge_m, d->earth_radius_m) != 0)
     return bad(e, origin, "hex_edge_m",
                "too small for the bbox (the grid would exceed 2^24 cells)");
-  return 0;
+  return parse_net_factors(root, origin, d, e);
 }
 
 int city_def_parse(const char *json, const char *origin, city_def *def,
@@ -439,4 +492,73 @@ double city_def_fare(const city_def *def, double road_m, double seconds, int64_t
   if (in_window(&f->night, t_local)) v += f->night.amount;
   if (in_window(&f->peak, t_local)) v += f->peak.amount;
   return v;
+}
+
+/* A surcharge window's end as "HH:MM", or "HH:MM:SS" when it has seconds. */
+static void tod_text(int32_t s, char out[16]) {
+  if (s % 60 != 0)
+    snprintf(out, 16, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+  else
+    snprintf(out, 16, "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
+}
+
+/* Adds an array of n numbers to obj under key. */
+static int add_numbers(cJSON *obj, const char *key, const double *v, int n) {
+  cJSON *a = cJSON_CreateDoubleArray(v, n);
+  if (a != NULL && cJSON_AddItemToObject(obj, key, a)) return 1;
+  cJSON_Delete(a);
+  return 0;
+}
+
+/* cJSON prints a number with 15 significant digits, or 17 when 15 do not
+ * read back to the same double: every field reads back exactly. */
+int city_def_to_json(const city_def *d, cJSON *root) {
+  int ok = cJSON_AddStringToObject(root, "name", d->name) != NULL;
+  cJSON *bbox = ok ? cJSON_AddObjectToObject(root, "bbox") : NULL;
+  ok = ok && bbox != NULL && cJSON_AddNumberToObject(bbox, "min_lat", d->min_lat) != NULL &&
+       cJSON_AddNumberToObject(bbox, "min_lng", d->min_lng) != NULL &&
+       cJSON_AddNumberToObject(bbox, "max_lat", d->max_lat) != NULL &&
+       cJSON_AddNumberToObject(bbox, "max_lng", d->max_lng) != NULL;
+  ok = ok && cJSON_AddNumberToObject(root, "hex_edge_m", d->hex_edge_m) != NULL &&
+       cJSON_AddNumberToObject(root, "utc_offset_minutes", d->utc_offset_min) != NULL &&
+       add_numbers(root, "speed_mps_by_hour", d->speed_mps, 24) &&
+       cJSON_AddNumberToObject(root, "detour_factor", d->detour_factor) != NULL;
+  const city_fare_rule *f = &d->fare;
+  cJSON *fare = ok ? cJSON_AddObjectToObject(root, "fare") : NULL;
+  ok = ok && fare != NULL && cJSON_AddNumberToObject(fare, "base", f->base) != NULL &&
+       cJSON_AddNumberToObject(fare, "per_km", f->per_km) != NULL &&
+       cJSON_AddNumberToObject(fare, "per_minute", f->per_minute) != NULL &&
+       cJSON_AddNumberToObject(fare, "minimum", f->minimum) != NULL;
+  /* Optional fields read as 0 when absent: written whenever not 0. */
+  if (ok && f->per_minute_slow != 0)
+    ok = cJSON_AddNumberToObject(fare, "per_minute_slow", f->per_minute_slow) != NULL;
+  if (ok && f->moving_mps != 0)
+    ok = cJSON_AddNumberToObject(fare, "moving_mps", f->moving_mps) != NULL;
+  if (ok && f->surcharge != 0)
+    ok = cJSON_AddNumberToObject(fare, "surcharge", f->surcharge) != NULL;
+  for (int i = 0; ok && i < 2; i++) {
+    const city_surcharge *w = i == 0 ? &f->night : &f->peak;
+    if (w->from_s == 0 && w->to_s == 0 && !w->weekdays_only && w->amount == 0) continue;
+    cJSON *o = cJSON_AddObjectToObject(fare, i == 0 ? "night" : "peak");
+    char from[16], to[16];
+    tod_text(w->from_s, from);
+    tod_text(w->to_s, to);
+    ok = o != NULL && cJSON_AddStringToObject(o, "from", from) != NULL &&
+         cJSON_AddStringToObject(o, "to", to) != NULL &&
+         (!w->weekdays_only || cJSON_AddTrueToObject(o, "weekdays_only") != NULL) &&
+         cJSON_AddNumberToObject(o, "amount", w->amount) != NULL;
+  }
+  ok = ok && cJSON_AddNumberToObject(root, "default_fleet", d->default_fleet) != NULL &&
+       cJSON_AddNumberToObject(root, "earth_radius_m", d->earth_radius_m) != NULL;
+  if (ok && d->net_have_factors) {
+    cJSON *nf = cJSON_AddObjectToObject(root, "network_factors");
+    ok = nf != NULL && add_numbers(nf, "weekday", d->net_factors[0], 24) &&
+         add_numbers(nf, "weekend", d->net_factors[1], 24);
+    if (ok && d->net_factors_hash != 0) {
+      char hex[24];
+      snprintf(hex, sizeof hex, "%016llx", (unsigned long long)d->net_factors_hash);
+      ok = cJSON_AddStringToObject(nf, "network_hash", hex) != NULL;
+    }
+  }
+  return ok ? 0 : RS_ENOMEM;
 }

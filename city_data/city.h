@@ -21,7 +21,18 @@
  *                        "weekdays_only": true, "amount": 1.0} },
  *     (per_minute_slow, moving_mps, surcharge, night and peak optional)
  *     "default_fleet": 3000,
- *     "earth_radius_m": 6371008.8 }      (optional)
+ *     "earth_radius_m": 6371008.8,       (optional)
+ *     "network_factors": {"weekday": [24 numbers], "weekend": [24 numbers],
+ *                         "network_hash": "6cf0bd1ee07c8913"} }  (optional)
+ *
+ * network_factors are the road-network model's speed factors (free-flow
+ * link times are multiplied by the factor of the hour and day type a drive
+ * leaves in; docs/network.md), as `ridesim calibrate --network` fits them:
+ * a run on a network uses them unless its scenario gives its own. 24
+ * numbers alone serve every day. network_hash (optional) names the content
+ * hash of the network they were fitted to (`ridesim network info` prints
+ * it): a model of another network refuses them, since factors fitted to one
+ * network's free-flow times mean nothing on another's.
  *
  * Times in ridesim are the city's local wall-clock time, counted in seconds
  * since 1970-01-01 00:00 local ("local epoch"); utc_offset_minutes converts
@@ -34,10 +45,17 @@
 #include "city_data/hexgrid.h"
 #include "base/rs_error.h"
 
+struct cJSON;
+
 #define CITY_NAME_MAX 64
 #define CITY_DETOUR_DEFAULT 1.3 /* Manhattan road / great-circle ratio */
 #define CITY_TRIP_MAX_S 86400   /* no taxi trip lasts a day: longer records are
                                    refused by the importers, clamped here */
+#define CITY_SPEED_MAX_MPS 60.0 /* above any road vehicle's mean speed */
+#define CITY_SPEED_MIN_MPS 0.5  /* walking pace: a slower mean is a typo */
+#define CITY_NET_FACTOR_MAX 100.0 /* network factors lie in (0, 100]: a link
+                                     100 times slower than free flow is
+                                     standing traffic (scenario.c agrees) */
 
 /* A surcharge for trips that start in a window of the day. */
 typedef struct {
@@ -79,6 +97,9 @@ typedef struct {
   city_fare_rule fare;
   int32_t default_fleet;         /* drivers when the run does not say */
   double earth_radius_m;         /* sphere for distances */
+  int net_have_factors;          /* network_factors given */
+  double net_factors[2][24];     /* [weekday 0 / weekend 1][local hour] */
+  uint64_t net_factors_hash;     /* the network they were fitted to; 0: any */
 } city_def;
 
 /* Parses a definition from JSON text. `origin` names the source in errors.
@@ -100,6 +121,10 @@ const char *const *city_def_builtin_names(void);
 int city_def_grid(const city_def *def, city_grid *g, rs_err *e);
 /* Whether a point lies inside the bounding box. */
 int city_def_contains(const city_def *def, double lat, double lng);
+/* Adds the definition's fields to a JSON object, in the format
+ * city_def_parse reads back to an identical city_def. 0, or RS_ENOMEM with
+ * some fields added. */
+int city_def_to_json(const city_def *def, struct cJSON *obj);
 /* Speed (m/s) at a local time (local-epoch seconds). */
 double city_def_speed(const city_def *def, int64_t t_local);
 /* Fare of a trip of road distance road_m (metres) and duration (seconds)

@@ -30,6 +30,7 @@ typedef struct {
   city_net_table *tab;      /* owned; NULL: hub labels answer drives */
   city_net_hubs *hubs;      /* owned */
   double factor[2][24];     /* [weekend][hour] */
+  int source;               /* CITY_NET_FACTORS_*: where factor came from */
   double kx, ky;            /* metres per degree of longitude, latitude */
 } tn_ctx;
 
@@ -238,9 +239,23 @@ int city_travel_net(const city_def *city, city_net *net, const city_net_model_op
   }
   c->city = city;
   c->net = net;
+  int from_city = !o->have_factors && city->net_have_factors;
+  if (from_city && city->net_factors_hash != 0 && city->net_factors_hash != net->hash) {
+    uint64_t h = net->hash;
+    tn_free(c);
+    return rs_err_set(e, RS_EINVAL, "city %s: its network_factors were fitted to the network of "
+                      "content hash %016llx, not to this one (%016llx): calibrate it on this "
+                      "network (ridesim calibrate --network) or give factors in the scenario",
+                      city->name, (unsigned long long)city->net_factors_hash,
+                      (unsigned long long)h);
+  }
+  c->source = o->have_factors ? CITY_NET_FACTORS_GIVEN
+                              : from_city ? CITY_NET_FACTORS_CITY : CITY_NET_FACTORS_DERIVED;
   for (int d = 0; d < 2; d++)
     for (int h = 0; h < 24; h++) {
-      double f = o->have_factors ? o->factors[d][h] : net->st.median_kmh / 3.6 / city->speed_mps[h];
+      double f = o->have_factors ? o->factors[d][h]
+                 : from_city     ? city->net_factors[d][h]
+                                 : net->st.median_kmh / 3.6 / city->speed_mps[h];
       if (!(isfinite(f) && f > 0)) {
         tn_free(c);
         return rs_err_set(e, RS_EINVAL, "road network: speed factor of %s hour %d: %g is not a "
@@ -314,4 +329,24 @@ int64_t city_travel_net_offnet(const city_travel *tm, const city_trip *trips, si
     k += d > CITY_NET_SNAP_LIMIT_M;
   }
   return k;
+}
+
+int city_travel_net_factors(const city_travel *tm, double out[2][24]) {
+  const tn_ctx *c = ctx_of(tm);
+  if (c == NULL) return -1;
+  memcpy(out, c->factor, sizeof c->factor);
+  return c->source;
+}
+
+int city_travel_net_set_factors(city_travel *tm, double f[2][24], rs_err *e) {
+  tn_ctx *c = tm->ops == &tn_ops ? tm->ctx : NULL;
+  if (c == NULL) return rs_err_set(e, RS_EINVAL, "speed factors: not a road-network model");
+  for (int d = 0; d < 2; d++)
+    for (int h = 0; h < 24; h++)
+      if (!(isfinite(f[d][h]) && f[d][h] > 0))
+        return rs_err_set(e, RS_EINVAL, "road network: speed factor of %s hour %d: %g is not a "
+                          "positive number", d ? "weekend" : "weekday", h, f[d][h]);
+  memcpy(c->factor, f, sizeof c->factor);
+  c->source = CITY_NET_FACTORS_GIVEN;
+  return 0;
 }

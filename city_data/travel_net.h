@@ -28,7 +28,10 @@
  * reached after the fraction of the drive's time elapsed, its node the
  * next node it will reach, having driven the metres up to that point.
  *
- * Default factors: f = (median free-flow speed of the network's links) /
+ * Factors: those the options give (a scenario's), else the city's
+ * network_factors (city.h: as `ridesim calibrate --network` fits them; a
+ * city whose factors name another network's content hash is refused),
+ * else the defaults f = (median free-flow speed of the network's links) /
  * (city speed of the hour), for both day types: OSMnx's imputed free-flow
  * speeds are 2.5-3 times the mean speed of Manhattan's taxis by day, and
  * these factors bring the median link to the city's hourly speed until
@@ -54,6 +57,13 @@
 
 enum { CITY_NET_TABLE_AUTO = -1, CITY_NET_TABLE_NEVER = 0, CITY_NET_TABLE_ALWAYS = 1 };
 
+/* Where a model's factors came from. */
+enum {
+  CITY_NET_FACTORS_DERIVED = 0, /* the defaults (median link at the city's speed) */
+  CITY_NET_FACTORS_CITY = 1,    /* the city's network_factors */
+  CITY_NET_FACTORS_GIVEN = 2,   /* the options' (a scenario's), or set since */
+};
+
 typedef struct {
   const char *cache_dir;  /* table cache: NULL the default, "" none */
   int table;              /* CITY_NET_TABLE_* */
@@ -66,7 +76,8 @@ void city_net_model_defaults(city_net_model_opts *o);
 
 /* The model of a city on network net, whose ownership it takes (also on
  * failure). The city is borrowed and must outlive the model. RS_ENOMEM,
- * RS_EINVAL (a factor not positive and finite). */
+ * RS_EINVAL (a factor not positive and finite, or city factors fitted to
+ * another network). */
 int city_travel_net(const city_def *city, city_net *net, const city_net_model_opts *o,
                     city_travel *out, rs_err *e);
 /* Loads a network file and makes its model. */
@@ -80,6 +91,14 @@ const city_net_table *city_travel_net_table(const city_travel *tm);
 const city_net_hubs *city_travel_net_hubs(const city_travel *tm);
 /* Its speed factor at local time t. */
 double city_travel_net_factor(const city_travel *tm, int64_t t);
+/* Copies its factors [weekday 0 / weekend 1][local hour] into out and
+ * returns where they came from (CITY_NET_FACTORS_*); -1, out untouched,
+ * for another backend. */
+int city_travel_net_factors(const city_travel *tm, double out[2][24]);
+/* Replaces its factors by f (read only; calibration). Not while any run uses the model:
+ * the model is otherwise read only. RS_EINVAL, the model unchanged, for a
+ * factor not positive and finite or another backend. */
+int city_travel_net_set_factors(city_travel *tm, double f[2][24], rs_err *e);
 /* How many of the 2 n ends of trips (pickups and dropoffs) lie farther
  * than CITY_NET_SNAP_LIMIT_M from every node (0 for another backend). */
 int64_t city_travel_net_offnet(const city_travel *tm, const city_trip *trips, size_t n);

@@ -30,6 +30,8 @@ int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 /* Prints "ridesim CMD: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

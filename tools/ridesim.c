@@ -27,6 +27,8 @@ static const command commands[] = {
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
   {"network", cmd_network, "road networks: info, synth, bench (docs/network.md)"},
+  {"calibrate", cmd_calibrate, "fit the travel model's hourly speeds to recorded trips"},
+  {"validate", cmd_validate, "compare the travel model's trips with recorded ones"},
 };
 
 #define USAGE "ridesim [--help | --version] COMMAND [ARGS...]"
