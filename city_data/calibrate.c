@@ -251,9 +251,12 @@ int city_calib_network(city_travel *tm, const city_rec_set *set, const city_cali
     return rs_err_set(e, RS_EINVAL, "calibration: the travel model is not a road network's");
   int both = set->n_daytype[0] >= o->min_trips && set->n_daytype[1] >= o->min_trips;
   kb.day_types = o->day_types == 1 || o->day_types == 2 ? o->day_types : both ? 2 : 1;
+  double before[2][24];
+  memcpy(before, kb.start, sizeof before);
+  if (kb.day_types == 1) memcpy(kb.start[1], kb.start[0], sizeof kb.start[0]);
   int rc = fit(&kb, set, o, out, e);
   if (rc) {
-    city_travel_net_set_factors(tm, kb.start, NULL);
+    city_travel_net_set_factors(tm, before, NULL);
     return rc;
   }
   if (city != NULL) {

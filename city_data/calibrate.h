@@ -36,7 +36,8 @@
  * Day types: the great-circle model has one speed per hour for every day
  * (a city's speed_mps_by_hour). The network model has factors per hour and
  * day type (weekday, weekend): they are fitted per day type when each has
- * min_trips trips (day_types 0, automatic), else one profile serves both.
+ * min_trips trips (day_types 0, automatic), else one profile serves both
+ * (starting from the weekday factors).
  *
  * Values are kept within what a city definition loads (speeds in
  * [CITY_SPEED_MIN_MPS, CITY_SPEED_MAX_MPS], factors in (0,

@@ -502,40 +502,61 @@ static void tod_text(int32_t s, char out[16]) {
     snprintf(out, 16, "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
 }
 
+/* A number as the shortest text that reads back to the same double (15,
+ * 16 or 17 significant digits): cJSON's own printing keeps 15 digits when
+ * they read back "close enough", which loses the last bits of a fitted
+ * speed. */
+static cJSON *exact_number(double v) {
+  char buf[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return cJSON_CreateRaw(buf);
+}
+
+static int add_number(cJSON *obj, const char *key, double v) {
+  cJSON *it = exact_number(v);
+  if (it != NULL && cJSON_AddItemToObject(obj, key, it)) return 1;
+  cJSON_Delete(it);
+  return 0;
+}
+
 /* Adds an array of n numbers to obj under key. */
 static int add_numbers(cJSON *obj, const char *key, const double *v, int n) {
-  cJSON *a = cJSON_CreateDoubleArray(v, n);
-  if (a != NULL && cJSON_AddItemToObject(obj, key, a)) return 1;
+  cJSON *a = cJSON_CreateArray();
+  int ok = a != NULL;
+  for (int i = 0; ok && i < n; i++) {
+    cJSON *it = exact_number(v[i]);
+    ok = it != NULL && cJSON_AddItemToArray(a, it);
+    if (!ok) cJSON_Delete(it);
+  }
+  if (ok && cJSON_AddItemToObject(obj, key, a)) return 1;
   cJSON_Delete(a);
   return 0;
 }
 
-/* cJSON prints a number with 15 significant digits, or 17 when 15 do not
- * read back to the same double: every field reads back exactly. */
+/* Every number is written exactly (exact_number): the text reads back to
+ * the same bits. */
 int city_def_to_json(const city_def *d, cJSON *root) {
   int ok = cJSON_AddStringToObject(root, "name", d->name) != NULL;
   cJSON *bbox = ok ? cJSON_AddObjectToObject(root, "bbox") : NULL;
-  ok = ok && bbox != NULL && cJSON_AddNumberToObject(bbox, "min_lat", d->min_lat) != NULL &&
-       cJSON_AddNumberToObject(bbox, "min_lng", d->min_lng) != NULL &&
-       cJSON_AddNumberToObject(bbox, "max_lat", d->max_lat) != NULL &&
-       cJSON_AddNumberToObject(bbox, "max_lng", d->max_lng) != NULL;
-  ok = ok && cJSON_AddNumberToObject(root, "hex_edge_m", d->hex_edge_m) != NULL &&
-       cJSON_AddNumberToObject(root, "utc_offset_minutes", d->utc_offset_min) != NULL &&
+  ok = ok && bbox != NULL && add_number(bbox, "min_lat", d->min_lat) &&
+       add_number(bbox, "min_lng", d->min_lng) && add_number(bbox, "max_lat", d->max_lat) &&
+       add_number(bbox, "max_lng", d->max_lng);
+  ok = ok && add_number(root, "hex_edge_m", d->hex_edge_m) &&
+       add_number(root, "utc_offset_minutes", d->utc_offset_min) &&
        add_numbers(root, "speed_mps_by_hour", d->speed_mps, 24) &&
-       cJSON_AddNumberToObject(root, "detour_factor", d->detour_factor) != NULL;
+       add_number(root, "detour_factor", d->detour_factor);
   const city_fare_rule *f = &d->fare;
   cJSON *fare = ok ? cJSON_AddObjectToObject(root, "fare") : NULL;
-  ok = ok && fare != NULL && cJSON_AddNumberToObject(fare, "base", f->base) != NULL &&
-       cJSON_AddNumberToObject(fare, "per_km", f->per_km) != NULL &&
-       cJSON_AddNumberToObject(fare, "per_minute", f->per_minute) != NULL &&
-       cJSON_AddNumberToObject(fare, "minimum", f->minimum) != NULL;
+  ok = ok && fare != NULL && add_number(fare, "base", f->base) &&
+       add_number(fare, "per_km", f->per_km) && add_number(fare, "per_minute", f->per_minute) &&
+       add_number(fare, "minimum", f->minimum);
   /* Optional fields read as 0 when absent: written whenever not 0. */
-  if (ok && f->per_minute_slow != 0)
-    ok = cJSON_AddNumberToObject(fare, "per_minute_slow", f->per_minute_slow) != NULL;
-  if (ok && f->moving_mps != 0)
-    ok = cJSON_AddNumberToObject(fare, "moving_mps", f->moving_mps) != NULL;
-  if (ok && f->surcharge != 0)
-    ok = cJSON_AddNumberToObject(fare, "surcharge", f->surcharge) != NULL;
+  if (ok && f->per_minute_slow != 0) ok = add_number(fare, "per_minute_slow", f->per_minute_slow);
+  if (ok && f->moving_mps != 0) ok = add_number(fare, "moving_mps", f->moving_mps);
+  if (ok && f->surcharge != 0) ok = add_number(fare, "surcharge", f->surcharge);
   for (int i = 0; ok && i < 2; i++) {
     const city_surcharge *w = i == 0 ? &f->night : &f->peak;
     if (w->from_s == 0 && w->to_s == 0 && !w->weekdays_only && w->amount == 0) continue;
@@ -546,10 +567,10 @@ int city_def_to_json(const city_def *d, cJSON *root) {
     ok = o != NULL && cJSON_AddStringToObject(o, "from", from) != NULL &&
          cJSON_AddStringToObject(o, "to", to) != NULL &&
          (!w->weekdays_only || cJSON_AddTrueToObject(o, "weekdays_only") != NULL) &&
-         cJSON_AddNumberToObject(o, "amount", w->amount) != NULL;
+         add_number(o, "amount", w->amount);
   }
-  ok = ok && cJSON_AddNumberToObject(root, "default_fleet", d->default_fleet) != NULL &&
-       cJSON_AddNumberToObject(root, "earth_radius_m", d->earth_radius_m) != NULL;
+  ok = ok && add_number(root, "default_fleet", d->default_fleet) &&
+       add_number(root, "earth_radius_m", d->earth_radius_m);
   if (ok && d->net_have_factors) {
     cJSON *nf = cJSON_AddObjectToObject(root, "network_factors");
     ok = nf != NULL && add_numbers(nf, "weekday", d->net_factors[0], 24) &&
