@@ -1,15 +1,19 @@
 /*
  * ridesim train --trips DB [--days YYYY-MM-DD[,YYYY-MM-DD...]]
  *               [--from HH:MM --to HH:MM] [--slot-minutes 10] [--gamma 0.9]
- *               [--split-daytype] [--passes N] [--tol X] --out VALUE.db
- *               [--help]
+ *               [--split-daytype] [--passes N] [--tol X]
+ *               [--city NAME|FILE] [--network FILE] --out VALUE.db [--help]
  *
  * Trains a fresh value table offline (value/train) on the trips of the
  * given days of a trip store (default: every day it holds; each day whole
  * unless --from/--to cut the same window out of every day), in the store's
  * city and grid, prints one line per pass and a summary, and saves the table
  * with its metadata (value/vstore). A day without trips in the window is an
- * error, not a silent gap in the training data. The save is one
+ * error, not a silent gap in the training data. Trips without a recorded
+ * duration or fare are timed and charged by the travel model of the run
+ * that will use the table: the great-circle one, or with --network the
+ * road network's (with the city's network_factors when it has them, as
+ * `ridesim calibrate --network` writes them; --city names such a city). The save is one
  * transaction: an existing VALUE.db keeps its previous table when anything
  * fails.
  */
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "city_data/travel_net.h"
 #include "city_data/tripstore.h"
 #include "tools/cli.h"
 #include "value/train.h"
@@ -27,7 +32,7 @@
 #define TRAIN_USAGE                                                               \
   "ridesim train --trips DB [--days YYYY-MM-DD[,YYYY-MM-DD...]] "                 \
   "[--from HH:MM --to HH:MM] [--slot-minutes 10] [--gamma 0.9] [--split-daytype] " \
-  "[--passes N] [--tol X] --out VALUE.db [--help]"
+  "[--passes N] [--tol X] [--city NAME|FILE] [--network FILE] --out VALUE.db [--help]"
 #define TRAIN_MAX_DAYS 90 /* fits val_meta.days (1024: 11 characters a day) */
 
 static void train_help(void) {
@@ -45,6 +50,10 @@ static void train_help(void) {
          "  --passes N           at most N passes (default %d)\n"
          "  --tol X              stop when a pass changes no value by X or more\n"
          "                       (default %g)\n"
+         "  --city NAME|FILE     the store's city from this definition (e.g. one\n"
+         "                       `ridesim calibrate` wrote; default: the built-in)\n"
+         "  --network FILE       time unrecorded trips on this road network, as a run\n"
+         "                       with --network does (the city's network_factors apply)\n"
          "  --out VALUE.db       value table file to write (replaced atomically)\n"
          "  --help               this text\n",
          TRAIN_USAGE, TRAIN_MAX_DAYS, VAL_SLOT_DEFAULT_S / 60,
@@ -111,11 +120,13 @@ int cmd_train(int argc, char **argv) {
       {"split-daytype", no_argument, NULL, 'w'},
       {"passes", required_argument, NULL, 'p'},
       {"tol", required_argument, NULL, 'x'},
+      {"city", required_argument, NULL, 'c'},
+      {"network", required_argument, NULL, 'n'},
       {"out", required_argument, NULL, 'o'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *cmd = "train", *db = NULL, *out = NULL;
+  const char *cmd = "train", *db = NULL, *out = NULL, *city_arg = NULL, *network = NULL;
   int64_t days[TRAIN_MAX_DAYS];
   size_t n_days = 0;
   int64_t from_s = 0, to_s = 86400, i64;
@@ -133,6 +144,8 @@ int cmd_train(int argc, char **argv) {
     switch (c) {
     case 'i': db = optarg; break;
     case 'o': out = optarg; break;
+    case 'c': city_arg = optarg; break;
+    case 'n': network = optarg; break;
     case 'd':
       if (parse_days(optarg, days, &n_days, err, sizeof err) != 0)
         return cli_usage_error(cmd, TRAIN_USAGE, "%s", err);
@@ -195,6 +208,8 @@ int cmd_train(int argc, char **argv) {
   val_meta meta;
   memset(&meta, 0, sizeof meta);
   char *days_meta = meta.days; /* "YYYY-MM-DD,..." of the days used */
+  city_travel travel;
+  memset(&travel, 0, sizeof travel);
 
   /* The store names its city; reopen with it to check the grid edge. */
   if (city_store_open(db, CITY_STORE_READ, NULL, &st, &e) != 0) goto fail;
@@ -205,7 +220,7 @@ int cmd_train(int argc, char **argv) {
     cli_error(cmd, "%s: the trip store names no city (nothing imported yet?)", db);
     goto done;
   }
-  if (city_def_resolve(city_name, &city, &e) != 0 || city_def_grid(&city, &grid, &e) != 0 ||
+  if (city_def_resolve(city_arg ? city_arg : city_name, &city, &e) != 0 || city_def_grid(&city, &grid, &e) != 0 ||
       city_store_open(db, CITY_STORE_READ, &city, &st, &e) != 0)
     goto fail;
 
@@ -266,8 +281,15 @@ int cmd_train(int argc, char **argv) {
          cfg.gamma, cfg.gamma_period_s / 60, cfg.day_types == 2 ? ", weekday/weekend" : "");
   fflush(stdout);
   val_train_report rep;
-  city_travel travel;
-  city_travel_gc(&city, &travel);
+  if (network == NULL) {
+    city_travel_gc(&city, &travel);
+  } else {
+    if (city_travel_net_open(&city, network, NULL, &travel, &e) != 0) goto fail;
+    double f[2][24];
+    int src = city_travel_net_factors(&travel, f);
+    printf("travel model   road network %s, %s factors\n", network,
+           src == CITY_NET_FACTORS_CITY ? "the city's calibrated" : "derived");
+  }
   if (val_table_new(&grid, &cfg, &t, &e) != 0 ||
       val_train(t, &travel, all, n_all, &topt, &rep, &e) != 0)
     goto fail;
@@ -297,6 +319,7 @@ fail:
   cli_error(cmd, "%s", e.msg);
 done:
   val_table_free(t);
+  if (travel.ops != NULL) city_travel_free(&travel);
   free(all);
   free(store_days);
   city_store_close(st);
