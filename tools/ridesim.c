@@ -36,7 +36,7 @@ static const command commands[] = {
 static void usage(FILE *out) {
   fprintf(out, "usage: %s\n\nA ride-hailing dispatch and repositioning simulator.\n\ncommands:\n", USAGE);
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\n'ridesim COMMAND --help' describes each command.\n");
 }
 
