@@ -1,6 +1,7 @@
 /*
- * policies: the built-in dispatch and repositioning policies and the
- * registry that names them; see policy.h.
+ * policies: the built-in dispatch and repositioning policies that need no
+ * model of the city; see policy.h. The registry (registry.c) names them,
+ * describes them and builds them.
  *
  * Dispatch:
  *   fcfs-nearest    each order, as it arrives (and at every tick while it
@@ -249,58 +250,35 @@ static const disp_solve_stat *batch_stats_cb(void *ctx, int32_t *n) {
 
 static void batch_destroy_cb(void *ctx) { disp_batch_free(ctx); }
 
-/* --------------------------------------------------------------- registry */
+/* ------------------------------------------------------------ constructors */
 
-/* v1d3 is listed for the names and messages; it is built from its value
- * model (v1d3.h), not by disp_policy_new. */
-static const char *const DISPATCH_NAMES[] = {"fcfs-nearest", "random", "batch-distance",
-                                             "v1d3", NULL};
-static const char *const REPO_NAMES[] = {"stay", "random-walk", "v1d3", NULL};
-
-const char *const *disp_policy_names(void) { return DISPATCH_NAMES; }
-const char *const *disp_repolicy_names(void) { return REPO_NAMES; }
-
-static void join_names(const char *const *names, char *buf, size_t n) {
-  buf[0] = '\0';
-  for (size_t i = 0; names[i]; i++) {
-    strncat(buf, names[i], n - strlen(buf) - 1);
-    if (names[i + 1]) strncat(buf, ", ", n - strlen(buf) - 1);
-  }
+int disp_greedy_new(int random, disp_policy *p, rs_err *e) {
+  memset(p, 0, sizeof *p);
+  greedy_ctx *g = calloc(1, sizeof *g);
+  if (g == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+  g->random = random != 0;
+  p->name = g->random ? "random" : "fcfs-nearest";
+  p->immediate = 1;
+  p->maximal = 1;
+  p->one_row_k = g->random ? 0 : 1; /* the nearest is the first of any K */
+  p->ctx = g;
+  p->dispatch = greedy_dispatch;
+  p->destroy = greedy_destroy;
+  return 0;
 }
 
-int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
-                    rs_err *e) {
+int disp_batch_distance_new(int32_t driver_top_k, disp_policy *p, rs_err *e) {
   memset(p, 0, sizeof *p);
-  if (strcmp(name, "fcfs-nearest") == 0 || strcmp(name, "random") == 0) {
-    greedy_ctx *g = calloc(1, sizeof *g);
-    if (g == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
-    g->random = name[0] == 'r';
-    p->name = g->random ? "random" : "fcfs-nearest";
-    p->immediate = 1;
-    p->maximal = 1;
-    p->one_row_k = g->random ? 0 : 1; /* the nearest is the first of any K */
-    p->ctx = g;
-    p->dispatch = greedy_dispatch;
-    p->destroy = greedy_destroy;
-    return 0;
-  }
-  if (strcmp(name, "batch-distance") == 0) {
-    disp_batch *b = disp_batch_new(NULL, NULL, 1);
-    if (b == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
-    p->name = "batch-distance";
-    p->maximal = 1; /* maximum cardinality first: no free edge remains */
-    p->driver_top_k = o != NULL ? o->driver_top_k : 0;
-    p->ctx = b;
-    p->dispatch = batch_dispatch_cb;
-    p->solve_stats = batch_stats_cb;
-    p->destroy = batch_destroy_cb;
-    return 0;
-  }
-  char known[256];
-  join_names(DISPATCH_NAMES, known, sizeof known);
-  if (strcmp(name, "v1d3") == 0)
-    return rs_err_set(e, RS_EINVAL, "dispatch policy 'v1d3' needs a value model (v1d3.h)");
-  return rs_err_set(e, RS_EINVAL, "unknown dispatch policy '%s' (known: %s)", name, known);
+  disp_batch *b = disp_batch_new(NULL, NULL, 1);
+  if (b == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
+  p->name = "batch-distance";
+  p->maximal = 1; /* maximum cardinality first: no free edge remains */
+  p->driver_top_k = driver_top_k;
+  p->ctx = b;
+  p->dispatch = batch_dispatch_cb;
+  p->solve_stats = batch_stats_cb;
+  p->destroy = batch_destroy_cb;
+  return 0;
 }
 
 void disp_policy_destroy(disp_policy *p) {
@@ -332,27 +310,17 @@ static int walk_reposition(void *ctx, disp_repo *r, rs_err *e) {
   return 0;
 }
 
-int disp_repolicy_new(const char *name, const disp_options *o, disp_repolicy *p,
-                      rs_err *e) {
-  (void)o;
+void disp_stay_new(disp_repolicy *p) {
   memset(p, 0, sizeof *p);
-  if (strcmp(name, "stay") == 0) {
-    p->name = "stay";
-    p->reposition = stay_reposition;
-    p->inert = 1;
-    return 0;
-  }
-  if (strcmp(name, "random-walk") == 0) {
-    p->name = "random-walk";
-    p->reposition = walk_reposition;
-    return 0;
-  }
-  char known[256];
-  join_names(REPO_NAMES, known, sizeof known);
-  if (strcmp(name, "v1d3") == 0)
-    return rs_err_set(e, RS_EINVAL, "repositioning policy 'v1d3' needs a value model (v1d3.h)");
-  return rs_err_set(e, RS_EINVAL, "unknown repositioning policy '%s' (known: %s)", name,
-                    known);
+  p->name = "stay";
+  p->reposition = stay_reposition;
+  p->inert = 1;
+}
+
+void disp_random_walk_new(disp_repolicy *p) {
+  memset(p, 0, sizeof *p);
+  p->name = "random-walk";
+  p->reposition = walk_reposition;
 }
 
 void disp_repolicy_destroy(disp_repolicy *p) {

@@ -1,6 +1,6 @@
 /*
- * policy: the two small interfaces through which the engine asks what to do,
- * and the registry that finds a policy by name.
+ * policy: the two small interfaces through which the engine asks what to do.
+ * The registry (registry.h) finds a policy by name and builds it.
  *
  * Dispatch. At every dispatch tick (and, for policies that say `immediate`,
  * as each order arrives) the engine hands the policy a disp_tick: the waiting
@@ -184,16 +184,23 @@ typedef struct {
   int32_t driver_top_k;  /* batch policies: candidate orders per driver */
 } disp_options;
 
-/* Creates a dispatch policy by name; RS_EINVAL naming the known ones. */
+/* A policy that needs no model of the city, by name, with every option of
+ * the registry at its default (dispatch/registry.h builds them all, with
+ * the scenario's options): RS_EINVAL naming the known ones, or saying that
+ * the policy needs a model. o may be NULL (no driver_top_k). */
 int disp_policy_new(const char *name, const disp_options *o, disp_policy *p,
                     rs_err *e);
 void disp_policy_destroy(disp_policy *p);
-/* Names of the dispatch / repositioning policies, NULL-terminated. */
-const char *const *disp_policy_names(void);
-const char *const *disp_repolicy_names(void);
 int disp_repolicy_new(const char *name, const disp_options *o,
                       disp_repolicy *p, rs_err *e);
 void disp_repolicy_destroy(disp_repolicy *p);
 
+/* The built-in policies of policies.c, as the registry builds them.
+ * greedy: fcfs-nearest (random 0) or random (1); batch-distance offers
+ * each driver its driver_top_k nearest orders (0: all). RS_ENOMEM. */
+int disp_greedy_new(int random, disp_policy *p, rs_err *e);
+int disp_batch_distance_new(int32_t driver_top_k, disp_policy *p, rs_err *e);
+void disp_stay_new(disp_repolicy *p);
+void disp_random_walk_new(disp_repolicy *p);
 
 #endif
