@@ -221,10 +221,7 @@ static void after_work_cb(uv_work_t *req, int status) {
 }
 
 /* Whether building this run reads a value table file (SQLite). */
-static int needs_table(const sim_scenario *sc) {
-  int v1d3 = strcmp(sc->dispatch, "v1d3") == 0 || strcmp(sc->reposition, "v1d3") == 0;
-  return v1d3 && strcmp(sc->value_mode, "online") != 0;
-}
+static int needs_table(const sim_scenario *sc) { return run_reads_file(sc) != NULL; }
 
 /* Starts runs until jobs are in flight. A run's row is committed
  * ('running') here, on the calling thread, before its worker starts. */

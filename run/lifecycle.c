@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch/v1d3.h"
 #include "value/vstore.h"
 
 void run_life_init(run_life *l, const run_life_opts *o) {
@@ -126,13 +125,15 @@ void run_life_drive(run_life *l) {
   l->driven = 1;
 }
 
-/* The v1d3 value table, learned in the run, to o.value_out. */
+/* The value table of the run's policies' model (v1d3's, learned in the
+ * run), to o.value_out. */
 static int save_value(run_life *l, rs_err *e) {
   val_meta m;
   memset(&m, 0, sizeof m);
   snprintf(m.city, sizeof m.city, "%s", l->in->city.name);
   m.rows = (int64_t)l->in->n;
-  return val_store_save(l->o.value_out, disp_v1d3_table(l->ctx->vm), &l->in->city, &m, e);
+  return val_store_save(l->o.value_out, disp_models_table(&l->ctx->models), &l->in->city, &m,
+                        e);
 }
 
 int run_life_finish(run_life *l, rs_err *e) {
@@ -158,7 +159,8 @@ int run_life_finish(run_life *l, rs_err *e) {
     if (e != NULL) *e = l->err;
     return l->rc;
   }
-  if (l->ctx->vm != NULL && l->o.value_out != NULL && l->o.value_out[0] != '\0')
+  if (disp_models_table(&l->ctx->models) != NULL && l->o.value_out != NULL &&
+      l->o.value_out[0] != '\0')
     return save_value(l, e);
   return 0;
 }

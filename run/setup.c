@@ -1,5 +1,6 @@
 /*
- * setup: scenario -> trips, policies, value model, engine; see setup.h.
+ * setup: scenario -> trips, policies and their models (dispatch/registry.h),
+ * engine; see setup.h.
  */
 #include "run/setup.h"
 
@@ -12,38 +13,9 @@
 #include "base/rs_time.h"
 #include "city_data/synth.h"
 #include "city_data/travel_net.h"
-#include "value/vstore.h"
 
 static double scenario_cancel_p(const void *ctx, double m) {
   return sim_scenario_cancel_p(ctx, m);
-}
-
-/* The v1d3 value model of the run, from the scenario's "value" options. */
-static int make_value_model(const sim_scenario *s, const city_travel *tm, const city_grid *g,
-                            disp_v1d3 **out, rs_err *e) {
-  const city_def *city = tm->city;
-  disp_v1d3_opts o;
-  disp_v1d3_defaults(&o);
-  disp_v1d3_mode_parse(s->value_mode, &o.mode);
-  o.cfg.slot_s = s->value_slot_s;
-  o.cfg.day_types = s->value_split_daytype ? 2 : 1;
-  o.cfg.gamma = s->value_gamma;
-  o.lr = s->value_lr;
-  o.ensemble_w = s->ensemble_w;
-  o.ensemble_period_s = s->ensemble_period_s;
-  o.tau = s->tau;
-  o.repo_radius_m = s->repo_radius_m;
-  o.serve_first = s->value_serve_first;
-  o.driver_top_k = s->driver_top_k;
-  o.p_cancel = scenario_cancel_p;
-  o.p_cancel_ctx = s;
-  val_table *offline = NULL;
-  if (o.mode != DISP_V1D3_ONLINE) {
-    val_meta m;
-    int rc = val_store_load(s->value_table, city, g, &offline, &m, e);
-    if (rc) return rc;
-  }
-  return disp_v1d3_new(tm, g, &o, offline, out, e);
 }
 
 /* Loads the run's trips and fixes day and horizon. */
@@ -161,20 +133,16 @@ int run_signals_release(run_signals *h) {
 }
 
 int run_check_policies(const sim_scenario *sc, rs_err *e) {
-  disp_options dopt = {sc->radius_m, sc->top_k, sc->driver_top_k};
-  disp_policy dp;
-  disp_repolicy rp;
-  if (strcmp(sc->dispatch, "v1d3") != 0) {
-    int rc = disp_policy_new(sc->dispatch, &dopt, &dp, e);
-    if (rc) return rc;
-    disp_policy_destroy(&dp);
-  }
-  if (strcmp(sc->reposition, "v1d3") != 0) {
-    int rc = disp_repolicy_new(sc->reposition, &dopt, &rp, e);
-    if (rc) return rc;
-    disp_repolicy_destroy(&rp);
-  }
-  return 0;
+  const disp_registry_entry *ent;
+  int rc = disp_registry_lookup(sc->dispatch, DISP_REG_DISPATCH, &ent, e);
+  if (rc == 0) rc = disp_registry_lookup(sc->reposition, DISP_REG_REPOSITION, &ent, e);
+  return rc;
+}
+
+const char *run_reads_file(const sim_scenario *sc) {
+  const char *f = disp_registry_reads_file(disp_registry_find(sc->dispatch), &sc->policies);
+  return f != NULL ? f : disp_registry_reads_file(disp_registry_find(sc->reposition),
+                                                  &sc->policies);
 }
 
 int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_err *e) {
@@ -184,15 +152,11 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
   r->sc = *sc;
   int rc = 0;
   disp_options dopt = {sc->radius_m, sc->top_k, sc->driver_top_k};
-  int vd = strcmp(sc->dispatch, "v1d3") == 0, vr = strcmp(sc->reposition, "v1d3") == 0;
   if ((rc = city_def_grid(&in->city, &r->grid, e)) != 0) goto fail;
-  if (vd || vr) {
-    if ((rc = make_value_model(&r->sc, &in->travel, &r->grid, &r->vm, e)) != 0) goto fail;
-    if (vd && (rc = disp_v1d3_dispatch(r->vm, &r->dp, e)) != 0) goto fail;
-    if (vr && (rc = disp_v1d3_reposition(r->vm, &r->rp, e)) != 0) goto fail;
-  }
-  if (!vd && (rc = disp_policy_new(sc->dispatch, &dopt, &r->dp, e)) != 0) goto fail;
-  if (!vr && (rc = disp_repolicy_new(sc->reposition, &dopt, &r->rp, e)) != 0) goto fail;
+  disp_build b = {&dopt, &r->sc.policies, &in->travel, &r->grid, scenario_cancel_p, &r->sc};
+  if ((rc = disp_registry_build(sc->dispatch, sc->reposition, &b, &r->models, &r->dp, &r->rp,
+                                e)) != 0)
+    goto fail;
   city_trip *copy = malloc((in->n ? in->n : 1) * sizeof *copy);
   if (copy == NULL) {
     rc = rs_err_set(e, RS_ENOMEM, "run: out of memory for %zu trips", in->n);
@@ -202,7 +166,8 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
   if ((rc = sim_engine_new(&r->sc, &in->travel, copy, in->n, in->from, in->to, &r->dp, &r->rp,
                            &r->eng, e)) != 0)
     goto fail;
-  if (r->vm != NULL) sim_engine_set_observer(r->eng, disp_v1d3_observer(r->vm));
+  disp_observer ob = disp_models_observer(&r->models);
+  if (ob.observe != NULL) sim_engine_set_observer(r->eng, ob);
   *out = r;
   return 0;
 fail:
@@ -215,6 +180,6 @@ void run_ctx_free(run_ctx *r) {
   sim_engine_free(r->eng);
   disp_policy_destroy(&r->dp);
   disp_repolicy_destroy(&r->rp);
-  disp_v1d3_free(r->vm);
+  disp_models_free(&r->models);
   free(r);
 }

@@ -9,8 +9,10 @@
  * touch libuv or any file, so runs can be built and stepped on worker
  * threads; each is fully independent of the others.
  *
- * This is where policy names meet their constructors, which is why it lives
- * in run/ and not in sim/: sim/ knows no particular policy.
+ * Policy names meet their constructors in the registry
+ * (dispatch/registry.h): a run's policies, their models and the model's
+ * observer are built from the scenario's names and "policies" options by
+ * disp_registry_build. sim/ knows no particular policy.
  */
 #ifndef RUN_SETUP_H
 #define RUN_SETUP_H
@@ -23,7 +25,7 @@
 #include "city_data/travel.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
-#include "dispatch/v1d3.h"
+#include "dispatch/registry.h"
 #include "sim/engine.h"
 #include "base/rs_error.h"
 #include "sim/scenario.h"
@@ -52,7 +54,8 @@ typedef struct {
   city_grid grid;       /* the city's hex grid (the engine's too) */
   disp_policy dp;       /* dispatch policy, owned; the engine borrows it */
   disp_repolicy rp;     /* repositioning policy, owned; the engine borrows it */
-  disp_v1d3 *vm;        /* value model when a policy is v1d3, else NULL */
+  disp_models models;   /* the policies' models (v1d3's value model),
+                           owned; the policies borrow them */
   sim_engine *eng;      /* owned */
 } run_ctx;
 
@@ -71,6 +74,9 @@ int run_signals_release(run_signals *h);
 
 /* Checks the policy names of a scenario without building anything. */
 int run_check_policies(const sim_scenario *sc, rs_err *e);
+/* The file (a value table) building the scenario's policies reads, NULL
+ * when none. */
+const char *run_reads_file(const sim_scenario *sc);
 
 /* Builds one run on a copy of in's trips. The input must outlive it. */
 int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_err *e);

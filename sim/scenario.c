@@ -1,9 +1,11 @@
 /*
  * scenario: defaults, JSON in and out, validation; see scenario.h.
  *
- * The JSON keys are the field names below. Times of day are written
- * "HH:MM" (or seconds), the day "YYYY-MM-DD". Parsing works on a copy and
- * only replaces the caller's scenario when every key was accepted.
+ * The JSON keys are the field names below; the policies' options are the
+ * registry's (dispatch/registry.h), read and printed by their schemas.
+ * Times of day are written "HH:MM" (or seconds), the day "YYYY-MM-DD".
+ * Parsing works on a copy and only replaces the caller's scenario when
+ * every key was accepted.
  */
 #include "sim/scenario.h"
 
@@ -14,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+_Static_assert(DISP_OPT_STR_SIZE == SIM_PATH_MAX,
+               "a policy's path option holds any path a scenario holds");
 
 /* KDD Cup 2020: monthly mean cancel probability at 200, 400, ..., 2000 m. */
 static const double KDD_CANCEL_P[10] = {0.035, 0.039, 0.042, 0.050, 0.059,
@@ -50,16 +55,7 @@ void sim_scenario_defaults(sim_scenario *s) {
   snprintf(s->placement, sizeof s->placement, "demand");
   s->shift_hours = 0;
   s->repo_dispatchable = 0;
-  snprintf(s->value_mode, sizeof s->value_mode, "online");
-  s->value_lr = 0.025;
-  s->value_gamma = 0.9;
-  s->value_slot_s = 600;
-  s->value_split_daytype = 0;
-  s->ensemble_period_s = 3600;
-  s->ensemble_w = 0.2;
-  s->tau = 1.0;
-  s->repo_radius_m = 3000.0;
-  s->value_serve_first = 1;
+  disp_optvals_defaults(&s->policies);
 }
 
 int sim_scenario_parse_day(const char *str, int64_t *out) {
@@ -186,43 +182,90 @@ static int parse_cancel(sim_scenario *s, const cJSON *obj, const char *origin,
   return 0;
 }
 
-/* "value": {"mode", "table", "lr", "gamma", "slot_s", "split_daytype",
- * "ensemble_period_s", "ensemble_w", "tau", "repo_radius_m", "serve_first"} */
-static int parse_value(sim_scenario *s, const cJSON *obj, const char *origin, rs_err *e) {
-  if (!cJSON_IsObject(obj)) return FAIL("%s: 'value' must be an object", origin);
+/* One policy option: the JSON type checked against its schema, then its
+ * range (dispatch/registry.h). name: the key as the file writes it. */
+static int set_option(disp_optvals *v, const disp_registry_entry *ent, const disp_opt_spec *o,
+                      const cJSON *it, const char *name, const char *origin, rs_err *e) {
+  rs_err sub;
+  rs_err_clear(&sub);
+  int rc, typed;
+  switch (o->type) {
+  case DISP_OPT_NUMBER:
+  case DISP_OPT_INTEGER:
+    typed = cJSON_IsNumber(it);
+    rc = typed ? disp_optvals_set_num(v, ent, o, it->valuedouble, name, &sub) : 0;
+    break;
+  case DISP_OPT_BOOL:
+    typed = cJSON_IsBool(it);
+    rc = typed ? disp_optvals_set_num(v, ent, o, cJSON_IsTrue(it) ? 1 : 0, name, &sub) : 0;
+    break;
+  case DISP_OPT_STRING:
+  case DISP_OPT_PATH:
+    typed = cJSON_IsNull(it) || (cJSON_IsString(it) && it->valuestring != NULL);
+    rc = typed ? disp_optvals_set_str(v, ent, o, cJSON_IsNull(it) ? NULL : it->valuestring,
+                                      name, &sub)
+               : 0;
+    break;
+  default:
+    typed = cJSON_IsString(it) && it->valuestring != NULL;
+    rc = typed ? disp_optvals_set_str(v, ent, o, it->valuestring, name, &sub) : 0;
+    break;
+  }
+  if (!typed) {
+    char want[160];
+    disp_opt_expect(o, want, sizeof want);
+    return FAIL("%s: %s must be %s", origin, name, want);
+  }
+  return rc ? FAIL("%s: %s", origin, sub.msg) : 0;
+}
+
+/* "policies": {"NAME": {"KEY": value, ...}, ...}: the options of registered
+ * policies, each checked against its schema. */
+static int parse_policies(sim_scenario *s, const cJSON *obj, const char *origin, rs_err *e) {
+  if (!cJSON_IsObject(obj)) return FAIL("%s: 'policies' must be an object", origin);
+  const cJSON *pol;
+  cJSON_ArrayForEach(pol, obj) {
+    const disp_registry_entry *ent = disp_registry_find(pol->string);
+    if (ent == NULL) {
+      char known[256];
+      disp_registry_names(DISP_REG_DISPATCH | DISP_REG_REPOSITION, 0, ", ", known, sizeof known);
+      return FAIL("%s: unknown policy 'policies.%s' (known: %s)", origin, pol->string, known);
+    }
+    if (!cJSON_IsObject(pol))
+      return FAIL("%s: 'policies.%s' must be an object", origin, pol->string);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, pol) {
+      const disp_opt_spec *o = disp_registry_opt(ent, it->string);
+      if (o == NULL) {
+        char keys[256] = "";
+        for (int32_t k = 0; k < ent->n_opts; k++)
+          snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", k ? ", " : "",
+                   ent->opts[k].key);
+        return FAIL("%s: unknown key 'policies.%s.%s' (%s takes %s)", origin, ent->name,
+                    it->string, ent->name, ent->n_opts ? keys : "no options");
+      }
+      char name[SIM_NAME_MAX * 2 + 16];
+      snprintf(name, sizeof name, "'policies.%s.%s'", ent->name, o->key);
+      int rc = set_option(&s->policies, ent, o, it, name, origin, e);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+/* An object of the flat keys older scenario files used ("value": {"lr":
+ * ...}): each key the alias "OBJECT.KEY" of a policy option, read with the
+ * same checks. */
+static int parse_aliases(sim_scenario *s, const cJSON *obj, const char *origin, rs_err *e) {
+  if (!cJSON_IsObject(obj)) return FAIL("%s: '%s' must be an object", origin, obj->string);
   const cJSON *it;
   cJSON_ArrayForEach(it, obj) {
-    const char *k = it->string;
-    int64_t iv;
-    int rc;
-    if (strcmp(k, "mode") == 0) rc = get_string(it, origin, s->value_mode, sizeof s->value_mode, e);
-    else if (strcmp(k, "table") == 0) {
-      if (cJSON_IsNull(it)) {
-        s->value_table[0] = '\0';
-        rc = 0;
-      } else {
-        rc = get_string(it, origin, s->value_table, sizeof s->value_table, e);
-      }
-    } else if (strcmp(k, "lr") == 0) rc = get_number(it, origin, 0, 1, &s->value_lr, e);
-    else if (strcmp(k, "gamma") == 0) rc = get_number(it, origin, 1e-9, 1, &s->value_gamma, e);
-    else if (strcmp(k, "slot_s") == 0) {
-      rc = get_int(it, origin, 1, 86400, &iv, e);
-      if (!rc) s->value_slot_s = (int32_t)iv;
-    } else if (strcmp(k, "split_daytype") == 0) {
-      if (!cJSON_IsBool(it)) return FAIL("%s: 'value.split_daytype' must be true or false", origin);
-      s->value_split_daytype = cJSON_IsTrue(it);
-      rc = 0;
-    } else if (strcmp(k, "ensemble_period_s") == 0) {
-      rc = get_int(it, origin, 1, 86400 * 7, &iv, e);
-      if (!rc) s->ensemble_period_s = (int32_t)iv;
-    } else if (strcmp(k, "ensemble_w") == 0) rc = get_number(it, origin, 0, 1, &s->ensemble_w, e);
-    else if (strcmp(k, "tau") == 0) rc = get_number(it, origin, 0, 1e9, &s->tau, e);
-    else if (strcmp(k, "repo_radius_m") == 0) rc = get_number(it, origin, 0, 1e6, &s->repo_radius_m, e);
-    else if (strcmp(k, "serve_first") == 0) {
-      if (!cJSON_IsBool(it)) return FAIL("%s: 'value.serve_first' must be true or false", origin);
-      s->value_serve_first = cJSON_IsTrue(it);
-      rc = 0;
-    } else return FAIL("%s: unknown key 'value.%s'", origin, k);
+    const disp_registry_entry *ent;
+    const disp_opt_spec *o = disp_registry_alias(obj->string, it->string, &ent);
+    if (o == NULL) return FAIL("%s: unknown key '%s.%s'", origin, obj->string, it->string);
+    char name[SIM_NAME_MAX * 2 + 16];
+    snprintf(name, sizeof name, "'%s.%s'", obj->string, it->string);
+    int rc = set_option(&s->policies, ent, o, it, name, origin, e);
     if (rc) return rc;
   }
   return 0;
@@ -358,7 +401,8 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     } else if (strcmp(k, "repo_dispatchable") == 0) {
       if (!cJSON_IsBool(it)) rc = FAIL("%s: 'repo_dispatchable' must be true or false", origin);
       else s.repo_dispatchable = cJSON_IsTrue(it);
-    } else if (strcmp(k, "value") == 0) rc = parse_value(&s, it, origin, e);
+    } else if (strcmp(k, "policies") == 0) rc = parse_policies(&s, it, origin, e);
+    else if (disp_registry_alias_object(k)) rc = parse_aliases(&s, it, origin, e);
     else if (strcmp(k, "network") == 0) {
       if (cJSON_IsNull(it)) s.network[0] = '\0';
       else rc = get_string(it, origin, s.network, sizeof s.network, e);
@@ -458,21 +502,10 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
     return rs_err_set(e, RS_EINVAL, "scenario: 'speed' must be 0 to 1e9 and 'shift_hours' 0 to 24");
   if (s->synthetic_orders < 1 || s->synthetic_orders > 100000000)
     return rs_err_set(e, RS_EINVAL, "scenario: 'synthetic_orders' must be 1 to 1e8");
-  if (!(s->value_lr >= 0 && s->value_lr <= 1) || !(s->value_gamma > 0 && s->value_gamma <= 1) ||
-      !(s->ensemble_w >= 0 && s->ensemble_w <= 1) || s->ensemble_period_s < 1 ||
-      !(s->tau >= 0) || !(s->repo_radius_m >= 0) || s->value_slot_s < 1)
-    return rs_err_set(e, RS_EINVAL, "scenario: a 'value' option is out of range (lr and ensemble_w "
-                                    "0 to 1, gamma (0, 1], periods positive, tau and radius >= 0)");
-  if (strcmp(s->value_mode, "online") != 0 && strcmp(s->value_mode, "offline") != 0 &&
-      strcmp(s->value_mode, "ensemble") != 0)
-    return rs_err_set(e, RS_EINVAL,
-                      "scenario: 'value.mode' must be \"online\", \"offline\" or \"ensemble\", not '%s'",
-                      s->value_mode);
-  if (strcmp(s->value_mode, "online") != 0 && s->value_table[0] == '\0')
-    return rs_err_set(e, RS_EINVAL, "scenario: value mode '%s' needs 'value.table' (--value-table)",
-                      s->value_mode);
-  if (86400 % s->value_slot_s != 0)
-    return rs_err_set(e, RS_EINVAL, "scenario: 'value.slot_s' must divide the day");
+  rs_err sub;
+  rs_err_clear(&sub);
+  if (disp_optvals_check(&s->policies, &sub) != 0)
+    return rs_err_set(e, RS_EINVAL, "scenario: %s", sub.msg);
   return 0;
 }
 
@@ -503,6 +536,30 @@ static cJSON *exact_array(const double *v, int n) {
   cJSON *a = cJSON_CreateArray();
   for (int i = 0; a != NULL && i < n; i++) cJSON_AddItemToArray(a, exact_number(v[i]));
   return a;
+}
+
+/* "policies": every registered policy with its options' values. */
+static void add_policies(cJSON *o, const disp_optvals *v) {
+  cJSON *all = cJSON_AddObjectToObject(o, "policies");
+  for (int32_t i = 0; all != NULL && i < disp_registry_count(); i++) {
+    const disp_registry_entry *ent = disp_registry_at(i);
+    cJSON *p = cJSON_AddObjectToObject(all, ent->name);
+    for (int32_t k = 0; p != NULL && k < ent->n_opts; k++) {
+      const disp_opt_spec *opt = &ent->opts[k];
+      const char *str = disp_optvals_str(v, ent, opt);
+      switch (opt->type) {
+      case DISP_OPT_NUMBER:
+      case DISP_OPT_INTEGER: add_exact(p, opt->key, disp_optvals_num(v, ent, opt)); break;
+      case DISP_OPT_BOOL:
+        cJSON_AddBoolToObject(p, opt->key, disp_optvals_num(v, ent, opt) != 0);
+        break;
+      default:
+        if (str != NULL) cJSON_AddStringToObject(p, opt->key, str);
+        else cJSON_AddNullToObject(p, opt->key);
+        break;
+      }
+    }
+  }
 }
 
 char *sim_scenario_to_json(const sim_scenario *s) {
@@ -568,21 +625,7 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   cJSON_AddStringToObject(o, "placement", s->placement);
   add_exact(o, "shift_hours", s->shift_hours);
   cJSON_AddBoolToObject(o, "repo_dispatchable", s->repo_dispatchable);
-  cJSON *v = cJSON_AddObjectToObject(o, "value");
-  if (v) {
-    cJSON_AddStringToObject(v, "mode", s->value_mode);
-    if (s->value_table[0]) cJSON_AddStringToObject(v, "table", s->value_table);
-    else cJSON_AddNullToObject(v, "table");
-    add_exact(v, "lr", s->value_lr);
-    add_exact(v, "gamma", s->value_gamma);
-    add_exact(v, "slot_s", s->value_slot_s);
-    cJSON_AddBoolToObject(v, "split_daytype", s->value_split_daytype);
-    add_exact(v, "ensemble_period_s", s->ensemble_period_s);
-    add_exact(v, "ensemble_w", s->ensemble_w);
-    add_exact(v, "tau", s->tau);
-    add_exact(v, "repo_radius_m", s->repo_radius_m);
-    cJSON_AddBoolToObject(v, "serve_first", s->value_serve_first);
-  }
+  add_policies(o, &s->policies);
   char *txt = cJSON_Print(o);
   cJSON_Delete(o);
   return txt;

@@ -4,6 +4,12 @@
  * effective scenario is stored with each run in the results DB, so a run can
  * be repeated from its row alone.
  *
+ * The options of each policy are the registry's (dispatch/registry.h): the
+ * scenario keeps their values without knowing any policy, reads them from
+ * "policies": {"NAME": {"KEY": value}} (and from the flat keys that older
+ * files used, the registry's aliases), checks them against each policy's
+ * schema and prints every registered policy's options.
+ *
  * Units: seconds, metres, probabilities. Times of day are seconds after
  * local midnight; `day` is the local-epoch midnight (-1: the trip store's
  * first day).
@@ -14,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/rs_error.h"
+#include "dispatch/registry.h"
 
 #define SIM_PATH_MAX 1024
 #define SIM_NAME_MAX 64
@@ -54,19 +61,10 @@ typedef struct {
   char placement[SIM_NAME_MAX]; /* "demand" (first 30 min pickups) or "uniform" */
   double shift_hours;           /* 0 = whole fleet online all horizon */
   int repo_dispatchable;        /* repositioning drivers stay matchable */
-  /* the value model (v1d3 policies), JSON object "value" */
-  char value_mode[SIM_NAME_MAX];/* "online", "offline" or "ensemble" */
-  char value_table[SIM_PATH_MAX]; /* offline table (ridesim train) */
-  double value_lr;              /* online TD step */
-  double value_gamma;           /* discount per 10 minutes */
-  int32_t value_slot_s;         /* time slot of the table */
-  int value_split_daytype;      /* weekday / weekend tables */
-  int32_t ensemble_period_s;    /* blend period */
-  double ensemble_w;            /* online weight in a blend */
-  double tau;                   /* repositioning softmax temperature */
-  double repo_radius_m;         /* repositioning reach */
-  int value_serve_first;        /* v1d3 dispatch serves as many orders as
-                                   possible first (else pure V1D3 weights) */
+  disp_optvals policies;        /* every registered policy's options, JSON
+                                   object "policies": {"NAME": {...}}, laid
+                                   out and checked by dispatch/registry.h
+                                   (older files: v1d3's as "value": {...}) */
   /* the road network (docs/network.md): "" = the great-circle model */
   char network[SIM_PATH_MAX];   /* OSMnx node-link JSON or GraphML file */
   int network_have_factors;     /* factors below given (else derived) */

@@ -112,6 +112,54 @@ else
   bad "--print-scenario writes no results DB"
 fi
 
+# The policies' options: the flags the registry makes from their schemas set
+# "policies": {"v1d3": {...}}; a file in the old form ("value": {...})
+# means the same; every registered policy is printed.
+"$BIN" run --print-scenario --dispatch v1d3 --value-mode ensemble --value-table t.db --lr 0.5 \
+  --gamma 0.8 --ensemble-minutes 30 --ensemble-w 0.3 --tau 2.5 --pure-v1d3 >pol.json 2>err.txt
+if python3 - pol.json <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert "value" not in s, "an old 'value' object printed"
+assert list(s["policies"]) == ["fcfs-nearest", "random", "batch-distance", "stay", "random-walk", "v1d3"], list(s["policies"])
+v = s["policies"]["v1d3"]
+want = {"mode": "ensemble", "table": "t.db", "lr": 0.5, "gamma": 0.8, "slot_s": 600,
+        "split_daytype": False, "ensemble_period_s": 1800, "ensemble_w": 0.3, "tau": 2.5,
+        "repo_radius_m": 3000, "serve_first": False}
+assert v == want, v
+assert all(s["policies"][p] == {} for p in s["policies"] if p != "v1d3")
+EOF
+then
+  ok "policy flags set the printed \"policies\" object"
+else
+  bad "policy flags set the printed \"policies\" object" "$(cat err.txt)"
+fi
+python3 - pol.json old.json <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["value"] = s.pop("policies")["v1d3"]
+json.dump(s, open(sys.argv[2], "w"), indent="\t")
+EOF
+"$BIN" run --scenario old.json --print-scenario >pol2.json 2>err.txt
+if cmp -s pol.json pol2.json; then
+  ok "a scenario with the old \"value\" object means the same"
+else
+  bad "a scenario with the old \"value\" object means the same" "$(diff pol.json pol2.json | head -5)" "$(cat err.txt)"
+fi
+"$BIN" run --scenario pol.json --print-scenario >pol3.json 2>err.txt
+if cmp -s pol.json pol3.json; then
+  ok "a printed \"policies\" object reads back to itself"
+else
+  bad "a printed \"policies\" object reads back to itself" "$(diff pol.json pol3.json | head -5)"
+fi
+if "$BIN" run --help | grep -q -- '--ensemble-minutes M' && "$BIN" run --help | grep -q '"slot_s": N' &&
+   "$BIN" compare --help | grep -q -- '--value-table FILE' &&
+   "$BIN" evaluate --help | grep -q -- '--pure-v1d3'; then
+  ok "run, compare and evaluate list the policies' options"
+else
+  bad "run, compare and evaluate list the policies' options"
+fi
+
 # ------------------------------------------------------------- bad inputs
 
 # A small trip store of our own: three Manhattan trips on 2016-02-01.
@@ -177,6 +225,16 @@ expect_fail "a missing scenario file" 1 "nope.json" -- --scenario nope.json --ou
 printf '{"drivers": 10, "colour": "red"}' >badscen.json
 expect_fail "a scenario with an unknown key" 1 "colour" -- --scenario badscen.json --out bad.db
 expect_fail "a city that does not exist" 1 "atlantis" -- --orders 2000 --city atlantis --out bad.db
+printf '{"policies": {"v1d3": {"lr": "fast"}}}' >badpol.json
+expect_fail "a policy option of the wrong type" 1 "'policies.v1d3.lr' must be a number" -- --scenario badpol.json --out bad.db
+printf '{"policies": {"teleport": {}}}' >badpol2.json
+expect_fail "options of an unknown policy" 1 "policies.teleport" -- --scenario badpol2.json --out bad.db
+printf '{"value": {"tau": -1}}' >badpol3.json
+expect_fail "an old-form option out of range" 1 "'value.tau'" -- --scenario badpol3.json --out bad.db
+expect_fail "--lr out of range" 2 "--lr: expected a number from 0 to 1" -- --orders 2000 --lr 2 --out bad.db
+expect_fail "--value-mode not a mode" 2 "--value-mode: expected one of" -- --orders 2000 --value-mode sometimes --out bad.db
+expect_fail "--ensemble-minutes 0" 2 "--ensemble-minutes: expected an integer from 1 to 10080" -- --orders 2000 --ensemble-minutes 0 --out bad.db
+expect_fail "an offline value mode without its table" 2 "policies.v1d3.table" -- --orders 2000 --dispatch v1d3 --value-mode offline --out bad.db
 expect_fail "unknown flag" 2 "usage:" -- --orders 2000 --frobnicate --out bad.db
 expect_fail "unexpected argument" 2 "" -- --orders 2000 extra --out bad.db
 expect_fail "flag without its value" 2 "" -- --orders

@@ -2,7 +2,10 @@
  * Tests of sim/scenario: the defaults (KDD Cup 2020 cancellation means),
  * overlaying JSON onto a scenario, every malformed input rejected with
  * RS_EFORMAT naming its key while the caller's scenario stays as it was,
- * the JSON round trip (to_json then parse gives the same scenario), the
+ * the policies' options ("policies": {"NAME": {...}}, the old "value" keys
+ * as aliases meaning the same, unknown names and keys and wrong types
+ * named, a scenario printed before "policies" still loading), the JSON
+ * round trip (to_json then parse gives the same scenario), the
  * cancellation table's interpolation, loading from a file, and validation.
  */
 #include <check.h>
@@ -19,6 +22,31 @@
 /* KDD Cup 2020 monthly means at 200, 400, ..., 2000 m (the defaults). */
 static const double KDD_P[10] = {0.035, 0.039, 0.042, 0.050, 0.059,
                                  0.075, 0.086, 0.099, 0.112, 0.127};
+
+/* Every registered option equal: numbers to the bit, strings as strings. */
+static void assert_policies_eq(const disp_optvals *a, const disp_optvals *b) {
+  for (int32_t i = 0; i < disp_registry_n_opts(); i++) {
+    const disp_registry_entry *d;
+    const disp_opt_spec *o = disp_registry_opt_at(i, &d);
+    const char *sa = disp_optvals_str(a, d, o), *sb = disp_optvals_str(b, d, o);
+    ck_assert_msg((sa == NULL) == (sb == NULL) && (sa == NULL || strcmp(sa, sb) == 0),
+                  "policies.%s.%s: '%s' != '%s'", d->name, o->key, sa ? sa : "null",
+                  sb ? sb : "null");
+    double na = disp_optvals_num(a, d, o), nb = disp_optvals_num(b, d, o);
+    ck_assert_msg(memcmp(&na, &nb, sizeof na) == 0, "policies.%s.%s: %.17g != %.17g", d->name,
+                  o->key, na, nb);
+  }
+}
+
+/* v1d3's option KEY in a scenario. */
+static double v1d3_num(const sim_scenario *s, const char *key) {
+  const disp_registry_entry *d = disp_registry_find("v1d3");
+  return disp_optvals_num(&s->policies, d, disp_registry_opt(d, key));
+}
+static const char *v1d3_str(const sim_scenario *s, const char *key) {
+  const disp_registry_entry *d = disp_registry_find("v1d3");
+  return disp_optvals_str(&s->policies, d, disp_registry_opt(d, key));
+}
 
 /* Field-by-field equality; strings compare as strings (bytes after the NUL
  * may differ with the scenario's history), the cancel table up to n_cancel. */
@@ -53,6 +81,7 @@ static void assert_scenario_eq(const sim_scenario *a, const sim_scenario *b) {
   ck_assert_int_eq(a->top_k, b->top_k);
   ck_assert_str_eq(a->placement, b->placement);
   ck_assert(a->shift_hours == b->shift_hours);
+  assert_policies_eq(&a->policies, &b->policies);
 }
 
 /* ---- sim_scenario_defaults ---- */
@@ -219,7 +248,179 @@ static const bad_case BAD[] = {
     {"{\"cancel\": {\"delay_s\": -1}}", "'delay_s'"},
     /* A valid key before the bad one must not be applied either. */
     {"{\"seed\": 99, \"drivers\": 10, \"nope\": 1}", "'nope'"},
+    /* The policies' options: unknown names and keys, wrong types and
+     * ranges, under "policies" and under the old "value" alike. */
+    {"{\"policies\": 3}", "'policies'"},
+    {"{\"policies\": {\"teleport\": {}}}", "'policies.teleport'"},
+    {"{\"policies\": {\"v1d3\": 1}}", "'policies.v1d3'"},
+    {"{\"policies\": {\"v1d3\": {\"nope\": 1}}}", "'policies.v1d3.nope'"},
+    {"{\"policies\": {\"fcfs-nearest\": {\"lr\": 0.1}}}", "'policies.fcfs-nearest.lr'"},
+    {"{\"policies\": {\"v1d3\": {\"lr\": 0.1, \"gamma\": 2}}}", "'policies.v1d3.gamma'"},
+    {"{\"value\": 3}", "'value'"},
+    {"{\"value\": {\"nope\": 1}}", "'value.nope'"},
+    {"{\"value\": {\"lr\": 1.5}}", "'value.lr'"},
+    {"{\"value\": {\"gamma\": 0}}", "'value.gamma'"},
+    {"{\"value\": {\"slot_s\": 0.5}}", "'value.slot_s'"},
+    {"{\"value\": {\"ensemble_period_s\": 604801}}", "'value.ensemble_period_s'"},
+    {"{\"value\": {\"tau\": -1}}", "'value.tau'"},
+    {"{\"value\": {\"repo_radius_m\": 1e7}}", "'value.repo_radius_m'"},
+    {"{\"value\": {\"serve_first\": 1}}", "'value.serve_first'"},
+    {"{\"value\": {\"mode\": \"sometimes\"}}", "'value.mode'"},
+    {"{\"value\": {\"mode\": null}}", "'value.mode'"},
+    {"{\"value\": {\"table\": 7}}", "'value.table'"},
+    {"{\"value\": {\"lr\": 0.5}, \"policies\": {\"v1d3\": {\"tau\": \"hot\"}}}",
+     "'policies.v1d3.tau'"},
 };
+
+/* A value of the wrong type names the key and the expected type. */
+static const struct {
+  const char *json;
+  const char *want; /* the key and what it must be */
+} TYPED[] = {
+    {"{\"policies\": {\"v1d3\": {\"lr\": \"fast\"}}}", "'policies.v1d3.lr' must be a number from 0 to 1"},
+    {"{\"value\": {\"lr\": true}}", "'value.lr' must be a number from 0 to 1"},
+    {"{\"policies\": {\"v1d3\": {\"slot_s\": 1.5}}}", "'policies.v1d3.slot_s' must be an integer from 1 to 86400"},
+    {"{\"policies\": {\"v1d3\": {\"split_daytype\": \"yes\"}}}", "'policies.v1d3.split_daytype' must be true or false"},
+    {"{\"policies\": {\"v1d3\": {\"mode\": 1}}}", "'policies.v1d3.mode' must be one of \"online\", \"offline\", \"ensemble\""},
+    {"{\"value\": {\"table\": []}}", "'value.table' must be a path (a string) or null"},
+    {"{\"policies\": {\"v1d3\": {\"nope\": 1}}}", "v1d3 takes mode, table, lr"},
+    {"{\"policies\": {\"stay\": {\"tau\": 1}}}", "stay takes no options"},
+    {"{\"policies\": {\"teleport\": {}}}", "known: fcfs-nearest, random, batch-distance, stay, random-walk, v1d3"},
+};
+
+START_TEST(parse_typed) {
+  sim_scenario s, before;
+  sim_scenario_defaults(&s);
+  before = s;
+  rs_err e = {0};
+  ck_assert_int_eq(sim_scenario_parse(&s, TYPED[_i].json, "t.json", &e), RS_EFORMAT);
+  ck_assert_msg(strstr(e.msg, TYPED[_i].want) != NULL, "'%s' lacks '%s'", e.msg, TYPED[_i].want);
+  ck_assert_ptr_nonnull(strstr(e.msg, "t.json"));
+  ck_assert_mem_eq(&s, &before, sizeof s);
+}
+END_TEST
+
+/* "policies": {"v1d3": {...}} sets v1d3's options; an overlay changes
+ * only the keys it names; policies without options take an empty object. */
+START_TEST(parse_policies) {
+  sim_scenario s;
+  sim_scenario_defaults(&s);
+  rs_err e = {0};
+  const char *json =
+      "{\"dispatch\": \"v1d3\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
+      " \"table\": \"t.db\", \"lr\": 0.125, \"gamma\": 0.5, \"slot_s\": 900,"
+      " \"split_daytype\": true, \"ensemble_period_s\": 1800, \"ensemble_w\": 0.75,"
+      " \"tau\": 3, \"repo_radius_m\": 1500, \"serve_first\": false},"
+      " \"fcfs-nearest\": {}, \"stay\": {}}}";
+  ck_assert_msg(sim_scenario_parse(&s, json, "p.json", &e) == 0, "%s", e.msg);
+  ck_assert_str_eq(v1d3_str(&s, "mode"), "ensemble");
+  ck_assert_str_eq(v1d3_str(&s, "table"), "t.db");
+  ck_assert(v1d3_num(&s, "lr") == 0.125);
+  ck_assert(v1d3_num(&s, "gamma") == 0.5);
+  ck_assert(v1d3_num(&s, "slot_s") == 900);
+  ck_assert(v1d3_num(&s, "split_daytype") == 1);
+  ck_assert(v1d3_num(&s, "ensemble_period_s") == 1800);
+  ck_assert(v1d3_num(&s, "ensemble_w") == 0.75);
+  ck_assert(v1d3_num(&s, "tau") == 3);
+  ck_assert(v1d3_num(&s, "repo_radius_m") == 1500);
+  ck_assert(v1d3_num(&s, "serve_first") == 0);
+  ck_assert_msg(sim_scenario_validate(&s, &e) == 0, "%s", e.msg);
+  ck_assert_msg(sim_scenario_parse(&s, "{\"policies\": {\"v1d3\": {\"tau\": 0.5,"
+                                       " \"table\": null}}}", "o", &e) == 0, "%s", e.msg);
+  ck_assert(v1d3_num(&s, "tau") == 0.5);
+  ck_assert(v1d3_num(&s, "lr") == 0.125);
+  ck_assert_ptr_null(v1d3_str(&s, "table"));
+  /* ensemble without its table: a validation error naming the key */
+  ck_assert_int_eq(sim_scenario_validate(&s, &e), RS_EINVAL);
+  ck_assert_ptr_nonnull(strstr(e.msg, "'policies.v1d3.table'"));
+  ck_assert_ptr_nonnull(strstr(e.msg, "scenario: "));
+}
+END_TEST
+
+/* The old "value" keys are aliases: each, set to any value, gives the same
+ * scenario byte for byte as its "policies" key, and is refused alike. */
+START_TEST(aliases_mean_the_same) {
+  static const char *const VALS[] = {"0", "1", "0.5", "2", "-1", "600", "1e-9", "86400",
+                                     "604800", "1e9", "true", "false", "null", "\"online\"",
+                                     "\"offline\"", "\"ensemble\"", "\"x.db\"", "[]", "{}"};
+  const disp_registry_entry *d;
+  int32_t n_alias = 0;
+  for (int32_t i = 0; i < disp_registry_n_opts(); i++) {
+    const disp_opt_spec *o = disp_registry_opt_at(i, &d);
+    if (o->alias == NULL) continue;
+    n_alias++;
+    const char *dot = strchr(o->alias, '.');
+    for (size_t k = 0; k < sizeof VALS / sizeof VALS[0]; k++) {
+      char ja[256], jb[256];
+      snprintf(ja, sizeof ja, "{\"%.*s\": {\"%s\": %s}}", (int)(dot - o->alias), o->alias,
+               dot + 1, VALS[k]);
+      snprintf(jb, sizeof jb, "{\"policies\": {\"%s\": {\"%s\": %s}}}", d->name, o->key,
+               VALS[k]);
+      sim_scenario a, b;
+      sim_scenario_defaults(&a);
+      sim_scenario_defaults(&b);
+      rs_err ea = {0}, eb = {0};
+      int ra = sim_scenario_parse(&a, ja, "a", &ea), rb = sim_scenario_parse(&b, jb, "b", &eb);
+      ck_assert_msg(ra == rb, "%s -> %d (%s), %s -> %d (%s)", ja, ra, ea.msg, jb, rb, eb.msg);
+      ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "%s and %s differ", ja, jb);
+      if (ra != 0) {
+        ck_assert_ptr_nonnull(strstr(ea.msg, o->alias));
+        ck_assert_ptr_nonnull(strstr(eb.msg, o->key));
+      }
+    }
+  }
+  ck_assert_int_eq(n_alias, 11);
+}
+END_TEST
+
+/* A scenario as `ridesim run --print-scenario` wrote it before "policies"
+ * (v1d3's options in "value"): it loads, and means what the same options
+ * given in "policies" mean. */
+static const char OLD_PRINTED[] =
+    "{\n\t\"city\":\t\"synthetic\",\n\t\"trips\":\tnull,\n\t\"synthetic_orders\":\t100000,\n"
+    "\t\"day\":\tnull,\n\t\"from\":\tnull,\n\t\"to\":\tnull,\n\t\"drivers\":\tnull,\n"
+    "\t\"dispatch\":\t\"v1d3\",\n\t\"reposition\":\t\"stay\",\n\t\"seed\":\t1,\n"
+    "\t\"out\":\t\"ridesim-results.db\",\n\t\"speed\":\t0,\n\t\"tick_s\":\t2,\n"
+    "\t\"patience_s\":\t600,\n\t\"cancel\":\t{\n"
+    "\t\t\"distance_m\":\t[200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000],\n"
+    "\t\t\"p\":\t[0.035000000000000003, 0.039, 0.042000000000000003, 0.050000000000000003, "
+    "0.058999999999999997, 0.074999999999999997, 0.085999999999999993, 0.099000000000000005, "
+    "0.112, 0.127],\n\t\t\"delay_s\":\t30\n\t},\n\t\"idle_model\":\t\"stay\",\n"
+    "\t\"idle_step_s\":\t300,\n\t\"repo_tick_s\":\t60,\n\t\"repo_idle_s\":\t300,\n"
+    "\t\"radius_m\":\t2000,\n\t\"top_k\":\t32,\n\t\"driver_top_k\":\t3,\n"
+    "\t\"placement\":\t\"demand\",\n\t\"shift_hours\":\t0,\n\t\"repo_dispatchable\":\tfalse,\n"
+    "\t\"value\":\t{\n\t\t\"mode\":\t\"ensemble\",\n\t\t\"table\":\t\"/tmp/x.db\",\n"
+    "\t\t\"lr\":\t0.5,\n\t\t\"gamma\":\t0.80000000000000004,\n\t\t\"slot_s\":\t600,\n"
+    "\t\t\"split_daytype\":\tfalse,\n\t\t\"ensemble_period_s\":\t1800,\n"
+    "\t\t\"ensemble_w\":\t0.29999999999999999,\n\t\t\"tau\":\t2.5,\n"
+    "\t\t\"repo_radius_m\":\t3000,\n\t\t\"serve_first\":\tfalse\n\t}\n}";
+
+START_TEST(old_printed_scenario) {
+  sim_scenario old, now;
+  sim_scenario_defaults(&old);
+  rs_err e = {0};
+  ck_assert_msg(sim_scenario_parse(&old, OLD_PRINTED, "old.json", &e) == 0, "%s", e.msg);
+  ck_assert_msg(sim_scenario_validate(&old, &e) == 0, "%s", e.msg);
+  sim_scenario_defaults(&now);
+  ck_assert_msg(sim_scenario_parse(&now,
+      "{\"dispatch\": \"v1d3\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
+      " \"table\": \"/tmp/x.db\", \"lr\": 0.5, \"gamma\": 0.8, \"ensemble_period_s\": 1800,"
+      " \"ensemble_w\": 0.3, \"tau\": 2.5, \"serve_first\": false}}}", "now", &e) == 0,
+      "%s", e.msg);
+  ck_assert_mem_eq(&old, &now, sizeof old);
+  /* and it prints in today's form, "policies" and no "value" */
+  char *j = sim_scenario_to_json(&old);
+  ck_assert_ptr_nonnull(j);
+  ck_assert_ptr_null(strstr(j, "\"value\""));
+  ck_assert_ptr_nonnull(strstr(j, "\"policies\""));
+  for (int32_t i = 0; i < disp_registry_count(); i++) {
+    char key[80];
+    snprintf(key, sizeof key, "\"%s\":", disp_registry_at(i)->name);
+    ck_assert_msg(strstr(j, key) != NULL, "%s missing", key);
+  }
+  free(j);
+}
+END_TEST
 
 START_TEST(parse_bad) {
   const bad_case *c = &BAD[_i];
@@ -317,7 +518,13 @@ static void round_trip(const sim_scenario *a) {
                                           " \"top_k\": 9, \"radius_m\": 9, \"shift_hours\": 9,"
                                           " \"placement\": \"uniform\", \"out\": \"zz\","
                                           " \"cancel\": {\"distance_m\": [9], \"p\": [0.9],"
-                                          " \"delay_s\": 9}}", "pre", &e), 0);
+                                          " \"delay_s\": 9}, \"policies\": {\"v1d3\": {"
+                                          "\"mode\": \"ensemble\", \"table\": \"zz\","
+                                          " \"lr\": 0.99, \"gamma\": 0.09, \"slot_s\": 9,"
+                                          " \"split_daytype\": true, \"ensemble_period_s\": 9,"
+                                          " \"ensemble_w\": 0.99, \"tau\": 9,"
+                                          " \"repo_radius_m\": 9, \"serve_first\": false}}}",
+                                      "pre", &e), 0);
   ck_assert_msg(sim_scenario_parse(&b, j, "roundtrip", &e) == 0, "%s\n%s", e.msg, j);
   assert_scenario_eq(a, &b);
   /* And the JSON of the result is the same text. */
@@ -342,6 +549,15 @@ START_TEST(to_json_round_trip) {
       " \"delay_s\": 11}, \"idle_model\": \"random-walk\", \"idle_step_s\": 61,"
       " \"repo_tick_s\": 59, \"repo_idle_s\": 1, \"radius_m\": 1234.5678, \"top_k\": 5,"
       " \"placement\": \"uniform\", \"shift_hours\": 0.3}", "src", &e), 0);
+  round_trip(&s);
+  /* Every v1d3 option away from its default, through both spellings. */
+  ck_assert_int_eq(sim_scenario_parse(&s,
+      "{\"value\": {\"mode\": \"offline\", \"lr\": 0.3333333333333333, \"split_daytype\": true},"
+      " \"policies\": {\"v1d3\": {\"table\": \"dir with space/v.db\", \"gamma\": 0.95,"
+      " \"slot_s\": 300, \"ensemble_period_s\": 7200, \"ensemble_w\": 0.01, \"tau\": 1e-3,"
+      " \"repo_radius_m\": 1234.5, \"serve_first\": false}}}", "src2", &e), 0);
+  ck_assert_str_eq(v1d3_str(&s, "mode"), "offline");
+  ck_assert(v1d3_num(&s, "lr") == 0.3333333333333333);
   round_trip(&s);
   /* The most points a table may hold. */
   s.n_cancel = SIM_CANCEL_POINTS_MAX;
@@ -381,6 +597,16 @@ START_TEST(to_json_round_trip_precision) {
   s.speed = 1.0 / 3.0;
   s.shift_hours = nextafter(24.0, 0.0);
   for (int i = 0; i < 10; i++) s.cancel_m[i] = 100.0 * (i + 1) + 1.0 / 7.0;
+  round_trip(&s);
+  /* the policies' numbers too */
+  const disp_registry_entry *d = disp_registry_find("v1d3");
+  rs_err e = {0};
+  ck_assert_int_eq(disp_optvals_set_num(&s.policies, d, disp_registry_opt(d, "lr"), 1.0 / 3.0,
+                                        "lr", &e), 0);
+  ck_assert_int_eq(disp_optvals_set_num(&s.policies, d, disp_registry_opt(d, "gamma"),
+                                        nextafter(1.0, 0.0), "gamma", &e), 0);
+  ck_assert_int_eq(disp_optvals_set_num(&s.policies, d, disp_registry_opt(d, "tau"),
+                                        nextafter(1e9, 0.0), "tau", &e), 0);
   round_trip(&s);
 }
 END_TEST
@@ -528,6 +754,22 @@ static void sp_top_k0(sim_scenario *s) { s->top_k = 0; }
 static void sp_radius0(sim_scenario *s) { s->radius_m = 0; }
 static void sp_patience_neg(sim_scenario *s) { s->patience_s = -1; }
 static void sp_delay_neg(sim_scenario *s) { s->cancel_delay_s = -30; }
+/* a policy option written around the setters */
+static void sp_policy_nan(sim_scenario *s) {
+  const disp_registry_entry *d = disp_registry_find("v1d3");
+  disp_optvals before = s->policies;
+  rs_err e = {0};
+  ck_assert_int_eq(disp_optvals_set_num(&s->policies, d, disp_registry_opt(d, "lr"), 0.5, "lr",
+                                        &e), 0);
+  for (int i = 0; i < DISP_OPTVALS_NUM_MAX; i++)
+    if (s->policies.num[i] != before.num[i]) s->policies.num[i] = NAN;
+}
+static void sp_slot_7(sim_scenario *s) {
+  const disp_registry_entry *d = disp_registry_find("v1d3");
+  rs_err e = {0};
+  ck_assert_int_eq(disp_optvals_set_num(&s->policies, d, disp_registry_opt(d, "slot_s"), 7, "s",
+                                        &e), 0);
+}
 
 static const invalid_case INVALID_API[] = {
     {"p NaN", sp_p_nan, "'cancel.p[2]'"},
@@ -538,6 +780,8 @@ static const invalid_case INVALID_API[] = {
     {"radius 0", sp_radius0, "'radius_m'"},
     {"patience < 0", sp_patience_neg, "'patience_s'"},
     {"cancel delay < 0", sp_delay_neg, "delay_s"},
+    {"v1d3 lr NaN", sp_policy_nan, "'policies.v1d3.lr'"},
+    {"v1d3 slot of 7 s", sp_slot_7, "'policies.v1d3.slot_s'"},
 };
 
 START_TEST(validate_api_ranges) {
@@ -562,6 +806,12 @@ static Suite *scenario_suite(void) {
   tcase_add_test(tc, parse_overrides);
   tcase_add_loop_test(tc, parse_bad, 0, (int)(sizeof BAD / sizeof BAD[0]));
   tcase_add_test(tc, parse_not_json);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("policies");
+  tcase_add_test(tc, parse_policies);
+  tcase_add_loop_test(tc, parse_typed, 0, (int)(sizeof TYPED / sizeof TYPED[0]));
+  tcase_add_test(tc, aliases_mean_the_same);
+  tcase_add_test(tc, old_printed_scenario);
   suite_add_tcase(s, tc);
   tc = tcase_create("load");
   tcase_add_test(tc, load_file);

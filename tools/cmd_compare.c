@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dispatch/registry.h"
 #include "run/compare.h"
 #include "run/report.h"
 #include "sim/scenario.h"
@@ -37,9 +38,17 @@ static void compare_help(void) {
       "Runs every combination of dispatch policy, repositioning policy and seed on the\n"
       "same demand and fleet (common random numbers), in parallel, and prints each KPI's\n"
       "mean with its 95 %% confidence interval over seeds (Student t), and the paired\n"
-      "difference against the baseline with its 95 %% interval.\n\n"
-      "  --policies A,B,...    dispatch policies to compare (required)\n"
-      "  --reposition X,Y,...  repositioning policies (default stay)\n"
+      "difference against the baseline with its 95 %% interval.\n\n");
+  sim_scenario d;
+  sim_scenario_defaults(&d);
+  char names[256], text[400];
+  disp_registry_names(DISP_REG_DISPATCH, 0, ", ", names, sizeof names);
+  snprintf(text, sizeof text, "dispatch policies to compare (required): %s", names);
+  runopts_help_line("--policies A,B,...", text);
+  disp_registry_names(DISP_REG_REPOSITION, 0, ", ", names, sizeof names);
+  snprintf(text, sizeof text, "repositioning policies: %s (default %s)", names, d.reposition);
+  runopts_help_line("--reposition X,Y,...", text);
+  printf(
       "  --seeds LIST          seeds: ranges and lists, e.g. 1-5 or 1,3,7 (default 1-5)\n"
       "  --baseline A[/X]      the combination others are compared with (default: the\n"
       "                        first policy with the first repositioning policy)\n"

@@ -27,6 +27,7 @@
 
 #include "city_data/kddcup.h"
 #include "dispatch/policy.h"
+#include "dispatch/registry.h"
 #include "run/agentrun.h"
 #include "run/setup.h"
 #include "sim/agent.h"
@@ -50,14 +51,20 @@ static void eval_help(void) {
       "agent:\n"
       "  --agent COMMAND       an external agent, run with /bin/sh -c COMMAND and spoken to\n"
       "                        in JSON lines on its stdin/stdout (docs/agent-protocol.md);\n"
-      "                        e.g. 'python3 tools/kddcup_agent.py SUBMISSION_DIR'\n"
-      "  --agent builtin:NAME  a built-in dispatch policy (fcfs-nearest, random,\n"
-      "                        batch-distance, v1d3) behind the same observations; the\n"
-      "                        repositioning policy is --reposition's\n"
+      "                        e.g. 'python3 tools/kddcup_agent.py SUBMISSION_DIR'\n");
+  char names[256], text[512];
+  disp_registry_names(DISP_REG_DISPATCH, 0, ", ", names, sizeof names);
+  snprintf(text, sizeof text, "a built-in dispatch policy (%s) behind the same observations; "
+           "the repositioning policy is --reposition's", names);
+  runopts_help_line("--agent builtin:NAME", text);
+  printf(
       "  --agent-timeout S     wall-time limit per call (default 2)\n"
-      "  --agent-init-timeout S  limit of the init handshake (default 60)\n"
-      "  --fallback NAME       dispatch policy that decides a tick whose reply failed\n"
-      "                        entirely (default none: nobody is matched)\n"
+      "  --agent-init-timeout S  limit of the init handshake (default 60)\n");
+  disp_registry_names(DISP_REG_DISPATCH, DISP_REG_NEEDS_MODEL, ", ", names, sizeof names);
+  snprintf(text, sizeof text, "dispatch policy (%s) that decides a tick whose reply failed "
+           "entirely (default none: nobody is matched)", names);
+  runopts_help_line("--fallback NAME", text);
+  printf(
       "  --agent-log FILE      fault log, one JSON line per fault (default OUT.agent.jsonl)\n"
       "  --verbose             print the bridge's own time (building, serialising,\n"
       "                        parsing, validating) at the end\n"
@@ -239,8 +246,12 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     snprintf(a.sc.dispatch, sizeof a.sc.dispatch, "batch-distance");
     snprintf(a.sc.reposition, sizeof a.sc.reposition, "stay");
   }
-  if (a.fallback && strcmp(a.fallback, "v1d3") == 0)
-    return BAD("--fallback: v1d3 needs a value model; use fcfs-nearest, random or batch-distance");
+  const disp_registry_entry *fent = a.fallback ? disp_registry_find(a.fallback) : NULL;
+  if (fent != NULL && (fent->needs & DISP_REG_NEEDS_MODEL)) {
+    char names[256];
+    disp_registry_names(DISP_REG_DISPATCH, DISP_REG_NEEDS_MODEL, ", ", names, sizeof names);
+    return BAD("--fallback: %s needs a model of the city; use %s", a.fallback, names);
+  }
   if (a.print) return runopts_print_scenario(&a.sc);
   if (run_check_policies(&a.sc, &e) != 0) {
     cli_error("evaluate", "%s", e.msg);

@@ -3,10 +3,12 @@
  */
 #include "tools/runopts.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch/registry.h"
 #include "tools/cli.h"
 
 static const struct option SHARED[] = {
@@ -33,14 +35,6 @@ static const struct option SHARED[] = {
   {"out", required_argument, NULL, RUNOPT_OUT},
   {"speed", required_argument, NULL, RUNOPT_SPEED},
   {"repo-dispatchable", no_argument, NULL, RUNOPT_REPO_DISP},
-  {"value-mode", required_argument, NULL, RUNOPT_VMODE},
-  {"value-table", required_argument, NULL, RUNOPT_VTABLE},
-  {"lr", required_argument, NULL, RUNOPT_LR},
-  {"gamma", required_argument, NULL, RUNOPT_GAMMA},
-  {"ensemble-w", required_argument, NULL, RUNOPT_ENS_W},
-  {"ensemble-minutes", required_argument, NULL, RUNOPT_ENS_MIN},
-  {"tau", required_argument, NULL, RUNOPT_TAU},
-  {"pure-v1d3", no_argument, NULL, RUNOPT_PURE},
   {"network", required_argument, NULL, RUNOPT_NETWORK},
 };
 
@@ -53,6 +47,15 @@ void runopts_table(int flags, const struct option *extra, struct option *out) {
   size_t n = 0;
   for (size_t i = 0; i < sizeof SHARED / sizeof SHARED[0]; i++)
     if (!excluded(flags, SHARED[i].val)) out[n++] = SHARED[i];
+  for (int32_t i = 0; i < disp_registry_n_opts() && n < RUNOPTS_MAX - 1; i++) {
+    const disp_opt_spec *o = disp_registry_opt_at(i, NULL);
+    if (o->flag == NULL) continue;
+    out[n].name = o->flag;
+    out[n].has_arg = o->metavar != NULL ? required_argument : no_argument;
+    out[n].flag = NULL;
+    out[n].val = RUNOPT_POLICY_OPT + (int)i;
+    n++;
+  }
   for (size_t i = 0; extra != NULL && extra[i].name != NULL && n < RUNOPTS_MAX - 1; i++)
     out[n++] = extra[i];
   memset(&out[n], 0, sizeof out[n]);
@@ -86,6 +89,57 @@ static int set_str(char *dst, size_t n, const char *v) {
 }
 
 #define BAD(...) cli_usage_error(c->cmd, c->usage, __VA_ARGS__)
+
+static double flag_scale(const disp_opt_spec *o) { return o->flag_scale > 0 ? o->flag_scale : 1; }
+
+/* What a flag's value must be, in the flag's own unit. */
+static void flag_expect(const disp_opt_spec *o, char *buf, size_t size) {
+  double k = flag_scale(o);
+  if (k == 1 || (o->type != DISP_OPT_NUMBER && o->type != DISP_OPT_INTEGER))
+    disp_opt_expect(o, buf, size);
+  else if (o->type == DISP_OPT_INTEGER)
+    snprintf(buf, size, "an integer from %g to %g", ceil(o->lo / k), floor(o->hi / k));
+  else
+    snprintf(buf, size, "a number from %g to %g", o->lo / k, o->hi / k);
+}
+
+/* A policy option's flag: its value parsed by the option's type, scaled to
+ * the option's unit, and set through the registry's checks. */
+static int apply_policy_opt(runopts_ctx *c, int32_t i, const char *arg, sim_scenario *s) {
+  const disp_registry_entry *ent;
+  const disp_opt_spec *o = disp_registry_opt_at(i, &ent);
+  char name[80], want[160];
+  snprintf(name, sizeof name, "--%s", o->flag);
+  rs_err e;
+  rs_err_clear(&e);
+  int64_t iv;
+  double dv;
+  int rc;
+  if (o->metavar == NULL) /* a switch */
+    return disp_optvals_set_num(&s->policies, ent, o, o->flag_sets, name, &e) ? BAD("%s", e.msg)
+                                                                                : 1;
+  switch (o->type) {
+  case DISP_OPT_NUMBER:
+    rc = cli_parse_double(arg, &dv) ||
+         disp_optvals_set_num(&s->policies, ent, o, dv * flag_scale(o), name, &e);
+    break;
+  case DISP_OPT_INTEGER:
+    rc = cli_parse_i64(arg, &iv) ||
+         disp_optvals_set_num(&s->policies, ent, o, (double)iv * flag_scale(o), name, &e);
+    break;
+  case DISP_OPT_BOOL:
+    rc = (strcmp(arg, "true") != 0 && strcmp(arg, "false") != 0) ||
+         disp_optvals_set_num(&s->policies, ent, o, strcmp(arg, "true") == 0, name, &e);
+    break;
+  default:
+    if (strlen(arg) >= DISP_OPT_STR_SIZE) return BAD("%s: too long", name);
+    rc = disp_optvals_set_str(&s->policies, ent, o, arg, name, &e);
+    break;
+  }
+  if (rc == 0) return 1;
+  flag_expect(o, want, sizeof want);
+  return BAD("%s: expected %s, got '%s'", name, want, arg);
+}
 
 int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
   int64_t iv;
@@ -175,41 +229,13 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     s->speed = dv;
     return 1;
   case RUNOPT_REPO_DISP: s->repo_dispatchable = 1; return 1;
-  case RUNOPT_VMODE:
-    if (set_str(s->value_mode, sizeof s->value_mode, arg)) return BAD("--value-mode: too long");
-    return 1;
-  case RUNOPT_VTABLE:
-    if (set_str(s->value_table, sizeof s->value_table, arg))
-      return BAD("--value-table: path too long");
-    return 1;
-  case RUNOPT_LR:
-    if (cli_parse_double(arg, &dv) || dv < 0 || dv > 1) return BAD("--lr: expected 0-1, got '%s'", arg);
-    s->value_lr = dv;
-    return 1;
-  case RUNOPT_GAMMA:
-    if (cli_parse_double(arg, &dv) || dv <= 0 || dv > 1)
-      return BAD("--gamma: expected (0, 1], got '%s'", arg);
-    s->value_gamma = dv;
-    return 1;
-  case RUNOPT_ENS_W:
-    if (cli_parse_double(arg, &dv) || dv < 0 || dv > 1)
-      return BAD("--ensemble-w: expected 0-1, got '%s'", arg);
-    s->ensemble_w = dv;
-    return 1;
-  case RUNOPT_ENS_MIN:
-    if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 10080)
-      return BAD("--ensemble-minutes: expected 1-10080, got '%s'", arg);
-    s->ensemble_period_s = (int32_t)(iv * 60);
-    return 1;
-  case RUNOPT_TAU:
-    if (cli_parse_double(arg, &dv) || dv < 0) return BAD("--tau: expected a temperature >= 0, got '%s'", arg);
-    s->tau = dv;
-    return 1;
-  case RUNOPT_PURE: s->value_serve_first = 0; return 1;
   case RUNOPT_NETWORK:
     if (set_str(s->network, sizeof s->network, arg)) return BAD("--network: path too long");
     return 1;
-  default: return 0;
+  default:
+    if (opt >= RUNOPT_POLICY_OPT && opt < RUNOPT_POLICY_OPT + disp_registry_n_opts())
+      return apply_policy_opt(c, opt - RUNOPT_POLICY_OPT, arg, s);
+    return 0;
   }
 }
 
@@ -221,7 +247,97 @@ int runopts_print_scenario(const sim_scenario *s) {
   return 0;
 }
 
+#define HELP_COL 22   /* "  --flag METAVAR" padded to this, then the text */
+#define HELP_WIDTH 88 /* lines wrap before this column */
+
+void runopts_help_line(const char *left, const char *text) {
+  int col = printf("  %-*s", HELP_COL, left);
+  if (col > HELP_COL + 2) {
+    printf("\n%*s", HELP_COL + 2, "");
+    col = HELP_COL + 2;
+  }
+  const char *p = text;
+  while (*p) {
+    size_t w = strcspn(p, " ");
+    if (col > HELP_COL + 2 && col + 1 + (int)w > HELP_WIDTH) {
+      printf("\n%*s", HELP_COL + 2, "");
+      col = HELP_COL + 2;
+    } else if (col > HELP_COL + 2) {
+      putchar(' ');
+      col++;
+    }
+    printf("%.*s", (int)w, p);
+    col += (int)w;
+    p += w;
+    while (*p == ' ') p++;
+  }
+  putchar('\n');
+}
+
+/* An option's value as the help shows it, in the flag's unit when by_flag. */
+static void format_value(const disp_optvals *v, const disp_registry_entry *ent,
+                         const disp_opt_spec *o, int by_flag, char *buf, size_t size) {
+  const char *str = disp_optvals_str(v, ent, o);
+  double x = disp_optvals_num(v, ent, o);
+  switch (o->type) {
+  case DISP_OPT_NUMBER:
+  case DISP_OPT_INTEGER: snprintf(buf, size, "%g", by_flag ? x / flag_scale(o) : x); break;
+  case DISP_OPT_BOOL: snprintf(buf, size, "%s", x != 0 ? "true" : "false"); break;
+  default: snprintf(buf, size, "%s", str != NULL ? str : "none"); break;
+  }
+}
+
+/* The metavar of an option that has no flag, by its type. */
+static const char *key_metavar(const disp_opt_spec *o) {
+  switch (o->type) {
+  case DISP_OPT_NUMBER: return "X";
+  case DISP_OPT_INTEGER: return "N";
+  case DISP_OPT_BOOL: return "true|false";
+  case DISP_OPT_PATH: return "FILE";
+  default: return "TEXT";
+  }
+}
+
+/* The registry's policies, one line each, and each one's options. */
+static void help_policies(const sim_scenario *d) {
+  char left[96], text[512], val[64];
+  printf("policies (in a scenario, their options in \"policies\": {\"NAME\": {...}}):\n");
+  for (int32_t i = 0; i < disp_registry_count(); i++) {
+    const disp_registry_entry *ent = disp_registry_at(i);
+    const char *kind = ent->kind == (DISP_REG_DISPATCH | DISP_REG_REPOSITION)
+                           ? "dispatch and repositioning"
+                           : ent->kind == DISP_REG_DISPATCH ? "dispatch" : "repositioning";
+    snprintf(text, sizeof text, "%s: %s%s%s", kind, ent->help, ent->reads ? "; reads " : "",
+             ent->reads ? ent->reads : "");
+    runopts_help_line(ent->name, text);
+  }
+  for (int32_t i = 0; i < disp_registry_count(); i++) {
+    const disp_registry_entry *ent = disp_registry_at(i);
+    if (ent->n_opts == 0) continue;
+    printf("%s options (flags, or \"policies\": {\"%s\": {\"KEY\": ...}}):\n", ent->name,
+           ent->name);
+    for (int32_t k = 0; k < ent->n_opts; k++) {
+      const disp_opt_spec *o = &ent->opts[k];
+      if (o->flag != NULL && o->metavar == NULL) {
+        snprintf(left, sizeof left, "--%s", o->flag);
+        format_value(&d->policies, ent, o, 0, val, sizeof val);
+        snprintf(text, sizeof text, "sets \"%s\" to %s. %s (default %s)", o->key,
+                 o->flag_sets ? "true" : "false", o->help, val);
+      } else {
+        if (o->flag != NULL) snprintf(left, sizeof left, "--%s %s", o->flag, o->metavar);
+        else snprintf(left, sizeof left, "\"%s\": %s", o->key, key_metavar(o));
+        format_value(&d->policies, ent, o, o->flag != NULL, val, sizeof val);
+        snprintf(text, sizeof text, "%s (default %s)", o->help, val);
+      }
+      runopts_help_line(left, text);
+    }
+  }
+}
+
 void runopts_help(int flags) {
+  sim_scenario d;
+  sim_scenario_defaults(&d);
+  char names[256], text[400];
   printf(
       "  --trips DB            trip store to replay (see 'ridesim import')\n"
       "  --synthetic           the built-in synthetic city (default)\n"
@@ -232,11 +348,15 @@ void runopts_help(int flags) {
       "  --drivers N           fleet size (default: the city's)\n"
       "  --network FILE        drive on this road network (OSMnx JSON or GraphML;\n"
       "                        docs/network.md) instead of the great-circle model\n");
-  if (!(flags & RUNOPTS_NO_POLICIES))
-    printf(
-        "  --dispatch NAME       fcfs-nearest | random | batch-distance | v1d3 (default fcfs-nearest)\n"
-        "  --reposition NAME     stay | random-walk | v1d3 (default stay)\n"
-        "  --seed S              run seed: fleet, cancellations, idle moves, policies (default 1)\n");
+  if (!(flags & RUNOPTS_NO_POLICIES)) {
+    disp_registry_names(DISP_REG_DISPATCH, 0, " | ", names, sizeof names);
+    snprintf(text, sizeof text, "%s (default %s)", names, d.dispatch);
+    runopts_help_line("--dispatch NAME", text);
+    disp_registry_names(DISP_REG_REPOSITION, 0, " | ", names, sizeof names);
+    snprintf(text, sizeof text, "%s (default %s)", names, d.reposition);
+    runopts_help_line("--reposition NAME", text);
+    printf("  --seed S              run seed: fleet, cancellations, idle moves, policies (default 1)\n");
+  }
   printf(
       "  --patience S          seconds an order waits for a match; 0 = lost after its tick\n"
       "  --tick S              dispatch period in seconds (default 2)\n"
@@ -249,19 +369,6 @@ void runopts_help(int flags) {
       "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
       "  --repo-dispatchable   repositioning drivers can be matched on the way\n"
       "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
-
-      "  --speed X             run at X times real time (default: as fast as possible)\n"
-      "value model (v1d3 policies):\n"
-      "  --value-mode M        online (learn from scratch) | offline (a trained table,\n"
-      "                        frozen) | ensemble (learn, blend with the trained table\n"
-      "                        every --ensemble-minutes); default online\n"
-      "  --value-table FILE    trained table from 'ridesim train' (offline, ensemble)\n"
-      "  --lr X                online TD learning rate (default 0.025)\n"
-      "  --gamma X             discount per 10 minutes (default 0.9)\n"
-      "  --ensemble-w W        online weight in a blend (default 0.2)\n"
-      "  --ensemble-minutes M  blend period (default 60)\n"
-      "  --tau T               repositioning softmax temperature (default 1)\n"
-      "  --pure-v1d3           dispatch by V1D3's weights alone, leaving orders whose\n"
-      "                        every edge scores <= 0 (default: serve as many orders as\n"
-      "                        possible, then maximise the value)\n");
+      "  --speed X             run at X times real time (default: as fast as possible)\n");
+  help_policies(&d);
 }

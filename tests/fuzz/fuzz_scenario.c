@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(memchr(s.out, '\0', sizeof s.out) != NULL);
   FUZZ_CHECK(memchr(s.dispatch, '\0', sizeof s.dispatch) != NULL);
   FUZZ_CHECK(memchr(s.reposition, '\0', sizeof s.reposition) != NULL);
-  FUZZ_CHECK(memchr(s.value_table, '\0', sizeof s.value_table) != NULL);
+  for (int i = 0; i < DISP_OPTVALS_STR_MAX; i++)
+    FUZZ_CHECK(memchr(s.policies.str[i], '\0', sizeof s.policies.str[i]) != NULL);
   FUZZ_CHECK(s.n_cancel >= 0 && s.n_cancel <= SIM_CANCEL_POINTS_MAX);
   rs_err_clear(&e);
   if (sim_scenario_validate(&s, &e) != 0) {
