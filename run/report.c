@@ -36,33 +36,12 @@
 
 /* ---------------------------------------------------------------- KPIs */
 
-const run_report_kpi run_report_kpis[RUN_REPORT_N_KPIS] = {
-  {"answer_rate", "answer_rate", "answer rate", "%", 100, 2, 1},
-  {"completion_rate", "completion_rate", "completion rate", "%", 100, 2, 1},
-  {"cancellation_rate", "cancellation_rate", "cancellation rate", "%", 100, 2, -1},
-  {"wait_mean_s", "wait_to_match_mean_s", "wait to match, mean", "s", 1, 1, -1},
-  {"pickup_m_mean", "pickup_distance_mean_m", "pickup distance, mean", "m", 1, 1, -1},
-  {"income", "total_driver_income", "total driver income (J)", "", 1, 2, 1},
-  {"income_per_hour", "income_per_online_hour", "income per online hour (G)", "", 1, 3, 1},
-  {"utilisation", "utilisation", "utilisation", "%", 100, 2, 0},
-  {"empty_km", "empty_km", "empty distance", "km", 1, 1, -1},
-  {"wall_seconds", NULL, "wall time", "s", 1, 3, -1},
-};
+const sim_kpi_def *run_report_kpi(int i) {
+  return sim_kpi_def_of(sim_kpi_view_id(SIM_KPI_VIEW_COMPARE, i));
+}
 
 double run_report_kpi_value(const sim_kpis *k, double wall_s, int i) {
-  switch (i) {
-  case RUN_REPORT_KPI_ANSWER: return k->answer_rate;
-  case RUN_REPORT_KPI_COMPLETION: return k->completion_rate;
-  case RUN_REPORT_KPI_CANCEL: return k->cancel_rate;
-  case RUN_REPORT_KPI_WAIT: return k->wait_mean_s;
-  case RUN_REPORT_KPI_PICKUP: return k->pickup_m_mean;
-  case RUN_REPORT_KPI_INCOME: return k->income;
-  case RUN_REPORT_KPI_G: return k->income_per_hour;
-  case RUN_REPORT_KPI_UTIL: return k->utilisation;
-  case RUN_REPORT_KPI_EMPTY_KM: return k->empty_km;
-  case RUN_REPORT_KPI_WALL: return wall_s;
-  default: return NAN;
-  }
+  return sim_kpi_value(k, wall_s, sim_kpi_view_id(SIM_KPI_VIEW_COMPARE, i));
 }
 
 /* --------------------------------------------------------- the runs read */
@@ -190,11 +169,11 @@ static int add_run(void *arg, const sim_results_run *row, rs_err *e) {
   d->n_runs++;
   cJSON *k = row->kpis ? cJSON_Parse(row->kpis) : NULL;
   for (int i = 0; i < RUN_REPORT_N_KPIS; i++) {
-    if (run_report_kpis[i].json == NULL) {
+    if (run_report_kpi(i)->src == SIM_KPI_SRC_RUN) { /* the wall time */
       r->kpi[i] = row->wall_s;
       continue;
     }
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(k, run_report_kpis[i].json);
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(k, run_report_kpi(i)->key);
     r->kpi[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
   }
   cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "orders");
@@ -439,7 +418,7 @@ static int load_cells(rp_data *d, rs_err *e) {
 
 /* One bar per group with its 95 % interval whisker (at most 64 groups). */
 static void bar_chart(FILE *f, const rp_data *d, int kpi) {
-  const run_report_kpi *k = &run_report_kpis[kpi];
+  const sim_kpi_def *k = run_report_kpi(kpi);
   char title[128];
   snprintf(title, sizeof title, "%s%s%s%s", k->label, k->unit[0] ? " (" : "", k->unit,
            k->unit[0] ? ")" : "");
@@ -451,7 +430,7 @@ static void bar_chart(FILE *f, const rp_data *d, int kpi) {
     run_stat_of(G->vals + (size_t)kpi * (size_t)G->n, (size_t)G->n, &s);
     bars[g] = (run_svg_bar){G->name, run_svg_series_colour(g), s.mean, s.half, s.lo, s.hi};
   }
-  run_svg_bars(f, title, bars, n, k->scale, k->decimals);
+  run_svg_bars(f, title, bars, n, k->scale, k->cdec);
 }
 
 /* Per-group lines of sum[w] / n[w] over the windows (gaps where n = 0):
@@ -672,7 +651,7 @@ static void kpi_table(FILE *f, const rp_data *d) {
   fprintf(f, "</tr>\n");
   const rp_group *B = &d->groups[0];
   for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
-    const run_report_kpi *kd = &run_report_kpis[k];
+    const sim_kpi_def *kd = run_report_kpi(k);
     fprintf(f, "<tr><td>");
     run_svg_esc(f, kd->label);
     if (kd->unit[0]) fprintf(f, " (%s)", kd->unit);
@@ -682,9 +661,9 @@ static void kpi_table(FILE *f, const rp_data *d) {
       run_stat s;
       run_stat_of(G->vals + (size_t)k * (size_t)G->n, (size_t)G->n, &s);
       fprintf(f, "<td>");
-      if (isfinite(s.mean)) fprintf(f, "%.*f", kd->decimals, s.mean * kd->scale);
+      if (isfinite(s.mean)) fprintf(f, "%.*f", kd->cdec, s.mean * kd->scale);
       else fprintf(f, "n/a");
-      if (isfinite(s.half)) fprintf(f, " <span class=\"ci\">&#177; %.*f</span>", kd->decimals, s.half * kd->scale);
+      if (isfinite(s.half)) fprintf(f, " <span class=\"ci\">&#177; %.*f</span>", kd->cdec, s.half * kd->scale);
       /* paired difference with the baseline when the seeds line up */
       if (g > 0 && G->n == B->n && memcmp(G->seeds, B->seeds, (size_t)G->n * sizeof *G->seeds) == 0) {
         run_stat dd;
@@ -692,10 +671,10 @@ static void kpi_table(FILE *f, const rp_data *d) {
                        (size_t)G->n, &dd);
         if (isfinite(dd.mean)) {
           int signif = isfinite(dd.lo) && (dd.lo > 0 || dd.hi < 0);
-          const char *cls = !signif || kd->higher_better == 0 ? "ci"
-                            : (dd.mean > 0) == (kd->higher_better > 0) ? "dp" : "dn";
-          fprintf(f, "<br><span class=\"%s\">&#916; %+.*f", cls, kd->decimals, dd.mean * kd->scale);
-          if (isfinite(dd.half)) fprintf(f, " &#177; %.*f", kd->decimals, dd.half * kd->scale);
+          const char *cls = !signif || kd->dir == 0 ? "ci"
+                            : (dd.mean > 0) == (kd->dir > 0) ? "dp" : "dn";
+          fprintf(f, "<br><span class=\"%s\">&#916; %+.*f", cls, kd->cdec, dd.mean * kd->scale);
+          if (isfinite(dd.half)) fprintf(f, " &#177; %.*f", kd->cdec, dd.half * kd->scale);
           fprintf(f, "</span>");
         }
       }
@@ -740,9 +719,10 @@ static int write_page(FILE *f, rp_data *d, const run_report_opts *o, rs_err *e) 
   kpi_table(f, d);
 
   fprintf(f, "<h2>KPIs with 95 %% intervals</h2>\n<div class=\"charts\">\n");
-  static const int BARS[] = {RUN_REPORT_KPI_INCOME, RUN_REPORT_KPI_ANSWER, RUN_REPORT_KPI_G, RUN_REPORT_KPI_WAIT,
-                             RUN_REPORT_KPI_PICKUP, RUN_REPORT_KPI_COMPLETION};
-  for (size_t i = 0; i < sizeof BARS / sizeof BARS[0]; i++) bar_chart(f, d, BARS[i]);
+  for (int i = 0; i < sim_kpi_view_n(SIM_KPI_VIEW_BARS); i++) { /* the catalogue's bars */
+    int id = sim_kpi_view_id(SIM_KPI_VIEW_BARS, i);
+    bar_chart(f, d, sim_kpi_view_index(SIM_KPI_VIEW_COMPARE, id));
+  }
   fprintf(f, "</div>\n");
 
   fprintf(f, "<h2>Through the day</h2>\n<div class=\"charts\">\n");

@@ -19,7 +19,7 @@
  * the seed, the policies and the output path. Unless told a run id range,
  * the report shows the experiment of the most recent run.
  *
- * Threads: the KPI table is constant and run_report_kpi_value pure, usable
+ * Threads: the KPI catalogue is constant and run_report_kpi_value pure, usable
  * from any thread; run_report_write reads SQLite and writes files on the
  * caller's thread.
  */
@@ -34,34 +34,14 @@
 
 /* ------------------------------------------------------------- the KPIs */
 
-/* The KPIs a comparison reports, in display order. */
-enum {
-  RUN_REPORT_KPI_ANSWER = 0,
-  RUN_REPORT_KPI_COMPLETION,
-  RUN_REPORT_KPI_CANCEL,
-  RUN_REPORT_KPI_WAIT,
-  RUN_REPORT_KPI_PICKUP,
-  RUN_REPORT_KPI_INCOME,      /* J */
-  RUN_REPORT_KPI_G,           /* income per online hour */
-  RUN_REPORT_KPI_UTIL,
-  RUN_REPORT_KPI_EMPTY_KM,
-  RUN_REPORT_KPI_WALL,
-  RUN_REPORT_N_KPIS
-};
+/* The KPIs a comparison reports: the compare view of the catalogue
+ * (sim/kpi.h), in its order, i from 0 to RUN_REPORT_N_KPIS - 1. */
+#define RUN_REPORT_N_KPIS SIM_KPI_N_COMPARE
 
-typedef struct {
-  const char *key;     /* machine name (CSV, JSON) */
-  const char *json;    /* its name in runs.kpis, NULL for wall_seconds */
-  const char *label;   /* for humans */
-  const char *unit;    /* shown after the value ("%", "s", "m", "km", "") */
-  double scale;        /* display value = raw x scale (100 for rates) */
-  int decimals;        /* display decimals */
-  int higher_better;   /* 1, -1, or 0 when neither */
-} run_report_kpi;
+/* The catalogue line of the comparison's KPI i (NULL out of range). */
+const sim_kpi_def *run_report_kpi(int i);
 
-extern const run_report_kpi run_report_kpis[RUN_REPORT_N_KPIS];
-
-/* The raw value of KPI i (RUN_REPORT_KPI_*) of a run; wall_s is the run's
+/* The raw value of the comparison's KPI i of a run; wall_s is the run's
  * wall time. */
 double run_report_kpi_value(const sim_kpis *k, double wall_s, int i);
 

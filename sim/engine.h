@@ -41,6 +41,7 @@
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
 #include "base/rs_error.h"
+#include "sim/kpi.h"
 #include "sim/scenario.h"
 
 enum {
@@ -78,39 +79,8 @@ typedef struct {
   double occupied_m;              /* metres driven with a rider */
 } sim_driver_rec;
 
-/* One kpi_series window. */
-typedef struct {
-  int64_t t_start;
-  int32_t requests, matched, completed, cancelled, expired;
-  double income;
-  double wait_sum_s;          /* over orders matched in the window */
-  double pickup_m_sum;        /* over orders matched in the window */
-  int32_t idle_samples;       /* idle drivers summed over the window's ticks */
-  int32_t busy_samples;       /* pickup + occupied drivers, summed likewise */
-  int32_t ticks;              /* dispatch ticks in the window */
-} sim_window;
-
-typedef struct {
-  int64_t orders, matched, completed, cancelled, expired, open;
-  double answer_rate;         /* matched / orders */
-  double completion_rate;     /* completed / orders */
-  double cancel_rate;         /* cancelled / matched */
-  double wait_mean_s, wait_p95_s;   /* request to match, matched orders */
-  double pickup_m_mean, eta_s_mean; /* matched orders */
-  double income;              /* J: total fares of completed orders */
-  double income_per_hour;     /* G: mean over drivers of income / online h */
-  double utilisation;         /* (pickup + occupied) / online time */
-  double empty_km;            /* total empty driving */
-  int64_t drivers;
-  int64_t events;
-  double horizon_s;
-  int64_t modelled_duration;  /* orders whose trip time was modelled */
-  int64_t modelled_fare;      /* orders whose fare came from the fare rule */
-  /* per-tick solver statistics of batch policies (0 when none) */
-  int64_t solve_ticks;
-  double solve_p50_us, solve_p99_us, solve_max_us;
-  double tick_orders_mean, tick_drivers_mean, tick_edges_mean;
-} sim_kpis;
+/* sim_window (one kpi_series window) and sim_kpis (the run's KPIs, one
+ * field per line of the KPI catalogue) are sim/kpi.h's. */
 
 typedef struct sim_engine sim_engine;
 

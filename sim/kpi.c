@@ -1,7 +1,7 @@
 /*
  * kpi: the kpi_series windows and the run's KPIs; see kpi.h.
  *
- * Definitions (sim_kpis, engine.h). Orders are those requested so far (an
+ * Definitions (the catalogue, kpi.h). Orders are those requested so far (an
  * interrupted run's later orders are not part of it); an order counts as
  * matched when it ever was (t_match set), whatever became of it. Waits run
  * from request to match, over matched orders; wait_p95_s is the
@@ -26,6 +26,7 @@
 #include "sim/kpi.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +116,7 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
     k->completion_rate = (double)k->completed / (double)k->orders;
   }
   if (k->matched > 0) {
-    k->cancel_rate = (double)k->cancelled / (double)k->matched;
+    k->cancellation_rate = (double)k->cancelled / (double)k->matched;
     k->wait_mean_s = wait_sum / (double)k->matched;
     k->pickup_m_mean = pick_sum / (double)k->matched;
     k->eta_s_mean = eta_sum / (double)k->matched;
@@ -166,4 +167,107 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
       free(us);
     }
   }
+}
+
+/* ------------------------------------------------------------ catalogue */
+
+/* The table is the list expanded once; a view's order is its places,
+ * ranked by scans of the table (thirty lines, so a view costs a thousand
+ * comparisons: nothing here is on a hot path, and a scan keeps no state). */
+
+#define SIM_KPI_SRC_OF_ENGINE SIM_KPI_SRC_ENGINE
+#define SIM_KPI_SRC_OF_SOLVER SIM_KPI_SRC_SOLVER
+#define SIM_KPI_SRC_OF_RUN SIM_KPI_SRC_RUN
+
+static const sim_kpi_def DEFS[SIM_KPI_N] = {
+#define DEF_(ID, src, ctype, field, key, label, unit, scale, dec, cdec, dir, run, eval, cmp, bar, \
+             def)                                                                                \
+  [SIM_KPI_##ID] = {#field, key, label, unit, def, scale, dec, cdec, dir, SIM_KPI_SRC_OF_##src,  \
+                    _Generic((ctype)0, int64_t: 1, default: 0), {run, eval, cmp, bar}},
+    SIM_KPI_LIST(DEF_)
+#undef DEF_
+};
+
+const sim_kpi_def *sim_kpi_def_of(int id) {
+  return id >= 0 && id < SIM_KPI_N ? &DEFS[id] : NULL;
+}
+
+#define GET_ENGINE(k, field, wall_s) (double)(k)->field
+#define GET_SOLVER(k, field, wall_s) (double)(k)->field
+#define GET_RUN(k, field, wall_s) (wall_s)
+
+double sim_kpi_value(const sim_kpis *k, double wall_s, int id) {
+  switch (id) {
+#define CASE_(ID, src, ctype, field, ...) \
+  case SIM_KPI_##ID: return GET_##src(k, field, wall_s);
+    SIM_KPI_LIST(CASE_)
+#undef CASE_
+  default: return NAN;
+  }
+}
+
+int sim_kpi_in_json(const sim_kpis *k, int id) {
+  const sim_kpi_def *d = sim_kpi_def_of(id);
+  if (d == NULL || d->src == SIM_KPI_SRC_RUN) return 0;
+  return d->src == SIM_KPI_SRC_ENGINE || k->solve_ticks > 0;
+}
+
+static int valid_view(int view) { return view >= 0 && view < SIM_KPI_N_VIEWS; }
+
+int sim_kpi_view_n(int view) {
+  int n = 0;
+  for (int i = 0; valid_view(view) && i < SIM_KPI_N; i++) n += DEFS[i].pos[view] > 0;
+  return n;
+}
+
+/* The rank of KPI id in a view: how many KPIs of the view come before it. */
+static int rank_in(int view, int id) {
+  int r = 0;
+  for (int j = 0; j < SIM_KPI_N; j++)
+    r += DEFS[j].pos[view] > 0 && DEFS[j].pos[view] < DEFS[id].pos[view];
+  return r;
+}
+
+int sim_kpi_view_id(int view, int i) {
+  for (int id = 0; valid_view(view) && id < SIM_KPI_N; id++)
+    if (DEFS[id].pos[view] > 0 && rank_in(view, id) == i) return id;
+  return -1;
+}
+
+int sim_kpi_view_index(int view, int id) {
+  const sim_kpi_def *d = sim_kpi_def_of(id);
+  return d != NULL && valid_view(view) && d->pos[view] > 0 ? rank_in(view, id) : -1;
+}
+
+int sim_kpi_check(rs_err *e) {
+  static const char *const UNITS[] = {"", "%", "s", "m", "km", "us"};
+  for (int i = 0; i < SIM_KPI_N; i++) {
+    const sim_kpi_def *d = &DEFS[i];
+    for (int j = 0; j < i; j++) {
+      if (strcmp(DEFS[j].field, d->field) == 0 || strcmp(DEFS[j].key, d->key) == 0)
+        return rs_err_set(e, RS_EINVAL, "kpi list: '%s' is listed twice", d->field);
+      for (int v = 0; v < SIM_KPI_N_VIEWS; v++)
+        if (d->pos[v] > 0 && DEFS[j].pos[v] == d->pos[v])
+          return rs_err_set(e, RS_EINVAL, "kpi list: '%s' and '%s' share place %d of view %d",
+                            DEFS[j].field, d->field, d->pos[v], v);
+    }
+    int unit_ok = 0;
+    for (size_t u = 0; u < sizeof UNITS / sizeof UNITS[0]; u++)
+      unit_ok |= strcmp(d->unit, UNITS[u]) == 0;
+    if (!unit_ok) return rs_err_set(e, RS_EINVAL, "kpi list: '%s' has unit '%s'", d->field, d->unit);
+    if (d->label[0] == '\0' || d->definition[0] == '\0' || !(d->scale > 0) || d->dec < 0 ||
+        d->cdec < 0 || d->dir < -1 || d->dir > 1)
+      return rs_err_set(e, RS_EINVAL, "kpi list: '%s' lacks a label, a definition or a format",
+                        d->field);
+    if (d->pos[SIM_KPI_VIEW_BARS] > 0 && d->pos[SIM_KPI_VIEW_COMPARE] == 0)
+      return rs_err_set(e, RS_EINVAL, "kpi list: '%s' has a bar chart but no comparison column",
+                        d->field);
+    for (int v = 0; v < SIM_KPI_N_VIEWS; v++)
+      if (d->pos[v] < 0)
+        return rs_err_set(e, RS_EINVAL, "kpi list: '%s' has place %d in view %d", d->field,
+                          d->pos[v], v);
+  }
+  if (sim_kpi_view_n(SIM_KPI_VIEW_COMPARE) != SIM_KPI_N_COMPARE)
+    return rs_err_set(e, RS_EINVAL, "kpi list: SIM_KPI_N_COMPARE is not the compare view's size");
+  return 0;
 }

@@ -1,13 +1,14 @@
 /*
- * kpi: what a run is judged by, counted in one place.
+ * kpi: what a run is judged by, counted in one place, and the catalogue
+ * of the KPIs.
  *
- * Two kinds of figures. The kpi_series (sim_window, engine.h) counts, per
+ * Two kinds of figures. The kpi_series (sim_window below) counts, per
  * SIM_SERIES_WINDOW_S window of simulated time, what happened in it:
  * requests, matches, completions, cancellations, expiries, income, the
  * waits and pickup distances of the window's matches, and samples of idle
  * and busy drivers at its dispatch ticks. The engine reports each event as
  * it happens through the sim_series_* calls below, which are all the
- * arithmetic the series has. The run's KPIs (sim_kpis, engine.h) are
+ * arithmetic the series has. The run's KPIs (sim_kpis below) are
  * computed at the end from the order and driver records (kpi.c:
  * sim_engine_kpis), with the per-tick solver statistics of batch policies.
  *
@@ -19,6 +20,50 @@
  * drivers) plus two sorts (waits, solve times).
  *
  * Ownership: the series owns its windows (sim_series_free).
+ *
+ * The catalogue (SIM_KPI_LIST below): one X-macro line per KPI gives everything every place needs: the field
+ * of sim_kpis, the key of the results' runs.kpis and of --json, the label
+ * of the terminal tables, the unit, the display scale and decimals, the
+ * direction (higher is better, lower is better, or neither), the
+ * definition (numerator and denominator in words), and where the KPI is
+ * shown: its row in `ridesim run`'s table and in `ridesim evaluate`'s, its
+ * column in a comparison (compare's table, CSV and JSON, and the report's
+ * KPI table) and its bar chart in the report. The field name is also the
+ * KPI's name in a comparison's CSV and JSON ("kpi": "wait_mean_s").
+ *
+ * From the list: the sim_kpis struct below, the SIM_KPI_* ids, the table
+ * of sim_kpi_defs (kpi.c), sim_kpis_to_json (sim/results.c), the
+ * terminal tables (tools/kpiout.c), a comparison's columns and the
+ * report's bars (run/report.c). Adding a KPI is one line here plus where
+ * it is counted (sim_engine_kpis in kpi.c).
+ *
+ * Columns of X(ID, src, ctype, field, key, label, unit, scale, dec, cdec,
+ * dir, run, eval, cmp, bar, definition):
+ *   ID      the enum suffix: SIM_KPI_ID
+ *   src     ENGINE: counted by the engine (sim_engine_kpis), always in
+ *           runs.kpis; SOLVER: likewise, but only when a batch policy
+ *           solved ticks (solve_ticks > 0); RUN: measured around the engine
+ *           by whoever drove it (the wall time), not a sim_kpis field and
+ *           not in runs.kpis (the results keep it in runs.wall_seconds)
+ *   ctype   int64_t or double
+ *   field   the sim_kpis field; a comparison's name of the KPI
+ *   key     the JSON key
+ *   label   for people: terminal tables, compare's table, the report
+ *   unit    shown after the value: "%" right after it, any other unit
+ *           after a space, "" none
+ *   scale   display value = value x scale (100 for rates shown in %)
+ *   dec     decimals in the terminal tables of run and evaluate
+ *   cdec    decimals in a comparison's table and the report
+ *   dir     1 higher is better, -1 lower is better, 0 neither
+ *   run, eval, cmp, bar   the KPI's place in run's table, evaluate's
+ *           table, a comparison's columns and the report's bar charts: each
+ *           view shows its KPIs by ascending place, 0 where it does not show
+ *           one. Places go in steps of 10, so that a new KPI slots in
+ *           between two without renumbering the others.
+ *   definition   numerator and denominator in words
+ *
+ * A KPI over an empty denominator (no orders, no matches, nobody online)
+ * is 0. Threads: everything here is constant.
  */
 #ifndef SIM_KPI_H
 #define SIM_KPI_H
@@ -26,7 +71,191 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/engine.h"
+#include "base/rs_error.h"
+#include "sim/scenario.h"
+
+/* One kpi_series window. */
+typedef struct {
+  int64_t t_start;
+  int32_t requests, matched, completed, cancelled, expired;
+  double income;
+  double wait_sum_s;          /* over orders matched in the window */
+  double pickup_m_sum;        /* over orders matched in the window */
+  int32_t idle_samples;       /* idle drivers summed over the window's ticks */
+  int32_t busy_samples;       /* pickup + occupied drivers, summed likewise */
+  int32_t ticks;              /* dispatch ticks in the window */
+} sim_window;
+
+/* X(ID, src, ctype, field, key,
+ *   label, unit, scale, dec, cdec, dir, run, eval, cmp, bar,
+ *   definition) */
+#define SIM_KPI_LIST(X)                                                                              \
+  X(ORDERS, ENGINE, int64_t, orders, "orders",                                                       \
+    "orders", "", 1, 0, 0, 0, 10, 10, 0, 0,                                                          \
+    "orders requested in the horizon (up to the stop when stopped early)")                           \
+  X(MATCHED, ENGINE, int64_t, matched, "matched",                                                    \
+    "matched", "", 1, 0, 0, 1, 0, 0, 0, 0,                                                           \
+    "orders matched to a driver")                                                                    \
+  X(COMPLETED, ENGINE, int64_t, completed, "completed",                                              \
+    "completed", "", 1, 0, 0, 1, 0, 20, 0, 0,                                                        \
+    "orders whose trip ended at the dropoff")                                                        \
+  X(CANCELLED, ENGINE, int64_t, cancelled, "cancelled",                                              \
+    "cancelled", "", 1, 0, 0, -1, 0, 0, 0, 0,                                                        \
+    "matched orders whose rider cancelled before the pickup")                                        \
+  X(EXPIRED, ENGINE, int64_t, expired, "expired",                                                    \
+    "expired", "", 1, 0, 0, -1, 50, 60, 0, 0,                                                        \
+    "orders not matched within their patience")                                                      \
+  X(OPEN, ENGINE, int64_t, open, "open",                                                             \
+    "open at horizon", "", 1, 0, 0, 0, 60, 70, 0, 0,                                                 \
+    "orders neither completed, cancelled nor expired when the run ended")                            \
+  X(ANSWER_RATE, ENGINE, double, answer_rate, "answer_rate",                                         \
+    "answer rate", "%", 100, 2, 2, 1, 20, 30, 10, 20,                                                \
+    "matched orders / orders")                                                                       \
+  X(COMPLETION_RATE, ENGINE, double, completion_rate, "completion_rate",                             \
+    "completion rate", "%", 100, 2, 2, 1, 30, 40, 20, 60,                                            \
+    "completed orders / orders")                                                                     \
+  X(CANCELLATION_RATE, ENGINE, double, cancellation_rate, "cancellation_rate",                       \
+    "cancellation rate", "%", 100, 2, 2, -1, 40, 50, 30, 0,                                          \
+    "cancelled orders / matched orders")                                                             \
+  X(WAIT_MEAN, ENGINE, double, wait_mean_s, "wait_to_match_mean_s",                                  \
+    "wait to match, mean", "s", 1, 1, 1, -1, 70, 80, 40, 40,                                         \
+    "sum over matched orders of (match time - request time) / matched orders")                       \
+  X(WAIT_P95, ENGINE, double, wait_p95_s, "wait_to_match_p95_s",                                     \
+    "wait to match, p95", "s", 1, 1, 1, -1, 80, 0, 0, 0,                                             \
+    "95th percentile of (match time - request time) over matched orders")                            \
+  X(PICKUP_MEAN, ENGINE, double, pickup_m_mean, "pickup_distance_mean_m",                            \
+    "pickup distance, mean", "m", 1, 1, 1, -1, 90, 90, 50, 50,                                       \
+    "sum of great-circle distances from driver to pickup at the match / matched orders")             \
+  X(ETA_MEAN, ENGINE, double, eta_s_mean, "pickup_eta_mean_s",                                       \
+    "pickup ETA, mean", "s", 1, 1, 1, -1, 100, 100, 0, 0,                                            \
+    "sum of pickup times (the travel model's) at the match / matched orders")                        \
+  X(INCOME, ENGINE, double, income, "total_driver_income",                                           \
+    "total driver income (J)", "", 1, 2, 2, 1, 110, 0, 60, 10,                                       \
+    "sum of the fares of completed orders (the KDD Cup's J)")                                        \
+  X(INCOME_PER_HOUR, ENGINE, double, income_per_hour, "income_per_online_hour",                      \
+    "income per online hour (G)", "", 1, 2, 3, 1, 120, 0, 70, 30,                                    \
+    "sum over drivers online at all of (income / online hours) / those drivers (the KDD Cup's G)")   \
+  X(UTILISATION, ENGINE, double, utilisation, "utilisation",                                         \
+    "utilisation", "%", 100, 2, 2, 0, 130, 110, 80, 0,                                               \
+    "seconds in pickup or occupied / online seconds, over all drivers")                              \
+  X(EMPTY_KM, ENGINE, double, empty_km, "empty_km",                                                  \
+    "empty distance", "km", 1, 1, 1, -1, 140, 120, 90, 0,                                            \
+    "kilometres driven without a rider (to pickups, repositioning, idle moves), all drivers")        \
+  X(DRIVERS, ENGINE, int64_t, drivers, "drivers",                                                    \
+    "drivers", "", 1, 0, 0, 0, 0, 0, 0, 0,                                                           \
+    "drivers in the fleet")                                                                          \
+  X(EVENTS, ENGINE, int64_t, events, "events",                                                       \
+    "events", "", 1, 0, 0, 0, 160, 130, 0, 0,                                                        \
+    "simulation events processed")                                                                   \
+  X(HORIZON, ENGINE, double, horizon_s, "horizon_s",                                                 \
+    "simulated time", "s", 1, 0, 0, 0, 0, 0, 0, 0,                                                   \
+    "simulated seconds from the horizon's start to where the run ended")                             \
+  X(MODELLED_DURATION, ENGINE, int64_t, modelled_duration, "modelled_trip_durations",                \
+    "modelled trip durations", "", 1, 0, 0, 0, 0, 0, 0, 0,                                           \
+    "orders whose trip time came from the travel model (the data has none)")                         \
+  X(MODELLED_FARE, ENGINE, int64_t, modelled_fare, "modelled_fares",                                 \
+    "modelled fares", "", 1, 0, 0, 0, 0, 0, 0, 0,                                                    \
+    "orders whose fare came from the city's fare rule (the data has none)")                          \
+  X(SOLVE_TICKS, SOLVER, int64_t, solve_ticks, "solver_ticks",                                       \
+    "solver ticks", "", 1, 0, 0, 0, 150, 0, 0, 0,                                                    \
+    "dispatch ticks the batch policy solved")                                                        \
+  X(TICK_ORDERS, SOLVER, double, tick_orders_mean, "solver_orders_mean",                             \
+    "orders per solved tick", "", 1, 1, 1, 0, 0, 0, 0, 0,                                            \
+    "sum of waiting orders over solved ticks / solved ticks")                                        \
+  X(TICK_DRIVERS, SOLVER, double, tick_drivers_mean, "solver_drivers_mean",                          \
+    "drivers per solved tick", "", 1, 1, 1, 0, 0, 0, 0, 0,                                           \
+    "sum of candidate drivers over solved ticks / solved ticks")                                     \
+  X(TICK_EDGES, SOLVER, double, tick_edges_mean, "solver_edges_mean",                                \
+    "edges per solved tick", "", 1, 1, 1, 0, 0, 0, 0, 0,                                             \
+    "sum of candidate pairs over solved ticks / solved ticks")                                       \
+  X(SOLVE_P50, SOLVER, double, solve_p50_us, "solve_p50_us",                                         \
+    "solve time, p50", "us", 1, 1, 1, -1, 0, 0, 0, 0,                                                \
+    "median wall time of the matching solver over solved ticks, microseconds")                       \
+  X(SOLVE_P99, SOLVER, double, solve_p99_us, "solve_p99_us",                                         \
+    "solve time, p99", "us", 1, 1, 1, -1, 0, 0, 0, 0,                                                \
+    "99th percentile of the solver's wall time over solved ticks, microseconds")                     \
+  X(SOLVE_MAX, SOLVER, double, solve_max_us, "solve_max_us",                                         \
+    "solve time, max", "us", 1, 1, 1, -1, 0, 0, 0, 0,                                                \
+    "longest wall time of the solver over solved ticks, microseconds")                               \
+  X(WALL, RUN, double, wall_seconds, "wall_seconds",                                                 \
+    "wall time", "s", 1, 3, 3, -1, 170, 140, 100, 0,                                                 \
+    "wall-clock seconds the run's drive took")
+
+/* The ids, in list order. */
+enum {
+#define SIM_KPI_ID_(ID, ...) SIM_KPI_##ID,
+  SIM_KPI_LIST(SIM_KPI_ID_)
+#undef SIM_KPI_ID_
+  SIM_KPI_N
+};
+
+/* Where a KPI comes from (the list's src column). */
+enum { SIM_KPI_SRC_ENGINE = 0, SIM_KPI_SRC_SOLVER, SIM_KPI_SRC_RUN };
+
+/* The places a KPI is shown (the list's run, eval, cmp and bar columns). */
+enum {
+  SIM_KPI_VIEW_RUN = 0,   /* `ridesim run`'s table */
+  SIM_KPI_VIEW_EVAL,      /* `ridesim evaluate`'s table */
+  SIM_KPI_VIEW_COMPARE,   /* a comparison's columns, and the report's KPI table */
+  SIM_KPI_VIEW_BARS,      /* the report's bar charts */
+  SIM_KPI_N_VIEWS
+};
+
+/* How many KPIs each view shows, as constants (array sizes). */
+enum {
+#define SIM_KPI_COUNT_(ID, src, ctype, field, key, label, unit, scale, dec, cdec, dir, run, eval, \
+                       cmp, bar, def)                                                             \
+  +((cmp) > 0)
+  SIM_KPI_N_COMPARE = 0 SIM_KPI_LIST(SIM_KPI_COUNT_),
+#undef SIM_KPI_COUNT_
+};
+
+/* The KPIs of a run (sim_engine_kpis): one field per ENGINE and SOLVER line
+ * of the list, in its order, meaning what its definition says; SOLVER
+ * fields are 0 when no batch policy solved ticks. */
+#define SIM_KPI_FIELD_ENGINE(ctype, field) ctype field;
+#define SIM_KPI_FIELD_SOLVER(ctype, field) ctype field;
+#define SIM_KPI_FIELD_RUN(ctype, field)
+typedef struct {
+#define SIM_KPI_FIELD_(ID, src, ctype, field, ...) SIM_KPI_FIELD_##src(ctype, field)
+  SIM_KPI_LIST(SIM_KPI_FIELD_)
+#undef SIM_KPI_FIELD_
+} sim_kpis;
+
+/* One line of the list. */
+typedef struct {
+  const char *field;      /* the sim_kpis field; a comparison's KPI name */
+  const char *key;        /* the JSON key (runs.kpis, --json) */
+  const char *label;      /* for people */
+  const char *unit;       /* "%", "s", "m", "km", "us" or "" */
+  const char *definition; /* numerator and denominator in words */
+  double scale;           /* display value = value x scale */
+  int dec;                /* decimals in run's and evaluate's tables */
+  int cdec;               /* decimals in a comparison and the report */
+  int dir;                /* 1 higher is better, -1 lower, 0 neither */
+  int src;                /* SIM_KPI_SRC_* */
+  int is_int;             /* an int64_t field (printed as an integer) */
+  int pos[SIM_KPI_N_VIEWS]; /* place in each view (ascending); 0: absent */
+} sim_kpi_def;
+
+/* The line of KPI id (SIM_KPI_*), NULL when out of range. */
+const sim_kpi_def *sim_kpi_def_of(int id);
+/* The value of KPI id in k, as a double (counts convert exactly below
+ * 2^53); wall_s stands for the RUN KPI (the wall time). NAN for a bad id. */
+double sim_kpi_value(const sim_kpis *k, double wall_s, int id);
+/* Whether KPI id belongs in runs.kpis for k: every ENGINE KPI, the SOLVER
+ * ones when k->solve_ticks > 0, never a RUN one. */
+int sim_kpi_in_json(const sim_kpis *k, int id);
+/* The views: how many KPIs a view shows, the id at index i (0-based, in
+ * the view's order; -1 when none), and the index of id in it (-1). */
+int sim_kpi_view_n(int view);
+int sim_kpi_view_id(int view, int i);
+int sim_kpi_view_index(int view, int id);
+/* Walks the list: unique fields and keys, no place taken twice in a view,
+ * known units, a label, definition and format for each, a bar only for a
+ * KPI a comparison has. 0 or RS_EINVAL naming the fault. */
+int sim_kpi_check(rs_err *e);
+
 
 typedef struct {
   sim_window *win;  /* the windows, oldest first (owned) */

@@ -471,39 +471,10 @@ int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
 char *sim_kpis_to_json(const sim_kpis *k, int pretty) {
   cJSON *o = cJSON_CreateObject();
   if (o == NULL) return NULL;
-#define N(name, v) cJSON_AddNumberToObject(o, name, (double)(v))
-  N("orders", k->orders);
-  N("matched", k->matched);
-  N("completed", k->completed);
-  N("cancelled", k->cancelled);
-  N("expired", k->expired);
-  N("open", k->open);
-  N("answer_rate", k->answer_rate);
-  N("completion_rate", k->completion_rate);
-  N("cancellation_rate", k->cancel_rate);
-  N("wait_to_match_mean_s", k->wait_mean_s);
-  N("wait_to_match_p95_s", k->wait_p95_s);
-  N("pickup_distance_mean_m", k->pickup_m_mean);
-  N("pickup_eta_mean_s", k->eta_s_mean);
-  N("total_driver_income", k->income);
-  N("income_per_online_hour", k->income_per_hour);
-  N("utilisation", k->utilisation);
-  N("empty_km", k->empty_km);
-  N("drivers", k->drivers);
-  N("events", k->events);
-  N("horizon_s", k->horizon_s);
-  N("modelled_trip_durations", k->modelled_duration);
-  N("modelled_fares", k->modelled_fare);
-  if (k->solve_ticks > 0) {
-    N("solver_ticks", k->solve_ticks);
-    N("solver_orders_mean", k->tick_orders_mean);
-    N("solver_drivers_mean", k->tick_drivers_mean);
-    N("solver_edges_mean", k->tick_edges_mean);
-    N("solve_p50_us", k->solve_p50_us);
-    N("solve_p99_us", k->solve_p99_us);
-    N("solve_max_us", k->solve_max_us);
-  }
-#undef N
+  /* every KPI of the catalogue that belongs in runs.kpis, in its order */
+  for (int id = 0; id < SIM_KPI_N; id++)
+    if (sim_kpi_in_json(k, id))
+      cJSON_AddNumberToObject(o, sim_kpi_def_of(id)->key, sim_kpi_value(k, 0, id));
   char *txt = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return txt;

@@ -72,7 +72,9 @@ int sim_results_finish_run(sim_results *r, int64_t run_id, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
                            const city_grid *cells, rs_err *e);
 
-/* The KPIs as a JSON object text (caller frees), NULL on no memory. */
+/* The KPIs as a JSON object text (caller frees), NULL on no memory: the
+ * catalogue's keys in its order (sim/kpi.h), the solver's only when
+ * a batch policy solved ticks. */
 char *sim_kpis_to_json(const sim_kpis *k, int pretty);
 
 /* Status names of orders ("completed", ...). */

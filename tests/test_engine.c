@@ -874,7 +874,7 @@ static void cancel_certain_and_never_on(const dataset *ds, int i) {
   } else {
     ck_assert_int_eq(cancelled, 0);
     ck_assert_int_eq(k.cancelled, 0);
-    ck_assert(k.cancel_rate == 0);
+    ck_assert(k.cancellation_rate == 0);
   }
   run_free(&r);
 }
@@ -1152,7 +1152,7 @@ START_TEST(no_trips) {
   sim_engine_kpis(r.s, &k);
   ck_assert_int_eq(k.orders, 0);
   ck_assert_int_eq(k.matched + k.completed + k.cancelled + k.expired + k.open, 0);
-  ck_assert(k.answer_rate == 0 && k.completion_rate == 0 && k.cancel_rate == 0);
+  ck_assert(k.answer_rate == 0 && k.completion_rate == 0 && k.cancellation_rate == 0);
   ck_assert(k.income == 0 && k.income_per_hour == 0 && k.utilisation == 0);
   ck_assert(k.wait_mean_s == 0 && k.wait_p95_s == 0 && k.empty_km == 0);
   ck_assert_int_eq(k.drivers, 50);

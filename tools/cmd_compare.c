@@ -60,11 +60,14 @@ static void compare_help(void) {
       "  --help                this text\n"
       "run options, as for 'ridesim run' (every run shares them):\n");
   runopts_help(RUNOPTS_NO_POLICIES);
-  printf("\n"
-      "KPIs: answer rate, completion rate, cancellation rate, wait to match, pickup\n"
-      "distance, total driver income (J), income per online hour (G), utilisation,\n"
-      "empty km, wall seconds. SIGINT stops launching runs; running ones are stored\n"
-      "as interrupted and the command exits with 130.\n");
+  printf("\nKPIs (CSV and JSON name, what it is):\n");
+  for (int i = 0; i < RUN_REPORT_N_KPIS; i++) {
+    const sim_kpi_def *kd = run_report_kpi(i);
+    snprintf(text, sizeof text, "%s: %s", kd->label, kd->definition);
+    runopts_help_line(kd->field, text);
+  }
+  printf("SIGINT stops launching runs; running ones are stored as interrupted and the\n"
+         "command exits with 130.\n");
 }
 
 enum {

@@ -24,6 +24,7 @@
 #include "sim/results.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
+#include "tools/kpiout.h"
 #include "tools/runopts.h"
 
 #define RUN_USAGE                                                                  \
@@ -109,6 +110,17 @@ static int parse_args(int argc, char **argv, run_args *a) {
   return 0;
 }
 
+/* After "solver ticks": the batch solver's per-tick figures, three to a
+ * line. */
+static void solver_lines(void *arg, int id, const sim_kpis *k) {
+  (void)arg;
+  if (id != SIM_KPI_SOLVE_TICKS) return;
+  printf("  %-28s %5.1f / %.1f / %.1f\n", "per tick orders/drivers/edges", k->tick_orders_mean,
+         k->tick_drivers_mean, k->tick_edges_mean);
+  printf("  %-28s %7.1f / %.1f / %.1f us\n", "solve time p50 / p99 / max", k->solve_p50_us,
+         k->solve_p99_us, k->solve_max_us);
+}
+
 /* stop: the simulated time the run ended, before `to` when it was stopped */
 static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_def *city,
                         int64_t from, int64_t to, int64_t stop, double wall) {
@@ -118,30 +130,8 @@ static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_de
   printf("ridesim run: %s, %s to %s, %lld drivers, dispatch %s, reposition %s, seed %llu\n",
          city->name, a, b, (long long)k->drivers, sc->dispatch, sc->reposition,
          (unsigned long long)sc->seed);
-  printf("  %-28s %14lld\n", "orders", (long long)k->orders);
-  printf("  %-28s %13.2f%%\n", "answer rate", 100 * k->answer_rate);
-  printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
-  printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
-  printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon",
-         (long long)k->open);
-  printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
-  printf("  %-28s %12.1f s\n", "wait to match, p95", k->wait_p95_s);
-  printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
-  printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
-  printf("  %-28s %14.2f\n", "total driver income (J)", k->income);
-  printf("  %-28s %14.2f\n", "income per online hour (G)", k->income_per_hour);
-  printf("  %-28s %13.2f%%\n", "utilisation", 100 * k->utilisation);
-  printf("  %-28s %11.1f km\n", "empty distance", k->empty_km);
-  if (k->solve_ticks > 0) {
-    printf("  %-28s %14lld\n", "solver ticks", (long long)k->solve_ticks);
-    printf("  %-28s %5.1f / %.1f / %.1f\n", "per tick orders/drivers/edges",
-           k->tick_orders_mean, k->tick_drivers_mean, k->tick_edges_mean);
-    printf("  %-28s %7.1f / %.1f / %.1f us\n", "solve time p50 / p99 / max", k->solve_p50_us,
-           k->solve_p99_us, k->solve_max_us);
-  }
-  printf("  %-28s %14lld\n", "events", (long long)k->events);
-  printf("  %-28s %12.3f s\n", "wall time", wall);
+  kpiout_opts o = {SIM_KPI_VIEW_RUN, wall, stop < to, solver_lines, NULL};
+  kpiout_table(k, &o);
   printf("  %-28s %13.0fx\n", "speed-up over real time", wall > 0 ? k->horizon_s / wall : 0);
   if (k->modelled_duration > 0 || k->modelled_fare > 0)
     printf("  modelled from the travel model: %lld trip durations, %lld fares "

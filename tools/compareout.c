@@ -132,7 +132,7 @@ void compareout_table(const compareout *o) {
   printf("%-*s %14s %27s %14s %27s %9s\n", w + 2, "KPI / policy", "mean", "95% CI",
          "vs baseline", "95% CI", "rel");
   for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
-    const run_report_kpi *kd = &run_report_kpis[k];
+    const sim_kpi_def *kd = run_report_kpi(k);
     if (kd->unit[0]) printf("%s (%s)\n", kd->label, kd->unit);
     else printf("%s\n", kd->label);
     for (int i = 0; i < run_compare_n_combos(c); i++) {
@@ -141,9 +141,9 @@ void compareout_table(const compareout *o) {
       char nm[2 * SIM_NAME_MAX + 2], m[32], lo[32], hi[32], ci[80];
       combo_name(o, i, nm, sizeof nm);
       double sc = kd->scale;
-      fmt_num(m, sizeof m, cc.s.mean * sc, kd->decimals, 0);
-      fmt_num(lo, sizeof lo, cc.s.lo * sc, kd->decimals, 0);
-      fmt_num(hi, sizeof hi, cc.s.hi * sc, kd->decimals, 0);
+      fmt_num(m, sizeof m, cc.s.mean * sc, kd->cdec, 0);
+      fmt_num(lo, sizeof lo, cc.s.lo * sc, kd->cdec, 0);
+      fmt_num(hi, sizeof hi, cc.s.hi * sc, kd->cdec, 0);
       snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
       printf("  %-*s %14s %27s", w, nm, m, ci);
       if (cc.is_base) {
@@ -151,9 +151,9 @@ void compareout_table(const compareout *o) {
         continue;
       }
       char dm[32], rel[32];
-      fmt_num(dm, sizeof dm, cc.d.mean * sc, kd->decimals, 1);
-      fmt_num(lo, sizeof lo, cc.d.lo * sc, kd->decimals, 1);
-      fmt_num(hi, sizeof hi, cc.d.hi * sc, kd->decimals, 1);
+      fmt_num(dm, sizeof dm, cc.d.mean * sc, kd->cdec, 1);
+      fmt_num(lo, sizeof lo, cc.d.lo * sc, kd->cdec, 1);
+      fmt_num(hi, sizeof hi, cc.d.hi * sc, kd->cdec, 1);
       snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
       if (isfinite(cc.rel)) snprintf(rel, sizeof rel, "%+.1f%%", cc.rel);
       else snprintf(rel, sizeof rel, "n/a");
@@ -181,7 +181,7 @@ void compareout_csv(const compareout *o) {
       cmp_cell cc;
       stat_cell(o, i, k, &cc);
       printf("%s,%s,%s,%zu", run_compare_dispatch(c, i), run_compare_reposition(c, i),
-             run_report_kpis[k].key, cc.s.n);
+             run_report_kpi(k)->field, cc.s.n);
       csv_num(cc.s.mean);
       csv_num(cc.s.sd);
       csv_num(cc.s.lo);
@@ -224,7 +224,7 @@ int compareout_json(const compareout *o) {
       cJSON *r = cJSON_CreateObject();
       cJSON_AddStringToObject(r, "dispatch", run_compare_dispatch(c, i));
       cJSON_AddStringToObject(r, "reposition", run_compare_reposition(c, i));
-      cJSON_AddStringToObject(r, "kpi", run_report_kpis[k].key);
+      cJSON_AddStringToObject(r, "kpi", run_report_kpi(k)->field);
       cJSON_AddNumberToObject(r, "n", (double)cc.s.n);
       cJSON_AddItemToObject(r, "mean", json_num(cc.s.mean));
       cJSON_AddItemToObject(r, "sd", json_num(cc.s.sd));

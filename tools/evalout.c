@@ -10,8 +10,11 @@
 
 #include "sim/results.h"
 #include "tools/cli.h"
+#include "tools/kpiout.h"
 
-/* stop: the simulated time the run ended, before `to` when it ended early */
+/* The competition's two scores first (J and G under its names), then the
+ * catalogue's evaluate table. stop: the simulated time the run ended,
+ * before `to` when it ended early. */
 static void print_scores(const sim_kpis *k, uint64_t seed, const city_def *city, int64_t from,
                          int64_t to, int64_t stop, double wall, const char *agent_label) {
   char t0[32], t1[32];
@@ -21,21 +24,8 @@ static void print_scores(const sim_kpis *k, uint64_t seed, const city_def *city,
          t1, (long long)k->drivers, agent_label, (unsigned long long)seed);
   printf("  %-28s %14.2f\n", "dispatch score J", k->income);
   printf("  %-28s %14.4f\n", "reposition score G", k->income_per_hour);
-  printf("  %-28s %14lld\n", "orders", (long long)k->orders);
-  printf("  %-28s %14lld\n", "completed", (long long)k->completed);
-  printf("  %-28s %13.2f%%\n", "answer rate", 100 * k->answer_rate);
-  printf("  %-28s %13.2f%%\n", "completion rate", 100 * k->completion_rate);
-  printf("  %-28s %13.2f%%\n", "cancellation rate", 100 * k->cancel_rate);
-  printf("  %-28s %14lld\n", "expired", (long long)k->expired);
-  printf("  %-28s %14lld\n", stop < to ? "open at the stop" : "open at horizon",
-         (long long)k->open);
-  printf("  %-28s %12.1f s\n", "wait to match, mean", k->wait_mean_s);
-  printf("  %-28s %12.1f m\n", "pickup distance, mean", k->pickup_m_mean);
-  printf("  %-28s %12.1f s\n", "pickup ETA, mean", k->eta_s_mean);
-  printf("  %-28s %13.2f%%\n", "utilisation", 100 * k->utilisation);
-  printf("  %-28s %11.1f km\n", "empty distance", k->empty_km);
-  printf("  %-28s %14lld\n", "events", (long long)k->events);
-  printf("  %-28s %12.3f s\n", "wall time", wall);
+  kpiout_opts o = {SIM_KPI_VIEW_EVAL, wall, stop < to, NULL, NULL};
+  kpiout_table(k, &o);
 }
 
 /* The fault summary (stderr): counts by fault with the competition's names. */
