@@ -85,7 +85,9 @@ typedef struct {
   const char *def_str;      /* default of a string or path; NULL: unset */
   double lo, hi;            /* range of a number or integer, inclusive */
   const char *const *choices; /* enum: its words, NULL-terminated */
-  const char *flag;         /* command-line flag without "--"; NULL: none */
+  const char *flag;         /* command-line flag without "--"; NULL: none
+                               (unique, and none of the shared run
+                               options' flags, tools/runopts.c) */
   const char *metavar;      /* the flag's value ("X"); NULL: the flag is a
                                switch setting a bool to flag_sets */
   double flag_scale;        /* a flag's number times this is the value
