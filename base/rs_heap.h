@@ -35,7 +35,10 @@
  * Costs: push and decrease O(log_D n), pop O(D log_D n), peek a[0]. The
  * functions are static inline and take the comparison as a macro, so an
  * instance compiles to the loops a hand-written heap would have: no
- * indirect calls, no element copies beyond the hole being moved.
+ * indirect calls, no element copies beyond the hole being moved. An
+ * instance rarely needs every function: they are marked RS_HEAP_MAYBE_UNUSED,
+ * so the ones it leaves out do not warn (clang's -Wunused-function warns
+ * about unused static inline functions of a .c file; gcc does not).
  */
 #ifndef RS_HEAP_H
 #define RS_HEAP_H
@@ -44,8 +47,14 @@
 
 #define RS_HEAP_NO_MOVE(x, i) ((void)0)
 
+#if defined(__GNUC__) || defined(__clang__)
+#define RS_HEAP_MAYBE_UNUSED __attribute__((unused))
+#else
+#define RS_HEAP_MAYBE_UNUSED
+#endif
+
 #define RS_HEAP_DEFINE_CTX(name, T, D, C, LESS, MOVED)                                 \
-  static inline void name##_up(C ctx, T *a, size_t i) {                                \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_up(C ctx, T *a, size_t i) {           \
     (void)ctx;                                                                         \
     T v_ = a[i];                                                                       \
     while (i > 0) {                                                                    \
@@ -58,7 +67,8 @@
     a[i] = v_;                                                                         \
     MOVED(&a[i], i);                                                                   \
   }                                                                                    \
-  static inline void name##_down(C ctx, T *a, size_t n, size_t i) {                    \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_down(C ctx, T *a, size_t n,           \
+                                                      size_t i) {                      \
     (void)ctx;                                                                         \
     T v_ = a[i];                                                                       \
     for (;;) {                                                                         \
@@ -80,21 +90,22 @@
     a[i] = v_;                                                                         \
     MOVED(&a[i], i);                                                                   \
   }                                                                                    \
-  static inline void name##_heapify(C ctx, T *a, size_t n) {                           \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_heapify(C ctx, T *a, size_t n) {      \
     if (n < 2) return;                                                                 \
     for (size_t i_ = (n - 2) / (D) + 1; i_-- > 0;) name##_down(ctx, a, n, i_);        \
   }                                                                                    \
-  static inline void name##_push(C ctx, T *a, size_t *n, T v) {                        \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_push(C ctx, T *a, size_t *n, T v) {   \
     a[*n] = v;                                                                         \
     name##_up(ctx, a, (*n)++);                                                         \
   }                                                                                    \
-  static inline void name##_pop(C ctx, T *a, size_t *n) {                              \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_pop(C ctx, T *a, size_t *n) {         \
     if (--*n > 0) {                                                                    \
       a[0] = a[*n];                                                                    \
       name##_down(ctx, a, *n, 0);                                                      \
     }                                                                                  \
   }                                                                                    \
-  static inline void name##_remove(C ctx, T *a, size_t *n, size_t i) {                 \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_remove(C ctx, T *a, size_t *n,        \
+                                                        size_t i) {                    \
     if (i == --*n) return;                                                             \
     a[i] = a[*n];                                                                      \
     if (i > 0 && LESS(&a[i], &a[(i - 1) / (D)])) name##_up(ctx, a, i);                \
@@ -105,14 +116,22 @@
  * names without it. */
 #define RS_HEAP_DEFINE(name, T, D, LESS, MOVED)                                        \
   RS_HEAP_DEFINE_CTX(name##_ctx_, T, D, const void *, LESS, MOVED)                     \
-  static inline void name##_up(T *a, size_t i) { name##_ctx__up(NULL, a, i); }         \
-  static inline void name##_down(T *a, size_t n, size_t i) {                           \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_up(T *a, size_t i) {                  \
+    name##_ctx__up(NULL, a, i);                                                        \
+  }                                                                                    \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_down(T *a, size_t n, size_t i) {      \
     name##_ctx__down(NULL, a, n, i);                                                   \
   }                                                                                    \
-  static inline void name##_heapify(T *a, size_t n) { name##_ctx__heapify(NULL, a, n); } \
-  static inline void name##_push(T *a, size_t *n, T v) { name##_ctx__push(NULL, a, n, v); } \
-  static inline void name##_pop(T *a, size_t *n) { name##_ctx__pop(NULL, a, n); }      \
-  static inline void name##_remove(T *a, size_t *n, size_t i) {                        \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_heapify(T *a, size_t n) {             \
+    name##_ctx__heapify(NULL, a, n);                                                   \
+  }                                                                                    \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_push(T *a, size_t *n, T v) {          \
+    name##_ctx__push(NULL, a, n, v);                                                   \
+  }                                                                                    \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_pop(T *a, size_t *n) {                \
+    name##_ctx__pop(NULL, a, n);                                                       \
+  }                                                                                    \
+  RS_HEAP_MAYBE_UNUSED static inline void name##_remove(T *a, size_t *n, size_t i) {   \
     name##_ctx__remove(NULL, a, n, i);                                                 \
   }
 

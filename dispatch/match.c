@@ -190,7 +190,10 @@ static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
       return -1;
     m->cap_cols = cols + 1;
   }
-  if (ne > m->cap_edges) {
+  /* The edge array exists even for an instance without edges: the rows'
+   * walks form m->edges + ptr[i], and an offset from a null pointer is
+   * undefined even when it is zero. */
+  if (ne > m->cap_edges || m->edges == NULL) {
     if (grow(&m->edges, (size_t)ne, sizeof *m->edges)) return -1;
     m->cap_edges = ne;
   }

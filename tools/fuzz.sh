@@ -2,9 +2,14 @@
 # fuzz.sh: builds the libFuzzer targets of tests/fuzz/ and runs each one.
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]
+#   tools/fuzz.sh replay [TARGET...]
 #
 # SECONDS (default 60) is the time each target runs; `tools/fuzz.sh 600`
-# fuzzes every target for 10 minutes. TARGET names (fuzz_csv, fuzz_city, fuzz_roadnet,
+# fuzzes every target for 10 minutes. `replay` builds the targets with
+# warnings as errors and runs each once over its seed corpus (-runs=0),
+# failing on the first sanitizer report: what CI does, so that clang's
+# sanitizers (which catch more than gcc's, e.g. an offset from a null
+# pointer) see every input the corpora keep. TARGET names (fuzz_csv, fuzz_city, fuzz_roadnet,
 # fuzz_scenario, fuzz_match, fuzz_agent_reply: the agent protocol's reply
 # side, sim/agent_proto.h) restrict the run. Environment:
 #   FUZZ_JOBS=N     targets fuzzed at once (default 1; 2 suits two cores)
@@ -28,6 +33,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/build-fuzz"
 secs=${1:-60}
 shift || true
+replay=0
+if [ "$secs" = replay ]; then
+  replay=1
+  werror=-Werror
+else
+  werror=
+fi
 CC=${CC:-clang}
 max_len=${FUZZ_MAX_LEN:-4096}
 jobs=${FUZZ_JOBS:-1}
@@ -52,7 +64,7 @@ pc_cflags=$(pkg-config --cflags $pkgs)
 pc_libs=$(pkg-config --libs $pkgs)
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
   -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow
-  -Wno-unused-parameter -I$root $pc_cflags"
+  -Wno-unused-parameter $werror -I$root $pc_cflags"
 
 python3 "$root/city_data/embed_cities.py" "$out/cities_embedded.c" \
   "$root/city_data/cities/manhattan.json" "$root/city_data/cities/synthetic.json"
@@ -108,6 +120,21 @@ for t in $targets; do
   build "$t"
 done
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
+
+if [ "$replay" = 1 ]; then
+  status=0
+  for t in $targets; do
+    log="$out/logs/$t.replay.log"
+    if "$out/$t" -runs=0 -timeout=25 -rss_limit_mb=2048 "$root/tests/fuzz/corpus/$t" >"$log" 2>&1; then
+      echo "== $t: replayed $(ls "$root/tests/fuzz/corpus/$t" | wc -l) inputs, clean"
+    else
+      echo "== $t: FAILED on its corpus; the end of $log:"
+      tail -30 "$log"
+      status=1
+    fi
+  done
+  exit $status
+fi
 
 # Open findings listed in docs/reliability.md are skipped while fuzzing (the
 # targets check RIDESIM_FUZZ_SKIP_KNOWN) so that a campaign explores past
