@@ -806,10 +806,27 @@ int32_t disp_index_ring_cells(disp_index *x, double radius_m, int32_t cell, int3
   return n;
 }
 
+/* The largest hex distance between two cells of the grid: the rectangle's
+ * farthest cells are corners (the distance is a norm of the axial offset,
+ * and offset rows shift axial columns by at most half a row). */
+static int32_t grid_diameter(const city_grid *g) {
+  if (g->n_cells <= 0) return 0;
+  const int32_t last = g->n_cells - 1, rows = g->nrows, cols = g->ncols;
+  const city_hex a = city_grid_hex(g, 0), b = city_grid_hex(g, cols - 1);
+  const city_hex c = city_grid_hex(g, (rows - 1) * cols), d = city_grid_hex(g, last);
+  int32_t m = city_hex_distance(a, d), n = city_hex_distance(b, c);
+  return m > n ? m : n;
+}
+
 int32_t disp_index_max_ring(const disp_index *x, double radius_m) {
   double edge = x->grid->edge_m;
-  /* the last k with 1.5 k e - 2 e <= R / LB_SLACK */
-  return (int32_t)floor((radius_m / LB_SLACK + 2.0 * edge) / (1.5 * edge));
+  /* the last k with 1.5 k e - 2 e <= R / LB_SLACK, but never past the
+   * grid: a ring beyond its diameter holds no cell of it, and a radius of
+   * 1,000 km would otherwise make rings (and the padded grid the walks
+   * step through) thousands of cells wide */
+  double k = floor((radius_m / LB_SLACK + 2.0 * edge) / (1.5 * edge));
+  int32_t dia = grid_diameter(x->grid);
+  return k > (double)dia ? dia : (int32_t)k;
 }
 
 int disp_index_check(const disp_index *x, const disp_driver *drivers) {

@@ -76,7 +76,8 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
                           int64_t now, disp_tick *tick, rs_err *e);
 
 /* The farthest ring the search visits for a radius: cells beyond it hold
- * no point within radius_m of a point of the centre cell. */
+ * no point within radius_m of a point of the centre cell. At most the
+ * grid's diameter in rings: from any cell, that ring reaches every cell. */
 int32_t disp_index_max_ring(const disp_index *x, double radius_m);
 
 /* Writes the dense indices of the cells on the grid within

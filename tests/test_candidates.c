@@ -490,6 +490,45 @@ START_TEST(test_max_ring) {
 }
 END_TEST
 
+/* A radius far beyond the city (1,000 km, 1e9 m) walks no farther than the
+ * grid reaches: the ring stops at the grid's diameter, and from every corner
+ * and the centre it still covers every cell exactly once. */
+START_TEST(test_max_ring_clamped) {
+  world w;
+  world_make(&w, 1, 1, 1);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, 1);
+  ck_assert_ptr_nonnull(x);
+  const city_grid *g = &w.grid;
+  int32_t dia = 0;
+  const int32_t corners[] = {0, g->ncols - 1, (g->nrows - 1) * g->ncols, g->n_cells - 1,
+                             g->n_cells / 2};
+  for (size_t i = 0; i < 5; i++)
+    for (size_t j = 0; j < 5; j++) {
+      int32_t d = city_hex_distance(city_grid_hex(g, corners[i]), city_grid_hex(g, corners[j]));
+      if (d > dia) dia = d;
+    }
+  ck_assert_int_eq(disp_index_max_ring(x, 1e6), dia);
+  ck_assert_int_eq(disp_index_max_ring(x, 1e9), dia);
+  ck_assert_int_eq(disp_index_max_ring(x, INFINITY), dia);
+  int32_t *got = malloc((size_t)city_hex_kring_size(dia) * sizeof *got);
+  uint8_t *seen = malloc((size_t)g->n_cells);
+  ck_assert(got && seen);
+  for (size_t i = 0; i < 5; i++) {
+    int32_t n = disp_index_ring_cells(x, 1e6, corners[i], got);
+    ck_assert_int_eq(n, g->n_cells);
+    memset(seen, 0, (size_t)g->n_cells);
+    for (int32_t k = 0; k < n; k++) {
+      ck_assert(got[k] >= 0 && got[k] < g->n_cells && !seen[got[k]]);
+      seen[got[k]] = 1;
+    }
+  }
+  free(got);
+  free(seen);
+  disp_index_free(x);
+  world_free(&w);
+}
+END_TEST
+
 static Suite *candidates_suite(void) {
   Suite *s = suite_create("candidates");
   TCase *tc = tcase_create("disp_index_add_remove");
@@ -505,6 +544,7 @@ static Suite *candidates_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_index_max_ring");
   tcase_add_test(tc, test_max_ring);
+  tcase_add_test(tc, test_max_ring_clamped);
   tcase_add_test(tc, test_ring_cells);
   tcase_add_test(tc, test_rings_walk);
   suite_add_tcase(s, tc);
