@@ -594,6 +594,24 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The file's bytes as a 64-bit FNV-1a hash in hex, and its size: what
+ * tells a file imported twice. 0, or -1 on a read error. */
+static int file_hash(FILE *fp, char hex[17], int64_t *bytes) {
+  uint64_t h = 14695981039346656037ull;
+  unsigned char buf[65536];
+  size_t n;
+  int64_t total = 0;
+  while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+    for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ull;
+    total += (int64_t)n;
+  }
+  if (ferror(fp)) return -1;
+  snprintf(hex, 17, "%016llx", (unsigned long long)h);
+  *bytes = total;
+  rewind(fp);
+  return 0;
+}
+
 int city_import_file(city_store *st, const city_def *city, const char *path,
                      const city_import_opts *opts, city_import_stats *stats,
                      rs_err *e) {
@@ -616,6 +634,12 @@ int city_import_file(city_store *st, const city_def *city, const char *path,
   if (fp == NULL) {
     if (errno == ENOENT) return rs_err_set(e, RS_ENOENT, "%s: no such file", path);
     return rs_err_set(e, RS_EIO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  char hash[17];
+  int64_t bytes;
+  if (file_hash(fp, hash, &bytes) != 0) {
+    fclose(fp);
+    return rs_err_set(e, RS_EIO, "%s: cannot read: %s", path, strerror(errno));
   }
   city_csv c;
   city_csv_init(&c, fp, IMPORT_MAX_RECORD, 0);
@@ -641,6 +665,17 @@ int city_import_file(city_store *st, const city_def *city, const char *path,
 
   rc = city_store_import_begin(st, path, b.label, e);
   if (rc) goto done;
+  int64_t earlier = 0;
+  rc = city_store_import_source(st, hash, bytes, &earlier, e);
+  if (rc == 0 && earlier > 0 && !(opts && opts->again))
+    rc = rs_err_set(e, RS_EINVAL,
+                    "%s: the store already holds these bytes (import %lld): importing them again"
+                    " would count every trip twice (--again does it all the same)",
+                    path, (long long)earlier);
+  if (rc) {
+    city_store_import_abort(st);
+    goto done;
+  }
   int first = 1;
   for (;;) {
     status = city_csv_next(&c);

@@ -38,6 +38,8 @@ typedef struct {
   city_format format;
   const char *column_map;  /* for csv: "field=column,..." (NULL: guess) */
   double max_speed_mps;    /* reject rows faster than this (default 60) */
+  int again;               /* import a file whose bytes an earlier import
+                              of the store already holds (else RS_EINVAL) */
 } city_import_opts;
 
 typedef struct {
@@ -51,7 +53,9 @@ typedef struct {
 int city_format_parse(const char *s, city_format *f, rs_err *e);
 const char *city_format_name(city_format f);
 
-/* Imports one file into st (opened for writing, stamped with city). */
+/* Imports one file into st (opened for writing, stamped with city). A file
+ * with the same bytes as an earlier import of the store is refused
+ * (RS_EINVAL: its trips would count twice) unless opts->again. */
 int city_import_file(city_store *st, const city_def *city, const char *path,
                      const city_import_opts *opts, city_import_stats *stats,
                      rs_err *e);

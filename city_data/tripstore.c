@@ -38,12 +38,14 @@
 #include "base/rs_sqlite.h"
 #include "city_data/tripstore.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define STORE_CACHE_KIB 65536 /* page cache for bulk loads, KiB */
@@ -60,6 +62,11 @@ struct city_store {
   char *path;               /* file name, for messages */
   char city[CITY_NAME_MAX]; /* stamped city, "" when none yet */
   double hex_edge_m;        /* stamped grid edge, 0 when none yet */
+  long schema;              /* the file's schema version */
+  int have_grid;            /* the grid below is recorded (schema 3) */
+  double grid_box[4];       /* its box: min_lat, min_lng, max_lat, max_lng */
+  int32_t grid_cells;       /* and its cell count (the edge is hex_edge_m) */
+  char *city_json;          /* the kept city definition, or NULL */
   int writable;             /* opened with CITY_STORE_WRITE */
   int in_import;            /* an import transaction is open */
   int64_t import_id;        /* its imports row */
@@ -81,7 +88,8 @@ static const char schema_sql[] =
     "CREATE INDEX trips_t_request ON trips(t_request);"
     "CREATE TABLE imports(id INTEGER PRIMARY KEY, source_file TEXT,"
     " format TEXT, city TEXT, import_time TEXT, rows_accepted INTEGER,"
-    " rows_rejected INTEGER, schema_version INTEGER);"
+    " rows_rejected INTEGER, schema_version INTEGER, source_hash TEXT,"
+    " source_bytes INTEGER);"
     "CREATE TABLE rejects(import_id INTEGER, source_line INTEGER,"
     " reason TEXT);";
 
@@ -131,17 +139,43 @@ static int set_key(city_store *st, const char *key, const char *value,
   return rc == SQLITE_DONE ? 0 : db_fail(st, e, rc, "cannot write store table");
 }
 
-/* Stamps the store with a city (inside the caller's transaction). */
+/* Stamps the store with a city and its grid (inside the caller's
+ * transaction). */
 static int stamp_city(city_store *st, const city_def *city, rs_err *e) {
-  char edge[64];
+  city_grid g;
+  int rc = city_def_grid(city, &g, e);
+  if (rc) return rc;
+  char edge[64], grid[256];
   snprintf(edge, sizeof edge, "%.17g", city->hex_edge_m);
-  int rc = set_key(st, "city", city->name, e);
+  snprintf(grid, sizeof grid, "%.17g,%.17g,%.17g,%.17g,%.17g,%d", city->min_lat, city->min_lng,
+           city->max_lat, city->max_lng, city->hex_edge_m, (int)g.n_cells);
+  rc = set_key(st, "city", city->name, e);
   if (rc == 0) rc = set_key(st, "hex_edge_m", edge, e);
+  if (rc == 0) rc = set_key(st, "grid", grid, e);
   if (rc == 0) {
     snprintf(st->city, sizeof st->city, "%s", city->name);
     st->hex_edge_m = city->hex_edge_m;
+    st->have_grid = 1;
+    st->grid_box[0] = city->min_lat;
+    st->grid_box[1] = city->min_lng;
+    st->grid_box[2] = city->max_lat;
+    st->grid_box[3] = city->max_lng;
+    st->grid_cells = g.n_cells;
   }
   return rc;
+}
+
+/* Reads the "grid" key; 0, or -1 when it is not six numbers. */
+static int parse_grid(city_store *st, const char *v) {
+  double b[5];
+  int cells, used = 0;
+  if (sscanf(v, "%lf,%lf,%lf,%lf,%lf,%d%n", &b[0], &b[1], &b[2], &b[3], &b[4], &cells, &used) != 6 ||
+      v[used] != '\0' || cells <= 0)
+    return -1;
+  memcpy(st->grid_box, b, sizeof st->grid_box);
+  st->grid_cells = cells;
+  st->have_grid = 1;
+  return 0;
 }
 
 static int create_schema(city_store *st, const city_def *city, rs_err *e) {
@@ -171,7 +205,7 @@ static int read_meta(city_store *st, rs_err *e) {
                          NULL) != SQLITE_OK)
     return not_a_store(st, e);
   long version = -1;
-  int step;
+  int step, bad_grid = 0;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     const char *k = (const char *)sqlite3_column_text(s, 0);
     const char *v = (const char *)sqlite3_column_text(s, 1);
@@ -179,14 +213,35 @@ static int read_meta(city_store *st, rs_err *e) {
     if (strcmp(k, "schema_version") == 0) version = strtol(v, NULL, 10);
     else if (strcmp(k, "city") == 0) snprintf(st->city, sizeof st->city, "%s", v);
     else if (strcmp(k, "hex_edge_m") == 0) st->hex_edge_m = strtod(v, NULL);
+    else if (strcmp(k, "grid") == 0 && parse_grid(st, v) != 0) bad_grid = 1;
+    else if (strcmp(k, "city_definition") == 0 && st->city_json == NULL &&
+             (st->city_json = strdup(v)) == NULL)
+      step = SQLITE_NOMEM;
+    if (step == SQLITE_NOMEM) break;
   }
   sqlite3_finalize(s);
+  if (step == SQLITE_NOMEM) return rs_err_set(e, RS_ENOMEM, "%s: out of memory", st->path);
   if (step != SQLITE_DONE) return db_fail(st, e, step, "cannot read store table");
   if (version < 0) return not_a_store(st, e);
-  if (version != CITY_STORE_SCHEMA)
+  st->schema = version;
+  if (version > CITY_STORE_SCHEMA)
     return rs_err_set(e, RS_EFORMAT,
-                      "%s: trip store schema version %ld, this ridesim reads %d: import the data again",
+                      "%s: trip store of schema version %ld, written by a newer ridesim (this one"
+                      " reads versions %d to %d): use that ridesim",
+                      st->path, version, CITY_STORE_SCHEMA_OLDEST, CITY_STORE_SCHEMA);
+  if (version < CITY_STORE_SCHEMA_OLDEST)
+    return rs_err_set(e, RS_EFORMAT,
+                      "%s: trip store of schema version %ld, too old for this ridesim (it reads"
+                      " versions %d to %d): import the data again",
+                      st->path, version, CITY_STORE_SCHEMA_OLDEST, CITY_STORE_SCHEMA);
+  if (version < CITY_STORE_SCHEMA && st->writable)
+    return rs_err_set(e, RS_EFORMAT,
+                      "%s: trip store of schema version %ld, which this ridesim reads but does not"
+                      " add to (it writes version %d): import into a new store",
                       st->path, version, CITY_STORE_SCHEMA);
+  if (bad_grid || (version >= 3 && st->city[0] != '\0' && !st->have_grid))
+    return rs_err_set(e, RS_EFORMAT, "%s: the trip store's grid record is missing or damaged",
+                      st->path);
   return 0;
 }
 
@@ -197,6 +252,11 @@ int city_store_open(const char *path, int mode, const city_def *city,
     return rs_err_set(e, RS_EINVAL, "trip store: no file name given");
   if (mode == CITY_STORE_READ && access(path, F_OK) != 0)
     return rs_err_set(e, RS_ENOENT, "%s: no such trip store", path);
+  /* A device or a directory is no store: SQLite would open /dev/null, then
+   * leave a /dev/null-journal beside it. (":memory:" does not exist.) */
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return rs_err_set(e, RS_EINVAL, "%s: not a regular file", path);
   city_store *st = calloc(1, sizeof *st);
   if (st == NULL) return rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
   st->path = strdup(path);
@@ -250,14 +310,8 @@ int city_store_open(const char *path, int mode, const city_def *city,
         if (rc == 0) rc = exec(st, "COMMIT", "cannot stamp city", e);
         if (rc) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
       }
-    } else if (strcmp(st->city, city->name) != 0) {
-      rc = rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'",
-                      path, st->city, city->name);
-    } else if (fabs(st->hex_edge_m - city->hex_edge_m) > 1e-9) {
-      rc = rs_err_set(e, RS_EINVAL,
-                      "%s: trip store cells use a %g m hex edge, city '%s' now"
-                      " has %g m; re-import into a new store",
-                      path, st->hex_edge_m, city->name, city->hex_edge_m);
+    } else {
+      rc = city_store_check_city(st, city, e);
     }
   }
   if (rc == 0 && st->writable) {
@@ -283,11 +337,109 @@ void city_store_close(city_store *st) {
   sqlite3_finalize(st->ins_batch);
   sqlite3_finalize(st->ins_reject);
   sqlite3_close(st->db);
+  free(st->city_json);
   free(st->path);
   free(st);
 }
 
 const char *city_store_city(const city_store *st) { return st->city; }
+
+int city_store_check_city(const city_store *st, const city_def *city, rs_err *e) {
+  if (strcmp(st->city, city->name) != 0)
+    return rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'", st->path, st->city,
+                      city->name);
+  if (!st->have_grid) {
+    if (fabs(st->hex_edge_m - city->hex_edge_m) > 1e-9)
+      return rs_err_set(e, RS_EINVAL,
+                        "%s: trip store cells use a %g m hex edge, city '%s' now has %g m;"
+                        " re-import into a new store",
+                        st->path, st->hex_edge_m, city->name, city->hex_edge_m);
+    return 0;
+  }
+  city_grid g;
+  int rc = city_def_grid(city, &g, e);
+  if (rc) return rc;
+  const double *b = st->grid_box;
+  if (b[0] != city->min_lat || b[1] != city->min_lng || b[2] != city->max_lat ||
+      b[3] != city->max_lng || st->hex_edge_m != city->hex_edge_m || st->grid_cells != g.n_cells)
+    return rs_err_set(e, RS_EINVAL,
+                      "%s: trip store imported on another grid than the one of city '%s' (store: box"
+                      " %.6g,%.6g..%.6g,%.6g, %g m hexes, %d cells; city: box %.6g,%.6g..%.6g,%.6g,"
+                      " %g m hexes, %d cells): run it with the city it was imported with, or"
+                      " import the trips again with this one",
+                      st->path, city->name, b[0], b[1], b[2], b[3], st->hex_edge_m,
+                      (int)st->grid_cells, city->min_lat, city->min_lng, city->max_lat,
+                      city->max_lng, city->hex_edge_m, (int)g.n_cells);
+  return 0;
+}
+
+int city_store_city_def(const city_store *st, city_def *def, rs_err *e) {
+  city_def d;
+  int rc;
+  if (st->city[0] == '\0')
+    return rs_err_set(e, RS_EINVAL, "%s: the trip store names no city", st->path);
+  if (st->city_json != NULL) {
+    char origin[300];
+    snprintf(origin, sizeof origin, "%s (the city kept in the trip store)", st->path);
+    rc = city_def_parse(st->city_json, origin, &d, e);
+  } else {
+    rc = city_def_builtin(st->city, &d, NULL);
+    if (rc)
+      return rs_err_set(e, RS_EINVAL,
+                        "%s: trip store of city '%s', which is not built in and whose definition"
+                        " the store does not keep: name its file with --city FILE",
+                        st->path, st->city);
+  }
+  if (rc == 0) rc = city_store_check_city(st, &d, e);
+  if (rc == 0) *def = d;
+  return rc;
+}
+
+#define CITY_FILE_MAX (1 << 20) /* a city definition is a few KiB */
+
+int city_store_keep_city_file(city_store *st, const char *path, rs_err *e) {
+  if (!st->writable)
+    return rs_err_set(e, RS_EINVAL, "%s: trip store opened read-only", st->path);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return rs_err_set(e, errno == ENOENT ? RS_ENOENT : RS_EIO, "%s: cannot open: %s", path,
+                      strerror(errno));
+  char *text = malloc(CITY_FILE_MAX + 1);
+  size_t n = text ? fread(text, 1, CITY_FILE_MAX + 1, f) : 0;
+  int failed = text == NULL ? RS_ENOMEM : ferror(f) ? RS_EIO : n > CITY_FILE_MAX ? RS_EFORMAT : 0;
+  fclose(f);
+  if (failed) {
+    free(text);
+    return rs_err_set(e, failed, failed == RS_ENOMEM ? "%s: out of memory"
+                                 : failed == RS_EIO  ? "%s: cannot read"
+                                                     : "%s: larger than 1 MiB: not a city definition",
+                      path);
+  }
+  text[n] = '\0';
+  city_def d;
+  int rc = city_def_parse(text, path, &d, e);
+  if (rc == 0) rc = city_store_check_city(st, &d, e);
+  if (rc == 0 && (st->city_json == NULL || strcmp(st->city_json, text) != 0)) {
+    rc = exec(st, "BEGIN IMMEDIATE", "cannot keep the city definition", e);
+    if (rc == 0) rc = set_key(st, "city_definition", text, e);
+    if (rc == 0) rc = exec(st, "COMMIT", "cannot keep the city definition", e);
+    if (rc) {
+      sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    } else {
+      free(st->city_json);
+      st->city_json = text;
+      text = NULL;
+    }
+  }
+  free(text);
+  return rc;
+}
+
+/* Whether a cell read from or written to the store fits its grid (-1:
+ * unknown). */
+static int cell_ok(const city_store *st, int32_t c) {
+  return c >= -1 && (!st->have_grid || c < st->grid_cells);
+}
 
 /* --- writing ---------------------------------------------------------------- */
 
@@ -352,6 +504,38 @@ int city_store_import_begin(city_store *st, const char *source,
   return 0;
 }
 
+int city_store_import_source(city_store *st, const char *hash, int64_t bytes,
+                             int64_t *earlier, rs_err *e) {
+  *earlier = 0;
+  if (!st->in_import)
+    return rs_err_set(e, RS_EINVAL, "%s: no import open", st->path);
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(st->db,
+      "SELECT id FROM imports WHERE source_hash = ?1 AND source_bytes = ?2 AND id <> ?3"
+      " AND rows_accepted > 0 ORDER BY id LIMIT 1", -1, &s, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, bytes);
+    sqlite3_bind_int64(s, 3, st->import_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *earlier = sqlite3_column_int64(s, 0);
+    if (rc == SQLITE_ROW) rc = SQLITE_DONE;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  if (rc == SQLITE_DONE)
+    rc = sqlite3_prepare_v2(st->db,
+        "UPDATE imports SET source_hash = ?1, source_bytes = ?2 WHERE id = ?3", -1, &s, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, bytes);
+    sqlite3_bind_int64(s, 3, st->import_id);
+    rc = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return rc == SQLITE_DONE ? 0 : db_fail(st, e, rc, "cannot record the import's source");
+}
+
 /* Binds trip t with its line as the k-th row (0-based) of statement s. */
 static void bind_trip(city_store *st, sqlite3_stmt *s, int k,
                       const city_trip *t, int64_t line) {
@@ -398,6 +582,10 @@ int city_store_import_trip(city_store *st, const city_trip *t, int64_t line,
                            rs_err *e) {
   if (!st->in_import)
     return rs_err_set(e, RS_EINVAL, "%s: no import open", st->path);
+  if (!cell_ok(st, t->pcell) || !cell_ok(st, t->dcell))
+    return rs_err_set(e, RS_EINVAL, "%s: line %lld: cells %d, %d are not cells of the store's grid"
+                      " (%d cells)", st->path, (long long)line, (int)t->pcell, (int)t->dcell,
+                      (int)st->grid_cells);
   st->batch[st->n_batch] = *t;
   st->batch_line[st->n_batch] = line;
   if (++st->n_batch == STORE_BATCH) return flush_batch(st, e);
@@ -508,9 +696,23 @@ int city_store_load(city_store *st, int64_t from, int64_t to,
                   ? NAN : sqlite3_column_double(s, 7);
     t->distance_m = sqlite3_column_type(s, 8) == SQLITE_NULL
                         ? NAN : sqlite3_column_double(s, 8);
-    t->pcell = (int32_t)sqlite3_column_int(s, 9);
-    t->dcell = (int32_t)sqlite3_column_int(s, 10);
+    int64_t pc = sqlite3_column_int64(s, 9), dc = sqlite3_column_int64(s, 10);
     t->source_id = sqlite3_column_type(s, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 11);
+    if (!st->have_grid) {
+      t->pcell = t->dcell = -1; /* a grid not recorded: the reader derives them */
+    } else if (pc < -1 || pc >= st->grid_cells || dc < -1 || dc >= st->grid_cells) {
+      rc = rs_err_set(e, RS_EFORMAT,
+                      "%s: trip %lld: %s cell %lld is not a cell of the store's grid (%d cells):"
+                      " the file was edited or damaged",
+                      st->path, (long long)t->id, pc < -1 || pc >= st->grid_cells ? "pickup" : "dropoff",
+                      (long long)(pc < -1 || pc >= st->grid_cells ? pc : dc), (int)st->grid_cells);
+      sqlite3_finalize(s);
+      free(a);
+      return rc;
+    } else {
+      t->pcell = (int32_t)pc;
+      t->dcell = (int32_t)dc;
+    }
   }
   if (rc != SQLITE_DONE) {
     int code = db_fail(st, e, rc, "cannot read trips");

@@ -45,14 +45,14 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
   }
   city_store *st;
   if ((rc = city_store_open(s->trips, CITY_STORE_READ, NULL, &st, e)) != 0) return rc;
-  const char *store_city = city_store_city(st);
-  if (!city_given) snprintf(s->city, sizeof s->city, "%s", store_city);
-  if ((rc = city_def_resolve(s->city, city, e)) != 0) goto out;
-  if (strcmp(city->name, store_city) != 0) {
-    rc = rs_err_set(e, RS_EINVAL, "%s: trip store of city '%s', not '%s'", s->trips,
-                    store_city, city->name);
-    goto out;
+  /* the city the trips were imported with (the one the store keeps, or
+   * the built-in of its name), or the one given if its grid is the same */
+  if (city_given) {
+    if ((rc = city_def_resolve(s->city, city, e)) == 0) rc = city_store_check_city(st, city, e);
+  } else if ((rc = city_store_city_def(st, city, e)) == 0) {
+    snprintf(s->city, sizeof s->city, "%s", city->name);
   }
+  if (rc) goto out;
   if (s->day < 0) {
     int64_t *days;
     size_t nd;

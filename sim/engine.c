@@ -859,6 +859,18 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
     sim_engine_free(s);
     return rc;
   }
+  /* Cells index the grid's arrays: one from a store of another grid would
+   * read and write past them. -1 is "unknown" (derived below). */
+  for (size_t i = 0; i < n_trips; i++) {
+    int32_t pc = trips[i].pcell, dc = trips[i].dcell;
+    if (pc < -1 || pc >= s->grid.n_cells || dc < -1 || dc >= s->grid.n_cells) {
+      rc = rs_err_set(e, RS_EINVAL,
+                      "engine: trip %lld has cells %d, %d: not cells of city '%s''s grid (%d cells)",
+                      (long long)trips[i].id, (int)pc, (int)dc, city->name, (int)s->grid.n_cells);
+      sim_engine_free(s);
+      return rc;
+    }
+  }
   size_t no = n_trips ? n_trips : 1, nd = (size_t)n_drivers;
   /* the arrays read at random while a run is in flight (rs_mem.h) */
   s->orders = rs_mem_array(no, sizeof *s->orders, 0, 0);

@@ -444,7 +444,7 @@ static void import_heads(const char *db, const char *const *months, int n, const
   rs_err e;
   city_store *st;
   ck_assert_msg(city_store_open(db, CITY_STORE_WRITE, city, &st, &e) == 0, "%s", e.msg);
-  city_import_opts io = {CITY_FMT_TLC, NULL, 60.0};
+  city_import_opts io = {CITY_FMT_TLC, NULL, 60.0, 0};
   for (int i = 0; i < n; i++) {
     char rel[128], path[512];
     snprintf(rel, sizeof rel, "tlc-raw-heads/yellow_tripdata_%s.csv", months[i]);

@@ -213,15 +213,17 @@ END_TEST
 
 START_TEST(test_builtin_names) {
   const char *const *names = city_def_builtin_names();
-  int n = 0, man = 0, syn = 0;
+  int n = 0, man = 0, syn = 0, chd = 0;
   for (; names[n] != NULL; n++) {
     man += strcmp(names[n], "manhattan") == 0;
     syn += strcmp(names[n], "synthetic") == 0;
+    chd += strcmp(names[n], "chengdu") == 0;
     city_def d;
     rs_err e;
     ck_assert_int_eq(city_def_builtin(names[n], &d, &e), 0);
   }
-  ck_assert_int_eq(n, 2);
+  ck_assert_int_eq(n, 3);
+  ck_assert_int_eq(chd, 1);
   ck_assert_int_eq(man, 1);
   ck_assert_int_eq(syn, 1);
   city_def d;

@@ -315,7 +315,7 @@ static void make_store(const char *path, const char *csv, int rows) {
   rs_err e;
   city_store *st = NULL;
   ck_assert_msg(city_store_open(path, CITY_STORE_WRITE, &manhattan, &st, &e) == 0, "%s", e.msg);
-  city_import_opts o = {CITY_FMT_CSV, NULL, 0};
+  city_import_opts o = {CITY_FMT_CSV, NULL, 0, 0};
   city_import_stats s;
   ck_assert_msg(city_import_file(st, &manhattan, csv, &o, &s, &e) == 0, "%s", e.msg);
   ck_assert_int_eq(s.accepted, rows);
@@ -327,7 +327,7 @@ static int import_into(const char *path, const char *csv, rs_err *e) {
   city_store *st = NULL;
   int rc = city_store_open(path, CITY_STORE_WRITE, &manhattan, &st, e);
   if (rc) return rc;
-  city_import_opts o = {CITY_FMT_CSV, NULL, 0};
+  city_import_opts o = {CITY_FMT_CSV, NULL, 0, 0};
   city_import_stats s;
   rc = city_import_file(st, &manhattan, csv, &o, &s, e);
   city_store_close(st);

@@ -211,6 +211,97 @@ START_TEST(test_foreign_and_other_city) {
 }
 END_TEST
 
+/* A store carries its grid: a city of the same name and edge but another
+ * box is refused; a cell beyond the grid is refused when written and when
+ * read back (a row edited by hand); a kept definition comes back as the
+ * store's city; schema 2 stores are read with their cells dropped, and a
+ * newer schema is named as newer. */
+START_TEST(test_grid_identity) {
+  city_def city = test_city(CITY_JSON("testcity", 600));
+  city_def smaller = city;
+  smaller.max_lat -= 0.05;
+  char path[512], cityfile[512];
+  city_store *st = NULL;
+  rs_err e = {0};
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&city, &g, &e), 0);
+  tmp_path(path, sizeof path, "grid.db");
+  unlink(path);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_WRITE, &city, &st, &e), 0);
+  ck_assert_int_eq(city_store_import_begin(st, "a", "csv", &e), 0);
+  city_trip t = {0, 100, 40.75, -73.98, 40.76, -73.97, -1, NAN, NAN, 3, g.n_cells - 1, -1};
+  ck_assert_int_eq(city_store_import_trip(st, &t, 1, &e), 0);
+  t.t_request = 200;
+  t.dcell = g.n_cells;
+  ck_assert_int_eq(city_store_import_trip(st, &t, 2, &e), RS_EINVAL);
+  t.dcell = 5;
+  ck_assert_int_eq(city_store_import_trip(st, &t, 3, &e), 0);
+  ck_assert_int_eq(city_store_import_commit(st, 2, 0, &e), 0);
+  ck_assert_int_eq(city_store_check_city(st, &city, &e), 0);
+  ck_assert_int_eq(city_store_check_city(st, &smaller, &e), RS_EINVAL);
+  ck_assert_ptr_nonnull(strstr(e.msg, "another grid"));
+  city_def back;
+  ck_assert_int_eq(city_store_city_def(st, &back, &e), RS_EINVAL); /* not built in, not kept */
+  tmp_path(cityfile, sizeof cityfile, "testcity.json");
+  FILE *f = fopen(cityfile, "w");
+  fputs(CITY_JSON("testcity", 600), f);
+  fclose(f);
+  ck_assert_int_eq(city_store_keep_city_file(st, cityfile, &e), 0);
+  city_store_close(st);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, &smaller, &st, &e), RS_EINVAL);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_WRITE, &smaller, &st, &e), RS_EINVAL);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, NULL, &st, &e), 0);
+  ck_assert_int_eq(city_store_city_def(st, &back, &e), 0);
+  ck_assert_str_eq(back.name, "testcity");
+  ck_assert(back.max_lat == city.max_lat && back.hex_edge_m == city.hex_edge_m);
+  city_trip *a;
+  size_t n;
+  ck_assert_int_eq(city_store_load(st, 0, 1000, &a, &n, &e), 0);
+  ck_assert_int_eq((int)n, 2);
+  ck_assert_int_eq(a[0].pcell, 3);
+  ck_assert_int_eq(a[0].dcell, g.n_cells - 1);
+  free(a);
+  city_store_close(st);
+
+  /* a row edited by hand */
+  sqlite3 *db;
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "UPDATE trips SET pickup_cell = 2000000000 WHERE id = 2",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, NULL, &st, &e), 0);
+  ck_assert_int_eq(city_store_load(st, 0, 1000, &a, &n, &e), RS_EFORMAT);
+  ck_assert_ptr_null(a);
+  ck_assert_ptr_nonnull(strstr(e.msg, "trip 2: pickup cell 2000000000"));
+  city_store_close(st);
+
+  /* schema 2 (no grid): read, cells dropped; not written to */
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "UPDATE store SET value = '2' WHERE key = 'schema_version';"
+                                " DELETE FROM store WHERE key IN ('grid', 'city_definition')",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_WRITE, &city, &st, &e), RS_EFORMAT);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, NULL, &st, &e), 0);
+  ck_assert_int_eq(city_store_load(st, 0, 1000, &a, &n, &e), 0);
+  ck_assert_int_eq((int)n, 2);
+  ck_assert(a[0].pcell == -1 && a[0].dcell == -1 && a[1].pcell == -1);
+  free(a);
+  city_store_close(st);
+
+  /* a newer schema is named as such, not as something to import again */
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "UPDATE store SET value = '99' WHERE key = 'schema_version'",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, NULL, &st, &e), RS_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(e.msg, "newer ridesim"));
+  ck_assert_ptr_null(strstr(e.msg, "import the data again"));
+  unlink(path);
+  unlink(cityfile);
+}
+END_TEST
+
 START_TEST(test_summary_days) {
   city_def city = test_city(CITY_JSON("testcity", 600));
   char path[512];
@@ -306,6 +397,7 @@ static Suite *tripstore_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("city_store_open");
   tcase_add_test(tc, test_foreign_and_other_city);
+  tcase_add_test(tc, test_grid_identity);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_store_summarize");
   tcase_add_test(tc, test_summary_days);

@@ -211,17 +211,19 @@ int cmd_train(int argc, char **argv) {
   city_travel travel;
   memset(&travel, 0, sizeof travel);
 
-  /* The store names its city; reopen with it to check the grid edge. */
+  /* The store's own city (the definition it keeps, or the built-in of its
+   * name) on the grid its cells index. */
   if (city_store_open(db, CITY_STORE_READ, NULL, &st, &e) != 0) goto fail;
   snprintf(city_name, sizeof city_name, "%s", city_store_city(st));
-  city_store_close(st);
-  st = NULL;
   if (city_name[0] == '\0') {
     cli_error(cmd, "%s: the trip store names no city (nothing imported yet?)", db);
     goto done;
   }
-  if (city_def_resolve(city_arg ? city_arg : city_name, &city, &e) != 0 || city_def_grid(&city, &grid, &e) != 0 ||
-      city_store_open(db, CITY_STORE_READ, &city, &st, &e) != 0)
+  /* the city named (on the store's grid), or the store's own */
+  if ((city_arg != NULL ? city_def_resolve(city_arg, &city, &e) != 0 ||
+                              city_store_check_city(st, &city, &e) != 0
+                        : city_store_city_def(st, &city, &e) != 0) ||
+      city_def_grid(&city, &grid, &e) != 0)
     goto fail;
 
   if (n_days == 0) {

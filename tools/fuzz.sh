@@ -66,8 +66,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
   -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow
   -Wno-unused-parameter $werror -I$root $pc_cflags"
 
-python3 "$root/city_data/embed_cities.py" "$out/cities_embedded.c" \
-  "$root/city_data/cities/manhattan.json" "$root/city_data/cities/synthetic.json"
+python3 "$root/city_data/embed_cities.py" "$out/cities_embedded.c" "$root"/city_data/cities/*.json
 
 base_src="$(lib_files base rs_base)"
 city_src="$(lib_files city_data rs_city) $out/cities_embedded.c"

@@ -128,7 +128,7 @@ static void import_one(city_format fmt, const char *map) {
     FUZZ_CHECK(e.code == RS_ENOMEM);
     return;
   }
-  city_import_opts o = {fmt, map, 0};
+  city_import_opts o = {fmt, map, 0, 0};
   city_import_stats stats;
   int rc = city_import_file(st, &city, tmp_path, &o, &stats, &e);
   if (rc == 0) {

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# test_hardening: bad inputs and faults that once crashed ridesim, hung it,
+# or gave a wrong result without a word (docs/reliability.md, "Bad inputs
+# and faults tried"), each run end to end through the built binary.
+#
+# Every case says what must happen: a refusal in one line and a non-zero
+# exit, or a correct result. The binary comes from $RIDESIM_BIN (meson sets
+# it; another binary can be given to see an old one fail). Needs python3.
+# Prints "N passed, M failed" and exits 1 on any failure. RIDESIM_KEEP_TMP=1
+# keeps the files; HARDEN_ONLY=WORD runs the cases whose name holds WORD.
+set -u
+
+BIN=${RIDESIM_BIN:-}
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+  echo "RIDESIM_BIN is not an executable: '${BIN}'" >&2
+  exit 1
+fi
+command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ridesim-harden-XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  if [ -z "${RIDESIM_KEEP_TMP:-}" ]; then rm -rf "$WORK"; else echo "files in $WORK"; fi
+}
+trap cleanup EXIT
+cd "$WORK" || exit 1
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '       %s\n' "${@:2}"; }
+want() { [ -z "${HARDEN_ONLY:-}" ] || [[ $1 == *"$HARDEN_ONLY"* ]]; }
+
+# sql DB QUERY: the first column of the first row ('' when none).
+sql() {
+  python3 - "$1" "$2" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+try:
+    row = con.execute(sys.argv[2]).fetchone()
+except sqlite3.Error as e:
+    row = ("sql error: %s" % e,)
+print("" if row is None or row[0] is None else row[0])
+EOF
+}
+# sqlw DB STATEMENT: changes a DB.
+sqlw() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$1" "$2"; }
+# run_cmd NAME CMD...: runs CMD with its output in NAME.out / NAME.err and
+# its exit status in $RC; a crash by a signal gives 128 + the signal.
+run_cmd() {
+  local name=$1
+  shift
+  "$@" >"$name.out" 2>"$name.err"
+  RC=$?
+}
+# crashed: whether the last run died of a signal or a sanitizer report.
+crashed() {
+  [ "$RC" -ge 128 ] || grep -qE "AddressSanitizer|runtime error|free\(\)|double free|Segmentation" "$1.err"
+}
+
+# --- trips for the store cases: 400 trips inside midtown Manhattan ---------
+python3 - <<'EOF'
+import random
+r = random.Random(5)
+with open("mid.csv", "w") as f:
+    f.write("pickup_datetime,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon\n")
+    for i in range(400):
+        t = 8 * 3600 + i * 9
+        f.write("2016-02-01 %02d:%02d:%02d,%.6f,%.6f,%.6f,%.6f\n" % (
+            t // 3600, t // 60 % 60, t % 60,
+            40.74 + 0.03 * r.random(), -73.995 + 0.03 * r.random(),
+            40.74 + 0.03 * r.random(), -73.995 + 0.03 * r.random()))
+EOF
+# manhattan.json with another box, keeping its name or taking another one
+city_variant() { # OUT NAME MIN_LAT MIN_LNG MAX_LAT MAX_LNG
+  python3 - "$@" "$ROOT/city_data/cities/manhattan.json" <<'EOF'
+import json, sys
+out, name, a, b, c, d, src = sys.argv[1:]
+j = json.load(open(src))
+j["name"] = name
+j["bbox"] = {"min_lat": float(a), "min_lng": float(b), "max_lat": float(c), "max_lng": float(d)}
+json.dump(j, open(out, "w"))
+EOF
+}
+city_variant small_same_name.json manhattan 40.70 -74.02 40.80 -73.93
+city_variant wide_same_name.json manhattan 39.90 -74.60 41.20 -73.30
+city_variant wide_synthetic.json synthetic 39.90 -74.60 41.20 -73.30
+city_variant wide_own.json widecity 39.90 -74.60 41.20 -73.30
+RUN=(--from 08:00 --to 09:00 --drivers 60 --dispatch batch-distance)
+
+# --- a store's cells and the run's grid ------------------------------------
+if want grid; then
+  "$BIN" import mid.csv --db man.db >/dev/null 2>&1
+  # 1. a city file with a smaller box (same name) given to a run of the store
+  run_cmd g1 "$BIN" run --trips man.db --city small_same_name.json "${RUN[@]}" --out g1.db
+  if crashed g1; then bad "grid: --city with a smaller box crashed (exit $RC)" "$(head -3 g1.err)"
+  elif [ "$RC" -ne 0 ] && grep -q "another grid" g1.err && [ "$(sql g1.db "SELECT count(*) FROM runs WHERE status='completed'" 2>/dev/null)" != 1 ]; then
+    ok "grid: --city with a smaller box is refused ($(head -c 90 g1.err))"
+  else bad "grid: --city with a smaller box: exit $RC" "$(head -3 g1.err)"; fi
+
+  # 2. a store imported with a wider city of a built-in's name, run without --city
+  "$BIN" import --city wide_same_name.json mid.csv --db wide.db >/dev/null 2>&1
+  run_cmd g2 "$BIN" run --trips wide.db "${RUN[@]}" --out g2.db --json
+  matched=$(sql g2.db "SELECT count(*) FROM orders WHERE status='completed'" 2>/dev/null)
+  if crashed g2; then bad "grid: wider store run without --city crashed (exit $RC)" "$(head -3 g2.err)"
+  elif [ "$RC" -eq 0 ] && [ "${matched:-0}" -gt 100 ] 2>/dev/null; then
+    ok "grid: a store of a wider city named 'manhattan' runs on its own kept city ($matched completed)"
+  else bad "grid: wider store run without --city: exit $RC, $matched completed" "$(head -3 g2.err)"; fi
+
+  # 3. a custom city named like the built-in 'synthetic', another box
+  "$BIN" import --city wide_synthetic.json mid.csv --db wsyn.db >/dev/null 2>&1
+  run_cmd g3 "$BIN" run --trips wsyn.db "${RUN[@]}" --out g3.db
+  matched=$(sql g3.db "SELECT count(*) FROM orders WHERE status='completed'" 2>/dev/null)
+  if crashed g3; then bad "grid: custom 'synthetic' store crashed (exit $RC)" "$(head -3 g3.err)"
+  elif [ "$RC" -eq 0 ] && [ "${matched:-0}" -gt 100 ] 2>/dev/null; then
+    ok "grid: a custom city named 'synthetic' runs on its kept definition ($matched completed)"
+  else bad "grid: custom 'synthetic' store: exit $RC, $matched completed" "$(head -3 g3.err)"; fi
+  #    and the built-in of that name given with --city is refused
+  run_cmd g3b "$BIN" run --trips wsyn.db --city synthetic "${RUN[@]}" --out g3b.db
+  if crashed g3b; then bad "grid: custom 'synthetic' store with --city synthetic crashed (exit $RC)"
+  elif [ "$RC" -ne 0 ] && grep -q "another grid" g3b.err; then ok "grid: --city synthetic on a store of another 'synthetic' grid is refused"
+  else bad "grid: --city synthetic on another grid: exit $RC" "$(head -3 g3b.err)"; fi
+
+  # 4. a store of a custom city (its own name) needs no --city again
+  "$BIN" import --city wide_own.json mid.csv --db own.db >/dev/null 2>&1
+  run_cmd g4 "$BIN" run --trips own.db "${RUN[@]}" --out g4.db
+  if [ "$RC" -eq 0 ] && grep -q "widecity" g4.out; then ok "grid: a store imported with a city file remembers the city"
+  else bad "grid: store of a city file, run without --city: exit $RC" "$(head -3 g4.err)"; fi
+
+  # 5. one row edited to a pickup cell far outside the grid
+  cp man.db edit1.db
+  sqlw edit1.db "UPDATE trips SET pickup_cell = 2000000000 WHERE id = 17"
+  run_cmd g5 "$BIN" run --trips edit1.db "${RUN[@]}" --out g5.db
+  if crashed g5; then bad "grid: pickup_cell 2000000000 crashed (exit $RC)" "$(head -3 g5.err)"
+  elif [ "$RC" -ne 0 ] && grep -q "trip 17" g5.err; then ok "grid: an edited pickup_cell is refused, naming the trip"
+  else bad "grid: pickup_cell 2000000000: exit $RC" "$(head -3 g5.err)"; fi
+
+  # 6. an out-of-range dropoff cell must not change the KPIs silently
+  cp man.db edit2.db
+  n=$(sql man.db "SELECT value FROM store WHERE key='grid'" | awk -F, '{print $6}')
+  [ -n "$n" ] || n=$(sql man.db "SELECT max(dropoff_cell) + 100000 FROM trips")
+  sqlw edit2.db "UPDATE trips SET dropoff_cell = $n + 5 WHERE id = 30"
+  run_cmd g6 "$BIN" run --trips edit2.db "${RUN[@]}" --out g6.db
+  if crashed g6; then bad "grid: dropoff cell beyond the grid crashed (exit $RC)" "$(head -3 g6.err)"
+  elif [ "$RC" -ne 0 ] && grep -q "trip 30" g6.err; then ok "grid: a dropoff cell beyond the grid is refused, naming the trip"
+  else bad "grid: dropoff cell beyond the grid: exit $RC (KPIs silently changed)" "$(head -3 g6.err)"; fi
+
+  # 7. compare on a store with a smaller city file: refused, never 'completed'
+  run_cmd g7 "$BIN" compare --trips man.db --city small_same_name.json --policies fcfs-nearest,batch-distance \
+    --seeds 1 "${RUN[@]:0:6}" --out g7.db
+  done7=$(sql g7.db "SELECT count(*) FROM runs WHERE status='completed'" 2>/dev/null)
+  if crashed g7; then bad "grid: compare with a smaller city crashed (exit $RC)" "$(head -3 g7.err)"
+  elif [ "$RC" -ne 0 ] && [ "${done7:-0}" = 0 -o -z "$done7" ]; then ok "grid: compare with a smaller city file is refused"
+  else bad "grid: compare with a smaller city: exit $RC, $done7 runs completed" "$(head -3 g7.err)"; fi
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
