@@ -157,5 +157,55 @@ if want grid; then
   else bad "grid: compare with a smaller city: exit $RC, $done7 runs completed" "$(head -3 g7.err)"; fi
 fi
 
+# --- imports ----------------------------------------------------------------
+if want import; then
+  # KDD Cup order rows in Chengdu (unix seconds, UTC+8)
+  python3 - <<'EOF'
+import random
+r = random.Random(3)
+with open("kdd.csv", "w") as f:
+    for i in range(200):
+        t = 1477958400 + 3600 + i * 11
+        f.write("%d,%d,%d,%.5f,%.5f,%.5f,%.5f,%.2f\n" % (
+            900000 + i, t, t + 900, 104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(),
+            104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(), 2 + 3 * r.random()))
+EOF
+  run_cmd i1 "$BIN" import --format kddcup kdd.csv --db kdd.db
+  if [ "$RC" -eq 0 ] && [ "$(sql kdd.db "SELECT value FROM store WHERE key='city'")" = chengdu ] &&
+     [ "$(sql kdd.db "SELECT count(*) FROM trips")" = 200 ]; then
+    ok "import: a KDD Cup order file lands in the built-in chengdu city by default"
+  else bad "import: KDD Cup file without --city: exit $RC, city $(sql kdd.db "SELECT value FROM store WHERE key='city'" 2>&1)" "$(head -3 i1.err)"; fi
+  run_cmd i2 "$BIN" import --format kddcup --city manhattan kdd.csv --db kdd_man.db
+  if [ "$RC" -ne 0 ] && [ ! -e kdd_man.db ] && grep -q "no row accepted" i2.err; then
+    ok "import: an import that accepts nothing exits 1 and leaves no store"
+  else bad "import: nothing accepted: exit $RC, store left: $([ -e kdd_man.db ] && echo yes || echo no)" "$(head -3 i2.err)"; fi
+  for kind in missing empty binary; do
+    case $kind in
+      missing) src=no-such.csv ;;
+      empty) : >empty.csv; src=empty.csv ;;
+      binary) head -c 3000 "$BIN" >binary.csv; src=binary.csv ;;
+    esac
+    run_cmd i3 "$BIN" import "$src" --db "fail_$kind.db"
+    if [ "$RC" -ne 0 ] && [ ! -e "fail_$kind.db" ]; then ok "import: the $kind input exits 1 and leaves no store"
+    else bad "import: the $kind input: exit $RC, store left: $([ -e "fail_$kind.db" ] && echo yes || echo no)"; fi
+  done
+  "$BIN" import mid.csv --db twice.db >/dev/null 2>&1
+  run_cmd i4 "$BIN" import mid.csv --db twice.db
+  n=$(sql twice.db "SELECT count(*) FROM trips")
+  if [ "$RC" -ne 0 ] && [ "$n" = 400 ] && grep -q "twice" i4.err; then
+    ok "import: the same file imported twice is refused (400 trips stay 400)"
+  else bad "import: the same file twice: exit $RC, $n trips" "$(head -3 i4.err)"; fi
+  run_cmd i5 "$BIN" import --again mid.csv --db twice.db
+  n=$(sql twice.db "SELECT count(*) FROM trips")
+  if [ "$RC" -eq 0 ] && [ "$n" = 800 ]; then ok "import: --again imports it all the same"
+  else bad "import: --again: exit $RC, $n trips"; fi
+  if [ -e /dev/null-journal ]; then journal_before=1; else journal_before=0; fi
+  run_cmd i6 "$BIN" import mid.csv --db /dev/null
+  if [ "$RC" -ne 0 ] && { [ "$journal_before" = 1 ] || [ ! -e /dev/null-journal ]; }; then
+    ok "import: --db /dev/null is refused, no /dev/null-journal"
+  else bad "import: --db /dev/null: exit $RC" "$(head -2 i6.err)"; fi
+  [ "$journal_before" = 0 ] && rm -f /dev/null-journal
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
