@@ -20,8 +20,13 @@
  */
 #include "run/agentrun.h"
 
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BUILTIN_LABEL "builtin:"
 
@@ -50,6 +55,20 @@ static double kdd_cancel_p(void *ctx, const disp_order *o, double pickup_m) {
   return -1.0;
 }
 
+/* Whether two paths name one file: the same inode when both exist, else
+ * the same canonical directory and name. */
+static int same_file(const char *a, const char *b) {
+  if (a == NULL || b == NULL || *a == '\0' || *b == '\0') return 0;
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+  snprintf(da, sizeof da, "%s", a);
+  snprintf(db, sizeof db, "%s", b);
+  char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+  if (realpath(dirname(da), ra) == NULL || realpath(dirname(db), rb) == NULL) return 0;
+  return strcmp(ra, rb) == 0 && strcmp(na ? na + 1 : a, nb ? nb + 1 : b) == 0;
+}
+
 static int on_built(void *arg, run_life *l, rs_err *e) {
   run_agent_run *x = arg;
   sim_engine *eng = l->ctx->eng;
@@ -63,6 +82,9 @@ static int on_built(void *arg, run_life *l, rs_err *e) {
   }
   if (x->o.log_path) snprintf(x->log_path, sizeof x->log_path, "%s", x->o.log_path);
   else snprintf(x->log_path, sizeof x->log_path, "%s.agent.jsonl", l->sc.out);
+  if (same_file(x->log_path, l->sc.out) || same_file(x->log_path, l->sc.trips))
+    return rs_err_set(e, RS_EINVAL, "--agent-log %s: that is the %s, not a log", x->log_path,
+                      same_file(x->log_path, l->sc.out) ? "results DB (--out)" : "trip store (--trips)");
   x->log = fopen(x->log_path, "a");
   if (x->log == NULL)
     return rs_err_set(e, RS_EIO, "%s: cannot open the agent log for writing", x->log_path);
@@ -88,6 +110,7 @@ static int on_begun(void *arg, run_life *l, rs_err *e) {
   ao.fallback = x->o.fallback;
   ao.timeout_s = x->o.timeout_s;
   ao.init_timeout_s = x->o.init_timeout_s;
+  ao.late_limit_s = x->o.late_limit_s;
   ao.city = &l->in->city;
   ao.grid = &r->grid;
   ao.kdd = x->o.kdd_grid;
@@ -117,6 +140,9 @@ static int on_start(void *arg, run_life *l, sim_loop *loop, rs_err *e) {
   (void)l;
   run_agent_run *x = arg;
   x->start_tried = 1;
+  if (x->o.command != NULL && x->o.starting != NULL)
+    x->o.starting(x->o.starting_arg, x->o.init_timeout_s > 0 ? x->o.init_timeout_s
+                                                             : SIM_AGENT_INIT_TIMEOUT_DEFAULT_S);
   return sim_agent_start(x->ag, loop, e);
 }
 
@@ -135,7 +161,9 @@ static void on_ended(void *arg, run_life *l) {
   (void)l;
   run_agent_run *x = arg;
   sim_agent_stop(x->ag);
-  fflush(x->log);
+  errno = 0;
+  if (x->log != NULL && (fflush(x->log) != 0 || ferror(x->log)))
+    x->log_errno = errno ? errno : EIO;
 }
 
 int run_agent_exec(run_agent_run *x, const run_agent_opts *o, rs_err *e) {
@@ -151,7 +179,12 @@ int run_agent_exec(run_agent_run *x, const run_agent_opts *o, rs_err *e) {
   lo.hooks = (run_life_hooks){x, on_built, on_begun, on_start, on_wait, NULL, NULL, on_status,
                               on_ended};
   run_life_init(&x->life, &lo);
-  return run_life_exec(&x->life, e);
+  int rc = run_life_exec(&x->life, e);
+  if (rc == 0 && x->log_errno != 0)
+    rc = rs_err_set(e, RS_EIO, "%s: the agent log could not be written whole (%s): its fault"
+                    " lines are incomplete (the counts above are not)",
+                    x->log_path, strerror(x->log_errno));
+  return rc;
 }
 
 const sim_agent_stats *run_agent_stats(const run_agent_run *x) {

@@ -46,9 +46,14 @@ typedef struct {
   const city_kdd_grid *kdd_grid; /* grid_id values of the protocol; NULL none */
   const city_kdd_idle *kdd_idle; /* idle movement (needs kdd_grid); NULL none */
   const city_kdd_cancel *kdd_cancel; /* per-order cancel probabilities; NULL none */
-  const char *log_path;          /* the fault log; NULL: OUT.agent.jsonl */
+  const char *log_path;          /* the fault log; NULL: OUT.agent.jsonl. Never the
+                                    results DB or the trip store (RS_EINVAL) */
   int check;                     /* check the engine's invariants every tick */
   const char *version;           /* ridesim's version, in the run's row */
+  double late_limit_s;           /* a late reply is awaited this long (0: sim/agent.h's default) */
+  void (*starting)(void *arg, double init_timeout_s); /* called as an external agent is
+                                    started, before its init handshake; NULL none */
+  void *starting_arg;            /* its argument */
 } run_agent_opts;
 
 /* The KDD Cup side files as engine models (the contexts of its hooks). */
@@ -69,13 +74,16 @@ typedef struct {
   disp_policy inner_dp;           /* the run's own policies while the bridge */
   disp_repolicy inner_rp;         /* stands in their place */
   int swapped;                    /* the bridge stands in the run's policies */
+  int log_errno;                  /* writing the fault log failed (errno), 0: it did not */
   int start_tried;                /* the agent's start was attempted */
 } run_agent_run;
 
 /* Runs it. 0, or the error of the first step that failed (lifecycle.h's
  * precedence): x->life.written says whether the run's row has its final
  * status, and then x->life holds the outcome and run_agent_stats the
- * bridge's. x must be closed either way. */
+ * bridge's. A fault log that could not be written whole (a full disk) is
+ * RS_EIO after a run that went well otherwise. x must be closed either
+ * way. */
 int run_agent_exec(run_agent_run *x, const run_agent_opts *o, rs_err *e);
 
 /* What the bridge measured; NULL when it was never made. */

@@ -18,6 +18,16 @@
  * write is still in flight. When both are in flight the agent has stopped
  * reading its input; the request is then not sent and counts as timed out.
  *
+ * Late replies: a request whose time limit passed is remembered (late_seq);
+ * the next request is built but held (waiting_late) until that reply comes,
+ * and the call timer then measures late_limit_s, past which the agent is
+ * hung. So the agent's replies never fall behind by more than one request,
+ * and no request is sent to an agent still busy with an earlier one.
+ *
+ * The child runs detached (setsid: a process group of its own, led by its
+ * shell), so that stopping it can signal the whole group: an agent started
+ * by a shell that forks it would otherwise outlive its killed shell.
+ *
  * A built-in policy answers in-process from a decision rebuilt out of the
  * protocol's records, and its answer is validated item by item as an
  * agent's would be (agent_proto's accept functions).
@@ -29,8 +39,10 @@
  */
 #include "sim/agent.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +86,9 @@ struct sim_agent {
   uv_process_t proc;        /* the agent */
   uv_pipe_t pin, pout, perr; /* its stdin, stdout, stderr */
   uv_timer_t timer, kill_timer; /* the call's time limit; the grace before SIGKILL */
+  uv_timer_t eof_timer;     /* after the agent closed its output */
+  int out_closed;           /* it did: no reply can come any more */
+  int sigpipe_held;         /* SIGPIPE was blocked by sim_agent_start */
   int spawned;              /* handles initialised */
   int open_handles;         /* initialised and not yet closed */
   int stopping;             /* sim_agent_stop began: exits are expected */
@@ -90,6 +105,8 @@ struct sim_agent {
   int pending_kind;         /* its SIM_AGENT_REQ_* */
   int64_t pending_seq;      /* its number */
   uint64_t sent_ns;         /* when it was written (uv_hrtime) */
+  int64_t late_seq;         /* a request past its time limit, unanswered (-1: none) */
+  int waiting_late;         /* the prepared request waits for late_seq's reply */
   uint8_t kind_of[64];      /* request kinds of recent numbers (for late replies) */
   disp_tick *tick;          /* the dispatch decision being answered */
   disp_repo *repo;          /* the repositioning round being answered */
@@ -151,11 +168,16 @@ static void close_handle(sim_agent *a, uv_handle_t *h) {
 static void agent_died(sim_agent *a, const char *why) {
   if (a->stopping || a->st->died) return;
   a->st->died = 1;
-  int kind = a->pending ? a->pending_kind : a->in_init ? SIM_AGENT_REQ_INIT : SIM_AGENT_REQ_DISPATCH;
+  int kind = a->pending      ? a->pending_kind
+             : a->in_init    ? SIM_AGENT_REQ_INIT
+             : a->prepared   ? a->prepared - 1
+                             : SIM_AGENT_REQ_DISPATCH;
   sim_agent_proto_fault(&a->proto, kind, a->pending ? a->pending_seq : a->seq, SIM_AGENT_F_DIED, 0,
                         "%s", why);
   uv_timer_stop(&a->timer);
+  uv_timer_stop(&a->eof_timer);
   a->pending = 0;
+  a->waiting_late = 0;
   if (a->in_init) {
     a->init_done = 1;
     a->init_ok = 0;
@@ -210,10 +232,10 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     uv_read_stop(s);
     if (a->stopping || a->st->died) return;
     /* Usually the process is exiting: give its exit status a moment to
-     * arrive, so the death is reported with it (the call timer is reused:
-     * no reply can come any more). */
-    uv_timer_stop(&a->timer);
-    uv_timer_start(&a->timer, on_eof_grace, EOF_GRACE_MS, 0);
+     * arrive, so the death is reported with it. An agent that closed its
+     * output and lives on is dead to the run all the same. */
+    a->out_closed = 1;
+    uv_timer_start(&a->eof_timer, on_eof_grace, EOF_GRACE_MS, 0);
     return;
   }
   a->st->bytes_in += n;
@@ -355,6 +377,7 @@ static void on_timeout(uv_timer_t *tm) {
   double to = kind == SIM_AGENT_REQ_INIT ? a->o.init_timeout_s : a->o.timeout_s;
   sim_agent_proto_fault(&a->proto, kind, a->pending_seq, SIM_AGENT_F_TIMEOUT, 0,
                         "no reply within %.3f s", to);
+  a->late_seq = a->pending_seq; /* the next request waits for its reply */
   if (kind == SIM_AGENT_REQ_INIT) {
     char m[120];
     snprintf(m, sizeof m, "InitAgentError: no reply to init within %.1f s", to);
@@ -365,6 +388,8 @@ static void on_timeout(uv_timer_t *tm) {
     finish_repo(a, NULL, a->pending_seq);
   }
 }
+
+static void send_held(sim_agent *a);
 
 /* One reply line (NULL: it passed the size limit). */
 static void handle_line(sim_agent *a, const char *line, size_t len) {
@@ -380,6 +405,15 @@ static void handle_line(sim_agent *a, const char *line, size_t len) {
       sim_agent_proto_fault(&a->proto, kind, rs, SIM_AGENT_F_LATE, 0,
                             "reply to request %" PRId64 " arrived after its timeout: discarded",
                             rs);
+      if (rs >= a->late_seq && a->late_seq >= 0) {
+        /* the agent has caught up: the request held back goes out now */
+        a->late_seq = -1;
+        if (a->waiting_late) {
+          a->waiting_late = 0;
+          uv_timer_stop(&a->timer);
+          send_held(a);
+        }
+      }
     } else {
       sim_agent_proto_fault(&a->proto, a->pending ? a->pending_kind : SIM_AGENT_REQ_DISPATCH, rs,
                             SIM_AGENT_F_BAD_REPLY, 0,
@@ -587,6 +621,16 @@ disp_repolicy sim_agent_repolicy(sim_agent *a) {
   return p;
 }
 
+/* A late reply did not come within the late limit: the agent hangs. */
+static void on_late_limit(uv_timer_t *t) {
+  sim_agent *a = t->data;
+  if (!a->waiting_late) return;
+  char why[160];
+  snprintf(why, sizeof why, "did not answer request %" PRId64 " within %.1f s of its time limit (hung)",
+           a->late_seq, a->o.late_limit_s);
+  agent_died(a, why);
+}
+
 void sim_agent_on_wait(void *arg, sim_loop *l, sim_engine *s) {
   sim_agent *a = arg;
   a->loop = l;
@@ -601,6 +645,26 @@ void sim_agent_on_wait(void *arg, sim_loop *l, sim_engine *s) {
     sim_loop_abort(l, RS_EAGENT, "the agent is no longer running");
     return;
   }
+  if (a->out_closed) {
+    agent_died(a, "closed its output");
+    return;
+  }
+  if (a->late_seq >= 0) {
+    /* an earlier request is still unanswered: this one waits for its reply */
+    a->waiting_late = 1;
+    uint64_t ms = (uint64_t)ceil((a->o.timeout_s + a->o.late_limit_s) * 1000.0);
+    uint64_t passed = (uv_hrtime() - a->sent_ns) / 1000000u;
+    uv_timer_start(&a->timer, on_late_limit, ms > passed ? ms - passed : 0, 0);
+    return;
+  }
+  send_held(a);
+}
+
+/* Sends the prepared request now that the agent has answered every earlier
+ * one. */
+static void send_held(sim_agent *a) {
+  int kind = a->prepared - 1;
+  if (a->prepared == 0) return;
   if (send_prepared(a, kind) == 0) return;
   /* Both output buffers are still in flight: the agent does not read. */
   sim_agent_proto_fault(&a->proto, kind, a->seq + 1, SIM_AGENT_F_TIMEOUT, 0,
@@ -629,6 +693,7 @@ int sim_agent_new(const sim_agent_opts *o, sim_agent **out, rs_err *e) {
   a->o = *o;
   if (a->o.timeout_s <= 0) a->o.timeout_s = SIM_AGENT_TIMEOUT_DEFAULT_S;
   if (a->o.init_timeout_s <= 0) a->o.init_timeout_s = SIM_AGENT_INIT_TIMEOUT_DEFAULT_S;
+  if (a->o.late_limit_s <= 0) a->o.late_limit_s = SIM_AGENT_LATE_LIMIT_DEFAULT_S;
   if (a->o.line_max == 0) a->o.line_max = SIM_AGENT_LINE_MAX_DEFAULT;
   sim_agent_proto_opts po = {o->city, o->grid, o->kdd, o->tick_s, o->t_from,
                              o->log,  o->run_id, a->o.line_max};
@@ -639,6 +704,7 @@ int sim_agent_new(const sim_agent_opts *o, sim_agent **out, rs_err *e) {
   }
   a->builtin = o->builtin != NULL;
   a->seq = -1;
+  a->late_seq = -1;
   a->next_reply = 0;
   a->ob[0].a = a->ob[1].a = a;
   *out = a;
@@ -655,10 +721,20 @@ int sim_agent_start(sim_agent *a, sim_loop *l, rs_err *e) {
   uv_pipe_init(uv, &a->perr, 0);
   uv_timer_init(uv, &a->timer);
   uv_timer_init(uv, &a->kill_timer);
+  uv_timer_init(uv, &a->eof_timer);
   a->pin.data = a->pout.data = a->perr.data = a->timer.data = a->kill_timer.data = a;
+  a->eof_timer.data = a;
   a->proc.data = a;
-  a->open_handles = 5;
+  a->open_handles = 6;
   a->spawned = 1;
+  /* A write to an agent that has exited raises SIGPIPE, whose default
+   * action ends ridesim: blocked on this thread, the write fails with
+   * EPIPE instead and the agent counts as died (sim_agent_stop consumes
+   * the pending signal and unblocks it). */
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0) a->sigpipe_held = !sigismember(&old, SIGPIPE);
   char *args[] = {"/bin/sh", "-c", (char *)a->o.command, NULL};
   uv_stdio_container_t io[3];
   io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
@@ -674,6 +750,7 @@ int sim_agent_start(sim_agent *a, sim_loop *l, rs_err *e) {
   po.exit_cb = on_exit_cb;
   po.stdio_count = 3;
   po.stdio = io;
+  po.flags = UV_PROCESS_DETACHED; /* a process group of its own (see above) */
   a->in_init = 1;
   int rc = uv_spawn(uv, &a->proc, &po);
   a->open_handles++; /* closed in the exit callback, or below when the spawn failed */
@@ -717,9 +794,17 @@ int sim_agent_start(sim_agent *a, sim_loop *l, rs_err *e) {
   return 0;
 }
 
+/* Kills the agent's process group: its shell and everything it started. */
+static void kill_group(sim_agent *a) {
+  if (a->proc.pid > 0) kill(-a->proc.pid, SIGKILL);
+}
+
 static void on_kill_timer(uv_timer_t *t) {
   sim_agent *a = t->data;
-  if (!a->st->exited) uv_process_kill(&a->proc, SIGKILL);
+  if (!a->st->exited) {
+    kill_group(a);
+    uv_process_kill(&a->proc, SIGKILL);
+  }
 }
 
 void sim_agent_stop(sim_agent *a) {
@@ -732,14 +817,27 @@ void sim_agent_stop(sim_agent *a) {
     while (!a->st->exited && uv_run(a->uv, UV_RUN_ONCE)) {
     }
   }
+  /* whatever the shell started and left behind goes with it */
+  kill_group(a);
   close_handle(a, (uv_handle_t *)&a->pout);
   close_handle(a, (uv_handle_t *)&a->perr);
   close_handle(a, (uv_handle_t *)&a->timer);
   close_handle(a, (uv_handle_t *)&a->kill_timer);
+  close_handle(a, (uv_handle_t *)&a->eof_timer);
   close_handle(a, (uv_handle_t *)&a->proc);
   while (a->open_handles > 0 && uv_run(a->uv, UV_RUN_ONCE)) {
   }
   a->spawned = 0;
+  if (a->sigpipe_held) {
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    const struct timespec now = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &now) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+    a->sigpipe_held = 0;
+  }
 }
 
 const sim_agent_stats *sim_agent_stats_get(const sim_agent *a) {

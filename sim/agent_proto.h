@@ -58,7 +58,7 @@
   X(BAD_REPLY, "bad-reply", "the reply is not {\"ok\": true, \"result\": [...]}")   \
   X(EXCEPTION, "exception", "the agent raised an exception (ok false)")            \
   X(TOO_LONG, "too-long", "the reply line exceeds the size limit")                 \
-  X(TIMEOUT, "timeout", "no reply within the time limit; the fallback acted")      \
+  X(TIMEOUT, "timeout", "no reply within the time limit")                        \
   X(LATE, "late", "a reply after its timeout, discarded")                          \
   X(WRONG_TYPE, "wrong-type", "an item is not an object with the right field types") \
   X(UNKNOWN_ORDER, "unknown-order", "an order_id not offered in that request")     \
@@ -67,7 +67,7 @@
   X(DUP_ORDER, "duplicate-order", "an order used twice (the later pair dropped)")  \
   X(DUP_DRIVER, "duplicate-driver", "a driver used twice (the later item dropped)") \
   X(BAD_DEST, "bad-destination", "a destination that is not a grid_id of the city") \
-  X(DIED, "died", "the agent exited or closed its output")
+  X(DIED, "died", "the agent exited, closed its output, stopped reading or hung")
 
 typedef enum {
 #define X(n, s, w) SIM_AGENT_F_##n,

@@ -207,5 +207,106 @@ EOF
   [ "$journal_before" = 0 ] && rm -f /dev/null-journal
 fi
 
+# --- the agent bridge --------------------------------------------------------
+if want agent; then
+  # A greedy agent whose misbehaviour MODE chooses; PIDFILE gets its pid.
+  cat >agent.py <<'EOF'
+import json, os, sys, time
+mode = sys.argv[1]
+if len(sys.argv) > 2:
+    open(sys.argv[2], "w").write(str(os.getpid()))
+n = 0
+def send(o):
+    sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
+for line in sys.stdin:
+    req = json.loads(line)
+    tick = req["tick"]
+    if req["type"] == "init":
+        if mode == "hang-init":
+            time.sleep(3600)
+        send({"ok": True, "tick": tick})
+        if mode == "stop-reading-exit":   # stops reading, then leaves mid-write
+            time.sleep(3); os.close(0); time.sleep(1); sys.exit(0)
+        if mode == "close-out":           # closes its stdout, lives on
+            os.close(1)
+            for _ in sys.stdin: pass
+            time.sleep(3600)
+        continue
+    if req["type"] == "reposition":
+        send({"ok": True, "tick": tick, "result": []}); continue
+    n += 1
+    if mode == "stall" and n == 20:
+        time.sleep(4)
+    used_o, used_d, res = set(), set(), []
+    for r in sorted(req["observ"], key=lambda r: r["order_driver_distance"]):
+        if r["order_id"] in used_o or r["driver_id"] in used_d: continue
+        used_o.add(r["order_id"]); used_d.add(r["driver_id"])
+        res.append({"order_id": r["order_id"], "driver_id": r["driver_id"]})
+    send({"ok": True, "tick": tick, "result": res})
+EOF
+  # requests of 60-100 KB: more than a pipe holds
+  BIG=(--synthetic --orders 100000 --drivers 3000 --from 08:00 --to 08:10 --seed 7)
+  # 1. the agent exits while a request larger than the pipe is being written
+  run_cmd a1 timeout 120 "$BIN" evaluate --agent "exec python3 agent.py stop-reading-exit" "${BIG[@]}" --out a1.db
+  st=$(sql a1.db "SELECT status FROM runs")
+  if [ "$RC" = 1 ] && [ "$st" = agent-died ] && grep -q '"died"' a1.db.agent.jsonl; then
+    ok "agent: exiting in the middle of a write: agent-died, results and fault log kept, exit 1"
+  else bad "agent: exiting in the middle of a write: exit $RC (141 is SIGPIPE), status '$st'" "$(tail -2 a1.err)"; fi
+
+  # 2. a stall of 4 s at one tick (limit 1 s): one tick lost, the same in every run
+  j=()
+  for k in 1 2; do
+    run_cmd a2 timeout 120 "$BIN" evaluate --agent "python3 agent.py stall" "${BIG[@]}" --agent-timeout 1 --out "a2_$k.db" --json
+    j+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_driver_income"])' a2.out 2>/dev/null)")
+    to[$k]=$(grep -c '"timeout"' "a2_$k.db.agent.jsonl")
+  done
+  if [ "${to[1]}" = 1 ] && [ "${to[2]}" = 1 ] && [ -n "${j[0]}" ] && [ "${j[0]}" = "${j[1]}" ]; then
+    ok "agent: a 4 s stall costs exactly one tick, and two runs give the same J (${j[0]})"
+  else bad "agent: a 4 s stall: timeouts ${to[1]} and ${to[2]} (want 1), J ${j[0]:-?} and ${j[1]:-?}"; fi
+
+  # 3. an agent that closes its stdout and lives on is dead to the run; so
+  #    is one whose shell keeps the pipe open (it hangs: nothing answers)
+  for how in exec shell; do
+    pre=""
+    [ "$how" = exec ] && pre="exec "
+    run_cmd a3 timeout 120 "$BIN" evaluate --agent "${pre}python3 agent.py close-out" "${BIG[@]}" \
+      --agent-late-limit 5 --out "a3$how.db"
+    st=$(sql "a3$how.db" "SELECT status FROM runs")
+    if [ "$RC" = 1 ] && [ "$st" = agent-died ]; then ok "agent: closing its stdout ($how) ends the run as agent-died"
+    else bad "agent: closed stdout ($how): exit $RC, status '$st'" "$(tail -2 a3.err)"; fi
+  done
+
+  # 4. an agent forked by its shell dies with it (init timeout, then exit)
+  run_cmd a4 timeout 120 "$BIN" evaluate --agent "python3 agent.py hang-init $WORK/a4.pid; true" "${BIG[@]}" \
+    --agent-init-timeout 1 --out a4.db
+  pid=$(cat a4.pid 2>/dev/null)
+  alive=no
+  if [ -n "$pid" ]; then
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+      [ -z "$state" ] || [ "$state" = Z ] && break
+      sleep 0.2
+    done
+    [ -n "$state" ] && [ "$state" != Z ] && alive=yes && PIDS+=("$pid")
+  fi
+  if [ -n "$pid" ] && [ "$alive" = no ] && [ "$RC" = 1 ]; then ok "agent: a shell's child does not outlive the run (init timeout)"
+  else bad "agent: the shell's child: pid '${pid}' alive: $alive, exit $RC"; fi
+
+  # 5. the fault log: a full disk, the results DB, the trip store
+  run_cmd a5 timeout 120 "$BIN" evaluate --agent "python3 agent.py stall" "${BIG[@]}" --agent-timeout 1 --out a5.db \
+    --agent-log /dev/full
+  if [ "$RC" -ne 0 ] && grep -q "agent log" a5.err; then ok "agent: a fault log that cannot be written is an error"
+  else bad "agent: fault log on a full disk: exit $RC" "$(tail -2 a5.err)"; fi
+  run_cmd a6 timeout 120 "$BIN" evaluate --agent "python3 agent.py ok" "${BIG[@]}" --out a6.db --agent-log a6.db
+  if [ "$RC" -ne 0 ] && grep -q "results DB" a6.err; then ok "agent: --agent-log equal to --out is refused"
+  else bad "agent: --agent-log equal to --out: exit $RC" "$(tail -2 a6.err)"; fi
+  "$BIN" import mid.csv --db a7trips.db >/dev/null 2>&1
+  before=$(cksum <a7trips.db)
+  run_cmd a7 timeout 120 "$BIN" evaluate --agent "python3 agent.py ok" --trips a7trips.db --from 08:00 --to 08:10 \
+    --drivers 50 --out a7.db --agent-log ./a7trips.db
+  if [ "$RC" -ne 0 ] && [ "$(cksum <a7trips.db)" = "$before" ]; then ok "agent: --agent-log equal to --trips is refused, the store untouched"
+  else bad "agent: --agent-log equal to --trips: exit $RC" "$(tail -2 a7.err)"; fi
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -59,7 +59,11 @@ static void eval_help(void) {
   runopts_help_line("--agent builtin:NAME", text);
   printf(
       "  --agent-timeout S     wall-time limit per call (default 2)\n"
-      "  --agent-init-timeout S  limit of the init handshake (default 60)\n");
+      "  --agent-init-timeout S  limit of the init handshake (default 600: loading a\n"
+      "                        model on a busy machine takes minutes)\n"
+      "  --agent-late-limit S  after a timeout, the next request waits for the late\n"
+      "                        reply, at most S s more (default 120); longer: the\n"
+      "                        agent hangs and the run ends as agent-died\n");
   disp_registry_names(DISP_REG_DISPATCH, DISP_REG_NEEDS_MODEL, ", ", names, sizeof names);
   snprintf(text, sizeof text, "dispatch policy (%s) that decides a tick whose reply failed "
            "entirely (default none: nobody is matched)", names);
@@ -93,7 +97,7 @@ static void eval_help(void) {
 enum {
   OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_AGENT, OPT_AGENT_TIMEOUT,
   OPT_AGENT_INIT_TIMEOUT, OPT_FALLBACK, OPT_KDD_GRID, OPT_KDD_IDLE, OPT_KDD_CANCEL,
-  OPT_AGENT_LOG, OPT_VERBOSE
+  OPT_AGENT_LOG, OPT_VERBOSE, OPT_AGENT_LATE_LIMIT
 };
 
 /* The command's own options; the scenario's come from runopts. */
@@ -105,6 +109,7 @@ static const struct option EVAL_OWN[] = {
   {"agent", required_argument, NULL, OPT_AGENT},
   {"agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT},
   {"agent-init-timeout", required_argument, NULL, OPT_AGENT_INIT_TIMEOUT},
+  {"agent-late-limit", required_argument, NULL, OPT_AGENT_LATE_LIMIT},
   {"fallback", required_argument, NULL, OPT_FALLBACK},
   {"kdd-grid", required_argument, NULL, OPT_KDD_GRID},
   {"kdd-idle", required_argument, NULL, OPT_KDD_IDLE},
@@ -119,7 +124,7 @@ typedef struct {
   int city_given;   /* --city or the scenario named one */
   int json, check, print;
   const char *agent;            /* --agent: a command, or builtin:NAME */
-  double timeout_s, init_timeout_s;
+  double timeout_s, init_timeout_s, late_limit_s;
   const char *fallback;         /* --fallback NAME, NULL = none */
   const char *kdd_grid, *kdd_idle, *kdd_cancel;
   const char *log_path;         /* --agent-log */
@@ -132,6 +137,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
   sim_scenario_defaults(&a->sc);
   a->timeout_s = SIM_AGENT_TIMEOUT_DEFAULT_S;
   a->init_timeout_s = SIM_AGENT_INIT_TIMEOUT_DEFAULT_S;
+  a->late_limit_s = SIM_AGENT_LATE_LIMIT_DEFAULT_S;
   rs_err e;
   rs_err_clear(&e);
   struct option table[RUNOPTS_MAX];
@@ -164,6 +170,11 @@ static int parse_args(int argc, char **argv, eval_args *a) {
       if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 86400)
         return BAD("--agent-init-timeout: expected seconds, got '%s'", optarg);
       a->init_timeout_s = dv;
+      break;
+    case OPT_AGENT_LATE_LIMIT:
+      if (cli_parse_double(optarg, &dv) || dv <= 0 || dv > 86400)
+        return BAD("--agent-late-limit: expected seconds (0-86400], got '%s'", optarg);
+      a->late_limit_s = dv;
       break;
     case OPT_FALLBACK: a->fallback = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
     case OPT_KDD_GRID: a->kdd_grid = optarg; break;
@@ -228,6 +239,14 @@ static int load_kdd(const eval_args *a, city_kdd_grid **kg, city_kdd_idle **ki,
   return 0;
 }
 
+/* Says that the bridge now waits for the agent to load (a model can take
+ * minutes). */
+static void say_starting(void *arg, double limit_s) {
+  (void)arg;
+  cli_error("evaluate", "starting the agent; waiting up to %.0f s for its init reply"
+            " (--agent-init-timeout)", limit_s);
+}
+
 static int evaluate_one(int argc, char **argv, day_score *score) {
   eval_args a;
   memset(&a, 0, sizeof a);
@@ -277,7 +296,8 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
   } else {
     run_agent_opts o = {&a.sc, a.city_given, builtin ? NULL : a.agent,
                         a.fallback ? &fb : NULL, a.timeout_s, a.init_timeout_s, kg, ki, kc,
-                        a.log_path, a.check, RIDESIM_VERSION};
+                        a.log_path, a.check, RIDESIM_VERSION, a.late_limit_s, say_starting,
+                        NULL};
     int rc = run_agent_exec(&x, &o, &e);
     if (!x.life.written) {
       cli_error("evaluate", "%s", e.msg);

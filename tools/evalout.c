@@ -20,8 +20,11 @@ static void print_scores(const sim_kpis *k, uint64_t seed, const city_def *city,
   char t0[32], t1[32];
   cli_format_time(from, t0, sizeof t0);
   cli_format_time(to, t1, sizeof t1);
-  printf("ridesim evaluate: %s, %s to %s, %lld drivers, agent %s, seed %llu\n", city->name, t0,
-         t1, (long long)k->drivers, agent_label, (unsigned long long)seed);
+  /* the label is agent:COMMAND or builtin:NAME: "agent agent:..." says it twice */
+  int ext = strncmp(agent_label, "agent:", 6) == 0;
+  printf("ridesim evaluate: %s, %s to %s, %lld drivers, agent %s%s%s, seed %llu\n", city->name,
+         t0, t1, (long long)k->drivers, ext ? "'" : "", ext ? agent_label + 6 : agent_label,
+         ext ? "'" : "", (unsigned long long)seed);
   printf("  %-28s %14.2f\n", "dispatch score J", k->income);
   printf("  %-28s %14.4f\n", "reposition score G", k->income_per_hour);
   kpiout_opts o = {SIM_KPI_VIEW_EVAL, wall, stop < to, NULL, NULL};
