@@ -463,6 +463,8 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
     return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
   if (s->drivers == 0 || s->drivers < -1)
     return rs_err_set(e, RS_EINVAL, "scenario: 'drivers' must be at least 1");
+  if (s->out[0] == '\0')
+    return rs_err_set(e, RS_EINVAL, "scenario: 'out' is empty: name the results DB");
   if (s->n_cancel < 1) return rs_err_set(e, RS_EINVAL, "scenario: empty cancellation table");
   if (s->n_cancel > SIM_CANCEL_POINTS_MAX)
     return rs_err_set(e, RS_EINVAL, "scenario: the cancellation table holds at most %d points",

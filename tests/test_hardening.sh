@@ -308,5 +308,22 @@ EOF
   else bad "agent: --agent-log equal to --trips: exit $RC" "$(tail -2 a7.err)"; fi
 fi
 
+# --- empty paths and limits --------------------------------------------------
+if want paths; then
+  run_cmd p1 "$BIN" run --synthetic --orders 2000 --from 07:00 --to 08:00 --drivers 40 --out ''
+  if [ "$RC" = 2 ] && grep -q -- "--out: empty" p1.err; then ok "paths: run --out '' is refused"
+  else bad "paths: run --out '': exit $RC" "$(head -2 p1.out p1.err)"; fi
+  run_cmd p2 "$BIN" run --trips '' --from 07:00 --to 08:00 --drivers 40 --out p2.db
+  if [ "$RC" = 2 ] && [ ! -e p2.db ]; then ok "paths: run --trips '' is refused (it was the synthetic city)"
+  else bad "paths: run --trips '': exit $RC" "$(head -2 p2.err)"; fi
+  echo '{"out": ""}' >p3.json
+  run_cmd p3 "$BIN" run --scenario p3.json --synthetic --orders 2000 --from 07:00 --to 08:00 --drivers 40
+  if [ "$RC" -ne 0 ] && grep -q "'out' is empty" p3.err; then ok "paths: a scenario's empty 'out' is refused"
+  else bad "paths: a scenario's empty 'out': exit $RC" "$(head -2 p3.err)"; fi
+  run_cmd p4 "$BIN" run --synthetic --drivers 100000000 --out p4.db
+  if [ "$RC" = 2 ] && grep -q "1 to 10000000" p4.err; then ok "paths: --drivers 100000000 names the real limit"
+  else bad "paths: --drivers 100000000: exit $RC" "$(head -2 p4.err)"; fi
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -56,7 +56,7 @@ static val_table *random_table(uint64_t seed, int32_t slot_s, int32_t day_types,
   pcg32 rng;
   pcg32_seed(&rng, seed, 9);
   int32_t ns = val_table_n_slots(t);
-  static const double special[] = {1e308, -1e-300, 4.9e-324, 0.1, 1.0 / 3, -12345.678901234567,
+  static const double special[] = {1e9, -1e-300, 4.9e-324, 0.1, 1.0 / 3, -12345.678901234567,
                                    0.0};
   for (int i = 0; i < n_seen; i++) {
     int32_t d = (int32_t)pcg32_bounded(&rng, (uint32_t)day_types);
@@ -396,6 +396,15 @@ START_TEST(test_load_damaged) {
       {"UPDATE vvalues SET n = 0 WHERE rowid = (SELECT min(rowid) FROM vvalues)", "n out",
        RS_EFORMAT},
       {"UPDATE vvalues SET v = NULL WHERE rowid = (SELECT min(rowid) FROM vvalues)", "v out",
+       RS_EFORMAT},
+      /* values no run could use: refused at load, the table named */
+      {"UPDATE vvalues SET v = 9e999 WHERE rowid = (SELECT min(rowid) FROM vvalues)", "v out",
+       RS_EFORMAT},
+      {"UPDATE vvalues SET v = -9e999 WHERE rowid = (SELECT max(rowid) FROM vvalues)", "v out",
+       RS_EFORMAT},
+      {"UPDATE vvalues SET v = 1e308 WHERE rowid = (SELECT min(rowid) FROM vvalues)", "v out",
+       RS_EFORMAT},
+      {"UPDATE vvalues SET v = -1e308 WHERE rowid = (SELECT min(rowid) FROM vvalues)", "v out",
        RS_EFORMAT},
       {"DROP TABLE vvalues", "not a ridesim value table", RS_EFORMAT},
   };

@@ -147,6 +147,8 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
   double dv;
   switch (opt) {
   case RUNOPT_TRIPS:
+    /* an empty path would quietly mean the synthetic city */
+    if (*arg == '\0') return BAD("--trips: empty file name (--synthetic for the synthetic city)");
     if (set_str(s->trips, sizeof s->trips, arg)) return BAD("--trips: path too long");
     return 1;
   case RUNOPT_SYNTH: s->trips[0] = '\0'; return 1;
@@ -170,7 +172,7 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     return 1;
   case RUNOPT_DRIVERS:
     if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 10000000)
-      return BAD("--drivers: expected a fleet size of at least 1, got '%s'", arg);
+      return BAD("--drivers: expected a fleet size from 1 to 10000000, got '%s'", arg);
     s->drivers = (int32_t)iv;
     return 1;
   case RUNOPT_DISPATCH:
@@ -221,6 +223,7 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     return 1;
   case RUNOPT_SCENARIO: return 1; /* read in pass 1 */
   case RUNOPT_OUT:
+    if (*arg == '\0') return BAD("--out: empty file name");
     if (set_str(s->out, sizeof s->out, arg)) return BAD("--out: path too long");
     return 1;
   case RUNOPT_SPEED:

@@ -32,6 +32,12 @@
 #include "base/rs_sqlite.h"
 #include "value/vstore.h"
 
+/* The largest |V| a table may hold: a value is the money a driver expects
+ * to earn from a cell onwards, so a billion units is already absurd, and
+ * infinities or 1e308 would turn every sum over them into inf or NaN (the
+ * matching solver then refuses a run's weights without naming the table). */
+#define VSTORE_V_MAX 1e9
+
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -422,6 +428,7 @@ int val_store_load(const char *path, const city_def *city, const city_grid *g,
     else if (sl < 0 || sl >= ns) bad = "slot";
     else if (k < 0 || k >= n_cells) bad = "cell";
     else if (vt != SQLITE_FLOAT && vt != SQLITE_INTEGER) bad = "v";
+    else if (!(fabs(sqlite3_column_double(s, 3)) <= VSTORE_V_MAX)) bad = "v"; /* also NaN */
     else if (n <= 0 || n > (int64_t)UINT32_MAX) bad = "n";
     if (bad != NULL) {
       rc = rs_err_set(e, RS_EFORMAT, "%s: vvalues: %s out of range in row (dtype %lld,"
