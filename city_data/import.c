@@ -58,6 +58,10 @@
 #define IMPORT_MAX_SPEED_MPS 60.0   /* above any taxi's mean speed */
 #define MILE_M 1609.344             /* international mile */
 #define IMPORT_MAX_RECORD (1 << 20) /* longer lines are rejected */
+/* No taxi ride costs a hundred thousand money units (dollars, yuan or the
+ * KDD Cup's reward units): a larger fare is a broken record, and 1e308
+ * would make a run's income a 309-digit number. */
+#define IMPORT_MAX_FARE 1e5
 #define NAME_MAX_LEN 64
 #define TLC_EXTRAS 4                /* surcharge columns of a TLC file */
 
@@ -374,6 +378,8 @@ static int bind_map(binding *b, const city_csv *c, const char *map,
                         "column map: unknown field '%.*s' (known: t_request, plat,"
                         " plng, dlat, dlng, t_dropoff, fare, distance_m,"
                         " distance_mi, source_id)", (int)klen, p);
+    if (b->col[field] >= 0)
+      return rs_err_set(e, RS_EINVAL, "column map: %s is given twice", field_keys[field]);
     char col[NAME_MAX_LEN];
     size_t clen = len - klen - 1;
     if (clen >= sizeof col) clen = sizeof col - 1;
@@ -503,6 +509,9 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
     if (parse_number(c->fields[col], c->lens[col], &v) == 0 && v == floor(v) && v >= 0 &&
         v <= 9007199254740992.0)
       t->source_id = (int64_t)v;
+    else if (strcmp(b->label, "kddcup") == 0)
+      /* the side files (--kdd-cancel) find an order by this id */
+      return "order_id is not a non-negative integer";
   }
   /* An empty optional cell means unknown. */
   if (present(c, b, F_TDROP) &&
@@ -532,6 +541,7 @@ static const char *parse_row(row_ctx *x, const city_csv *c, const binding *b,
   if (!city_def_contains(x->city, t->dlat, t->dlng))
     return "dropoff outside the city box";
   if (t->fare < 0) return "negative fare";
+  if (t->fare > IMPORT_MAX_FARE) return "implausible fare (over 100000)";
   if (t->distance_m < 0) return "negative distance";
   if (t->t_dropoff >= 0) {
     if (t->t_dropoff < t->t_request) return "dropoff before pickup";
@@ -566,6 +576,14 @@ static int bind_header(binding *b, const city_csv *c, city_format f,
     if (c->high && !city_csv_utf8_valid(c->fields[k], c->lens[k]))
       return rs_err_set(e, RS_EFORMAT, "%s:%lld: header is not UTF-8 text,"
                         " not a trip CSV", path, (long long)c->line);
+  /* a name twice: which column holds the field would be a guess */
+  for (int k = 0; k < c->n_fields; k++)
+    for (int j = 0; j < k; j++)
+      if (c->lens[k] == c->lens[j] && c->lens[k] > 0 &&
+          memcmp(c->fields[k], c->fields[j], c->lens[k]) == 0)
+        return rs_err_set(e, RS_EFORMAT, "%s:%lld: column '%.*s' appears twice in the header"
+                          " (columns %d and %d)", path, (long long)c->line, (int)c->lens[k],
+                          c->fields[k], j + 1, k + 1);
   if (f == CITY_FMT_TLC || (f == CITY_FMT_AUTO && map == NULL)) {
     if (bind_tlc(b, c) == 0) return 0;
     if (f == CITY_FMT_TLC) {

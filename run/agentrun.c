@@ -80,6 +80,19 @@ static int on_built(void *arg, run_life *l, rs_err *e) {
     sim_cancel_model cm = {&x->kdd, kdd_cancel_p};
     sim_engine_set_cancel_model(eng, cm);
   }
+  if (x->o.kdd_grid != NULL) {
+    /* another city's table would put every driver in the one cell nearest
+     * to it, silently */
+    const city_def *c = &l->in->city;
+    int32_t n = city_kdd_grid_size(x->o.kdd_grid), inside = 0;
+    for (int32_t i = 0; i < n; i++) {
+      const city_kdd_cell *k = city_kdd_grid_cell(x->o.kdd_grid, i);
+      inside += city_def_contains(c, k->lat, k->lng);
+    }
+    if (inside == 0)
+      return rs_err_set(e, RS_EINVAL, "--kdd-grid: none of its %d cells lies in the box of city '%s':"
+                        " it is the grid of another city", (int)n, c->name);
+  }
   if (x->o.log_path) snprintf(x->log_path, sizeof x->log_path, "%s", x->o.log_path);
   else snprintf(x->log_path, sizeof x->log_path, "%s.agent.jsonl", l->sc.out);
   if (same_file(x->log_path, l->sc.out) || same_file(x->log_path, l->sc.trips))

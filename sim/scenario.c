@@ -313,18 +313,44 @@ static int parse_factors(sim_scenario *s, const cJSON *it, const char *origin, r
   return 0;
 }
 
+/* The first key that appears twice in one object of the tree, or NULL: cJSON
+ * keeps both, and which one a reader takes would be an accident. */
+static const char *duplicate_key(const cJSON *node) {
+  const cJSON *a, *b;
+  cJSON_ArrayForEach(a, node) {
+    if (cJSON_IsObject(node))
+      for (b = node->child; b != a; b = b->next)
+        if (strcmp(a->string, b->string) == 0) return a->string;
+    const char *d = duplicate_key(a);
+    if (d != NULL) return d;
+  }
+  return NULL;
+}
+
 int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
                        rs_err *e) {
-  cJSON *root = cJSON_Parse(json);
+  const char *stop = NULL;
+  /* the whole text is one JSON value: anything after it is an error */
+  cJSON *root = cJSON_ParseWithOpts(json, &stop, 1);
   if (root == NULL) {
     const char *where = cJSON_GetErrorPtr();
     int line = 1;
     for (const char *p = json; where && p < where && *p; p++) line += *p == '\n';
-    return FAIL("%s:%d: not valid JSON", origin, line);
+    cJSON *lenient = cJSON_Parse(json); /* valid up to trailing text? */
+    int trailing = lenient != NULL;
+    cJSON_Delete(lenient);
+    return FAIL("%s:%d: not valid JSON%s", origin, line,
+                trailing ? " (text after the scenario object)" : "");
   }
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return FAIL("%s: a scenario must be a JSON object", origin);
+  }
+  const char *dup = duplicate_key(root);
+  if (dup != NULL) {
+    rs_err_set(e, RS_EFORMAT, "%s: key '%s' appears twice", origin, dup);
+    cJSON_Delete(root);
+    return RS_EFORMAT;
   }
   sim_scenario s = *out;
   int rc = 0;
@@ -355,13 +381,16 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     } else if (strcmp(k, "dispatch") == 0) rc = get_string(it, origin, s.dispatch, sizeof s.dispatch, e);
     else if (strcmp(k, "reposition") == 0) rc = get_string(it, origin, s.reposition, sizeof s.reposition, e);
     else if (strcmp(k, "seed") == 0) {
-      /* a number up to 2^53, or a decimal string for any 64-bit seed */
+      /* a number up to 2^53, or a decimal string for any seed below 2^63
+       * (the results DB keeps seeds as SQLite's signed 64-bit integers) */
       if (cJSON_IsString(it)) {
         char *end;
         errno = 0;
         unsigned long long v = strtoull(it->valuestring, &end, 10);
-        if (errno != 0 || end == it->valuestring || *end != '\0' || it->valuestring[0] == '-')
-          rc = FAIL("%s: 'seed' must be a non-negative 64-bit integer", origin);
+        if (errno != 0 || end == it->valuestring || *end != '\0' || it->valuestring[0] == '-' ||
+            v > SIM_SEED_MAX)
+          rc = FAIL("%s: 'seed' must be an integer from 0 to 9223372036854775807 (2^63 - 1)",
+                    origin);
         else
           s.seed = (uint64_t)v;
       } else {

@@ -25,6 +25,8 @@
 #define SIM_PATH_MAX 1024
 #define SIM_NAME_MAX 64
 #define SIM_CANCEL_POINTS_MAX 32
+#define SIM_SEED_MAX 9223372036854775807ull /* 2^63 - 1: a results DB keeps seeds as
+                                              SQLite's signed 64-bit integers */
 
 #define SIM_PATIENCE_DEFAULT_S 600     /* riders wait 10 min for a match */
 #define SIM_TICK_DEFAULT_S 2           /* KDD Cup 2020 dispatch window */

@@ -221,9 +221,9 @@ expect_fail "a horizon with no trips" 1 "no trips" -- --trips few.db --from 10:0
 expect_fail "a missing trip store" 1 "missing.db" -- --trips "$WORK/missing.db" --out bad.db
 expect_fail "a file that is not a trip store" 1 "notdb.db" -- --trips notdb.db --out bad.db
 expect_fail "a results DB given as trip store" 1 "" -- --trips bad.db --out bad.db
-expect_fail "a missing scenario file" 1 "nope.json" -- --scenario nope.json --out bad.db
+expect_fail "a missing scenario file" 2 "nope.json" -- --scenario nope.json --out bad.db
 printf '{"drivers": 10, "colour": "red"}' >badscen.json
-expect_fail "a scenario with an unknown key" 1 "colour" -- --scenario badscen.json --out bad.db
+expect_fail "a scenario with an unknown key" 2 "colour" -- --scenario badscen.json --out bad.db
 expect_fail "a city that does not exist" 1 "atlantis" -- --orders 2000 --city atlantis --out bad.db
 printf '{"policies": {"v1d3": {"lr": "fast"}}}' >badpol.json
 expect_fail "a policy option of the wrong type" 1 "'policies.v1d3.lr' must be a number" -- --scenario badpol.json --out bad.db

@@ -325,5 +325,47 @@ if want paths; then
   else bad "paths: --drivers 100000000: exit $RC" "$(head -2 p4.err)"; fi
 fi
 
+# --- data accepted without a word -------------------------------------------
+if want data; then
+  { echo "pickup_datetime,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon,pickup_lat"
+    tail -n +2 mid.csv | sed 's/$/,40.75/'; } >duphdr.csv
+  run_cmd d1 "$BIN" import duphdr.csv --db d1.db
+  if [ "$RC" -ne 0 ] && grep -q "appears twice" d1.err; then ok "data: a CSV header naming a column twice is refused"
+  else bad "data: a duplicate header column: exit $RC" "$(head -2 d1.err)"; fi
+  run_cmd d2 "$BIN" import --format csv --map "t_request=pickup_datetime,plat=pickup_lat,plng=pickup_lon,dlat=dropoff_lat,dlng=dropoff_lon,plat=dropoff_lat" mid.csv --db d2.db
+  if [ "$RC" -ne 0 ] && grep -q "given twice" d2.err; then ok "data: a column map giving a field twice is refused"
+  else bad "data: a duplicate map key: exit $RC" "$(head -2 d2.err)"; fi
+  printf '{"drivers": 10, "drivers": 20}' >dupkey.json
+  run_cmd d3 "$BIN" run --scenario dupkey.json --synthetic --orders 2000 --from 07:00 --to 08:00 --out d3.db
+  if [ "$RC" = 2 ] && grep -q "appears twice" d3.err; then ok "data: a scenario key given twice is refused (exit 2)"
+  else bad "data: a duplicate scenario key: exit $RC" "$(head -2 d3.err)"; fi
+  printf '{"drivers": 10} {"drivers": 20} trailing' >trail.json
+  run_cmd d4 "$BIN" run --scenario trail.json --synthetic --orders 2000 --from 07:00 --to 08:00 --out d4.db
+  if [ "$RC" = 2 ] && grep -q "after the scenario" d4.err; then ok "data: text after the scenario object is refused (exit 2)"
+  else bad "data: trailing garbage after a scenario: exit $RC" "$(head -2 d4.err)"; fi
+  printf '{"drivers": 0}' >invalid.json
+  run_cmd d5 "$BIN" run --scenario invalid.json --synthetic --orders 2000 --out d5.db
+  run_cmd d5b "$BIN" run --scenario no-such.json --synthetic --orders 2000 --out d5.db
+  if [ "$RC" = 2 ]; then ok "data: a scenario that does not read exits 2, as one that does not validate"
+  else bad "data: a missing scenario: exit $RC (a bad one exits 2)"; fi
+  { head -3 kdd.csv; echo "900900,1477962000,1477962900,104.05,30.65,104.07,30.66,1e308"
+    echo "ab12cd,1477962000,1477962900,104.05,30.65,104.07,30.66,3.5"; } >kddbad.csv
+  run_cmd d6 "$BIN" import --format kddcup kddbad.csv --db d6.db
+  if [ "$(sql d6.db "SELECT count(*) FROM trips")" = 3 ] && grep -q "implausible fare" d6.out &&
+     grep -q "order_id is not" d6.out; then
+    ok "data: a KDD fare of 1e308 and a non-numeric order_id are rejected with their reasons"
+  else bad "data: KDD fare 1e308 / text order_id: $(sql d6.db "SELECT count(*) FROM trips") trips" "$(cat d6.out | head -4)"; fi
+  if [ -n "${RIDESIM_DATA:-}" ] && [ -f "$RIDESIM_DATA/kddcup2020/hexagon_grid_table.csv" ]; then
+    run_cmd d7 timeout 120 "$BIN" evaluate --agent builtin:batch-distance --trips man.db --from 08:00 --to 08:30 \
+      --drivers 50 --kdd-grid "$RIDESIM_DATA/kddcup2020/hexagon_grid_table.csv" --out d7.db
+    if [ "$RC" -ne 0 ] && grep -q "another city" d7.err; then ok "data: the Chengdu KDD grid is refused for Manhattan"
+    else bad "data: the Chengdu grid for Manhattan: exit $RC" "$(tail -2 d7.err)"; fi
+  fi
+  run_cmd d8 "$BIN" run --synthetic --orders 2000 --from 07:00 --to 08:00 --seed 9223372036854775808 --out d8.db
+  if [ "$RC" = 2 ] && [ "$(sql d8.db "SELECT count(*) FROM runs WHERE seed < 0" 2>/dev/null)" != 1 ]; then
+    ok "data: a seed of 2^63 is refused (it was stored negative)"
+  else bad "data: seed 2^63: exit $RC, stored $(sql d8.db "SELECT seed FROM runs" 2>/dev/null)"; fi
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -265,7 +265,7 @@ END_TEST
 START_TEST(test_kddcup) {
   setup();
   static const char text[] =
-      "o1,1477965600,1477966800,104.07,30.67,104.10,30.70,3.5\n"
+      "1,1477965600,1477966800,104.07,30.67,104.10,30.70,3.5\n"
       "o2,1477965600,1477966800,104.07,30.67,104.10\n"
       "o3,1477965600,1477965000,104.07,30.67,104.10,30.70,3.5\n"
       "o4,1477965700,1477966800,104.07,30.67,120.0,30.70,3.5\n";
@@ -278,6 +278,18 @@ START_TEST(test_kddcup) {
   ck_assert_msg(city_import_file(st, &chengdu, path, &opts, &s, &e) == 0, "%s", e.msg);
   ck_assert_int_eq(s.accepted, 1);
   ck_assert_int_eq(s.rejected, 3);
+  /* an order_id that is no integer is rejected: side files could not
+   * name it; so is a fare no ride costs */
+  static const char badid[] =
+      "o1,1477965600,1477966800,104.07,30.67,104.10,30.70,3.5\n"
+      "5,1477965600,1477966800,104.07,30.67,104.10,30.70,1e308\n";
+  char path0[512];
+  write_file(path0, sizeof path0, "orders0.csv", badid, sizeof badid - 1);
+  city_store *st0 = fresh_store("kdd0.db", &chengdu);
+  ck_assert_msg(city_import_file(st0, &chengdu, path0, &opts, &s, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(s.accepted, 0);
+  ck_assert_int_eq(s.rejected, 2);
+  city_store_close(st0);
   city_trip *a;
   size_t n;
   ck_assert_int_eq(city_store_load(st, 0, INT64_MAX, &a, &n, &e), 0);
@@ -288,7 +300,7 @@ START_TEST(test_kddcup) {
   ck_assert_double_eq(a[0].plng, 104.07);
   ck_assert_double_eq(a[0].fare, 3.5);
   ck_assert(isnan(a[0].distance_m));
-  ck_assert_int_eq(a[0].source_id, -1); /* "o1" is no integer id */
+  ck_assert_int_eq(a[0].source_id, 1);
   free(a);
   /* Integer order ids are kept as the trips' source ids. */
   static const char ints[] =

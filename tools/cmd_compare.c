@@ -163,6 +163,7 @@ static int parse_seeds(const char *s, uint64_t **out, int *n) {
       if (cli_parse_u64(buf, &lo)) goto bad;
       hi = lo;
     }
+    if (hi > SIM_SEED_MAX) goto bad;
     for (uint64_t v = lo;; v++) {
       if (k >= CMP_MAX_SEEDS) goto bad;
       for (int i = 0; i < k; i++)
@@ -195,7 +196,7 @@ static int parse_args(int argc, char **argv, cmp_args *a) {
     compare_help();
     return -1;
   }
-  if (pass1 != 0) return 1;
+  if (pass1 != 0) return pass1; /* 2: a scenario file that does not read */
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {

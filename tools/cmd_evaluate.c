@@ -148,7 +148,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     eval_help();
     return -1;
   }
-  if (pass1 != 0) return 1;
+  if (pass1 != 0) return pass1; /* 2: a scenario file that does not read */
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {

@@ -75,7 +75,7 @@ int runopts_scenarios(runopts_ctx *c, int argc, char **argv, const struct option
     if (opt != RUNOPT_SCENARIO) continue;
     if (sim_scenario_load(s, optarg, &e) != 0) {
       cli_error(c->cmd, "%s", e.msg);
-      return 1;
+      return 2; /* as a scenario that reads but does not validate */
     }
     if (strcmp(s->city, "synthetic") != 0) c->city_given = 1;
   }
@@ -182,7 +182,8 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     if (set_str(s->reposition, sizeof s->reposition, arg)) return BAD("--reposition: too long");
     return 1;
   case RUNOPT_SEED:
-    if (cli_parse_u64(arg, &uv)) return BAD("--seed: expected a non-negative integer, got '%s'", arg);
+    if (cli_parse_u64(arg, &uv) || uv > SIM_SEED_MAX)
+      return BAD("--seed: expected an integer from 0 to 9223372036854775807 (2^63 - 1), got '%s'", arg);
     s->seed = uv;
     return 1;
   case RUNOPT_PATIENCE:

@@ -51,8 +51,8 @@ typedef struct {
 } runopts_ctx;
 
 /* Pass 1: loads every --scenario file into s, in order. 0; -1 when --help
- * was given (nothing loaded: the caller prints its help); 1 with the error
- * printed. Leaves optind for the caller to reset. */
+ * was given (nothing loaded: the caller prints its help); 2 (the exit
+ * status of bad input) with the error printed. Leaves optind for the caller to reset. */
 int runopts_scenarios(runopts_ctx *c, int argc, char **argv, const struct option *table,
                       sim_scenario *s);
 
