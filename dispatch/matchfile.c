@@ -90,7 +90,9 @@ static int parse_real(const char *s, const char *end, double *out) {
   char *stop;
   errno = 0;
   double v = strtod(tmp, &stop);
-  if (errno != 0 || *stop != '\0' || !isfinite(v)) return -1;
+  /* ERANGE with a result below 1 is underflow (1e-320 is a subnormal, 1e-400
+   * rounds to 0): a finite weight all the same, unlike an overflow */
+  if ((errno != 0 && !(errno == ERANGE && fabs(v) < 1)) || *stop != '\0' || !isfinite(v)) return -1;
   *out = v;
   return 0;
 }

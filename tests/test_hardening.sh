@@ -91,6 +91,54 @@ city_variant wide_synthetic.json synthetic 39.90 -74.60 41.20 -73.30
 city_variant wide_own.json widecity 39.90 -74.60 41.20 -73.30
 RUN=(--from 08:00 --to 09:00 --drivers 60 --dispatch batch-distance)
 
+# KDD Cup order rows in Chengdu (unix seconds, UTC+8)
+python3 - <<'EOF'
+import random
+r = random.Random(3)
+with open("kdd.csv", "w") as f:
+    for i in range(200):
+        t = 1477958400 + 3600 + i * 11
+        f.write("%d,%d,%d,%.5f,%.5f,%.5f,%.5f,%.2f\n" % (
+            900000 + i, t, t + 900, 104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(),
+            104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(), 2 + 3 * r.random()))
+EOF
+
+# A greedy agent whose misbehaviour MODE chooses; PIDFILE gets its pid.
+cat >agent.py <<'EOF'
+import json, os, sys, time
+mode = sys.argv[1]
+if len(sys.argv) > 2:
+    open(sys.argv[2], "w").write(str(os.getpid()))
+n = 0
+def send(o):
+    sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
+for line in sys.stdin:
+    req = json.loads(line)
+    tick = req["tick"]
+    if req["type"] == "init":
+        if mode == "hang-init":
+            time.sleep(3600)
+        send({"ok": True, "tick": tick})
+        if mode == "stop-reading-exit":   # stops reading, then leaves mid-write
+            time.sleep(3); os.close(0); time.sleep(1); sys.exit(0)
+        if mode == "close-out":           # closes its stdout, lives on
+            os.close(1)
+            for _ in sys.stdin: pass
+            time.sleep(3600)
+        continue
+    if req["type"] == "reposition":
+        send({"ok": True, "tick": tick, "result": []}); continue
+    n += 1
+    if mode == "stall" and n == 20:
+        time.sleep(4)
+    used_o, used_d, res = set(), set(), []
+    for r in sorted(req["observ"], key=lambda r: r["order_driver_distance"]):
+        if r["order_id"] in used_o or r["driver_id"] in used_d: continue
+        used_o.add(r["order_id"]); used_d.add(r["driver_id"])
+        res.append({"order_id": r["order_id"], "driver_id": r["driver_id"]})
+    send({"ok": True, "tick": tick, "result": res})
+EOF
+
 # --- a store's cells and the run's grid ------------------------------------
 if want grid; then
   "$BIN" import mid.csv --db man.db >/dev/null 2>&1
@@ -159,17 +207,6 @@ fi
 
 # --- imports ----------------------------------------------------------------
 if want import; then
-  # KDD Cup order rows in Chengdu (unix seconds, UTC+8)
-  python3 - <<'EOF'
-import random
-r = random.Random(3)
-with open("kdd.csv", "w") as f:
-    for i in range(200):
-        t = 1477958400 + 3600 + i * 11
-        f.write("%d,%d,%d,%.5f,%.5f,%.5f,%.5f,%.2f\n" % (
-            900000 + i, t, t + 900, 104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(),
-            104.03 + 0.08 * r.random(), 30.62 + 0.07 * r.random(), 2 + 3 * r.random()))
-EOF
   run_cmd i1 "$BIN" import --format kddcup kdd.csv --db kdd.db
   if [ "$RC" -eq 0 ] && [ "$(sql kdd.db "SELECT value FROM store WHERE key='city'")" = chengdu ] &&
      [ "$(sql kdd.db "SELECT count(*) FROM trips")" = 200 ]; then
@@ -209,41 +246,6 @@ fi
 
 # --- the agent bridge --------------------------------------------------------
 if want agent; then
-  # A greedy agent whose misbehaviour MODE chooses; PIDFILE gets its pid.
-  cat >agent.py <<'EOF'
-import json, os, sys, time
-mode = sys.argv[1]
-if len(sys.argv) > 2:
-    open(sys.argv[2], "w").write(str(os.getpid()))
-n = 0
-def send(o):
-    sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
-for line in sys.stdin:
-    req = json.loads(line)
-    tick = req["tick"]
-    if req["type"] == "init":
-        if mode == "hang-init":
-            time.sleep(3600)
-        send({"ok": True, "tick": tick})
-        if mode == "stop-reading-exit":   # stops reading, then leaves mid-write
-            time.sleep(3); os.close(0); time.sleep(1); sys.exit(0)
-        if mode == "close-out":           # closes its stdout, lives on
-            os.close(1)
-            for _ in sys.stdin: pass
-            time.sleep(3600)
-        continue
-    if req["type"] == "reposition":
-        send({"ok": True, "tick": tick, "result": []}); continue
-    n += 1
-    if mode == "stall" and n == 20:
-        time.sleep(4)
-    used_o, used_d, res = set(), set(), []
-    for r in sorted(req["observ"], key=lambda r: r["order_driver_distance"]):
-        if r["order_id"] in used_o or r["driver_id"] in used_d: continue
-        used_o.add(r["order_id"]); used_d.add(r["driver_id"])
-        res.append({"order_id": r["order_id"], "driver_id": r["driver_id"]})
-    send({"ok": True, "tick": tick, "result": res})
-EOF
   # requests of 60-100 KB: more than a pipe holds
   BIG=(--synthetic --orders 100000 --drivers 3000 --from 08:00 --to 08:10 --seed 7)
   # 1. the agent exits while a request larger than the pipe is being written
@@ -327,6 +329,7 @@ fi
 
 # --- data accepted without a word -------------------------------------------
 if want data; then
+  [ -e man.db ] || "$BIN" import mid.csv --db man.db >/dev/null 2>&1
   { echo "pickup_datetime,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon,pickup_lat"
     tail -n +2 mid.csv | sed 's/$/,40.75/'; } >duphdr.csv
   run_cmd d1 "$BIN" import duphdr.csv --db d1.db
@@ -365,6 +368,34 @@ if want data; then
   if [ "$RC" = 2 ] && [ "$(sql d8.db "SELECT count(*) FROM runs WHERE seed < 0" 2>/dev/null)" != 1 ]; then
     ok "data: a seed of 2^63 is refused (it was stored negative)"
   else bad "data: seed 2^63: exit $RC, stored $(sql d8.db "SELECT seed FROM runs" 2>/dev/null)"; fi
+fi
+
+# --- leftovers and messages --------------------------------------------------
+if want misc; then
+  printf '1 1 1\n0 0 1e-320\n' >subnormal.txt
+  run_cmd m1 "$BIN" match subnormal.txt
+  if [ "$RC" = 0 ] && grep -q "matched_pairs 1" m1.out; then ok "misc: match takes a subnormal weight (1e-320) as the finite number it is"
+  else bad "misc: match 1e-320: exit $RC" "$(head -2 m1.err)"; fi
+  mkdir -p adir
+  run_cmd m2 "$BIN" run --synthetic --orders 2000 --from 07:00 --to 08:00 --drivers 40 --dispatch v1d3 \
+    --value-out adir --out m2.db
+  if [ "$RC" = 2 ] && [ "$(sql m2.db "SELECT count(*) FROM runs" 2>/dev/null)" != 1 ]; then
+    ok "misc: --value-out naming a directory is refused before the run"
+  else bad "misc: --value-out to a directory: exit $RC" "$(head -2 m2.err)"; fi
+  "$BIN" import mid.csv --db m3trips.db >/dev/null 2>&1
+  run_cmd m3 "$BIN" train --trips m3trips.db --passes 3 --out "$WORK/no-such-dir/v.db"
+  if [ "$RC" -ne 0 ] && ! grep -qi "pass" m3.out; then ok "misc: train checks --out before its passes"
+  else bad "misc: train with an unwritable --out: exit $RC, it trained first" "$(head -3 m3.out)"; fi
+  run_cmd m4 timeout 60 "$BIN" evaluate --agent "python3 agent.py hang-init" --synthetic --orders 2000 \
+    --from 07:00 --to 08:00 --drivers 40 --agent-init-timeout 1 --out m4.db
+  if [ "$RC" = 1 ] && ! grep -q "fallback acted" m4.err && grep -q "waiting up to" m4.err; then
+    ok "misc: an init timeout says nothing of a fallback, and the wait was announced"
+  else bad "misc: init-timeout summary: exit $RC" "$(grep -E "fallback|waiting" m4.err | head -2)"; fi
+  run_cmd m5 timeout 60 "$BIN" evaluate --agent "python3 agent.py ok" --synthetic --orders 2000 \
+    --from 07:00 --to 07:10 --drivers 40 --out m5.db
+  if [ "$RC" = 0 ] && ! grep -q "agent agent:" m5.out && grep -q "agent 'python3 agent.py ok'" m5.out; then
+    ok "misc: evaluate's header names the agent once"
+  else bad "misc: evaluate's header: exit $RC" "$(head -1 m5.out)"; fi
 fi
 
 echo "$PASS passed, $FAIL failed"

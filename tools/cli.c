@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
@@ -65,6 +67,40 @@ int cli_parse_double(const char *s, double *out) {
 int cli_parse_day(const char *s, int64_t *out) { return sim_scenario_parse_day(s, out); }
 
 int cli_parse_hhmm(const char *s, int64_t *out) { return sim_scenario_parse_tod(s, out); }
+
+int cli_check_output(const char *path, char *why, unsigned long size) {
+  struct stat sb;
+  if (path == NULL || *path == '\0') {
+    snprintf(why, size, "empty file name");
+    return -1;
+  }
+  if (stat(path, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode)) {
+      snprintf(why, size, "%s is a directory", path);
+      return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+      snprintf(why, size, "%s is not a regular file", path);
+      return -1;
+    }
+  }
+  /* the file is written beside itself and renamed: its directory must take it */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    snprintf(why, size, "no such directory: %s", dir);
+    return -1;
+  }
+  if (access(dir, W_OK) != 0) {
+    snprintf(why, size, "directory %s is not writable", dir);
+    return -1;
+  }
+  return 0;
+}
 
 void cli_format_time(int64_t t, char *buf, unsigned long size) {
   time_t tt = (time_t)t;

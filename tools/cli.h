@@ -54,6 +54,11 @@ int cli_parse_double(const char *s, double *out);
 int cli_parse_day(const char *s, int64_t *out);
 /* "HH:MM" or "HH:MM:SS" (00:00 .. 24:00) -> seconds after midnight. 0 or -1. */
 int cli_parse_hhmm(const char *s, int64_t *out);
+/* Whether a file can be written (created or replaced) at path, checked
+ * before the work that fills it: 0, or -1 with the reason in why ("is a
+ * directory", "no such directory", "directory not writable", "empty file
+ * name"). */
+int cli_check_output(const char *path, char *why, unsigned long size);
 /* Formats local-epoch seconds as "YYYY-MM-DD HH:MM:SS" into buf (>= 20). */
 void cli_format_time(int64_t t, char *buf, unsigned long size);
 

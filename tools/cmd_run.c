@@ -81,6 +81,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
   if (pass1 != 0) return pass1; /* 2: a scenario file that does not read */
   optind = 1;
   int c;
+  char why[4200];
   while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
     int r = runopts_apply(&rc, c, optarg, &a->sc);
     if (r == 2) return 2;
@@ -91,6 +92,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case OPT_PRINT: a->print = 1; break;
     case OPT_VOUT:
       if (strlen(optarg) >= sizeof a->value_out) return BAD("--value-out: path too long");
+      /* checked now: a run of hours must not end in a table that cannot be saved */
+      if (cli_check_output(optarg, why, sizeof why) != 0) return BAD("--value-out: %s", why);
       snprintf(a->value_out, sizeof a->value_out, "%s", optarg);
       break;
     case '?':

@@ -191,6 +191,10 @@ int cmd_train(int argc, char **argv) {
     return cli_usage_error(cmd, TRAIN_USAGE, "unexpected argument '%s'", argv[optind]);
   if (db == NULL) return cli_usage_error(cmd, TRAIN_USAGE, "--trips DB is required");
   if (out == NULL) return cli_usage_error(cmd, TRAIN_USAGE, "--out VALUE.db is required");
+  char why[4200];
+  /* before the passes, which take minutes: not after them */
+  if (cli_check_output(out, why, sizeof why) != 0)
+    return cli_usage_error(cmd, TRAIN_USAGE, "--out: %s", why);
   if (from_s >= to_s)
     return cli_usage_error(cmd, TRAIN_USAGE, "--from must come before --to");
 
