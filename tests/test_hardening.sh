@@ -398,5 +398,27 @@ if want misc; then
   else bad "misc: evaluate's header: exit $RC" "$(head -1 m5.out)"; fi
 fi
 
+# --- benchmark scripts without their tools -----------------------------------
+if want bench; then
+  # a PATH of every command but one
+  path_without() { # TOOL
+    local d="$WORK/path-no-$1" f
+    mkdir -p "$d"
+    for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+      [ "$(basename "$f")" = "$1" ] || ln -sf "$f" "$d/$(basename "$f")" 2>/dev/null
+    done
+    echo "$d"
+  }
+  for spec in "bench_import.sh bc bc" "bench_compare.sh time time" "bench_match.sh g++ liblemon-dev"; do
+    set -- $spec
+    p=$(path_without "$2")
+    run_cmd "b_$2" env PATH="$p" RIDESIM_BIN="$BIN" RIDESIM_DATA="${RIDESIM_DATA:-$ROOT/../shared/city_data}" \
+      RIDESIM_SHARED="${RIDESIM_SHARED:-$ROOT/../shared}" bash "$ROOT/tools/$1" "$BIN"
+    if [ "$RC" -ne 0 ] && [ "$(wc -l <"b_$2.err")" = 1 ] && grep -q "apt-get install.*$3" "b_$2.err"; then
+      ok "bench: $1 without $2 says in one line how to install it"
+    else bad "bench: $1 without $2: exit $RC" "$(head -3 "b_$2.err")"; fi
+  done
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

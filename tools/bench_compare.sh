@@ -11,7 +11,7 @@
 #
 # usage: tools/bench_compare.sh [path/to/ridesim]   (default build/tools/ridesim)
 # The data folder is $RIDESIM_DATA (default ../shared/city_data beside the
-# checkout).
+# checkout). Needs GNU time (Debian package time).
 set -eu
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +19,11 @@ BIN=${1:-$HERE/build/tools/ridesim}
 DATA=${RIDESIM_DATA:-$HERE/../shared/city_data}
 CSV=$DATA/nyc-tlc-2016-02-manhattan-am/2016-02-01.csv
 REPS=3
+# GNU time's -f and -o (the shell's time keyword has neither)
+if ! command -v time >/dev/null 2>&1 || ! /usr/bin/env time --version 2>&1 | grep -q GNU; then
+  echo "bench_compare: needs GNU time (apt-get install time)" >&2
+  exit 1
+fi
 if [ ! -x "$BIN" ]; then echo "bench_compare: no binary at $BIN" >&2; exit 1; fi
 if [ ! -r "$CSV" ]; then echo "bench_compare: no data at $CSV (set RIDESIM_DATA)" >&2; exit 1; fi
 

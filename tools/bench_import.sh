@@ -12,7 +12,7 @@
 #   RIDESIM_BIN   the ridesim binary (default ./build/tools/ridesim)
 #   RIDESIM_DATA  the shared data folder (default ../shared/city_data)
 #   RUNS          runs per tool (default 3)
-# Needs the sqlite3 command line shell (Debian package sqlite3).
+# Needs the sqlite3 command line shell and bc (Debian packages sqlite3, bc).
 set -eu
 
 BIN=${RIDESIM_BIN:-./build/tools/ridesim}
@@ -20,9 +20,10 @@ DATA=${RIDESIM_DATA:-../shared/city_data}
 RUNS=${RUNS:-3}
 SRC=$DATA/nyc-tlc-2016-02-manhattan-am
 
+command -v sqlite3 >/dev/null 2>&1 || { echo "bench_import: needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 1; }
+command -v bc >/dev/null 2>&1 || { echo "bench_import: needs bc for its arithmetic (apt-get install bc)" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "bench_import: no ridesim binary at $BIN (set RIDESIM_BIN)" >&2; exit 1; }
 [ -d "$SRC" ] || { echo "bench_import: no data at $SRC (set RIDESIM_DATA)" >&2; exit 1; }
-command -v sqlite3 >/dev/null 2>&1 || { echo "bench_import: needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 1; }
 
 FILES=$(ls "$SRC"/*.csv)
 ROWS=0

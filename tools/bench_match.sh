@@ -15,6 +15,7 @@
 #   PYTHON           interpreter with scipy (default /usr/bin/python3)
 # Prints one table: instance, ridesim median ms, LEMON median ms, speed-up,
 # optimal yes/no. Exits 1 if any ridesim solution is not VALID OPTIMAL.
+# Needs g++ and LEMON (Debian packages g++, liblemon-dev) and scipy.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,11 @@ bin=${RIDESIM_BIN:-$root/build/tools/ridesim}
 python=${PYTHON:-/usr/bin/python3}
 repeat=${MATCH_REPEAT:-3}
 
+# the LEMON peer is compiled here: a C++ compiler and LEMON's headers
+if ! command -v g++ >/dev/null 2>&1 || ! echo '#include <lemon/network_simplex.h>' | g++ -x c++ -E - >/dev/null 2>&1; then
+  echo "bench_match: needs g++ and LEMON (apt-get install g++ liblemon-dev)" >&2
+  exit 2
+fi
 [ -x "$bin" ] || { echo "bench_match: no ridesim binary at $bin (set RIDESIM_BIN)" >&2; exit 2; }
 [ -f "$tools/oracle.py" ] || { echo "bench_match: no oracle in $tools (set RIDESIM_SHARED)" >&2; exit 2; }
 
