@@ -494,7 +494,8 @@ int main(void) {
   int have_data = test_data_dir() != NULL;
   int rc = test_run_suite(city_suite());
   if (rc == EXIT_SUCCESS && !have_data) {
-    printf("RIDESIM_DATA unset: the NYC coverage test was skipped\n");
+    char why[1100];
+    printf("%s: the NYC coverage test was skipped\n", test_data_missing(why, sizeof why));
     return TEST_SKIP;
   }
   return rc;

@@ -1400,7 +1400,10 @@ int main(void) {
   if (test_tmpdir(tmpdir, sizeof tmpdir) == NULL) return EXIT_FAILURE;
   const char *data = test_data_dir();
   if (data != NULL) load_real(data);
-  else fprintf(stderr, "RIDESIM_DATA unset: only the synthetic-city tests run\n");
+  else {
+    char why[1100];
+    fprintf(stderr, "%s: only the synthetic-city tests run\n", test_data_missing(why, sizeof why));
+  }
   load_synthetic();
   int rc = test_run_suite(engine_suite());
   free(real_trips);

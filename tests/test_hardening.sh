@@ -391,6 +391,13 @@ if want misc; then
   if [ "$RC" = 1 ] && ! grep -q "fallback acted" m4.err && grep -q "waiting up to" m4.err; then
     ok "misc: an init timeout says nothing of a fallback, and the wait was announced"
   else bad "misc: init-timeout summary: exit $RC" "$(grep -E "fallback|waiting" m4.err | head -2)"; fi
+  timp="$(dirname "$BIN")/../tests/test_import"
+  if [ -x "$timp" ]; then
+    run_cmd m6 env -u RIDESIM_REQUIRE_DATA RIDESIM_DATA="$WORK/no-such-data" "$timp"
+    if [ "$RC" = 77 ] && grep -q "no-such-data is not a readable folder" m6.err; then
+      ok "misc: a skip names the missing RIDESIM_DATA folder instead of calling it unset"
+    else bad "misc: the skip message for a missing RIDESIM_DATA: exit $RC" "$(grep -i skipped m6.err m6.out | head -2)"; fi
+  fi
   run_cmd m5 timeout 60 "$BIN" evaluate --agent "python3 agent.py ok" --synthetic --orders 2000 \
     --from 07:00 --to 07:10 --drivers 40 --out m5.db
   if [ "$RC" = 0 ] && ! grep -q "agent agent:" m5.out && grep -q "agent 'python3 agent.py ok'" m5.out; then

@@ -517,7 +517,8 @@ int main(void) {
   int with_data = test_data_dir() != NULL;
   int rc = test_run_suite(import_suite(with_data));
   if (rc == EXIT_SUCCESS && !with_data) {
-    fprintf(stderr, "RIDESIM_DATA unset: real-data tests skipped\n");
+    char why[1100];
+    fprintf(stderr, "%s: real-data tests skipped\n", test_data_missing(why, sizeof why));
     return TEST_SKIP;
   }
   return rc;

@@ -27,6 +27,7 @@ if [ -z "$DATA" ] || [ ! -d "$DATA" ]; then
     echo "RIDESIM_DATA (${DATA:-unset}) is missing but RIDESIM_REQUIRE_DATA=1" >&2
     exit 1
   fi
+  if [ -z "$DATA" ]; then DATA_WHY="RIDESIM_DATA is unset"; else DATA_WHY="RIDESIM_DATA $DATA is not a folder"; fi
   DATA=""
 fi
 
@@ -105,7 +106,7 @@ if [ -n "$DATA" ]; then
   check "Manhattan morning hour on the network" grep -q "completed" mr.log
   check "Manhattan: the run reports the network and the ends off it" grep -Eq "road network: .* \(4197 nodes; 0 dropped .*, 1 links of implausible speed retimed\); [0-9]+ of [0-9]+ trip ends off it" mr.log
 else
-  echo "skip - the Manhattan cases: RIDESIM_DATA is unset"
+  echo "skip - the Manhattan cases: $DATA_WHY"
 fi
 
 echo "$PASS passed, $FAIL failed"

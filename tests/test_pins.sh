@@ -31,6 +31,7 @@ if [ -z "$DATA" ] || [ ! -d "$DATA" ]; then
     echo "RIDESIM_DATA (${DATA:-unset}) is missing but RIDESIM_REQUIRE_DATA=1" >&2
     exit 1
   fi
+  if [ -z "$DATA" ]; then DATA_WHY="RIDESIM_DATA is unset"; else DATA_WHY="RIDESIM_DATA $DATA is not a folder"; fi
   DATA=""
 fi
 
@@ -105,7 +106,7 @@ if [ -n "$DATA" ]; then
   case_run am-batch-shifts "${AMR[@]}" --dispatch batch-distance --placement uniform \
     --shift-hours 2 --reposition random-walk --repo-dispatchable --seed 3
 else
-  echo "skip - the morning cases: RIDESIM_DATA is unset"
+  echo "skip - the morning cases: $DATA_WHY"
 fi
 
 if [ "${PIN_UPDATE:-}" = 1 ]; then

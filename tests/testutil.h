@@ -37,6 +37,16 @@ static inline const char *test_data_dir(void) {
   return d;
 }
 
+/* Why test_data_dir() found no data, for a skip message: "RIDESIM_DATA
+ * unset", or the folder named and said to be missing. */
+static inline const char *test_data_missing(char *buf, size_t size) {
+  const char *d = getenv("RIDESIM_DATA");
+  if (d == NULL || *d == '\0') d = getenv("RIDESIM_DATA_DEFAULT");
+  if (d == NULL || *d == '\0') snprintf(buf, size, "RIDESIM_DATA unset");
+  else snprintf(buf, size, "RIDESIM_DATA %s is not a readable folder", d);
+  return buf;
+}
+
 /* Joins the data folder and a relative path into buf. */
 static inline const char *test_data_path(char *buf, size_t size,
                                          const char *rel) {
