@@ -550,12 +550,18 @@ static void fmt_tod(char *buf, size_t n, int64_t s) {
 /* Numbers are written so that they read back exactly: cJSON prints 15
  * significant digits when they come back "close enough", which loses bits
  * of a double and digits of large integers. */
+/* The shortest decimal that reads back as v exactly: 0.035, not
+ * 0.035000000000000003 (%.17g always round-trips, fewer digits often do). */
 static cJSON *exact_number(double v) {
   char buf[40];
-  if (v == floor(v) && fabs(v) < 9007199254740992.0)
+  if (v == floor(v) && fabs(v) < 9007199254740992.0) {
     snprintf(buf, sizeof buf, "%.0f", v);
-  else
-    snprintf(buf, sizeof buf, "%.17g", v);
+  } else {
+    for (int digits = 1; digits <= 17; digits++) {
+      snprintf(buf, sizeof buf, "%.*g", digits, v);
+      if (strtod(buf, NULL) == v) break;
+    }
+  }
   return cJSON_CreateRaw(buf);
 }
 

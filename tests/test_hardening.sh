@@ -398,6 +398,15 @@ if want misc; then
       ok "misc: a skip names the missing RIDESIM_DATA folder instead of calling it unset"
     else bad "misc: the skip message for a missing RIDESIM_DATA: exit $RC" "$(grep -i skipped m6.err m6.out | head -2)"; fi
   fi
+  [ -e man.db ] || "$BIN" import mid.csv --db man.db >/dev/null 2>&1
+  run_cmd m7 "$BIN" run --print-scenario --trips man.db
+  if [ "$RC" = 0 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["city"] != "manhattan")' m7.out &&
+     grep -q '\[0.035, 0.039, 0.042' m7.out; then
+    ok "misc: --print-scenario --trips names the store's city and prints 0.035 as 0.035"
+  else bad "misc: --print-scenario --trips" "$(grep -E '"city"|"p"' m7.out | head -2)"; fi
+  run_cmd m8 "$BIN" run --synthetic --orders 2000 --from 07:00 --to 08:00 --drivers 40 --dispatch v1d3 --out m8.db
+  if [ "$RC" = 0 ] && grep -q "value: online" m8.out; then ok "misc: a v1d3 run's header names its value mode"
+  else bad "misc: a v1d3 run's header: exit $RC" "$(head -2 m8.out)"; fi
   run_cmd m5 timeout 60 "$BIN" evaluate --agent "python3 agent.py ok" --synthetic --orders 2000 \
     --from 07:00 --to 07:10 --drivers 40 --out m5.db
   if [ "$RC" = 0 ] && ! grep -q "agent agent:" m5.out && grep -q "agent 'python3 agent.py ok'" m5.out; then

@@ -133,6 +133,15 @@ static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_de
   printf("ridesim run: %s, %s to %s, %lld drivers, dispatch %s, reposition %s, seed %llu\n",
          city->name, a, b, (long long)k->drivers, sc->dispatch, sc->reposition,
          (unsigned long long)sc->seed);
+  /* a v1d3 run's value function: which mode, and which offline table */
+  const disp_registry_entry *v1 = disp_registry_find("v1d3");
+  if (v1 != NULL && (strcmp(sc->dispatch, "v1d3") == 0 || strcmp(sc->reposition, "v1d3") == 0)) {
+    const char *mode = disp_optvals_str(&sc->policies, v1, disp_registry_opt(v1, "mode"));
+    const char *table = disp_optvals_str(&sc->policies, v1, disp_registry_opt(v1, "table"));
+    int online = mode == NULL || strcmp(mode, "online") == 0;
+    printf("  value: %s%s%s\n", mode ? mode : "online", online ? "" : ", table ",
+           online ? "" : table ? table : "(none)");
+  }
   kpiout_opts o = {SIM_KPI_VIEW_RUN, wall, stop < to, solver_lines, NULL};
   kpiout_table(k, &o);
   printf("  %-28s %13.0fx\n", "speed-up over real time", wall > 0 ? k->horizon_s / wall : 0);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "city_data/tripstore.h"
 #include "dispatch/registry.h"
 #include "tools/cli.h"
 
@@ -244,6 +245,16 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
 }
 
 int runopts_print_scenario(const sim_scenario *s) {
+  /* what runs: a trip store's own city, unless one was named */
+  sim_scenario shown = *s;
+  if (s->trips[0] != '\0' && strcmp(s->city, "synthetic") == 0) {
+    city_store *st = NULL;
+    rs_err e;
+    if (city_store_open(s->trips, CITY_STORE_READ, NULL, &st, &e) == 0 && city_store_city(st)[0])
+      snprintf(shown.city, sizeof shown.city, "%s", city_store_city(st));
+    city_store_close(st);
+  }
+  s = &shown;
   char *j = sim_scenario_to_json(s);
   if (j == NULL) return 1;
   printf("%s\n", j);
