@@ -407,6 +407,13 @@ if want misc; then
   run_cmd m8 "$BIN" run --synthetic --orders 2000 --from 07:00 --to 08:00 --drivers 40 --dispatch v1d3 --out m8.db
   if [ "$RC" = 0 ] && grep -q "value: online" m8.out; then ok "misc: a v1d3 run's header names its value mode"
   else bad "misc: a v1d3 run's header: exit $RC" "$(head -2 m8.out)"; fi
+  for o in 2000 3000 4000; do
+    "$BIN" run --synthetic --orders $o --from 07:00 --to 08:00 --drivers 40 --out m9.db >/dev/null 2>&1
+  done
+  run_cmd m9 "$BIN" report m9.db --out m9report
+  if [ "$RC" = 0 ] && grep -q "report: 1 run from" m9.out && grep -q "holds 3 runs" m9.out; then
+    ok "misc: report on separate runs says '1 run' and names the runs it left out"
+  else bad "misc: report on three separate runs: exit $RC" "$(head -2 m9.out)"; fi
   run_cmd m5 timeout 60 "$BIN" evaluate --agent "python3 agent.py ok" --synthetic --orders 2000 \
     --from 07:00 --to 07:10 --drivers 40 --out m5.db
   if [ "$RC" = 0 ] && ! grep -q "agent agent:" m5.out && grep -q "agent 'python3 agent.py ok'" m5.out; then

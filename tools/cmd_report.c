@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/results.h"
 #include "sim/scenario.h"
 #include "tools/cli.h"
 #include "run/report.h"
@@ -42,6 +43,20 @@ static const struct option REPORT_OPTS[] = {
 };
 
 #define BAD(...) cli_usage_error("report", REPORT_USAGE, __VA_ARGS__)
+
+/* Counts finished runs and their id range. */
+typedef struct {
+  int64_t *n, *first, *last;
+} count_ctx;
+
+static int count_run(void *arg, const sim_results_run *run, rs_err *e) {
+  (void)e;
+  count_ctx *c = arg;
+  if (*c->n == 0) *c->first = run->id;
+  *c->last = run->id;
+  (*c->n)++;
+  return 0;
+}
 
 int cmd_report(int argc, char **argv) {
   const char *out = NULL, *db = NULL;
@@ -87,6 +102,17 @@ int cmd_report(int argc, char **argv) {
     cli_error("report", "%s", e.msg);
     return 1;
   }
-  printf("report: %d runs from %s -> %s/index.html\n", n, db, out);
+  printf("report: %d run%s from %s -> %s/index.html\n", n, n == 1 ? "" : "s", db, out);
+  /* the default is the latest run's experiment: say what it left out */
+  sim_results *r = NULL;
+  int64_t total = 0, first = 0, last = 0;
+  if (o.run_min == 0 && sim_results_open_read(db, &r, &e) == 0) {
+    count_ctx cc = {&total, &first, &last};
+    if (sim_results_read_runs(r, o.all_runs, 0, 0, count_run, &cc, &e) == 0 && total > n)
+      printf("report: the DB holds %lld runs; the %lld of other scenarios are left out"
+             " (--run-ids %lld-%lld reports every run)\n", (long long)total,
+             (long long)(total - n), (long long)first, (long long)last);
+    sim_results_close(r);
+  }
   return 0;
 }
