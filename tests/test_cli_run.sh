@@ -226,11 +226,11 @@ printf '{"drivers": 10, "colour": "red"}' >badscen.json
 expect_fail "a scenario with an unknown key" 2 "colour" -- --scenario badscen.json --out bad.db
 expect_fail "a city that does not exist" 1 "atlantis" -- --orders 2000 --city atlantis --out bad.db
 printf '{"policies": {"v1d3": {"lr": "fast"}}}' >badpol.json
-expect_fail "a policy option of the wrong type" 1 "'policies.v1d3.lr' must be a number" -- --scenario badpol.json --out bad.db
+expect_fail "a policy option of the wrong type" 2 "'policies.v1d3.lr' must be a number" -- --scenario badpol.json --out bad.db
 printf '{"policies": {"teleport": {}}}' >badpol2.json
-expect_fail "options of an unknown policy" 1 "policies.teleport" -- --scenario badpol2.json --out bad.db
+expect_fail "options of an unknown policy" 2 "policies.teleport" -- --scenario badpol2.json --out bad.db
 printf '{"value": {"tau": -1}}' >badpol3.json
-expect_fail "an old-form option out of range" 1 "'value.tau'" -- --scenario badpol3.json --out bad.db
+expect_fail "an old-form option out of range" 2 "'value.tau'" -- --scenario badpol3.json --out bad.db
 expect_fail "--lr out of range" 2 "--lr: expected a number from 0 to 1" -- --orders 2000 --lr 2 --out bad.db
 expect_fail "--value-mode not a mode" 2 "--value-mode: expected one of" -- --orders 2000 --value-mode sometimes --out bad.db
 expect_fail "--ensemble-minutes 0" 2 "--ensemble-minutes: expected an integer from 1 to 10080" -- --orders 2000 --ensemble-minutes 0 --out bad.db
