@@ -2,8 +2,11 @@
  * Tests of city_data/city: both embedded definitions parse with the shipped
  * numbers; the Manhattan box covers the shared NYC data (skipped when
  * RIDESIM_DATA is unset); malformed definitions fail with RS_EFORMAT naming
- * the field and the file; resolve, grid, contains, speed by local hour and
- * the fare rule.
+ * the field and the file (the service area's too); resolve, grid, contains,
+ * speed by local hour and the fare rule; a parsed service area and the
+ * points it serves; city_def_to_json read back to the same definition, bit
+ * for bit (both built-ins and random definitions); the cells in service
+ * with and without an area.
  */
 #include <check.h>
 #include <math.h>
@@ -11,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/pcg32.h"
 #include "city_data/city.h"
 #include "tests/testutil.h"
 
@@ -118,6 +124,68 @@ static const bad_case bad_cases[] = {
     {"\"default_fleet\": 100", "\"default_fleet\": 100, \"earth_radius_m\": 1",
      "earth_radius_m"},
     {"\"hex_edge_m\": 500", "\"hex_edge_m\": 1", "2^24"},
+    /* the service area (BASE_BBOX: lat 10.0 .. 10.1, lng 20.0 .. 20.1) */
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": 3",
+     "service_area: not a list of polygons"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": []",
+     "service_area: not a list of polygons"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [3]",
+     "service_area[0]: not a polygon"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [[]]",
+     "service_area[0]: not a polygon"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [[{}]]",
+     "service_area[0][0]: not a ring"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.01]]]]",
+     "service_area[0][0]: needs at least 3 distinct points"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.01], "
+     "[20.01, 10.01]]]]",
+     "service_area[0][0]: needs at least 3 distinct points"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.02], "
+     "[20.04, 10.04], [20.01, 10.01]]]]",
+     "service_area[0][0]: has no area"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.5, 10.01], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: [20.5, 10.01] is outside the bbox"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 9.99], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: [20.02, 9.99] is outside the bbox"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[\"20.01\", 10.01], [20.02, 10.02], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][0]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.02, 0], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.05, 10.01], "
+     "[20.01, 10.05]]], [[[20.06, 10.06], [20.07, 10.07]]]]",
+     "service_area[1][0]: needs at least 3"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.05, 10.01], "
+     "[20.01, 10.05]], [[20.02, 10.02], [20.03, 10.03], 7]]]",
+     "service_area[0][1][2]: not a position"},
+    /* what `ridesim city --json` prints beside the definition */
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"source\": 3",
+     "source: not a string"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": 3", "grid: not an object"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"n_cells\": 5}",
+     "grid.n_cells: is not the"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"cells_in_service\": 5}",
+     "grid.cells_in_service: is not the"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"cells\": [1, 2]}",
+     "grid.cells: is not a list of the grid's"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"n_cels\": 5}",
+     "grid.n_cels: unknown field"},
     {"\"default_fleet\": 100 }", "\"default_fleet\": 100 ", "not valid JSON"},
     {"{ \"name\"", "[ \"name\"", "not valid JSON"},
 };
@@ -447,6 +515,182 @@ START_TEST(test_fare) {
 }
 END_TEST
 
+/* --- the service area ------------------------------------------------------ */
+/* base_json with a service area: a square with a square hole, and a
+ * triangle given open (closed implicitly). */
+#define AREA_JSON                                                               \
+  "\"default_fleet\": 100, \"service_area\": ["                                 \
+  "[[[20.01, 10.01], [20.05, 10.01], [20.05, 10.05], [20.01, 10.05], [20.01, 10.01]],"  \
+  " [[20.02, 10.02], [20.02, 10.03], [20.03, 10.03], [20.03, 10.02]]],"        \
+  "[[[20.07, 10.07], [20.09, 10.07], [20.08, 10.09]]]]"
+
+START_TEST(test_parse_area) {
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  city_def d;
+  rs_err e;
+  rs_err_clear(&e);
+  ck_assert_msg(city_def_parse(s, "a.json", &d, &e) == 0, "%s", e.msg);
+  free(s);
+  ck_assert_int_eq(d.area.n_polygons, 2);
+  ck_assert_int_eq(d.area.n_rings, 3);
+  ck_assert_int_eq(d.area.n_points, 4 + 4 + 3);
+  ck_assert_int_eq(d.area.ring_polygon[1], 0);
+  ck_assert_int_eq(d.area.ring_polygon[2], 1);
+  ck_assert_int_eq(city_area_check(&d.area, &e), 0);
+  ck_assert(city_def_serves(&d, 10.015, 20.015));
+  ck_assert(!city_def_serves(&d, 10.025, 20.025)); /* in the hole */
+  ck_assert(city_def_serves(&d, 10.02, 20.025));   /* on the hole's edge */
+  ck_assert(city_def_serves(&d, 10.075, 20.08));
+  ck_assert(!city_def_serves(&d, 10.06, 20.06));   /* between the two */
+  ck_assert(!city_def_serves(&d, 10.005, 20.005)); /* in the box, not the area */
+  /* without an area the box serves */
+  ck_assert_int_eq(city_def_parse(base_json, "t.json", &d, &e), 0);
+  ck_assert_int_eq(d.area.n_rings, 0);
+  ck_assert(city_def_serves(&d, 10.005, 20.005));
+  ck_assert(city_def_serves(&d, 10.1, 20.1));
+  ck_assert(!city_def_serves(&d, 10.11, 20.05));
+}
+END_TEST
+
+/* A definition printed by city_def_to_json and parsed back is the same
+ * city_def, bit for bit. */
+static void round_trip(const city_def *d) {
+  cJSON *o = cJSON_CreateObject();
+  ck_assert_ptr_nonnull(o);
+  ck_assert_int_eq(city_def_to_json(d, o), 0);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  ck_assert_ptr_nonnull(text);
+  city_def back;
+  memset(&back, 0x5a, sizeof back);
+  rs_err e;
+  rs_err_clear(&e);
+  int rc = city_def_parse(text, "printed", &back, &e);
+  ck_assert_msg(rc == 0, "%s in %s", e.msg, text);
+  ck_assert_msg(memcmp(d, &back, sizeof back) == 0, "%s: not the same after the round trip: %s",
+                d->name, text);
+  cJSON_free(text);
+}
+
+START_TEST(test_round_trip_builtin) {
+  const char *const *names = city_def_builtin_names();
+  for (int i = 0; names[i] != NULL; i++) {
+    city_def d;
+    rs_err e;
+    ck_assert_int_eq(city_def_builtin(names[i], &d, &e), 0);
+    round_trip(&d);
+  }
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  city_def d;
+  ck_assert_int_eq(city_def_parse(s, "a.json", &d, NULL), 0);
+  free(s);
+  round_trip(&d);
+  ck_assert_int_eq(city_def_parse(base_json, "t.json", &d, NULL), 0);
+  round_trip(&d);
+}
+END_TEST
+
+/* Random definitions: every number a random double of its range (all 53
+ * bits), optional fields present or not (network factors, with and without
+ * a network's hash; the service area), windows with seconds. */
+START_TEST(test_round_trip_random) {
+  pcg32 rng;
+  pcg32_seed(&rng, 77 + (uint64_t)_i, 3);
+  city_def base;
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  ck_assert_int_eq(city_def_parse(s, "a.json", &base, NULL), 0);
+  free(s);
+  for (int k = 0; k < 200; k++) {
+    city_def d = base;
+    double u = pcg32_double(&rng);
+    d.min_lat = 9.99 - u * 0.5;
+    d.min_lng = 19.99 - pcg32_double(&rng);
+    d.max_lat = 10.11 + pcg32_double(&rng) * 0.5;
+    d.max_lng = 20.11 + pcg32_double(&rng);
+    d.hex_edge_m = 400 + 1000 * pcg32_double(&rng);
+    d.utc_offset_min = (int32_t)pcg32_bounded(&rng, 1561) - 720;
+    for (int h = 0; h < 24; h++) d.speed_mps[h] = 0.5 + 59.5 * pcg32_double(&rng);
+    d.detour_factor = 1 + 4 * pcg32_double(&rng);
+    d.fare.base = 10 * pcg32_double(&rng);
+    d.fare.per_km = pcg32_double(&rng);
+    d.fare.per_minute = k % 3 ? pcg32_double(&rng) : 0;
+    d.fare.minimum = 5 * pcg32_double(&rng);
+    d.fare.moving_mps = k % 2 ? 20 * pcg32_double(&rng) : 0; /* also without slow time */
+    d.fare.per_minute_slow = k % 4 == 1 ? pcg32_double(&rng) : 0;
+    d.fare.surcharge = k % 5 ? pcg32_double(&rng) : 0;
+    city_surcharge *w = k % 2 ? &d.fare.night : &d.fare.peak;
+    w->from_s = (int32_t)pcg32_bounded(&rng, 86400);
+    w->to_s = (int32_t)pcg32_bounded(&rng, 86400);
+    w->weekdays_only = (int)pcg32_bounded(&rng, 2);
+    w->amount = pcg32_double(&rng);
+    d.default_fleet = 1 + (int32_t)pcg32_bounded(&rng, 100000);
+    d.earth_radius_m = 6.3e6 + 1e5 * pcg32_double(&rng);
+    d.net_have_factors = k % 3 == 0;
+    for (int t = 0; t < 2; t++)
+      for (int h = 0; h < 24; h++)
+        d.net_factors[t][h] = d.net_have_factors ? 0.05 + 3 * pcg32_double(&rng) : 0;
+    d.net_factors_hash = d.net_have_factors && k % 2 ? ((uint64_t)pcg32_next(&rng) << 32) | 1 : 0;
+    if (k % 7 == 0) city_area_clear(&d.area);
+    round_trip(&d);
+  }
+}
+END_TEST
+
+/* The cells in service: without an area, the cells meeting the box (by
+ * their overlap with it, sampled); with one, those the area module says. */
+START_TEST(test_service_cells) {
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("synthetic", &d, &e), 0);
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *flags = malloc((size_t)g.n_cells);
+  ck_assert_ptr_nonnull(flags);
+  int32_t n = city_def_service_cells(&d, &g, flags), margin = 0;
+  for (int32_t c = 0; c < g.n_cells; c++) {
+    double lat[6], lng[6], clat, clng;
+    city_hex h = city_grid_hex(&g, c);
+    city_grid_polygon(&g, h, lat, lng);
+    city_grid_center(&g, h, &clat, &clng);
+    /* a box cell has its centre or a vertex in the box, unless the box
+     * only grazes it: those are checked by their extent */
+    int any = city_def_contains(&d, clat, clng);
+    double la0 = INFINITY, la1 = -INFINITY, lg0 = INFINITY, lg1 = -INFINITY;
+    for (int k = 0; k < 6; k++) {
+      any |= city_def_contains(&d, lat[k], lng[k]);
+      la0 = fmin(la0, lat[k]), la1 = fmax(la1, lat[k]);
+      lg0 = fmin(lg0, lng[k]), lg1 = fmax(lg1, lng[k]);
+    }
+    int apart = la1 < d.min_lat || la0 > d.max_lat || lg1 < d.min_lng || lg0 > d.max_lng;
+    if (any) ck_assert_msg(flags[c], "cell %d touches the box but is out", c);
+    if (apart) ck_assert_msg(!flags[c], "cell %d is apart from the box but in", c);
+    margin += !flags[c];
+  }
+  ck_assert_int_eq(n + margin, g.n_cells);
+  ck_assert_int_gt(margin, 0); /* the grid's margin ring is out */
+  /* with an area: the area module's flags */
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  ck_assert_int_eq(city_def_parse(s, "a.json", &d, NULL), 0);
+  free(s);
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *f2 = realloc(flags, (size_t)g.n_cells);
+  ck_assert_ptr_nonnull(f2);
+  flags = f2;
+  n = city_def_service_cells(&d, &g, flags);
+  int32_t want = 0;
+  for (int32_t c = 0; c < g.n_cells; c++) {
+    int m = city_area_meets_cell(&d.area, &g, city_grid_hex(&g, c));
+    ck_assert_int_eq(flags[c], m);
+    want += m;
+  }
+  ck_assert_int_eq(n, want);
+  ck_assert_int_gt(n, 0);
+  ck_assert_int_eq(flags[city_grid_point_index(&g, 10.015, 20.015)], 1);
+  ck_assert_int_eq(flags[city_grid_point_index(&g, 10.095, 20.005)], 0);
+  free(flags);
+}
+END_TEST
+
 static Suite *city_suite(void) {
   Suite *s = suite_create("city");
   TCase *tc = tcase_create("city_def_parse");
@@ -454,6 +698,14 @@ static Suite *city_suite(void) {
   tcase_add_loop_test(tc, test_parse_bad, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
   tcase_add_test(tc, test_parse_not_json);
+  tcase_add_test(tc, test_parse_area);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("city_def_to_json");
+  tcase_add_test(tc, test_round_trip_builtin);
+  tcase_add_loop_test(tc, test_round_trip_random, 0, 5);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("city_def_service_cells");
+  tcase_add_test(tc, test_service_cells);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_def_builtin");
   tcase_add_test(tc, test_builtin_manhattan);
