@@ -6,7 +6,8 @@
  * speed by local hour and the fare rule; a parsed service area and the
  * points it serves; city_def_to_json read back to the same definition, bit
  * for bit (both built-ins and random definitions); the cells in service
- * with and without an area.
+ * with and without an area; manhattan's service area at landmarks, against
+ * the shared TLC mornings and the shared borough outline.
  */
 #include <check.h>
 #include <math.h>
@@ -691,6 +692,163 @@ START_TEST(test_service_cells) {
 }
 END_TEST
 
+/* --- manhattan's service area --------------------------------------------- */
+START_TEST(test_manhattan_area) {
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("manhattan", &d, &e), 0);
+  ck_assert_int_eq(d.area.n_polygons, 3); /* the island, JFK, LaGuardia */
+  ck_assert_int_eq(d.area.n_rings, 3);
+  ck_assert_int_eq(city_area_check(&d.area, &e), 0);
+  static const struct {
+    const char *what;
+    double lat, lng;
+    int in;
+  } places[] = {
+      {"the Battery", 40.7033, -74.0170, 1},
+      {"Wall St", 40.7060, -74.0090, 1},
+      {"Penn Station", 40.7506, -73.9935, 1},
+      {"Times Square", 40.7580, -73.9855, 1},
+      {"Central Park", 40.7812, -73.9665, 1},
+      {"Harlem, 125th St", 40.8080, -73.9450, 1},
+      {"Washington Heights", 40.8400, -73.9400, 1},
+      {"Inwood", 40.8677, -73.9212, 1},
+      {"JFK Terminal 4", 40.6441, -73.7822, 1},
+      {"LaGuardia Terminal B", 40.7741, -73.8720, 1},
+      {"Hoboken", 40.7440, -74.0324, 0},
+      {"Jersey City", 40.7163, -74.0330, 0},
+      {"Downtown Brooklyn", 40.6928, -73.9903, 0},
+      {"Williamsburg", 40.7081, -73.9571, 0},
+      {"Long Island City", 40.7447, -73.9485, 0},
+      {"Yankee Stadium", 40.8296, -73.9262, 0},
+      {"Governors Island", 40.6895, -74.0168, 0},
+      {"Newark airport", 40.6895, -74.1745, 0},
+      {"the Hudson off 42nd St", 40.7620, -74.0120, 0},
+      {"the East River off 34th St", 40.7440, -73.9640, 0},
+  };
+  for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+    ck_assert_msg(city_def_serves(&d, places[i].lat, places[i].lng) == places[i].in,
+                  "%s should be %s the service area", places[i].what,
+                  places[i].in ? "in" : "out of");
+  /* A few hundred of the box's ~5,650 cells: the island is ~59 km2, the
+   * airports ~25 km2, cells ~0.94 km2, and the shore's cells count too. */
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *flags = malloc((size_t)g.n_cells);
+  ck_assert_ptr_nonnull(flags);
+  int32_t n = city_def_service_cells(&d, &g, flags);
+  ck_assert_int_gt(n, 90);
+  ck_assert_int_lt(n, 250);
+  for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+    if (places[i].in) ck_assert(flags[city_grid_point_index(&g, places[i].lat, places[i].lng)]);
+  free(flags);
+}
+END_TEST
+
+/* Share of the rows of a CSV whose (lat, lng) columns are in the service
+ * area; -1 when unreadable. */
+static double share_served(const city_def *d, const char *path, int col_lat, int col_lng,
+                           long *rows) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  char line[1024];
+  long n = 0, in = 0;
+  if (fgets(line, sizeof line, f) == NULL) {
+    fclose(f);
+    return -1;
+  }
+  while (fgets(line, sizeof line, f) != NULL) {
+    double lat = NAN, lng = NAN;
+    int col = 0;
+    for (char *p = line; *p; col++) {
+      if (col == col_lat) lat = strtod(p, NULL);
+      if (col == col_lng) lng = strtod(p, NULL);
+      char *comma = strchr(p, ',');
+      if (comma == NULL) break;
+      p = comma + 1;
+    }
+    n++;
+    in += city_def_serves(d, lat, lng);
+  }
+  fclose(f);
+  *rows = n;
+  return n ? (double)in / (double)n : 0;
+}
+
+/* The reference outline's point test: plain crossing in doubles. */
+static int ring_inside(const double *x, const double *y, int n, double px, double py) {
+  int c = 0;
+  for (int i = 0, j = n - 1; i < n; j = i++)
+    if ((y[i] > py) != (y[j] > py) && px < x[j] + (py - y[j]) * (x[i] - x[j]) / (y[i] - y[j]))
+      c = !c;
+  return c;
+}
+
+/* The hand-drawn outline against the shared data: the TLC mornings (trips
+ * that start and end in Manhattan) fall inside it, and it agrees with the
+ * borough polygon shipped with the HIVE sample (used here only to check). */
+START_TEST(test_manhattan_area_data) {
+  if (test_data_dir() == NULL) return; /* main reports the skip */
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("manhattan", &d, &e), 0);
+  static const char *const tlc[] = {"01", "06", "07", "08", "13", "14"};
+  for (size_t i = 0; i < sizeof tlc / sizeof tlc[0]; i++) {
+    char rel[128], path[4096];
+    snprintf(rel, sizeof rel, "nyc-tlc-2016-02-manhattan-am/2016-02-%s.csv", tlc[i]);
+    test_data_path(path, sizeof path, rel);
+    long rows;
+    double pick = share_served(&d, path, 2, 3, &rows);
+    ck_assert_msg(rows > 40000, "%s: %ld rows", path, rows);
+    double drop = share_served(&d, path, 4, 5, &rows);
+    ck_assert_msg(pick >= 0.99 && drop >= 0.99, "%s: %.4f of pickups, %.4f of dropoffs inside",
+                  path, pick, drop);
+  }
+  char path[4096];
+  test_data_path(path, sizeof path, "nyc-hive-2014-12-21/nyc_single_polygon.geojson");
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "%s", path);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  ck_assert_uint_lt(len, sizeof text - 1);
+  text[len] = '\0';
+  cJSON *root = cJSON_Parse(text);
+  ck_assert_ptr_nonnull(root);
+  const cJSON *geom = cJSON_GetObjectItemCaseSensitive(root, "geometry");
+  const cJSON *coords = cJSON_GetObjectItemCaseSensitive(geom, "coordinates");
+  ck_assert(cJSON_IsArray(coords));
+  const cJSON *ring = coords->child; /* a Polygon: its outer ring */
+  int n = cJSON_GetArraySize(ring);
+  ck_assert_int_gt(n, 100);
+  double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+  ck_assert(x != NULL && y != NULL);
+  int k = 0;
+  for (const cJSON *p = ring->child; p != NULL; p = p->next, k++) {
+    x[k] = p->child->valuedouble;
+    y[k] = p->child->next->valuedouble;
+  }
+  cJSON_Delete(root);
+  /* Random points over the island's box: recall (the borough inside the
+   * outline) and precision (the outline inside the borough). */
+  pcg32 rng;
+  pcg32_seed(&rng, 5, 5);
+  long mine = 0, ref = 0, both = 0;
+  for (int i = 0; i < 20000; i++) {
+    double lat = 40.68 + 0.21 * pcg32_double(&rng), lng = -74.03 + 0.13 * pcg32_double(&rng);
+    int a = city_def_serves(&d, lat, lng), b = ring_inside(x, y, n, lng, lat);
+    mine += a;
+    ref += b;
+    both += a && b;
+  }
+  free(x);
+  free(y);
+  double recall = (double)both / (double)ref, precision = (double)both / (double)mine;
+  ck_assert_msg(recall >= 0.97 && precision >= 0.85, "recall %.3f, precision %.3f", recall,
+                precision);
+}
+END_TEST
+
 static Suite *city_suite(void) {
   Suite *s = suite_create("city");
   TCase *tc = tcase_create("city_def_parse");
@@ -711,6 +869,8 @@ static Suite *city_suite(void) {
   tcase_add_test(tc, test_builtin_manhattan);
   tcase_add_test(tc, test_builtin_synthetic);
   tcase_add_test(tc, test_manhattan_covers_data);
+  tcase_add_test(tc, test_manhattan_area);
+  tcase_add_test(tc, test_manhattan_area_data);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_def_builtin_names");
   tcase_add_test(tc, test_builtin_names);

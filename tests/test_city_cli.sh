@@ -5,7 +5,8 @@
 # file (`ridesim city FILE --json`) and prints the same JSON again (the
 # "source" line aside), with --cells too; the definition read back is the
 # same definition, field by field (python3 compares the two JSON texts as
-# data); a file whose printed grid was edited is refused naming the field.
+# data); manhattan prints its service area and says how many cells are in
+# service; a file whose printed grid was edited is refused naming the field.
 # Prints "N passed, M failed" and exits 1 on any failure.
 set -u
 
@@ -62,6 +63,26 @@ for city in manhattan synthetic; do
     fi
   done
 done
+
+# manhattan carries its service area: 3 polygons, a few hundred cells of the
+# ~5,650 of its box in service
+if "$PY" - manhattan.json <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sa = d["service_area"]
+assert len(sa) == 3, len(sa)
+assert all(r[0] == r[-1] for p in sa for r in p), "rings are printed closed"
+n = d["grid"]["cells_in_service"]
+assert 80 < n < 400, n
+EOF
+then ok "manhattan: the service area is printed (3 polygons, closed rings)"
+else bad "manhattan: no service area in the JSON"
+fi
+if "$BIN" city manhattan | grep -q "^service area   3 polygons"; then
+  ok "manhattan: the text output describes the service area"
+else
+  bad "manhattan: the text output lacks the service area line"
+fi
 
 # an edited grid is refused, naming the field
 sed 's/"n_cells":[^,]*/"n_cells": 7/' manhattan.json > edited.json
