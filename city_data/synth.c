@@ -25,6 +25,20 @@
  *   in, which keeps the trip's length, then clamped for rounding.
  * Dropoff time, fare and distance are left unknown (-1, NAN, NAN).
  *
+ * A city with a service area (area.h) gets its demand inside it. The spots
+ * are laid over the bounds of the area's first polygon (its main one:
+ * Manhattan island, not the airports) and a spot that falls outside moves
+ * to the nearest cell centre inside the area. Origins are drawn by
+ * rejection: a spot's Gaussian is redrawn until it lands inside (its centre
+ * after SYNTH_TRIES misses); the uniform background picks a cell in service
+ * and a point of its hexagon until one is inside. A destination outside
+ * the area gets a new heading for the same length (so lengths keep their
+ * distribution where the area's shape allows), a new length every
+ * SYNTH_HEADINGS headings, and after SYNTH_TRIES a uniform point of the
+ * area. The last fallback of all is a vertex of the area, on its boundary
+ * and so inside: every trip starts and ends in the area, whatever its
+ * shape. Without an area the box is the area, as the mirror keeps it.
+ *
  * Determinism: every draw comes from one PCG32 stream (run seed,
  * PCG_STREAM_DEMAND) in a fixed order: first all n request seconds, then for
  * each order in emission order its origin, length and heading. The day only
@@ -51,6 +65,9 @@
 #define CITY_SYNTH_BIAS 0.7        /* share of trips heading to a hotspot */
 #define CITY_SYNTH_HEADING_SD 0.5  /* radians of noise on that heading */
 #define CITY_SYNTH_MAX_ORDERS 50000000 /* ~4 GB of trips: a typo, not a day */
+#define SYNTH_TRIES 256    /* draws of a point inside the service area before
+                              the fallback (a spot's centre, a vertex) */
+#define SYNTH_HEADINGS 16  /* headings tried per length for an end inside it */
 
 /* Relative orders per local hour on a weekday. */
 static const double synth_hour_curve[24] = {
@@ -88,15 +105,86 @@ typedef struct {
   double cum_d[24][SYNTH_NSPOTS]; /* cumulative destination weights */
   double sx[SYNTH_NSPOTS], sy[SYNTH_NSPOTS]; /* spot centres, metres */
   double xmin, xmax, ymin, ymax;  /* box in the projection */
+  const city_def *city;
+  const city_grid *grid;
+  int has_area;                   /* the city has a service area polygon */
+  int32_t *cells;                 /* with an area: the cells in service */
+  int32_t n_cells;                /* ... how many */
+  double ax, ay;                  /* with an area: a point of it (a vertex) */
 } synth_model;
 
-static void model_init(synth_model *m, const city_grid *g,
-                       const city_def *c) {
+/* Whether a point of the projection is in the service area. */
+static int served(const synth_model *m, double x, double y) {
+  double lat, lng;
+  rs_proj_inverse(&m->grid->proj, x, y, &lat, &lng);
+  return city_def_serves(m->city, lat, lng);
+}
+
+/* The spots' frame with an area: the bounds of its first polygon, the main
+ * one by the format's convention (Manhattan island, not its airports). */
+static void area_frame(const synth_model *m, double *x0, double *y0, double *x1, double *y1) {
+  const city_area *a = &m->city->area;
+  *x0 = *y0 = INFINITY;
+  *x1 = *y1 = -INFINITY;
+  for (int32_t r = 0; r < a->n_rings && a->ring_polygon[r] == 0; r++)
+    for (int32_t i = a->ring_start[r]; i < a->ring_start[r + 1]; i++) {
+      double lat, lng, x, y;
+      city_area_point(a, i, &lat, &lng);
+      rs_proj_forward(&m->grid->proj, lat, lng, &x, &y);
+      *x0 = fmin(*x0, x), *x1 = fmax(*x1, x), *y0 = fmin(*y0, y), *y1 = fmax(*y1, y);
+    }
+}
+
+/* Moves a point of the projection into the service area: to the nearest
+ * centre of a cell in service that lies inside it, else to a vertex of the
+ * area (on its boundary, hence inside). */
+static void snap_inside(const synth_model *m, double *x, double *y) {
+  if (served(m, *x, *y)) return;
+  double best = INFINITY, bx = m->ax, by = m->ay;
+  for (int32_t k = 0; k < m->n_cells; k++) {
+    double lat, lng, cx, cy;
+    city_grid_center(m->grid, city_grid_hex(m->grid, m->cells[k]), &lat, &lng);
+    if (!city_def_serves(m->city, lat, lng)) continue;
+    rs_proj_forward(&m->grid->proj, lat, lng, &cx, &cy);
+    double d2 = (cx - *x) * (cx - *x) + (cy - *y) * (cy - *y);
+    if (d2 < best) best = d2, bx = cx, by = cy;
+  }
+  *x = bx;
+  *y = by;
+}
+
+/* Lays the spots; with a service area also lists its cells (RS_ENOMEM). */
+static int model_init(synth_model *m, const city_grid *g, const city_def *c, rs_err *e) {
   rs_proj_forward(&g->proj, c->min_lat, c->min_lng, &m->xmin, &m->ymin);
   rs_proj_forward(&g->proj, c->max_lat, c->max_lng, &m->xmax, &m->ymax);
+  m->city = c;
+  m->grid = g;
+  m->has_area = c->area.n_rings > 0;
+  m->cells = NULL;
+  m->n_cells = 0;
+  double fx0 = m->xmin, fy0 = m->ymin, fx1 = m->xmax, fy1 = m->ymax;
+  if (m->has_area) {
+    uint8_t *flags = malloc((size_t)g->n_cells);
+    m->cells = malloc((size_t)g->n_cells * sizeof *m->cells);
+    if (flags == NULL || m->cells == NULL) {
+      free(flags);
+      free(m->cells);
+      m->cells = NULL;
+      return rs_err_set(e, RS_ENOMEM, "synth: out of memory for %d cells", g->n_cells);
+    }
+    city_def_service_cells(c, g, flags);
+    for (int32_t k = 0; k < g->n_cells; k++)
+      if (flags[k]) m->cells[m->n_cells++] = k;
+    free(flags);
+    double lat, lng;
+    city_area_point(&c->area, 0, &lat, &lng);
+    rs_proj_forward(&g->proj, lat, lng, &m->ax, &m->ay);
+    area_frame(m, &fx0, &fy0, &fx1, &fy1);
+  }
   for (int i = 0; i < SYNTH_NSPOTS; i++) {
-    m->sx[i] = m->xmin + synth_spots[i].fx * (m->xmax - m->xmin);
-    m->sy[i] = m->ymin + synth_spots[i].fy * (m->ymax - m->ymin);
+    m->sx[i] = fx0 + synth_spots[i].fx * (fx1 - fx0);
+    m->sy[i] = fy0 + synth_spots[i].fy * (fy1 - fy0);
+    if (m->has_area) snap_inside(m, &m->sx[i], &m->sy[i]);
   }
   for (int h = 0; h < 24; h++) {
     double mid = h + 0.5;
@@ -111,6 +199,7 @@ static void model_init(synth_model *m, const city_grid *g,
       m->cum_d[h][i] = sd;
     }
   }
+  return 0;
 }
 
 static int pick(const double *cum, pcg32 *rng) {
@@ -138,10 +227,53 @@ static double mirror(double v, double lo, double hi) {
   return clampd(v, lo, hi);
 }
 
-static void spot_point(const synth_model *m, int i, pcg32 *rng, double *x,
+/* A uniform point of the service area: a uniform cell in service (cells
+ * have equal areas), a uniform point of its hexagon's box, kept when it is
+ * in the cell and in the area. The area lies in the union of its cells, so
+ * the kept points are uniform over it. After SYNTH_TRIES misses (an area
+ * that fills little of its cells), a vertex of the area. */
+static void area_uniform(const synth_model *m, pcg32 *rng, double *x, double *y) {
+  const double hw = 0.8660254037844386 * m->grid->edge_m, hh = m->grid->edge_m;
+  for (int t = 0; t < SYNTH_TRIES; t++) {
+    int32_t c = m->cells[pcg32_bounded(rng, (uint32_t)m->n_cells)];
+    double lat, lng, cx, cy;
+    city_grid_center(m->grid, city_grid_hex(m->grid, c), &lat, &lng);
+    rs_proj_forward(&m->grid->proj, lat, lng, &cx, &cy);
+    double px = cx + (2 * pcg32_double(rng) - 1) * hw, py = cy + (2 * pcg32_double(rng) - 1) * hh;
+    rs_proj_inverse(&m->grid->proj, px, py, &lat, &lng);
+    if (city_grid_point_index(m->grid, lat, lng) == c && city_def_serves(m->city, lat, lng)) {
+      *x = px;
+      *y = py;
+      return;
+    }
+  }
+  *x = m->ax;
+  *y = m->ay;
+}
+
+/* A point of spot i (of the area when `inside`: an origin, not a heading's
+ * aim). */
+static void spot_point(const synth_model *m, int i, int inside, pcg32 *rng, double *x,
                        double *y) {
   const synth_spot *s = &synth_spots[i];
-  if (s->sigma_m <= 0.0) {
+  if (m->has_area && !inside && s->sigma_m > 0.0) {
+    *x = m->sx[i] + s->sigma_m * normal(rng);
+    *y = m->sy[i] + s->sigma_m * normal(rng);
+  } else if (m->has_area) {
+    /* inside the area: uniform over it, or the spot's Gaussian redrawn
+     * until it lands inside (the centre itself is inside) */
+    if (s->sigma_m <= 0.0) {
+      area_uniform(m, rng, x, y);
+      return;
+    }
+    for (int t = 0; t < SYNTH_TRIES; t++) {
+      *x = m->sx[i] + s->sigma_m * normal(rng);
+      *y = m->sy[i] + s->sigma_m * normal(rng);
+      if (served(m, *x, *y)) return;
+    }
+    *x = m->sx[i];
+    *y = m->sy[i];
+  } else if (s->sigma_m <= 0.0) {
     *x = m->xmin + pcg32_double(rng) * (m->xmax - m->xmin);
     *y = m->ymin + pcg32_double(rng) * (m->ymax - m->ymin);
   } else {
@@ -159,23 +291,51 @@ static void to_point(const city_grid *g, const city_def *c, double x,
   *cell = city_grid_point_index(g, *lat, *lng);
 }
 
-static void make_trip(const synth_model *m, const city_grid *g,
-                      const city_def *c, int hour, pcg32 *rng, city_trip *t) {
-  double ox, oy;
-  spot_point(m, pick(m->cum_o[hour], rng), rng, &ox, &oy);
+/* A trip's length, metres. */
+static double trip_length(pcg32 *rng) {
   double len = CITY_SYNTH_MEDIAN_M * exp(CITY_SYNTH_SIGMA * normal(rng));
-  len = clampd(len, CITY_SYNTH_MIN_M, CITY_SYNTH_MAX_M);
-  double heading;
+  return clampd(len, CITY_SYNTH_MIN_M, CITY_SYNTH_MAX_M);
+}
+
+/* A trip's heading from (ox, oy), radians. */
+static double trip_heading(const synth_model *m, int hour, double ox, double oy, pcg32 *rng) {
   if (pcg32_double(rng) < CITY_SYNTH_BIAS) {
     int j = pick(m->cum_d[hour], rng);
     double tx, ty;
-    spot_point(m, j, rng, &tx, &ty);
-    heading = atan2(ty - oy, tx - ox) + CITY_SYNTH_HEADING_SD * normal(rng);
-  } else {
-    heading = 2.0 * SYNTH_PI * pcg32_double(rng);
+    spot_point(m, j, 0, rng, &tx, &ty);
+    return atan2(ty - oy, tx - ox) + CITY_SYNTH_HEADING_SD * normal(rng);
   }
-  double dx = mirror(ox + len * cos(heading), m->xmin, m->xmax);
-  double dy = mirror(oy + len * sin(heading), m->ymin, m->ymax);
+  return 2.0 * SYNTH_PI * pcg32_double(rng);
+}
+
+static void make_trip(const synth_model *m, const city_grid *g,
+                      const city_def *c, int hour, pcg32 *rng, city_trip *t) {
+  double ox, oy;
+  spot_point(m, pick(m->cum_o[hour], rng), 1, rng, &ox, &oy);
+  double len = trip_length(rng);
+  double heading = trip_heading(m, hour, ox, oy, rng);
+  double dx, dy;
+  if (!m->has_area) {
+    dx = mirror(ox + len * cos(heading), m->xmin, m->xmax);
+    dy = mirror(oy + len * sin(heading), m->ymin, m->ymax);
+  } else {
+    /* The end must be in the area: new headings for the same length first
+     * (so that the lengths keep their distribution where the area allows
+     * it), a new length every SYNTH_HEADINGS tries, and after SYNTH_TRIES
+     * a uniform point of the area. */
+    int tries = 0;
+    for (;;) {
+      dx = ox + len * cos(heading);
+      dy = oy + len * sin(heading);
+      if (served(m, dx, dy)) break;
+      if (++tries == SYNTH_TRIES) {
+        area_uniform(m, rng, &dx, &dy);
+        break;
+      }
+      if (tries % SYNTH_HEADINGS == 0) len = trip_length(rng);
+      heading = trip_heading(m, hour, ox, oy, rng);
+    }
+  }
   to_point(g, c, ox, oy, &t->plat, &t->plng, &t->pcell);
   to_point(g, c, dx, dy, &t->dlat, &t->dlng, &t->dcell);
   t->t_dropoff = -1;
@@ -198,14 +358,14 @@ int city_synth_generate(const city_def *city, const city_synth_opts *o,
   city_trip *trips = malloc(o->n_orders * sizeof *trips);
   uint32_t *per_sec = calloc(86400, sizeof *per_sec);
   synth_model *m = malloc(sizeof *m);
-  if (trips == NULL || per_sec == NULL || m == NULL) {
+  if (trips == NULL || per_sec == NULL || m == NULL ||
+      (rc = model_init(m, &g, city, e)) != 0) {
     free(trips);
     free(per_sec);
     free(m);
-    return rs_err_set(e, RS_ENOMEM, "synth: out of memory for %zu orders",
-                      o->n_orders);
+    return rc != 0 ? rc : rs_err_set(e, RS_ENOMEM, "synth: out of memory for %zu orders",
+                                     o->n_orders);
   }
-  model_init(m, &g, city);
 
   pcg32 rng;
   pcg32_stream(&rng, o->seed, PCG_STREAM_DEMAND);
@@ -227,6 +387,7 @@ int city_synth_generate(const city_def *city, const city_synth_opts *o,
       make_trip(m, &g, city, s / 3600, &rng, t);
     }
   free(per_sec);
+  free(m->cells);
   free(m);
   *out = trips;
   *n = k;

@@ -9,6 +9,9 @@
  * evening rush), and trip lengths drawn from a log-normal close to city taxi
  * trips (median about 2.5 km). Dropoff times and fares are left unknown
  * (-1, NAN) so the engine's travel model fills them, as for the NYC data.
+ * Every pickup and dropoff lies in the city's service area (city.h), so
+ * `ridesim synth --city manhattan` gives Manhattan trips, not trips in the
+ * water or in New Jersey.
  *
  * Same city, seed, day and size: the same trips, bit for bit (PCG32 stream
  * PCG_STREAM_DEMAND).
