@@ -47,7 +47,9 @@
  *   at 12 mph).
  * - synthetic: a made-up 20 km x 20 km city on the Great Plains (centre
  *   40.0 N, 100.0 W, where nothing real could be mistaken for it), with
- *   faster roads than Manhattan and a distance-plus-time fare.
+ *   faster roads than Manhattan and a distance-plus-time fare; its box is
+ *   its service area. Its default fleet, 2,200 drivers, is sized to the
+ *   default synthetic day (city_data/synth.h).
  *
  * Costs: parsing is linear in the text; the other functions are O(1).
  * Ownership: nothing is retained; cJSON trees are freed before returning.
