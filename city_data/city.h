@@ -23,7 +23,9 @@
  *     "default_fleet": 3000,
  *     "earth_radius_m": 6371008.8,       (optional)
  *     "network_factors": {"weekday": [24 numbers], "weekend": [24 numbers],
- *                         "network_hash": "6cf0bd1ee07c8913"} }  (optional)
+ *                         "network_hash": "6cf0bd1ee07c8913"},  (optional)
+ *     "service_area": [ [ [[-74.02, 40.70], [-73.97, 40.71], ...] ] ] }
+ *                                         (optional; area.h)
  *
  * network_factors are the road-network model's speed factors (free-flow
  * link times are multiplied by the factor of the hour and day type a drive
@@ -34,6 +36,15 @@
  * it): a model of another network refuses them, since factors fitted to one
  * network's free-flow times mean nothing on another's.
  *
+ * service_area is a GeoJSON MultiPolygon's coordinates: polygons, each a
+ * list of rings (the first its outer boundary, the others holes), each ring
+ * [lng, lat] positions inside the bbox, closed or not, with at least 3
+ * distinct points not all on one line. Without it the whole box serves.
+ * Two keys that `ridesim city --json` prints beside the definition are read
+ * back and not used: "source" (a string: where the definition came from)
+ * and "grid" (the grid the definition implies, checked against it so that a
+ * file never shows a grid it does not have).
+ *
  * Times in ridesim are the city's local wall-clock time, counted in seconds
  * since 1970-01-01 00:00 local ("local epoch"); utc_offset_minutes converts
  * sources that give UTC unix seconds (KDD Cup files).
@@ -42,6 +53,7 @@
 #define CITY_CITY_H
 
 #include <stdint.h>
+#include "city_data/area.h"
 #include "city_data/hexgrid.h"
 #include "base/rs_error.h"
 
@@ -100,6 +112,8 @@ typedef struct {
   int net_have_factors;          /* network_factors given */
   double net_factors[2][24];     /* [weekday 0 / weekend 1][local hour] */
   uint64_t net_factors_hash;     /* the network they were fitted to; 0: any */
+  city_area area;                /* service area (area.h); no polygons: the
+                                    whole box serves */
 } city_def;
 
 /* Parses a definition from JSON text. `origin` names the source in errors.
@@ -121,6 +135,12 @@ const char *const *city_def_builtin_names(void);
 int city_def_grid(const city_def *def, city_grid *g, rs_err *e);
 /* Whether a point lies inside the bounding box. */
 int city_def_contains(const city_def *def, double lat, double lng);
+/* Whether a point lies in the service area (the box when there is none). */
+int city_def_serves(const city_def *def, double lat, double lng);
+/* flags[c] = 1 for every cell c of the city's grid g (g->n_cells) that is in
+ * service: its hexagon meets the service area, or the box when there is
+ * none (area.h); returns how many are. */
+int32_t city_def_service_cells(const city_def *def, const city_grid *g, uint8_t *flags);
 /* Adds the definition's fields to a JSON object, in the format
  * city_def_parse reads back to an identical city_def. 0, or RS_ENOMEM with
  * some fields added. */

@@ -17,7 +17,7 @@
  * Repositioning:
  *   stay            nobody moves.
  *   random-walk     every eligible driver heads to a random neighbouring
- *                   cell.
+ *                   cell in service (stays when none is).
  *
  * A driver is used at most once per decision: the `used` stamps (one int per
  * driver, compared with a per-decision counter) avoid clearing an array at
@@ -303,7 +303,7 @@ static int walk_reposition(void *ctx, disp_repo *r, rs_err *e) {
     int32_t valid[6], n = 0;
     for (int k = 0; k < 6; k++) {
       int32_t c = city_grid_index(r->grid, nb[k]);
-      if (c >= 0) valid[n++] = c;
+      if (c >= 0 && (r->in_service == NULL || r->in_service[c])) valid[n++] = c;
     }
     r->dest_cell[i] = n > 0 ? valid[pcg32_bounded(r->rng, (uint32_t)n)] : -1;
   }

@@ -12,7 +12,8 @@
  *
  * Repositioning. At every repositioning round the engine hands the policy
  * the drivers idle for at least the threshold; the policy writes a
- * destination for those it moves (the others stay).
+ * destination for those it moves (the others stay). Destinations are cells
+ * in service (disp_repo.in_service); the engine treats any other as "stay".
  *
  * A policy is a struct of function pointers plus a context pointer; it owns
  * the context and frees it in destroy(). dispatch/ knows nothing of libuv or
@@ -117,6 +118,10 @@ typedef struct {
   const disp_driver *drivers;
   int32_t n_eligible;
   const int32_t *eligible;    /* drivers idle for at least the threshold */
+  const uint8_t *in_service;  /* per cell of grid: 1 when in the city's
+                                 service area (city_def_service_cells), the
+                                 only cells a driver may be sent to; NULL:
+                                 every cell */
   pcg32 *rng;
   int32_t *dest_cell;         /* per eligible driver: destination or -1 (stay) */
 } disp_repo;

@@ -246,6 +246,9 @@ static int v1d3_reposition_cb(void *ctx, disp_repo *r, rs_err *e) {
     for (int32_t k = 0; k < n && k < nk; k++) {
       int32_t cell = city_grid_index(g, m->ring[k]);
       if (cell < 0) continue;
+      /* never out of the service area; its own cell (k = 0, where it is)
+       * always stays a choice */
+      if (k > 0 && r->in_service != NULL && !r->in_service[cell]) continue;
       city_loc to;
       city_grid_center(g, m->ring[k], &to.lat, &to.lng);
       /* reach: great-circle, as the candidate radius */

@@ -16,8 +16,9 @@
  *     orders as possible and maximises the total score among those; without
  *     it the score is the weight and an edge scoring <= 0 is not served now
  *     (V1D3 as published);
- *   - the `v1d3` repositioning policy: an eligible driver picks a cell within
- *     the reachable radius (its own included: staying) with probability
+ *   - the `v1d3` repositioning policy: an eligible driver picks a cell in
+ *     service (disp_repo.in_service) within the reachable radius (its own
+ *     included: staying) with probability
  *     proportional to exp(gamma^dt V(k, t + dt) / tau), dt the travel time
  *     (the travel model's drive to the cell's centre; 0 for staying).
  *

@@ -481,14 +481,56 @@ static int histogram(FILE *f, const rp_data *d) {
   return 0;
 }
 
-/* Small multiples: one map per group, mean unserved orders per cell. */
+/* The runs' city, named by the first run's scenario, and its grid. */
+static int runs_city(const rp_data *d, city_def *city, city_grid *grid, rs_err *e) {
+  cJSON *j = cJSON_Parse(d->runs[0].scenario);
+  cJSON *cn = cJSON_GetObjectItemCaseSensitive(j, "city");
+  char city_name[SIM_PATH_MAX];
+  snprintf(city_name, sizeof city_name, "%s", cJSON_IsString(cn) ? cn->valuestring : "synthetic");
+  cJSON_Delete(j);
+  int rc = city_def_resolve(city_name, city, e);
+  if (rc == 0) rc = city_def_grid(city, grid, e);
+  return rc;
+}
+
+/* The cells in service of the runs' city (city_def_service_cells), as
+ * flags over its grid (the caller frees them), for the unserved maps; NULL
+ * when the city no longer resolves (a moved city file) or its grid is not
+ * the cells' (another edge), and then every cell is drawn. */
+static uint8_t *cells_in_service(const rp_data *d, int32_t *n_flags) {
+  city_def city;
+  city_grid grid;
+  rs_err e;
+  rs_err_clear(&e);
+  if (runs_city(d, &city, &grid, &e) != 0) return NULL;
+  for (int32_t c = 0; c < d->n_cells; c++)
+    if (d->cells[c].seen && (c >= grid.n_cells || d->cells[c].edge_m != grid.edge_m)) return NULL;
+  /* d->cells may be longer than the grid (it grows by doubling) */
+  int32_t n = d->n_cells > grid.n_cells ? d->n_cells : grid.n_cells;
+  uint8_t *in = calloc((size_t)n, 1);
+  if (in == NULL) return NULL;
+  city_def_service_cells(&city, &grid, in);
+  *n_flags = n;
+  return in;
+}
+
+/* Small multiples: one map per group, mean unserved orders per cell, over
+ * the cells in service (those with requests; the caption says what the
+ * cells out of service held). */
 static void unserved_maps(FILE *f, const rp_data *d) {
-  int n = 0;
-  for (int32_t c = 0; c < d->n_cells; c++) n += d->cells[c].seen;
+  int32_t n_flags = 0;
+  uint8_t *in = cells_in_service(d, &n_flags);
+  int n = 0, n_out = 0;
+  for (int32_t c = 0; c < d->n_cells; c++) {
+    int drawn = d->cells[c].seen && (in == NULL || in[c]);
+    n += drawn;
+    n_out += d->cells[c].seen && !drawn;
+  }
   double *lat = malloc((size_t)n * sizeof *lat), *lng = malloc((size_t)n * sizeof *lng);
   if (lat == NULL || lng == NULL) {
     free(lat);
     free(lng);
+    free(in);
     fprintf(f, "<p>(out of memory drawing the map)</p>\n");
     return;
   }
@@ -496,7 +538,7 @@ static void unserved_maps(FILE *f, const rp_data *d) {
   double edge = 0, vmax = 0;
   for (int32_t c = 0; c < d->n_cells; c++) {
     const rp_cell *x = &d->cells[c];
-    if (!x->seen) continue;
+    if (!x->seen || (in != NULL && !in[c])) continue;
     lat[j] = x->lat;
     lng[j] = x->lng;
     j++;
@@ -517,13 +559,18 @@ static void unserved_maps(FILE *f, const rp_data *d) {
     snprintf(title, sizeof title, "unserved orders per cell, %s", d->groups[g].name);
     fprintf(f, "<figure>");
     run_svg_map_open(f, &m, title, 1);
-    double total = 0, req = 0;
+    double total = 0, req = 0, out_total = 0, out_req = 0;
     for (int32_t c = 0; c < d->n_cells; c++) {
       const rp_cell *x = &d->cells[c];
       if (!x->seen) continue;
       double v = x->unserved[g] / d->groups[g].n;
       total += v;
       req += x->requests[g] / d->groups[g].n;
+      if (in != NULL && !in[c]) {
+        out_total += v;
+        out_req += x->requests[g] / d->groups[g].n;
+        continue;
+      }
       char col[8], tip[160];
       run_svg_colour_at(run_svg_ylorrd, vmax > 0 ? v / vmax : 0, col);
       snprintf(tip, sizeof tip, "cell %d (q %d, r %d): %.1f unserved of %.1f requests", x->cell,
@@ -533,44 +580,47 @@ static void unserved_maps(FILE *f, const rp_data *d) {
     fprintf(f, "</svg><figcaption><span class=\"sw\" style=\"background:%s\"></span>",
             run_svg_series_colour(g));
     run_svg_esc(f, d->groups[g].name);
-    fprintf(f, ": %.0f unserved of %.0f requests (%.2f%%)</figcaption></figure>\n", total, req,
+    fprintf(f, ": %.0f unserved of %.0f requests (%.2f%%)", total, req,
             req > 0 ? 100 * total / req : 0);
+    if (n_out > 0)
+      fprintf(f, "; %d cells out of the service area not drawn (%.0f unserved of %.0f requests)",
+              n_out, out_total, out_req);
+    fprintf(f, "</figcaption></figure>\n");
   }
   fprintf(f, "</div>\n");
+  free(in);
   run_svg_legend(f, run_svg_ylorrd, 0, vmax, "unserved orders per cell (expired + cancelled, mean over seeds)", 1);
 }
 
-/* The value table's V per cell, averaged over the slots of the horizon. */
+/* The value table's V per cell in service, averaged over the slots of the
+ * horizon. */
 static int value_map(FILE *f, const rp_data *d, const char *path, rs_err *e) {
-  cJSON *j = cJSON_Parse(d->runs[0].scenario);
-  cJSON *cn = cJSON_GetObjectItemCaseSensitive(j, "city");
-  char city_name[SIM_PATH_MAX];
-  snprintf(city_name, sizeof city_name, "%s", cJSON_IsString(cn) ? cn->valuestring : "synthetic");
-  cJSON_Delete(j);
   city_def city;
   city_grid grid;
   val_table *t = NULL;
   val_meta meta;
   int rc;
-  if ((rc = city_def_resolve(city_name, &city, e)) != 0 || (rc = city_def_grid(&city, &grid, e)) != 0 ||
+  if ((rc = runs_city(d, &city, &grid, e)) != 0 ||
       (rc = val_store_load(path, &city, &grid, &t, &meta, e)) != 0)
     return rc;
   int32_t n = grid.n_cells;
   double *v = malloc((size_t)n * sizeof *v), *lat = malloc((size_t)n * sizeof *lat),
          *lng = malloc((size_t)n * sizeof *lng);
   int32_t *idx = malloc((size_t)n * sizeof *idx);
-  if (!v || !lat || !lng || !idx) {
+  uint8_t *in = malloc((size_t)n);
+  if (!v || !lat || !lng || !idx || !in) {
     rc = rs_err_set(e, RS_ENOMEM, "report: out of memory");
     goto out;
   }
   int32_t slot_s = val_table_config(t)->slot_s;
   int k = 0;
   double vmin = INFINITY, vmax = -INFINITY;
+  city_def_service_cells(&city, &grid, in);
   for (int32_t c = 0; c < n; c++) {
+    if (!in[c]) continue;
     city_hex h = city_grid_hex(&grid, c);
     double la, ln;
     city_grid_center(&grid, h, &la, &ln);
-    if (!city_def_contains(&city, la, ln)) continue;
     double s = 0;
     int m = 0;
     for (int64_t tt = d->t_from; tt < d->t_to; tt += slot_s, m++) s += val_table_get(t, c, tt);
@@ -595,14 +645,15 @@ static int value_map(FILE *f, const rp_data *d, const char *path, rs_err *e) {
   }
   fprintf(f, "</svg><figcaption>");
   run_svg_esc(f, path);
-  fprintf(f, " (city %s, %lld training rows)</figcaption></figure></div>\n", meta.city,
-          (long long)meta.rows);
+  fprintf(f, " (city %s, %lld training rows; the %d cells in service)</figcaption></figure></div>\n",
+          meta.city, (long long)meta.rows, k);
   run_svg_legend(f, run_svg_viridis, vmin, vmax, "V: expected discounted income of an idle driver, mean over the horizon's slots", 2);
 out:
   free(v);
   free(lat);
   free(lng);
   free(idx);
+  free(in);
   val_table_free(t);
   return rc;
 }

@@ -12,7 +12,10 @@
  * over seeds per 5-minute window), the pickup distance distribution (orders)
  * and a hex map of unserved demand per cell (unserved_cells, which `ridesim
  * compare` records with each run; for runs without them the page says so
- * instead of drawing the map).
+ * instead of drawing the map). Maps, that one and the optional value map,
+ * draw the cells in service of the runs' city (city_def_service_cells), so
+ * Manhattan is not a sliver of its metro-sized box; the unserved map's
+ * caption counts what fell outside.
  *
  * Experiments. A results DB may hold runs of several comparisons. Runs
  * belong to the same experiment when their scenarios agree on everything but

@@ -537,6 +537,7 @@ static void on_idle_move(sim_engine *s, int32_t d) {
   city_hex_neighbors(h, nb);
   int32_t pick = (int32_t)pcg32_bounded(&s->rng_idle, 7); /* 6 = stay */
   int32_t c = pick < 6 ? city_grid_index(&s->grid, nb[pick]) : -1;
+  if (c >= 0 && !s->in_service[c]) c = -1; /* the area's edge reflects: stay */
   if (c >= 0) {
     const city_loc from = disp_driver_loc(dv), to = sim__cell_loc(s, c);
     city_leg leg;
@@ -887,6 +888,7 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
   s->idx = disp_index_new(tm, &s->grid, n_drivers);
   if (s->nodes) s->cell_node = malloc((size_t)s->grid.n_cells * sizeof *s->cell_node);
   s->cell_u = malloc((size_t)s->grid.n_cells * sizeof *s->cell_u);
+  s->in_service = malloc((size_t)s->grid.n_cells);
   s->drv_stamp = calloc(nd, sizeof *s->drv_stamp);
   s->fresh_idle = malloc(nd * sizeof *s->fresh_idle);
   if (s->idx) {
@@ -896,7 +898,7 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
                                      sc->radius_m, city->earth_radius_m,
                                      (const double(*)[3])s->cell_u) != 0;
   }
-  if (parts_failed || !s->cell_u || (s->nodes && !s->cell_node) || !s->drv_stamp || !s->fresh_idle ||
+  if (parts_failed || !s->cell_u || !s->in_service || (s->nodes && !s->cell_node) || !s->drv_stamp || !s->fresh_idle ||
       !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du ||
       !s->modelled || !s->drivers || !s->drec || !s->dstate || !s->idx) {
     sim_engine_free(s);
@@ -909,6 +911,7 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
     rs_unit_vector(lat, lng, s->cell_u[c]);
     if (s->nodes) s->cell_node[c] = city_travel_snap(tm, lat, lng);
   }
+  city_def_service_cells(city, &s->grid, s->in_service);
   pcg32_stream(&s->rng_policy, sc->seed, PCG_STREAM_POLICY);
   pcg32_stream(&s->rng_repo, sc->seed, PCG_STREAM_REPOSITION);
   pcg32_stream(&s->rng_idle, sc->seed, PCG_STREAM_IDLE);
@@ -943,6 +946,7 @@ void sim_engine_free(sim_engine *s) {
   sim_series_free(&s->series);
   sim_waiting_free(&s->w);
   free(s->cell_u);
+  free(s->in_service);
   free(s->cell_node);
   free(s->fresh);
   free(s->fresh_idle);

@@ -23,6 +23,11 @@
  * Driver life: OFFLINE / IDLE / PICKUP / OCCUPIED / REPOSITION, each spell
  * timed; a driver's five totals add up to the horizon exactly.
  *
+ * Service area: the engine sends drivers only to cells in service
+ * (city_def_service_cells). A repositioning policy sees the flags in its
+ * round (disp_repo.in_service) and a destination out of service is taken as
+ * "stay"; the idle random walk stays put when its draw points out of service.
+ *
  * Randomness (pcg32.h, one stream per purpose from the run seed): fleet
  * placement, shifts, idle moves, the policies' own. Whether a rider cancels
  * is decided by a per-order uniform drawn from the cancellation stream at

@@ -101,6 +101,8 @@ struct sim_engine {
   int nodes;                /* the travel model has nodes: places carry them */
   int32_t *cell_node;       /* per cell: its centre's node (when nodes) */
   double (*cell_u)[3];      /* per cell: its centre as a unit vector */
+  uint8_t *in_service;      /* per cell: in the city's service area (city.h);
+                               repositioning and idle moves go nowhere else */
   city_grid grid;
   int64_t from, to, now;    /* horizon and clock */
   int64_t events;           /* events handled */

@@ -12,7 +12,8 @@
  * Applying. Destinations are read from the round's dest_cell after the
  * policy answered (at once or, for an agent, at sim_engine_resume). A
  * driver that stopped being idle meanwhile is skipped, as is every pair the
- * engine can no longer carry out. A driver sent elsewhere starts a move to
+ * engine can no longer carry out; a destination out of the service area
+ * (the round's in_service flags, the engine's) counts as "stay". A driver sent elsewhere starts a move to
  * the cell's centre now: the travel model's drive gives its arrival, and
  * the move's metres count as empty driving when it arrives. If it is
  * matched on the way (repositioning drivers that stay dispatchable) or its
@@ -56,7 +57,7 @@ static int apply_round(sim_engine *s, rs_err *e) {
   for (int32_t i = 0; i < r->n_eligible; i++) {
     int32_t d = rs->eligible[i], c = rs->dest[i];
     if (s->drivers[d].state != DISP_IDLE) continue;
-    if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell) {
+    if (c < 0 || c >= s->grid.n_cells || c == s->drivers[d].cell || !s->in_service[c]) {
       /* told to stay: not asked again for another idle threshold */
       rs->hold[d] = s->now + s->sc.repo_idle_s;
       continue;
@@ -106,6 +107,7 @@ int sim__repo_round(sim_engine *s, rs_err *e) {
     r->drivers = s->drivers;
     r->n_eligible = n;
     r->eligible = rs->eligible;
+    r->in_service = s->in_service;
     r->rng = &s->rng_repo;
     r->dest_cell = rs->dest;
     for (int32_t i = 0; i < n; i++) rs->dest[i] = -1;

@@ -2,8 +2,12 @@
  * Tests of city_data/city: both embedded definitions parse with the shipped
  * numbers; the Manhattan box covers the shared NYC data (skipped when
  * RIDESIM_DATA is unset); malformed definitions fail with RS_EFORMAT naming
- * the field and the file; resolve, grid, contains, speed by local hour and
- * the fare rule.
+ * the field and the file (the service area's too); resolve, grid, contains,
+ * speed by local hour and the fare rule; a parsed service area and the
+ * points it serves; city_def_to_json read back to the same definition, bit
+ * for bit (both built-ins and random definitions); the cells in service
+ * with and without an area; manhattan's service area at landmarks, against
+ * the shared TLC mornings and the shared borough outline.
  */
 #include <check.h>
 #include <math.h>
@@ -11,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/pcg32.h"
 #include "city_data/city.h"
 #include "tests/testutil.h"
 
@@ -118,6 +125,68 @@ static const bad_case bad_cases[] = {
     {"\"default_fleet\": 100", "\"default_fleet\": 100, \"earth_radius_m\": 1",
      "earth_radius_m"},
     {"\"hex_edge_m\": 500", "\"hex_edge_m\": 1", "2^24"},
+    /* the service area (BASE_BBOX: lat 10.0 .. 10.1, lng 20.0 .. 20.1) */
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": 3",
+     "service_area: not a list of polygons"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": []",
+     "service_area: not a list of polygons"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [3]",
+     "service_area[0]: not a polygon"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [[]]",
+     "service_area[0]: not a polygon"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"service_area\": [[{}]]",
+     "service_area[0][0]: not a ring"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.01]]]]",
+     "service_area[0][0]: needs at least 3 distinct points"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.01], "
+     "[20.01, 10.01]]]]",
+     "service_area[0][0]: needs at least 3 distinct points"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.02], "
+     "[20.04, 10.04], [20.01, 10.01]]]]",
+     "service_area[0][0]: has no area"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.5, 10.01], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: [20.5, 10.01] is outside the bbox"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 9.99], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: [20.02, 9.99] is outside the bbox"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[\"20.01\", 10.01], [20.02, 10.02], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][0]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.02, 10.02, 0], "
+     "[20.01, 10.05]]]]",
+     "service_area[0][0][1]: not a position"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.05, 10.01], "
+     "[20.01, 10.05]]], [[[20.06, 10.06], [20.07, 10.07]]]]",
+     "service_area[1][0]: needs at least 3"},
+    {"\"default_fleet\": 100",
+     "\"default_fleet\": 100, \"service_area\": [[[[20.01, 10.01], [20.05, 10.01], "
+     "[20.01, 10.05]], [[20.02, 10.02], [20.03, 10.03], 7]]]",
+     "service_area[0][1][2]: not a position"},
+    /* what `ridesim city --json` prints beside the definition */
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"source\": 3",
+     "source: not a string"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": 3", "grid: not an object"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"n_cells\": 5}",
+     "grid.n_cells: is not the"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"cells_in_service\": 5}",
+     "grid.cells_in_service: is not the"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"cells\": [1, 2]}",
+     "grid.cells: is not a list of the grid's"},
+    {"\"default_fleet\": 100", "\"default_fleet\": 100, \"grid\": {\"n_cels\": 5}",
+     "grid.n_cels: unknown field"},
     {"\"default_fleet\": 100 }", "\"default_fleet\": 100 ", "not valid JSON"},
     {"{ \"name\"", "[ \"name\"", "not valid JSON"},
 };
@@ -207,7 +276,7 @@ START_TEST(test_builtin_synthetic) {
   ck_assert_double_eq_tol(h, 20000, 300);
   ck_assert_double_eq(d.hex_edge_m, 600);
   ck_assert_int_eq(d.utc_offset_min, 0);
-  ck_assert_int_eq(d.default_fleet, 3000);
+  ck_assert_int_eq(d.default_fleet, 2200); /* sized to its demand (synth.h) */
 }
 END_TEST
 
@@ -449,6 +518,339 @@ START_TEST(test_fare) {
 }
 END_TEST
 
+/* --- the service area ------------------------------------------------------ */
+/* base_json with a service area: a square with a square hole, and a
+ * triangle given open (closed implicitly). */
+#define AREA_JSON                                                               \
+  "\"default_fleet\": 100, \"service_area\": ["                                 \
+  "[[[20.01, 10.01], [20.05, 10.01], [20.05, 10.05], [20.01, 10.05], [20.01, 10.01]],"  \
+  " [[20.02, 10.02], [20.02, 10.03], [20.03, 10.03], [20.03, 10.02]]],"        \
+  "[[[20.07, 10.07], [20.09, 10.07], [20.08, 10.09]]]]"
+
+START_TEST(test_parse_area) {
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  city_def d;
+  rs_err e;
+  rs_err_clear(&e);
+  ck_assert_msg(city_def_parse(s, "a.json", &d, &e) == 0, "%s", e.msg);
+  free(s);
+  ck_assert_int_eq(d.area.n_polygons, 2);
+  ck_assert_int_eq(d.area.n_rings, 3);
+  ck_assert_int_eq(d.area.n_points, 4 + 4 + 3);
+  ck_assert_int_eq(d.area.ring_polygon[1], 0);
+  ck_assert_int_eq(d.area.ring_polygon[2], 1);
+  ck_assert_int_eq(city_area_check(&d.area, &e), 0);
+  ck_assert(city_def_serves(&d, 10.015, 20.015));
+  ck_assert(!city_def_serves(&d, 10.025, 20.025)); /* in the hole */
+  ck_assert(city_def_serves(&d, 10.02, 20.025));   /* on the hole's edge */
+  ck_assert(city_def_serves(&d, 10.075, 20.08));
+  ck_assert(!city_def_serves(&d, 10.06, 20.06));   /* between the two */
+  ck_assert(!city_def_serves(&d, 10.005, 20.005)); /* in the box, not the area */
+  /* without an area the box serves */
+  ck_assert_int_eq(city_def_parse(base_json, "t.json", &d, &e), 0);
+  ck_assert_int_eq(d.area.n_rings, 0);
+  ck_assert(city_def_serves(&d, 10.005, 20.005));
+  ck_assert(city_def_serves(&d, 10.1, 20.1));
+  ck_assert(!city_def_serves(&d, 10.11, 20.05));
+}
+END_TEST
+
+/* A definition printed by city_def_to_json and parsed back is the same
+ * city_def, bit for bit. */
+static void round_trip(const city_def *d) {
+  cJSON *o = cJSON_CreateObject();
+  ck_assert_ptr_nonnull(o);
+  ck_assert_int_eq(city_def_to_json(d, o), 0);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  ck_assert_ptr_nonnull(text);
+  city_def back;
+  memset(&back, 0x5a, sizeof back);
+  rs_err e;
+  rs_err_clear(&e);
+  int rc = city_def_parse(text, "printed", &back, &e);
+  ck_assert_msg(rc == 0, "%s in %s", e.msg, text);
+  ck_assert_msg(memcmp(d, &back, sizeof back) == 0, "%s: not the same after the round trip: %s",
+                d->name, text);
+  cJSON_free(text);
+}
+
+START_TEST(test_round_trip_builtin) {
+  const char *const *names = city_def_builtin_names();
+  for (int i = 0; names[i] != NULL; i++) {
+    city_def d;
+    rs_err e;
+    ck_assert_int_eq(city_def_builtin(names[i], &d, &e), 0);
+    round_trip(&d);
+  }
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  city_def d;
+  ck_assert_int_eq(city_def_parse(s, "a.json", &d, NULL), 0);
+  free(s);
+  round_trip(&d);
+  ck_assert_int_eq(city_def_parse(base_json, "t.json", &d, NULL), 0);
+  round_trip(&d);
+}
+END_TEST
+
+/* Random definitions: every number a random double of its range (all 53
+ * bits), optional fields present or not (network factors, with and without
+ * a network's hash; the service area), windows with seconds. */
+START_TEST(test_round_trip_random) {
+  pcg32 rng;
+  pcg32_seed(&rng, 77 + (uint64_t)_i, 3);
+  city_def base;
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  ck_assert_int_eq(city_def_parse(s, "a.json", &base, NULL), 0);
+  free(s);
+  for (int k = 0; k < 200; k++) {
+    city_def d = base;
+    double u = pcg32_double(&rng);
+    d.min_lat = 9.99 - u * 0.5;
+    d.min_lng = 19.99 - pcg32_double(&rng);
+    d.max_lat = 10.11 + pcg32_double(&rng) * 0.5;
+    d.max_lng = 20.11 + pcg32_double(&rng);
+    d.hex_edge_m = 400 + 1000 * pcg32_double(&rng);
+    d.utc_offset_min = (int32_t)pcg32_bounded(&rng, 1561) - 720;
+    for (int h = 0; h < 24; h++) d.speed_mps[h] = 0.5 + 59.5 * pcg32_double(&rng);
+    d.detour_factor = 1 + 4 * pcg32_double(&rng);
+    d.fare.base = 10 * pcg32_double(&rng);
+    d.fare.per_km = pcg32_double(&rng);
+    d.fare.per_minute = k % 3 ? pcg32_double(&rng) : 0;
+    d.fare.minimum = 5 * pcg32_double(&rng);
+    d.fare.moving_mps = k % 2 ? 20 * pcg32_double(&rng) : 0; /* also without slow time */
+    d.fare.per_minute_slow = k % 4 == 1 ? pcg32_double(&rng) : 0;
+    d.fare.surcharge = k % 5 ? pcg32_double(&rng) : 0;
+    city_surcharge *w = k % 2 ? &d.fare.night : &d.fare.peak;
+    w->from_s = (int32_t)pcg32_bounded(&rng, 86400);
+    w->to_s = (int32_t)pcg32_bounded(&rng, 86400);
+    w->weekdays_only = (int)pcg32_bounded(&rng, 2);
+    w->amount = pcg32_double(&rng);
+    d.default_fleet = 1 + (int32_t)pcg32_bounded(&rng, 100000);
+    d.earth_radius_m = 6.3e6 + 1e5 * pcg32_double(&rng);
+    d.net_have_factors = k % 3 == 0;
+    for (int t = 0; t < 2; t++)
+      for (int h = 0; h < 24; h++)
+        d.net_factors[t][h] = d.net_have_factors ? 0.05 + 3 * pcg32_double(&rng) : 0;
+    d.net_factors_hash = d.net_have_factors && k % 2 ? ((uint64_t)pcg32_next(&rng) << 32) | 1 : 0;
+    if (k % 7 == 0) city_area_clear(&d.area);
+    round_trip(&d);
+  }
+}
+END_TEST
+
+/* The cells in service: without an area, the cells meeting the box (by
+ * their overlap with it, sampled); with one, those the area module says. */
+START_TEST(test_service_cells) {
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("synthetic", &d, &e), 0);
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *flags = malloc((size_t)g.n_cells);
+  ck_assert_ptr_nonnull(flags);
+  int32_t n = city_def_service_cells(&d, &g, flags), margin = 0;
+  for (int32_t c = 0; c < g.n_cells; c++) {
+    double lat[6], lng[6], clat, clng;
+    city_hex h = city_grid_hex(&g, c);
+    city_grid_polygon(&g, h, lat, lng);
+    city_grid_center(&g, h, &clat, &clng);
+    /* a box cell has its centre or a vertex in the box, unless the box
+     * only grazes it: those are checked by their extent */
+    int any = city_def_contains(&d, clat, clng);
+    double la0 = INFINITY, la1 = -INFINITY, lg0 = INFINITY, lg1 = -INFINITY;
+    for (int k = 0; k < 6; k++) {
+      any |= city_def_contains(&d, lat[k], lng[k]);
+      la0 = fmin(la0, lat[k]), la1 = fmax(la1, lat[k]);
+      lg0 = fmin(lg0, lng[k]), lg1 = fmax(lg1, lng[k]);
+    }
+    int apart = la1 < d.min_lat || la0 > d.max_lat || lg1 < d.min_lng || lg0 > d.max_lng;
+    if (any) ck_assert_msg(flags[c], "cell %d touches the box but is out", c);
+    if (apart) ck_assert_msg(!flags[c], "cell %d is apart from the box but in", c);
+    margin += !flags[c];
+  }
+  ck_assert_int_eq(n + margin, g.n_cells);
+  ck_assert_int_gt(margin, 0); /* the grid's margin ring is out */
+  /* with an area: the area module's flags */
+  char *s = mutate("\"default_fleet\": 100", AREA_JSON);
+  ck_assert_int_eq(city_def_parse(s, "a.json", &d, NULL), 0);
+  free(s);
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *f2 = realloc(flags, (size_t)g.n_cells);
+  ck_assert_ptr_nonnull(f2);
+  flags = f2;
+  n = city_def_service_cells(&d, &g, flags);
+  int32_t want = 0;
+  for (int32_t c = 0; c < g.n_cells; c++) {
+    int m = city_area_meets_cell(&d.area, &g, city_grid_hex(&g, c));
+    ck_assert_int_eq(flags[c], m);
+    want += m;
+  }
+  ck_assert_int_eq(n, want);
+  ck_assert_int_gt(n, 0);
+  ck_assert_int_eq(flags[city_grid_point_index(&g, 10.015, 20.015)], 1);
+  ck_assert_int_eq(flags[city_grid_point_index(&g, 10.095, 20.005)], 0);
+  free(flags);
+}
+END_TEST
+
+/* --- manhattan's service area --------------------------------------------- */
+START_TEST(test_manhattan_area) {
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("manhattan", &d, &e), 0);
+  ck_assert_int_eq(d.area.n_polygons, 3); /* the island, JFK, LaGuardia */
+  ck_assert_int_eq(d.area.n_rings, 3);
+  ck_assert_int_eq(city_area_check(&d.area, &e), 0);
+  static const struct {
+    const char *what;
+    double lat, lng;
+    int in;
+  } places[] = {
+      {"the Battery", 40.7033, -74.0170, 1},
+      {"Wall St", 40.7060, -74.0090, 1},
+      {"Penn Station", 40.7506, -73.9935, 1},
+      {"Times Square", 40.7580, -73.9855, 1},
+      {"Central Park", 40.7812, -73.9665, 1},
+      {"Harlem, 125th St", 40.8080, -73.9450, 1},
+      {"Washington Heights", 40.8400, -73.9400, 1},
+      {"Inwood", 40.8677, -73.9212, 1},
+      {"JFK Terminal 4", 40.6441, -73.7822, 1},
+      {"LaGuardia Terminal B", 40.7741, -73.8720, 1},
+      {"Hoboken", 40.7440, -74.0324, 0},
+      {"Jersey City", 40.7163, -74.0330, 0},
+      {"Downtown Brooklyn", 40.6928, -73.9903, 0},
+      {"Williamsburg", 40.7081, -73.9571, 0},
+      {"Long Island City", 40.7447, -73.9485, 0},
+      {"Yankee Stadium", 40.8296, -73.9262, 0},
+      {"Governors Island", 40.6895, -74.0168, 0},
+      {"Newark airport", 40.6895, -74.1745, 0},
+      {"the Hudson off 42nd St", 40.7620, -74.0120, 0},
+      {"the East River off 34th St", 40.7440, -73.9640, 0},
+  };
+  for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+    ck_assert_msg(city_def_serves(&d, places[i].lat, places[i].lng) == places[i].in,
+                  "%s should be %s the service area", places[i].what,
+                  places[i].in ? "in" : "out of");
+  /* A few hundred of the box's ~5,650 cells: the island is ~59 km2, the
+   * airports ~25 km2, cells ~0.94 km2, and the shore's cells count too. */
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&d, &g, &e), 0);
+  uint8_t *flags = malloc((size_t)g.n_cells);
+  ck_assert_ptr_nonnull(flags);
+  int32_t n = city_def_service_cells(&d, &g, flags);
+  ck_assert_int_gt(n, 90);
+  ck_assert_int_lt(n, 250);
+  for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+    if (places[i].in) ck_assert(flags[city_grid_point_index(&g, places[i].lat, places[i].lng)]);
+  free(flags);
+}
+END_TEST
+
+/* Share of the rows of a CSV whose (lat, lng) columns are in the service
+ * area; -1 when unreadable. */
+static double share_served(const city_def *d, const char *path, int col_lat, int col_lng,
+                           long *rows) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return -1;
+  char line[1024];
+  long n = 0, in = 0;
+  if (fgets(line, sizeof line, f) == NULL) {
+    fclose(f);
+    return -1;
+  }
+  while (fgets(line, sizeof line, f) != NULL) {
+    double lat = NAN, lng = NAN;
+    int col = 0;
+    for (char *p = line; *p; col++) {
+      if (col == col_lat) lat = strtod(p, NULL);
+      if (col == col_lng) lng = strtod(p, NULL);
+      char *comma = strchr(p, ',');
+      if (comma == NULL) break;
+      p = comma + 1;
+    }
+    n++;
+    in += city_def_serves(d, lat, lng);
+  }
+  fclose(f);
+  *rows = n;
+  return n ? (double)in / (double)n : 0;
+}
+
+/* The reference outline's point test: plain crossing in doubles. */
+static int ring_inside(const double *x, const double *y, int n, double px, double py) {
+  int c = 0;
+  for (int i = 0, j = n - 1; i < n; j = i++)
+    if ((y[i] > py) != (y[j] > py) && px < x[j] + (py - y[j]) * (x[i] - x[j]) / (y[i] - y[j]))
+      c = !c;
+  return c;
+}
+
+/* The hand-drawn outline against the shared data: the TLC mornings (trips
+ * that start and end in Manhattan) fall inside it, and it agrees with the
+ * borough polygon shipped with the HIVE sample (used here only to check). */
+START_TEST(test_manhattan_area_data) {
+  if (test_data_dir() == NULL) return; /* main reports the skip */
+  city_def d;
+  rs_err e;
+  ck_assert_int_eq(city_def_builtin("manhattan", &d, &e), 0);
+  static const char *const tlc[] = {"01", "06", "07", "08", "13", "14"};
+  for (size_t i = 0; i < sizeof tlc / sizeof tlc[0]; i++) {
+    char rel[128], path[4096];
+    snprintf(rel, sizeof rel, "nyc-tlc-2016-02-manhattan-am/2016-02-%s.csv", tlc[i]);
+    test_data_path(path, sizeof path, rel);
+    long rows;
+    double pick = share_served(&d, path, 2, 3, &rows);
+    ck_assert_msg(rows > 40000, "%s: %ld rows", path, rows);
+    double drop = share_served(&d, path, 4, 5, &rows);
+    ck_assert_msg(pick >= 0.99 && drop >= 0.99, "%s: %.4f of pickups, %.4f of dropoffs inside",
+                  path, pick, drop);
+  }
+  char path[4096];
+  test_data_path(path, sizeof path, "nyc-hive-2014-12-21/nyc_single_polygon.geojson");
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "%s", path);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  ck_assert_uint_lt(len, sizeof text - 1);
+  text[len] = '\0';
+  cJSON *root = cJSON_Parse(text);
+  ck_assert_ptr_nonnull(root);
+  const cJSON *geom = cJSON_GetObjectItemCaseSensitive(root, "geometry");
+  const cJSON *coords = cJSON_GetObjectItemCaseSensitive(geom, "coordinates");
+  ck_assert(cJSON_IsArray(coords));
+  const cJSON *ring = coords->child; /* a Polygon: its outer ring */
+  int n = cJSON_GetArraySize(ring);
+  ck_assert_int_gt(n, 100);
+  double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+  ck_assert(x != NULL && y != NULL);
+  int k = 0;
+  for (const cJSON *p = ring->child; p != NULL; p = p->next, k++) {
+    x[k] = p->child->valuedouble;
+    y[k] = p->child->next->valuedouble;
+  }
+  cJSON_Delete(root);
+  /* Random points over the island's box: recall (the borough inside the
+   * outline) and precision (the outline inside the borough). */
+  pcg32 rng;
+  pcg32_seed(&rng, 5, 5);
+  long mine = 0, ref = 0, both = 0;
+  for (int i = 0; i < 20000; i++) {
+    double lat = 40.68 + 0.21 * pcg32_double(&rng), lng = -74.03 + 0.13 * pcg32_double(&rng);
+    int a = city_def_serves(&d, lat, lng), b = ring_inside(x, y, n, lng, lat);
+    mine += a;
+    ref += b;
+    both += a && b;
+  }
+  free(x);
+  free(y);
+  double recall = (double)both / (double)ref, precision = (double)both / (double)mine;
+  ck_assert_msg(recall >= 0.97 && precision >= 0.85, "recall %.3f, precision %.3f", recall,
+                precision);
+}
+END_TEST
+
 static Suite *city_suite(void) {
   Suite *s = suite_create("city");
   TCase *tc = tcase_create("city_def_parse");
@@ -456,11 +858,21 @@ static Suite *city_suite(void) {
   tcase_add_loop_test(tc, test_parse_bad, 0,
                       (int)(sizeof bad_cases / sizeof bad_cases[0]));
   tcase_add_test(tc, test_parse_not_json);
+  tcase_add_test(tc, test_parse_area);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("city_def_to_json");
+  tcase_add_test(tc, test_round_trip_builtin);
+  tcase_add_loop_test(tc, test_round_trip_random, 0, 5);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("city_def_service_cells");
+  tcase_add_test(tc, test_service_cells);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_def_builtin");
   tcase_add_test(tc, test_builtin_manhattan);
   tcase_add_test(tc, test_builtin_synthetic);
   tcase_add_test(tc, test_manhattan_covers_data);
+  tcase_add_test(tc, test_manhattan_area);
+  tcase_add_test(tc, test_manhattan_area_data);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_def_builtin_names");
   tcase_add_test(tc, test_builtin_names);

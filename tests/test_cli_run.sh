@@ -2,7 +2,8 @@
 # test_cli_run: `ridesim run` end to end through the built binary.
 #
 # The binary comes from $RIDESIM_BIN (meson sets it). Checks: a synthetic run
-# succeeds and prints the KPI table; --json prints valid JSON; --print-scenario
+# succeeds and prints the KPI table; the main job looks like a city (few
+# expired orders, none beside a mass of idle drivers); --json prints valid JSON; --print-scenario
 # prints JSON that reads back to itself; each bad input exits non-zero with a
 # one-line message and leaves no run in the results DB; an unknown flag exits 2
 # with the usage line; SIGINT stops a paced run with exit 130, status
@@ -73,6 +74,32 @@ if [ "$(sql ok.db "SELECT status FROM runs WHERE id = 1")" = completed ] &&
   ok "the run is recorded as completed with its orders"
 else
   bad "the run is recorded as completed with its orders"
+fi
+
+# The main job (the README's first command: a day of the synthetic city with
+# its default fleet, fcfs-nearest, stay) looks like a city: few orders
+# expire, and never many in an hour while many drivers stand idle (no
+# spatial mismatch), and the fleet is neither idle all day nor saturated.
+"$BIN" run --out main.db >main.txt 2>&1
+if python3 - main.db <<'EOF'
+import json, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+drivers, kpis = con.execute("SELECT drivers, kpis FROM runs WHERE id = 1").fetchone()
+k = json.loads(kpis)
+assert k["orders"] == 100000, k["orders"]
+assert k["expired"] < 0.01 * k["orders"], "expired %d" % k["expired"]
+assert 0.25 < k["utilisation"] < 0.6, "utilisation %.3f" % k["utilisation"]
+assert k["wait_to_match_mean_s"] < 60, "mean wait %.1f s" % k["wait_to_match_mean_s"]
+for h, req, exp, idle in con.execute(
+        "SELECT (t_start - (SELECT t_from FROM runs WHERE id = 1)) / 3600, sum(requests), "
+        "sum(expired), avg(idle_drivers_mean) FROM kpi_series WHERE run_id = 1 GROUP BY 1"):
+    assert not (idle > 0.1 * drivers and exp > 0.01 * req), \
+        "hour %d: %d of %d orders expired beside %.0f idle drivers" % (h, exp, req, idle)
+EOF
+then
+  ok "the main job: few expired, and never beside many idle drivers"
+else
+  bad "the main job: few expired, and never beside many idle drivers" "$(sed -n 2,16p main.txt)"
 fi
 
 "$BIN" run --orders 20000 --out ok.db --json >out.json 2>err.txt

@@ -34,6 +34,7 @@
 #include "city_data/synth.h"
 #include "city_data/tripstore.h"
 #include "dispatch/policy.h"
+#include "dispatch/v1d3.h"
 #include "sim/engine.h"
 #include "sim/results.h"
 #include "sim/scenario.h"
@@ -1282,6 +1283,116 @@ END_TEST
 
 /* ------------------------------------------------------------- the suite */
 
+/* ------------------------------------------------------ the service area */
+
+/* A dispatch policy that matches nobody: drivers then move only by
+ * repositioning and idle steps. */
+static int match_nobody(void *ctx, disp_tick *t, rs_err *e) {
+  (void)ctx;
+  (void)e;
+  t->n_out = 0;
+  return 0;
+}
+
+/* Wraps a repositioning policy: at every round, the flags handed over are
+ * the city's cells in service, every driver stands in one, and so does
+ * every destination the inner policy chose. */
+typedef struct {
+  disp_repolicy inner;
+  const uint8_t *want;   /* city_def_service_cells, computed here */
+  int32_t n_cells;
+  int32_t n_drivers;      /* the fleet (r->drivers holds every driver) */
+  int64_t rounds, moves, bad;
+  char first_bad[160];
+} area_spy;
+
+static int area_spy_reposition(void *ctx, disp_repo *r, rs_err *e) {
+  area_spy *a = ctx;
+  a->rounds++;
+  if (r->in_service == NULL || memcmp(r->in_service, a->want, (size_t)a->n_cells) != 0) {
+    if (!a->bad++) snprintf(a->first_bad, sizeof a->first_bad, "round %lld: wrong flags",
+                            (long long)a->rounds);
+    return a->inner.reposition(a->inner.ctx, r, e);
+  }
+  for (int32_t d = 0; d < a->n_drivers; d++) {
+    int32_t c = r->drivers[d].cell;
+    if ((c < 0 || !a->want[c]) && !a->bad++)
+      snprintf(a->first_bad, sizeof a->first_bad, "round %lld: driver %d (state %d) in cell %d",
+               (long long)a->rounds, d, r->drivers[d].state, c);
+  }
+  int rc = a->inner.reposition(a->inner.ctx, r, e);
+  for (int32_t i = 0; rc == 0 && i < r->n_eligible; i++) {
+    int32_t c = r->dest_cell[i];
+    if (c < 0) continue;
+    a->moves++;
+    if (!a->want[c] && !a->bad++)
+      snprintf(a->first_bad, sizeof a->first_bad, "round %lld: driver %d sent to cell %d",
+               (long long)a->rounds, r->eligible[i], c);
+  }
+  return rc;
+}
+
+/* Manhattan's synthetic morning (every pickup and dropoff in the service
+ * area), nobody matched, the idle random walk on and random-walk (_i 0) or
+ * v1d3 (_i 1) repositioning: drivers start at pickups and must never stand
+ * out of service, nor be sent there. Checked at every repositioning round
+ * over all drivers; and on the synthetic city, whose box is its area, the
+ * grid's margin ring stays empty (_i 2). */
+START_TEST(moves_stay_in_service) {
+  const city_def *city = _i == 2 ? &synthetic : &manhattan;
+  city_synth_opts so = {5, 20000, DAY};
+  city_trip *trips = NULL;
+  size_t n = 0;
+  rs_err e = {0};
+  ck_assert_msg(city_synth_generate(city, &so, &trips, &n, &e) == 0, "%s", e.msg);
+  size_t k;
+  city_trip *c = copy_trips(trips, n, DAY + 7 * 3600, DAY + 10 * 3600, &k);
+  free(trips);
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(city, &g, &e), 0);
+  uint8_t *want = malloc((size_t)g.n_cells);
+  ck_assert_ptr_nonnull(want);
+  int32_t n_in = city_def_service_cells(city, &g, want);
+  ck_assert_int_lt(n_in, g.n_cells);
+
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  sc.drivers = 600;
+  snprintf(sc.idle_model, sizeof sc.idle_model, "random-walk");
+  sc.idle_step_s = 60;
+  sc.repo_idle_s = 120;
+  disp_policy dp = {.name = "nobody", .dispatch = match_nobody};
+  area_spy as = {.want = want, .n_cells = g.n_cells, .n_drivers = sc.drivers};
+  city_travel tm;
+  city_travel_gc(city, &tm);
+  disp_v1d3 *m = NULL;
+  if (_i == 1) {
+    disp_v1d3_opts vo;
+    disp_v1d3_defaults(&vo);
+    ck_assert_msg(disp_v1d3_new(&tm, &g, &vo, NULL, &m, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(disp_v1d3_reposition(m, &as.inner, &e), 0);
+  } else {
+    disp_options o = {2000, 32, 3};
+    ck_assert_int_eq(disp_repolicy_new("random-walk", &o, &as.inner, &e), 0);
+  }
+  disp_repolicy rp = {.name = "area-spy", .ctx = &as, .reposition = area_spy_reposition};
+  sim_engine *s = NULL;
+  ck_assert_msg(sim_engine_new(&sc, &tm, c, k, DAY + 7 * 3600, DAY + 10 * 3600, &dp, &rp, &s,
+                               &e) == 0,
+                "%s", e.msg);
+  int rc;
+  while ((rc = sim_engine_step(s, INT64_MAX, SLICE, &e)) == 0) continue;
+  ck_assert_msg(rc == 1, "step: %d %s", rc, e.msg);
+  ck_assert_msg(as.bad == 0, "%lld bad rounds; first: %s", (long long)as.bad, as.first_bad);
+  ck_assert_int_gt(as.rounds, 50);
+  ck_assert_int_gt(as.moves, 1000);
+  sim_engine_free(s);
+  disp_repolicy_destroy(&as.inner);
+  disp_v1d3_free(m);
+  free(want);
+}
+END_TEST
+
 static Suite *engine_suite(void) {
   Suite *s = suite_create("engine");
   TCase *tc = tcase_create("step_invariants");
@@ -1324,6 +1435,10 @@ static Suite *engine_suite(void) {
   tc = tcase_create("close_early");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, close_early);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("service_area");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, moves_stay_in_service, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -3,7 +3,7 @@
 # difference rows, six completed runs in the DB, identical KPI means when
 # the same comparison runs twice (determinism across threads), `ridesim
 # report` on the earlier DB, and the page rendered by headless Chromium into
-# a non-trivial PNG.
+# a non-trivial PNG; on Manhattan, maps of the cells in service only.
 #
 # The binary comes from $RIDESIM_BIN (meson sets it). Without chromium the
 # test skips (77), unless RIDESIM_REQUIRE_DATA=1 (CI), where it fails.
@@ -104,7 +104,56 @@ cmp -s "$T/rep/index.html" "$T/rep2/index.html" && ok "compare --report equals r
 "$BIN" compare --policies nope --synthetic --orders 100 --out "$T/c.db" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] && ok "unknown policy: exit 2" || ko "unknown policy: exit 2 (got $rc)"
 
-# 5. the page renders: headless Chromium screenshot
+# 5. Manhattan: the maps draw only the cells in service (the island and the
+# airports, ~140 of the box's 5,650 cells), the value map every one of them
+"$BIN" synth --city manhattan --orders 20000 --seed 3 --db "$T/m.db" >/dev/null 2>&1 \
+  || ko "synth --city manhattan"
+"$BIN" train --trips "$T/m.db" --out "$T/mv.db" >/dev/null 2>&1 || ko "train on Manhattan"
+"$BIN" city manhattan --json --cells >"$T/m.json" || ko "city manhattan --json --cells"
+# trips of a morning, a tenth of them picked up in Brooklyn, out of the area
+python3 - "$T/m.csv" <<'EOF2'
+import random, sys
+random.seed(7)
+with open(sys.argv[1], "w") as f:
+    f.write("pickup_datetime,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon\n")
+    for i in range(3000):
+        t = "2016-02-01 %02d:%02d:%02d" % (7 + i // 1000, i % 1000 * 60 // 1000, i % 60)
+        if i % 10 == 0:
+            plat, plng = 40.675 + 0.01 * random.random(), -73.96 + 0.02 * random.random()
+        else:
+            plat, plng = 40.74 + 0.04 * random.random(), -73.99 + 0.02 * random.random()
+        dlat, dlng = 40.74 + 0.04 * random.random(), -73.99 + 0.02 * random.random()
+        f.write("%s,%.6f,%.6f,%.6f,%.6f\n" % (t, plat, plng, dlat, dlng))
+EOF2
+"$BIN" import --format csv --city manhattan "$T/m.csv" --db "$T/mt.db" >/dev/null 2>&1 \
+  || ko "import the Manhattan trips"
+if "$BIN" compare --trips "$T/mt.db" --drivers 300 --from 07:00 --to 10:00 \
+     --policies fcfs-nearest --reposition random-walk --seeds 1-2 --out "$T/man.db" >/dev/null 2>"$T/m.err" &&
+   "$BIN" report "$T/man.db" --out "$T/mrep" --value "$T/mv.db" >/dev/null 2>>"$T/m.err"; then
+  ok "compare and report on Manhattan"
+else
+  ko "compare and report on Manhattan"; cat "$T/m.err" >&2
+fi
+if python3 - "$T/mrep/index.html" "$T/m.json" <<'EOF2'
+import json, re, sys
+page = open(sys.argv[1]).read()
+city = json.load(open(sys.argv[2]))
+serves = {c["index"] for c in city["grid"]["cells"] if c["in_service"]}
+unserved = [int(c) for c in re.findall(r"<title>cell (\d+) \(q", page)]
+valued = [int(c) for c in re.findall(r"<title>cell (\d+): V =", page)]
+assert unserved, "no unserved map"
+assert set(unserved) <= serves, "unserved map: cells out of service %s" % sorted(set(unserved) - serves)[:5]
+assert set(valued) == serves and len(valued) == len(serves), \
+    "value map: %d cells, %d in service" % (len(valued), len(serves))
+assert "the %d cells in service" % len(serves) in page
+# the Brooklyn pickups' cells are left out and the caption says so
+assert re.search(r"; \d+ cells out of the service area not drawn \(\d+ unserved of [1-9]\d* requests\)", page)
+EOF2
+then ok "Manhattan maps: only cells in service, the value map all of them"
+else ko "Manhattan maps: only cells in service, the value map all of them"
+fi
+
+# 6. the page renders: headless Chromium screenshot
 PROFILE=$(mktemp -d "${TMPDIR:-/tmp}/ridesim-chromium-XXXXXX")
 timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --user-data-dir="$PROFILE" \

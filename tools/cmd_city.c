@@ -2,8 +2,10 @@
  * ridesim city [NAME|FILE] [--json] [--cells] [--help]: shows a city
  * definition (a built-in name or a JSON file; default "synthetic") and the
  * hexagonal grid it implies. --cells lists every cell (index, axial q and r,
- * centre); --json prints the same as one JSON object. Everything here is
- * presentation: the definition and the grid come from city_data/.
+ * centre and whether it is in service); --json prints the same as one JSON
+ * object, which loads back as a city file (the definition's fields come
+ * from city_def_to_json). Everything here is presentation: the definition,
+ * its service area and the grid come from city_data/.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -26,7 +28,8 @@ static void city_help(void) {
   printf(") or a city JSON file;\n"
          "             default: synthetic\n"
          "  --json     print the definition and grid as JSON\n"
-         "  --cells    also list every cell: index, q, r, centre lat, lng\n"
+         "  --cells    also list every cell: index, q, r, centre lat, lng, and\n"
+         "             whether it is in service (meets the service area)\n"
          "  --help     this text\n");
 }
 
@@ -38,7 +41,8 @@ static int is_builtin(const char *s) {
 }
 
 static void print_text(const char *source, const city_def *d,
-                       const city_grid *g, int cells) {
+                       const city_grid *g, const uint8_t *serves, int32_t n_serve,
+                       int cells) {
   double mid = 0.5 * (d->min_lat + d->max_lat);
   double w = rs_geo_haversine_r(mid, d->min_lng, mid, d->max_lng,
                                   d->earth_radius_m);
@@ -55,6 +59,12 @@ static void print_text(const char *source, const city_def *d,
   printf("grid           %d cells = %d rows x %d cols, edge %.0f m "
          "(%.3f km2 a cell)\n",
          g->n_cells, g->nrows, g->ncols, d->hex_edge_m, area_km2);
+  if (d->area.n_rings > 0)
+    printf("service area   %d polygon%s, %d ring%s, %d points; %d cells in service\n",
+           d->area.n_polygons, d->area.n_polygons == 1 ? "" : "s", d->area.n_rings,
+           d->area.n_rings == 1 ? "" : "s", d->area.n_points, n_serve);
+  else
+    printf("service area   the whole box; %d cells in service\n", n_serve);
   printf("speed m/s      ");
   for (int i = 0; i < 24; i++)
     printf("%s%02d h %.1f", i == 0 ? "" : i % 6 == 0 ? "\n               " : "  ",
@@ -77,59 +87,27 @@ static void print_text(const char *source, const city_def *d,
   printf("default fleet  %d\n", d->default_fleet);
   printf("earth radius   %.1f m\n", d->earth_radius_m);
   if (cells) {
-    printf("\n%8s %6s %6s %12s %13s\n", "index", "q", "r", "lat", "lng");
+    printf("\n%8s %6s %6s %12s %13s %7s\n", "index", "q", "r", "lat", "lng", "serves");
     for (int32_t i = 0; i < g->n_cells; i++) {
       city_hex hx = city_grid_hex(g, i);
       double lat, lng;
       city_grid_center(g, hx, &lat, &lng);
-      printf("%8d %6d %6d %12.6f %13.6f\n", i, hx.q, hx.r, lat, lng);
+      printf("%8d %6d %6d %12.6f %13.6f %7s\n", i, hx.q, hx.r, lat, lng,
+             serves[i] ? "yes" : "no");
     }
   }
 }
 
-/* Builds the JSON document; NULL when out of memory. */
+/* Builds the JSON document; NULL when out of memory. The definition's own
+ * fields come from city_def_to_json, so the output loads back as a city
+ * file; "source" and "grid" are read back and not used (city.h). */
 static cJSON *to_json(const char *source, const city_def *d,
-                      const city_grid *g, int cells) {
+                      const city_grid *g, const uint8_t *serves, int32_t n_serve,
+                      int cells) {
   cJSON *root = cJSON_CreateObject();
   if (root == NULL) return NULL;
-  int ok = cJSON_AddStringToObject(root, "name", d->name) != NULL &&
+  int ok = city_def_to_json(d, root) == 0 &&
            cJSON_AddStringToObject(root, "source", source) != NULL;
-  cJSON *bbox = cJSON_AddObjectToObject(root, "bbox");
-  ok = ok && bbox != NULL &&
-       cJSON_AddNumberToObject(bbox, "min_lat", d->min_lat) != NULL &&
-       cJSON_AddNumberToObject(bbox, "min_lng", d->min_lng) != NULL &&
-       cJSON_AddNumberToObject(bbox, "max_lat", d->max_lat) != NULL &&
-       cJSON_AddNumberToObject(bbox, "max_lng", d->max_lng) != NULL;
-  ok = ok && cJSON_AddNumberToObject(root, "hex_edge_m", d->hex_edge_m) &&
-       cJSON_AddNumberToObject(root, "utc_offset_minutes", d->utc_offset_min);
-  cJSON *sp = cJSON_CreateDoubleArray(d->speed_mps, 24);
-  ok = ok && sp != NULL && cJSON_AddItemToObject(root, "speed_mps_by_hour", sp);
-  ok = ok && cJSON_AddNumberToObject(root, "detour_factor", d->detour_factor);
-  cJSON *fare = cJSON_AddObjectToObject(root, "fare");
-  ok = ok && fare != NULL &&
-       cJSON_AddNumberToObject(fare, "base", d->fare.base) != NULL &&
-       cJSON_AddNumberToObject(fare, "per_km", d->fare.per_km) != NULL &&
-       cJSON_AddNumberToObject(fare, "per_minute", d->fare.per_minute) != NULL &&
-       cJSON_AddNumberToObject(fare, "minimum", d->fare.minimum) != NULL;
-  if (ok && d->fare.per_minute_slow > 0)
-    ok = cJSON_AddNumberToObject(fare, "per_minute_slow", d->fare.per_minute_slow) != NULL &&
-         cJSON_AddNumberToObject(fare, "moving_mps", d->fare.moving_mps) != NULL;
-  if (ok && d->fare.surcharge > 0)
-    ok = cJSON_AddNumberToObject(fare, "surcharge", d->fare.surcharge) != NULL;
-  for (int i = 0; ok && i < 2; i++) {
-    const city_surcharge *w = i == 0 ? &d->fare.night : &d->fare.peak;
-    if (w->from_s == w->to_s) continue;
-    cJSON *o = cJSON_AddObjectToObject(fare, i == 0 ? "night" : "peak");
-    char from[16], to[16];
-    snprintf(from, sizeof from, "%02d:%02d", w->from_s / 3600, w->from_s / 60 % 60);
-    snprintf(to, sizeof to, "%02d:%02d", w->to_s / 3600, w->to_s / 60 % 60);
-    ok = o != NULL && cJSON_AddStringToObject(o, "from", from) != NULL &&
-         cJSON_AddStringToObject(o, "to", to) != NULL &&
-         (!w->weekdays_only || cJSON_AddTrueToObject(o, "weekdays_only") != NULL) &&
-         cJSON_AddNumberToObject(o, "amount", w->amount) != NULL;
-  }
-  ok = ok && cJSON_AddNumberToObject(root, "default_fleet", d->default_fleet) &&
-       cJSON_AddNumberToObject(root, "earth_radius_m", d->earth_radius_m);
   cJSON *grid = cJSON_AddObjectToObject(root, "grid");
   ok = ok && grid != NULL &&
        cJSON_AddNumberToObject(grid, "n_cells", g->n_cells) != NULL &&
@@ -139,7 +117,8 @@ static cJSON *to_json(const char *source, const city_def *d,
        cJSON_AddNumberToObject(grid, "row0", g->row0) != NULL &&
        cJSON_AddNumberToObject(grid, "col0", g->col0) != NULL &&
        cJSON_AddNumberToObject(grid, "center_lat", g->proj.lat0) != NULL &&
-       cJSON_AddNumberToObject(grid, "center_lng", g->proj.lng0) != NULL;
+       cJSON_AddNumberToObject(grid, "center_lng", g->proj.lng0) != NULL &&
+       cJSON_AddNumberToObject(grid, "cells_in_service", n_serve) != NULL;
   if (ok && cells) {
     cJSON *arr = cJSON_AddArrayToObject(grid, "cells");
     ok = arr != NULL;
@@ -153,7 +132,8 @@ static cJSON *to_json(const char *source, const city_def *d,
            cJSON_AddNumberToObject(c, "q", hx.q) != NULL &&
            cJSON_AddNumberToObject(c, "r", hx.r) != NULL &&
            cJSON_AddNumberToObject(c, "lat", lat) != NULL &&
-           cJSON_AddNumberToObject(c, "lng", lng) != NULL;
+           cJSON_AddNumberToObject(c, "lng", lng) != NULL &&
+           cJSON_AddBoolToObject(c, "in_service", serves[i]) != NULL;
     }
   }
   if (!ok) {
@@ -198,11 +178,19 @@ int cmd_city(int argc, char **argv) {
     return 1;
   }
   const char *source = is_builtin(which) ? "built in" : which;
+  uint8_t *serves = malloc((size_t)g.n_cells);
+  if (serves == NULL) {
+    cli_error(cmd, "out of memory for %d cells", g.n_cells);
+    return 1;
+  }
+  int32_t n_serve = city_def_service_cells(&d, &g, serves);
   if (!json) {
-    print_text(source, &d, &g, cells);
+    print_text(source, &d, &g, serves, n_serve, cells);
+    free(serves);
     return 0;
   }
-  cJSON *root = to_json(source, &d, &g, cells);
+  cJSON *root = to_json(source, &d, &g, serves, n_serve, cells);
+  free(serves);
   char *text = root ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
   if (text == NULL) {

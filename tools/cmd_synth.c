@@ -61,8 +61,11 @@ static void print_summary(const city_def *d, const city_grid *g,
     if (hour[h] > peak) peak = hour[h];
   printf("mean distance  %.0f m great-circle (x %.2f detour on the road)\n",
          sum / (double)n, d->detour_factor);
-  if (used != NULL)
-    printf("cells used     %d of %d\n", n_used, g->n_cells);
+  uint8_t *serves = malloc((size_t)g->n_cells);
+  if (used != NULL && serves != NULL)
+    printf("cells used     %d of the %d in service (%d in the grid)\n", n_used,
+           city_def_service_cells(d, g, serves), g->n_cells);
+  free(serves);
   free(used);
   printf("\nhour   orders\n");
   for (int h = 0; h < 24; h++) {

@@ -7,13 +7,15 @@
  * days and trips it was trained on) and statistics (seen states, mean and
  * largest value, seen states per day type).
  *
- * export writes one time slot of one day type as a map: every cell seen in
- * any slot of that day type, with its index, axial q and r, centre, hexagon
+ * export writes one time slot of one day type as a map: every cell in
+ * service of the table's city (its service area's cells, or its box's:
+ * city_def_service_cells), with its index, axial q and r, centre, hexagon
  * (6 vertices; a closed ring of [lng, lat] in GeoJSON, WKT in CSV), its value
  * at the slot (with the table's fallback for a state never updated, so the
- * map shows what a policy would read) and the state's update count. Cells
- * are written in index order. With --out the file is written beside its
- * final name and renamed into place, so a reader never sees half a map.
+ * map shows what a policy would read) and the state's update count (0: the
+ * value is the fallback). Cells are written in index order, and how many
+ * were written goes to standard error. With --out the file is written beside
+ * its final name and renamed into place, so a reader never sees half a map.
  *
  * The city defaults to the one named in the table's metadata, resolved like
  * --city (a built-in name, else a JSON file); its grid must match the table.
@@ -44,7 +46,8 @@ static void value_help(void) {
   printf("usage: %s\n\n"
          "Inspects and exports value tables written by 'ridesim train'.\n\n"
          "  info                    metadata and statistics of the table\n"
-         "  export                  one time slot of the table as a map\n"
+         "  export                  one time slot of the table as a map of every\n"
+         "                          cell in service of the city\n"
          "    --slot HH:MM          time of day (its slot is exported)\n"
          "    --daytype T           weekday (default) or weekend; a table without\n"
          "                          day types has one table for every day\n"
@@ -132,11 +135,15 @@ static void put_json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static int write_map(FILE *f, const val_table *t, const city_grid *g, int32_t dtype,
-                     int64_t t_local, int json, const char *slot_text,
-                     const char *daytype_text, const char *city_name) {
-  int32_t ns = val_table_n_slots(t), nc = val_table_n_cells(t);
+/* Writes the map of the cells flagged in `in`; counts the cells written and
+ * those of them updated at the slot. */
+static int write_map(FILE *f, const val_table *t, const city_grid *g, const uint8_t *in,
+                     int32_t dtype, int64_t t_local, int json, const char *slot_text,
+                     const char *daytype_text, const char *city_name, int32_t *n_written,
+                     int32_t *n_learned) {
+  int32_t nc = val_table_n_cells(t);
   int32_t slot = val_table_slot(t, t_local);
+  *n_written = *n_learned = 0;
   if (json) {
     fputs("{\"type\": \"FeatureCollection\", \"properties\": {\"city\": ", f);
     put_json_string(f, city_name);
@@ -147,15 +154,15 @@ static int write_map(FILE *f, const val_table *t, const city_grid *g, int32_t dt
     fputs("cell,q,r,lat,lng,value,count,polygon_wkt\n", f);
   int first = 1;
   for (int32_t k = 0; k < nc; k++) {
-    int seen = 0;
-    for (int32_t s = 0; s < ns && !seen; s++) seen = val_table_count(t, dtype, s, k) > 0;
-    if (!seen) continue;
+    if (!in[k]) continue;
     city_hex h = city_grid_hex(g, k);
     double lat, lng, plat[6], plng[6];
     city_grid_center(g, h, &lat, &lng);
     city_grid_polygon(g, h, plat, plng);
     double v = val_table_get(t, k, t_local);
     uint32_t n = val_table_count(t, dtype, slot, k);
+    (*n_written)++;
+    *n_learned += n > 0;
     if (json) {
       fprintf(f, "%s\n{\"type\": \"Feature\", \"geometry\": {\"type\": \"Polygon\","
                  " \"coordinates\": [[",
@@ -220,6 +227,13 @@ static int value_export(const char *path, const char *city_arg, const char *slot
   int status = 1;
   FILE *f = stdout;
   char tmp[4096];
+  uint8_t *in = malloc((size_t)grid.n_cells);
+  if (in == NULL) {
+    cli_error(cmd, "out of memory for %d cells", grid.n_cells);
+    goto done;
+  }
+  city_def_service_cells(&city, &grid, in);
+  int32_t n_written = 0, n_learned = 0;
   if (out != NULL) {
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid()) >= sizeof tmp) {
       cli_error(cmd, "%s: file name too long", out);
@@ -231,7 +245,8 @@ static int value_export(const char *path, const char *city_arg, const char *slot
       goto done;
     }
   }
-  int wrc = write_map(f, t, &grid, dtype, t_local, json, start_text, dt_text, city.name);
+  int wrc = write_map(f, t, &grid, in, dtype, t_local, json, start_text, dt_text, city.name,
+                      &n_written, &n_learned);
   if (out != NULL) {
     if (fclose(f) != 0) wrc = -1;
     if (wrc != 0 || rename(tmp, out) != 0) {
@@ -243,8 +258,13 @@ static int value_export(const char *path, const char *city_arg, const char *slot
     cli_error(cmd, "cannot write to standard output");
     goto done;
   }
+  fprintf(stderr,
+          "value export: wrote %d cells, every cell in service of %s (of %d in its grid); "
+          "%d learned at %s, the others read the table's fallback\n",
+          n_written, city.name, grid.n_cells, n_learned, start_text);
   status = 0;
 done:
+  free(in);
   val_table_free(t);
   return status;
 }

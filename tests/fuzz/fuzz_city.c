@@ -8,13 +8,16 @@
  * city_def_grid accepts it, the grid is walked at a few cells: a dense index
  * maps to a cell and back to itself, the centre of a cell lies in that cell,
  * every corner of the box falls in the grid, and the k-ring of a cell has
- * the promised size with the centre first. The travel model is evaluated on
+ * the promised size with the centre first. A parsed service area keeps its
+ * invariants inside the box, and a definition printed by city_def_to_json
+ * reads back identical. The travel model is evaluated on
  * the box's diagonal (finite road metres, a positive duration, a fare at
  * least the minimum).
  *
  * Links city_data/ (city, hexgrid, geo, the embedded definitions) and
  * sim/rs_error; see tools/fuzz.sh.
  */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +82,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(d.hex_edge_m > 0);
   for (int h = 0; h < 24; h++) FUZZ_CHECK(d.speed_mps[h] > 0 && isfinite(d.speed_mps[h]));
   FUZZ_CHECK(d.detour_factor > 0);
+  /* The service area keeps its invariants and lies in the box. */
+  FUZZ_CHECK(city_area_check(&d.area, &e) == 0);
+  for (int32_t i = 0; i < d.area.n_points; i++) {
+    double lat, lng;
+    city_area_point(&d.area, i, &lat, &lng);
+    FUZZ_CHECK(lat >= d.min_lat - 1e-6 && lat <= d.max_lat + 1e-6);
+    FUZZ_CHECK(lng >= d.min_lng - 1e-6 && lng <= d.max_lng + 1e-6);
+  }
+  /* Printed and read back, it is the same definition. */
+  cJSON *o = cJSON_CreateObject();
+  if (o != NULL && city_def_to_json(&d, o) == 0) {
+    char *text = cJSON_PrintUnformatted(o);
+    if (text != NULL) {
+      city_def back;
+      FUZZ_CHECK(city_def_parse(text, "printed", &back, NULL) == 0);
+      FUZZ_CHECK(memcmp(&back, &d, sizeof d) == 0);
+      cJSON_free(text);
+    }
+  }
+  cJSON_Delete(o);
 
   city_grid g;
   rs_err_clear(&e);
