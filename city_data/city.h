@@ -23,7 +23,9 @@
  *     "default_fleet": 3000,
  *     "earth_radius_m": 6371008.8,       (optional)
  *     "network_factors": {"weekday": [24 numbers], "weekend": [24 numbers],
- *                         "network_hash": "6cf0bd1ee07c8913"} }  (optional)
+ *                         "network_hash": "6cf0bd1ee07c8913",
+                         "cells": [[cell, factor], ...]},  (optional)
+ *     "cell_factors": [[cell, factor], ...] }                (optional)
  *
  * network_factors are the road-network model's speed factors (free-flow
  * link times are multiplied by the factor of the hour and day type a drive
@@ -42,6 +44,7 @@
 #define CITY_CITY_H
 
 #include <stdint.h>
+#include "city_data/field.h"
 #include "city_data/hexgrid.h"
 #include "base/rs_error.h"
 
@@ -100,6 +103,9 @@ typedef struct {
   int net_have_factors;          /* network_factors given */
   double net_factors[2][24];     /* [weekday 0 / weekend 1][local hour] */
   uint64_t net_factors_hash;     /* the network they were fitted to; 0: any */
+  city_field net_field;          /* the network's cell factors (n 0: none); only
+                                    with net_have_factors */
+  city_field cell_field;         /* the great-circle model's cell factors (n 0: none) */
 } city_def;
 
 /* Parses a definition from JSON text. `origin` names the source in errors.
@@ -125,6 +131,12 @@ int city_def_contains(const city_def *def, double lat, double lng);
  * city_def_parse reads back to an identical city_def. 0, or RS_ENOMEM with
  * some fields added. */
 int city_def_to_json(const city_def *def, struct cJSON *obj);
+/* Sets a field from n (dense cell index, factor) pairs in any order, on
+ * the city's grid: RS_EINVAL (field unchanged) for more than
+ * CITY_FIELD_MAX_CELLS pairs, an index off the grid, a repeated index or a
+ * factor outside [CITY_FIELD_K_MIN, CITY_FIELD_K_MAX]. n 0 clears it. */
+int city_def_set_field(const city_def *def, city_field *f, const int32_t *cell, const double *k,
+                       int32_t n, rs_err *e);
 /* Speed (m/s) at a local time (local-epoch seconds). */
 double city_def_speed(const city_def *def, int64_t t_local);
 /* Fare of a trip of road distance road_m (metres) and duration (seconds)
