@@ -1,8 +1,11 @@
 /*
  * ridesim city [NAME|FILE] [--json] [--cells] [--help]: shows a city
  * definition (a built-in name or a JSON file; default "synthetic") and the
- * hexagonal grid it implies. --cells lists every cell (index, axial q and r,
- * centre); --json prints the same as one JSON object. Everything here is
+ * hexagonal grid it implies, with the calibrated travel values a city may
+ * carry (network_factors and their cells, cell_factors: `ridesim
+ * calibrate`). --cells lists every cell (index, axial q and r, centre, and
+ * the cell factors of a city that has them); --json prints the same as one
+ * JSON object. Everything here is
  * presentation: the definition and the grid come from city_data/.
  */
 #include <cjson/cJSON.h>
@@ -35,6 +38,48 @@ static int is_builtin(const char *s) {
   for (size_t i = 0; names[i] != NULL; i++)
     if (strcmp(names[i], s) == 0) return 1;
   return 0;
+}
+
+/* One field's line: cells, range, the slowest and the fastest cell. */
+static void print_field(const char *label, const city_field *f) {
+  if (f->n == 0) return;
+  int32_t lo = 0, hi = 0;
+  for (int32_t i = 1; i < f->n; i++) {
+    if (f->k[i] < f->k[lo]) lo = i;
+    if (f->k[i] > f->k[hi]) hi = i;
+  }
+  double la, ln, ha, hn;
+  city_grid_center(&f->grid, city_grid_hex(&f->grid, f->cell[lo]), &la, &ln);
+  city_grid_center(&f->grid, city_grid_hex(&f->grid, f->cell[hi]), &ha, &hn);
+  printf("%-14s %d cells, time factors %.2f (cell %d at %.4f, %.4f) to %.2f (cell %d at "
+         "%.4f, %.4f)\n", label, (int)f->n, f->k[lo], (int)f->cell[lo], la, ln, f->k[hi],
+         (int)f->cell[hi], ha, hn);
+}
+
+/* The calibrated travel values: network factors and cell factors. */
+static void print_calibration(const city_def *d) {
+  if (d->net_have_factors) {
+    printf("network        speed factors by hour, weekday / weekend");
+    if (d->net_factors_hash != 0)
+      printf(" (network %016llx)", (unsigned long long)d->net_factors_hash);
+    for (int i = 0; i < 24; i++)
+      printf("%s%02d h %.2f/%.2f", i % 4 == 0 ? "\n               " : "  ", i,
+             d->net_factors[0][i], d->net_factors[1][i]);
+    printf("\n");
+    print_field("network cells", &d->net_field);
+  }
+  print_field("cell factors", &d->cell_field);
+}
+
+/* A cell's factor in a field: 1 outside it. */
+static double field_k(const city_field *f, int32_t idx) {
+  for (int32_t lo = 0, hi = f->n - 1; lo <= hi;) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (f->cell[mid] == idx) return f->k[mid];
+    if (f->cell[mid] < idx) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return 1.0;
 }
 
 static void print_text(const char *source, const city_def *d,
@@ -76,15 +121,60 @@ static void print_text(const char *source, const city_def *d,
              ws[i]->to_s / 60 % 60, ws[i]->weekdays_only ? " on weekdays" : "");
   printf("default fleet  %d\n", d->default_fleet);
   printf("earth radius   %.1f m\n", d->earth_radius_m);
+  print_calibration(d);
   if (cells) {
-    printf("\n%8s %6s %6s %12s %13s\n", "index", "q", "r", "lat", "lng");
+    /* the cell factors' columns only for a city that has them */
+    int kf = d->cell_field.n > 0 || d->net_field.n > 0;
+    printf("\n%8s %6s %6s %12s %13s%s\n", "index", "q", "r", "lat", "lng",
+           kf ? "   k great-circle  k network" : "");
     for (int32_t i = 0; i < g->n_cells; i++) {
       city_hex hx = city_grid_hex(g, i);
       double lat, lng;
       city_grid_center(g, hx, &lat, &lng);
-      printf("%8d %6d %6d %12.6f %13.6f\n", i, hx.q, hx.r, lat, lng);
+      printf("%8d %6d %6d %12.6f %13.6f", i, hx.q, hx.r, lat, lng);
+      if (kf) printf(" %16.3f %10.3f", field_k(&d->cell_field, i), field_k(&d->net_field, i));
+      printf("\n");
     }
   }
+}
+
+/* [[cell, factor], ...] of a field under key. */
+static int add_field(cJSON *obj, const char *key, const city_field *f) {
+  cJSON *a = cJSON_AddArrayToObject(obj, key);
+  int ok = a != NULL;
+  for (int32_t i = 0; ok && i < f->n; i++) {
+    double p[2] = {f->cell[i], f->k[i]};
+    cJSON *pair = cJSON_CreateDoubleArray(p, 2);
+    ok = pair != NULL && cJSON_AddItemToArray(a, pair);
+    if (!ok) cJSON_Delete(pair);
+  }
+  return ok;
+}
+
+/* network_factors and cell_factors, as the city file has them. */
+static int add_calibration(cJSON *root, const city_def *d) {
+  int ok = 1;
+  if (d->net_have_factors) {
+    cJSON *nf = cJSON_AddObjectToObject(root, "network_factors");
+    cJSON *wd = cJSON_CreateDoubleArray(d->net_factors[0], 24);
+    cJSON *we = cJSON_CreateDoubleArray(d->net_factors[1], 24);
+    ok = nf != NULL && wd != NULL && we != NULL;
+    if (ok) {
+      cJSON_AddItemToObject(nf, "weekday", wd);
+      cJSON_AddItemToObject(nf, "weekend", we);
+    } else {
+      cJSON_Delete(wd);
+      cJSON_Delete(we);
+    }
+    if (ok && d->net_factors_hash != 0) {
+      char hex[24];
+      snprintf(hex, sizeof hex, "%016llx", (unsigned long long)d->net_factors_hash);
+      ok = cJSON_AddStringToObject(nf, "network_hash", hex) != NULL;
+    }
+    if (ok && d->net_field.n > 0) ok = add_field(nf, "cells", &d->net_field);
+  }
+  if (ok && d->cell_field.n > 0) ok = add_field(root, "cell_factors", &d->cell_field);
+  return ok;
 }
 
 /* Builds the JSON document; NULL when out of memory. */
@@ -156,6 +246,7 @@ static cJSON *to_json(const char *source, const city_def *d,
            cJSON_AddNumberToObject(c, "lng", lng) != NULL;
     }
   }
+  ok = ok && add_calibration(root, d);
   if (!ok) {
     cJSON_Delete(root);
     return NULL;
