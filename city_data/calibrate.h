@@ -98,8 +98,11 @@
 #define CITY_CALIB_MIN_TRIPS 30  /* an hour's own fit needs this many trips */
 #define CITY_CALIB_MAX_STEPS 200 /* ratio-of-sums steps at most */
 #define CITY_CALIB_TOL 1e-9      /* |sum recorded / sum modelled - 1| to stop at */
-#define CITY_CALIB_FIELD_PRIOR 10.0 /* trips' worth of driving that move a cell's factor
-                                       half-way from 1 to its own fit */
+#define CITY_CALIB_FIELD_PRIOR 30.0 /* trips' worth of driving that move a cell's factor
+                                       half-way from 1 to its own fit: the least held-out
+                                       duration MAPE of 1, 3, 10, 30, 100, 300 on the raw
+                                       TLC heads (calibrated on 2015-01 + 2016-01,
+                                       validated on 2016-02 + 2016-03; docs/network.md) */
 #define CITY_CALIB_FIELD_ITERS 100  /* alternating passes at most */
 #define CITY_CALIB_FIELD_TOL 1e-6   /* stop when no cell factor moves more */
 #define CITY_CALIB_FIELD_ROUNDS 2   /* network: fits, each on the routes of the last */

@@ -192,8 +192,10 @@ int cmd_calibrate(int argc, char **argv) {
     print_field(&fit_net);
   }
   if (city_calib_save(&city, out, &e) != 0) goto fail;
-  printf("\nwrote        %s (city %s: speed_mps_by_hour%s)\n", out, city.name,
-         network ? ", network_factors for this network" : "");
+  printf("\nwrote        %s (city %s: speed_mps_by_hour%s%s%s)\n", out, city.name,
+         city.cell_field.n > 0 ? ", cell_factors" : "",
+         network ? ", network_factors for this network" : "",
+         network && city.net_field.n > 0 ? " with their cells" : "");
   status = 0;
   goto done;
 fail:
