@@ -15,7 +15,8 @@
  * (weekday, weekend), which scales every free-flow link time. Access legs
  * are driven as the great-circle model would over that short distance
  * (without its detour factor: the snap distance is already a street
- * stretch, median a few tens of metres in Manhattan); a point farther than
+ * stretch, median a few tens of metres in Manhattan; and without cell
+ * factors, which the network's links carry); a point farther than
  * the snap limit (CITY_NET_SNAP_LIMIT_M) from every node is still served
  * this way, and counted as off the network (city_travel_net_offnet).
  *
