@@ -360,6 +360,13 @@ static int i32_cmp(const void *pa, const void *pb) {
   return (a > b) - (a < b);
 }
 
+/* Most time first, ties by cell index. */
+static int by_time_desc(const void *pa, const void *pb) {
+  const cell_val *a = pa, *b = pb;
+  if (a->v != b->v) return a->v < b->v ? 1 : -1;
+  return (a->cell > b->cell) - (a->cell < b->cell);
+}
+
 /* Turns the rows' dense indices into columns: the cells, ascending; past
  * CITY_FIELD_MAX_CELLS only those with the most driving time are kept,
  * the others' time moving to b (k 1). -1 when out of memory. */
@@ -383,15 +390,7 @@ static int frows_columns(frows *f) {
       int32_t *p = bsearch(&f->col[j], all, (size_t)nu, sizeof *all, i32_cmp);
       tot[p - all].v += f->val[j];
     }
-    /* order by time, descending: an insertion-free selection by sort */
-    for (int32_t c = 0; c < nu; c++) tot[c].v = -tot[c].v;
-    qsort(tot, (size_t)nu, sizeof *tot, cv_cmp); /* by cell, to order ties */
-    for (int32_t c = 1; c < nu; c++) { /* stable insertion by time: nu is small enough */
-      cell_val x = tot[c];
-      int32_t d = c - 1;
-      while (d >= 0 && tot[d].v > x.v) tot[d + 1] = tot[d], d--;
-      tot[d + 1] = x;
-    }
+    qsort(tot, (size_t)nu, sizeof *tot, by_time_desc);
     for (int32_t c = 0; c < CITY_FIELD_MAX_CELLS; c++) all[c] = tot[c].cell;
     free(tot);
     nu = CITY_FIELD_MAX_CELLS;
@@ -716,12 +715,14 @@ int city_calib_network(city_travel *tm, const city_rec_set *set, const city_cali
   /* cell factors first, each round on the routes of the last; the hourly
    * factors then fit the model that drives them */
   for (int round = 0; o->field && round < CITY_CALIB_FIELD_ROUNDS; round++) {
+    /* only the last round's network is the one runs will drive: cached */
+    int last = round == CITY_CALIB_FIELD_ROUNDS - 1;
     if ((rc = field_fit(tm->city, tm, set, kb.day_types, o, field, &ff, e)) != 0 ||
-        (rc = city_travel_net_set_field(tm, field, e)) != 0)
+        (rc = city_travel_net_set_field(tm, field, last, e)) != 0)
       goto done;
   }
   if (!o->field && city_travel_net_field(tm)->n > 0 &&
-      (rc = city_travel_net_set_field(tm, NULL, e)) != 0)
+      (rc = city_travel_net_set_field(tm, NULL, 1, e)) != 0)
     goto done;
   if ((rc = fit(&kb, set, o, out, e)) != 0) {
     city_travel_net_set_factors(tm, before, NULL);

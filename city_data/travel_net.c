@@ -235,9 +235,10 @@ static double *link_factors(const city_net *net, const city_field *f) {
 }
 
 /* Drives the network under field f (NULL or empty: free flow): retimes the
- * base network and builds its labels (and table). On failure c is as it
- * was. */
-static int apply_field(tn_ctx *c, const city_field *f, rs_err *e) {
+ * base network and builds its labels (and table), through the model's
+ * cache when `cache`, else without one. On failure c is as it was. */
+static int apply_field(tn_ctx *c, const city_field *f, int cache, rs_err *e) {
+  const char *dir = cache ? c->cache_dir : "";
   city_net *net = c->base;
   int rc = 0;
   if (f != NULL && f->n > 0) {
@@ -249,11 +250,11 @@ static int apply_field(tn_ctx *c, const city_field *f, rs_err *e) {
   }
   city_net_hubs *hubs = NULL;
   city_net_table *tab = NULL;
-  rc = city_net_hubs_open(net, c->cache_dir, c->threads, &hubs, e);
+  rc = city_net_hubs_open(net, dir, c->threads, &hubs, e);
   int want = c->table_mode == CITY_NET_TABLE_ALWAYS ||
              (c->table_mode == CITY_NET_TABLE_AUTO && net->n_nodes <= CITY_NET_TABLE_MAX_NODES);
   if (rc == 0 && want) {
-    city_net_table_opts to = {c->cache_dir, c->threads, hubs};
+    city_net_table_opts to = {dir, c->threads, hubs};
     rc = city_net_table_open(net, &to, &tab, e);
   }
   if (rc) {
@@ -334,7 +335,7 @@ int city_travel_net(const city_def *city, city_net *net, const city_net_model_op
   const double k = 3.14159265358979323846 / 180.0;
   c->ky = city->earth_radius_m * k;
   c->kx = c->ky * cos(lat0 * k);
-  int rc = apply_field(c, from_city && !o->no_field ? &city->net_field : NULL, e);
+  int rc = apply_field(c, from_city && !o->no_field ? &city->net_field : NULL, 1, e);
   if (rc) {
     tn_free(c);
     return rc;
@@ -379,12 +380,12 @@ double city_travel_net_access_m(const city_travel *tm, const city_loc *p) {
   return access_m(c, p->lat, p->lng, node_of(c, p));
 }
 
-int city_travel_net_set_field(city_travel *tm, const city_field *f, rs_err *e) {
+int city_travel_net_set_field(city_travel *tm, const city_field *f, int cache, rs_err *e) {
   tn_ctx *c = tm->ops == &tn_ops ? tm->ctx : NULL;
   if (c == NULL) return rs_err_set(e, RS_EINVAL, "cell factors: not a road-network model");
   if (f != NULL && city_field_check(f) != 0)
     return rs_err_set(e, RS_EINVAL, "cell factors: not a valid field");
-  return apply_field(c, f, e);
+  return apply_field(c, f, cache, e);
 }
 
 const city_net_table *city_travel_net_table(const city_travel *tm) {

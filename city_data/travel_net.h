@@ -110,10 +110,13 @@ const city_field *city_travel_net_field(const city_travel *tm);
  * another backend). */
 double city_travel_net_access_m(const city_travel *tm, const city_loc *p);
 /* Drives the base network under cell factors f (NULL or empty: free flow),
- * retimed and with new labels and table (calibration). Not while any run
- * uses the model. RS_EINVAL (another backend, a field failing its check),
- * RS_ENOMEM and the cache's errors, the model unchanged then. */
-int city_travel_net_set_field(city_travel *tm, const city_field *f, rs_err *e);
+ * retimed and with new labels and table (calibration), read from and
+ * written to the model's cache when `cache` (else built and kept in memory
+ * only: a calibration's intermediate fits would leave a table of tens of
+ * megabytes each in the cache). Not while any run uses the model.
+ * RS_EINVAL (another backend, a field failing its check), RS_ENOMEM and
+ * the cache's errors, the model unchanged then. */
+int city_travel_net_set_field(city_travel *tm, const city_field *f, int cache, rs_err *e);
 /* Its table (NULL when it uses hub labels) and labels. */
 const city_net_table *city_travel_net_table(const city_travel *tm);
 const city_net_hubs *city_travel_net_hubs(const city_travel *tm);

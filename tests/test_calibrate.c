@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/pcg32.h"
+#include "base/rs_geo.h"
 #include "base/rs_time.h"
 #include "city_data/calibrate.h"
 #include "city_data/import.h"
@@ -455,6 +456,78 @@ START_TEST(fit_speeds_field) {
 }
 END_TEST
 
+/* Driving metres per dense cell, as the great-circle fit spreads them. */
+typedef struct {
+  double *t;
+  double scale;
+} cell_time;
+
+static void add_time(void *ctx, int32_t cell, double w) {
+  cell_time *c = ctx;
+  if (cell >= 0) c->t[cell] += c->scale * w;
+}
+
+/* More cells than a field holds: the ones with the most driving are kept. */
+START_TEST(fit_field_cap) {
+  rs_err e;
+  city_def c; /* Manhattan's box is metro-sized: 4,800 cells */
+  ck_assert_int_eq(city_def_builtin("manhattan", &c, &e), 0);
+  city_grid g;
+  ck_assert_int_eq(city_def_grid(&c, &g, &e), 0);
+  ck_assert_int_gt(g.n_cells, CITY_FIELD_MAX_CELLS);
+  pcg32 r;
+  pcg32_seed(&r, 17, 3);
+  size_t n = 4000;
+  city_trip *t = calloc(n, sizeof *t);
+  city_travel gt;
+  city_travel_gc(&c, &gt);
+  cell_time ct = {calloc((size_t)g.n_cells, sizeof(double)), 0};
+  for (size_t i = 0; i < n; i++) { /* ends anywhere in the box */
+    t[i].id = (int64_t)i + 1;
+    t[i].plat = c.min_lat + (c.max_lat - c.min_lat) * pcg32_double(&r);
+    t[i].plng = c.min_lng + (c.max_lng - c.min_lng) * pcg32_double(&r);
+    t[i].dlat = c.min_lat + (c.max_lat - c.min_lat) * pcg32_double(&r);
+    t[i].dlng = c.min_lng + (c.max_lng - c.min_lng) * pcg32_double(&r);
+    t[i].t_request = day_of(0) + (int64_t)pcg32_bounded(&r, 86400);
+    city_loc a, b;
+    city_leg l;
+    city_travel_loc(&gt, t[i].plat, t[i].plng, &a);
+    city_travel_loc(&gt, t[i].dlat, t[i].dlng, &b);
+    city_travel_leg(&gt, &a, &b, t[i].t_request, &l);
+    t[i].t_dropoff = t[i].t_request + 60 + (int64_t)l.secs;
+    t[i].fare = NAN;
+    t[i].distance_m = NAN;
+  }
+  city_rec_set s; /* (trips over 3 h are left out) */
+  ck_assert_int_eq(city_rec_select(t, n, NULL, &s, &e), 0);
+  for (size_t i = 0; i < s.n; i++) {
+    const city_trip *x = &s.trips[i];
+    double gc = rs_geo_haversine_r(x->plat, x->plng, x->dlat, x->dlng, c.earth_radius_m);
+    ct.scale = gc * c.detour_factor;
+    city_field_points(&g, x->plat, x->plng, x->dlat, x->dlng, gc, add_time, &ct);
+  }
+  city_calib_fit f;
+  ck_assert_msg(city_calib_speeds(&c, &s, NULL, &f, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(f.field_cells, CITY_FIELD_MAX_CELLS);
+  ck_assert_int_eq(city_field_check(&c.cell_field), 0);
+  double kept_min = INFINITY, dropped_max = 0;
+  int32_t touched = 0;
+  for (int32_t z = 0, j = 0; z < g.n_cells; z++) {
+    int kept = j < c.cell_field.n && c.cell_field.cell[j] == z;
+    if (kept) j++;
+    if (ct.t[z] > 0) touched++;
+    if (kept && ct.t[z] < kept_min) kept_min = ct.t[z];
+    if (!kept && ct.t[z] > dropped_max) dropped_max = ct.t[z];
+  }
+  ck_assert_int_gt(touched, CITY_FIELD_MAX_CELLS);
+  /* (sums in another order: equal up to rounding) */
+  ck_assert_msg(kept_min >= dropped_max * (1 - 1e-9), "%g < %g", kept_min, dropped_max);
+  city_rec_free(&s);
+  free(ct.t);
+  free(t);
+}
+END_TEST
+
 /* network_factors in a city definition: parsed, written back identical,
  * used by a network model, refused for another network. */
 START_TEST(city_factors) {
@@ -750,6 +823,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, fit_network, 0, 2);
   tcase_add_test(tc, fit_network_field);
   tcase_add_test(tc, fit_speeds_field);
+  tcase_add_test(tc, fit_field_cap);
   suite_add_tcase(s, tc);
   tc = tcase_create("city");
   tcase_add_test(tc, city_factors);

@@ -366,7 +366,7 @@ START_TEST(net_model) {
   /* cleared: the free-flow model's bits; set again: the first model's */
   city_field cleared = f;
   cleared.n = 0;
-  ck_assert_int_eq(city_travel_net_set_field(&tm, &cleared, &e), 0);
+  ck_assert_int_eq(city_travel_net_set_field(&tm, &cleared, 1, &e), 0);
   ck_assert(city_travel_net_network(&tm)->hash == hash);
   for (int q = 0; q < 200; q++) {
     city_loc a, b;
@@ -381,10 +381,10 @@ START_TEST(net_model) {
   }
   city_field bad = f;
   bad.k[0] = 99;
-  ck_assert_int_eq(city_travel_net_set_field(&tm, &bad, &e), RS_EINVAL);
+  ck_assert_int_eq(city_travel_net_set_field(&tm, &bad, 1, &e), RS_EINVAL);
   city_travel gc;
   city_travel_gc(&c, &gc);
-  ck_assert_int_eq(city_travel_net_set_field(&gc, &f, &e), RS_EINVAL);
+  ck_assert_int_eq(city_travel_net_set_field(&gc, &f, 1, &e), RS_EINVAL);
   ck_assert_ptr_null(city_travel_net_base(&gc));
   city_travel_free(&free_tm);
   /* a scenario's factors: free flow, whatever cells the city has */
