@@ -75,9 +75,11 @@
  *
  * Rejected, measured on the raw TLC heads (docs/network.md, "What shapes
  * trip times"): a fixed time per trip (an intercept c in c + f t: least
- * squares puts it at 0 to -20 s), a factor for the network's fast links
- * (it fixes the long trips' bias but not the spread), time per link or per
- * turn (no better than the hour's factor alone).
+ * squares on relative errors puts it between -18 and +19 s in the busiest
+ * hours), a factor for the network's fast links (it cuts the long trips'
+ * bias, but routes move onto those links and the distances and fares get
+ * worse), time per link or per turn (no better than the hour's factor
+ * alone).
  *
  * Costs: one drive per trip per step (a table read or a hub-label merge);
  * the cell factors one route walk per trip and round, and one Cholesky
