@@ -126,7 +126,8 @@ sys.exit(not all(same(a["speed_mps_by_hour"][h], b["speed_mps_by_hour"][h]) and
 
   check "train with the network and the calibrated city" status 0 "$BIN" train --trips heads.db --days 2016-02-19 --city cal.json --network "$NET" --out v.db
   check "train: the travel model" grep -q "travel model   road network .*the city's calibrated factors" out.log
-  check "run on the calibrated city and network" status 0 "$BIN" run --trips heads.db --city cal.json --network "$NET" --day 2016-02-19 --from 20:00 --to 21:00 --drivers 300
+  check "run on the calibrated city and network" status 0 "$BIN" run --trips heads.db --city cal.json --network "$NET" --day 2016-02-19 --from 20:00 --to 21:00 --drivers 300 --check-invariants
+  check "run on the calibrated city's great circle (cell factors)" status 0 "$BIN" run --trips heads.db --city cal.json --day 2016-02-19 --from 20:00 --to 21:00 --drivers 300 --dispatch batch-distance --check-invariants
 else
   echo "skip - the data cases: RIDESIM_DATA is unset"
 fi
