@@ -74,7 +74,7 @@ extern const char *const city_embedded_json[];
 
 static const char *const city_keys[] = {
     "name", "bbox", "hex_edge_m", "utc_offset_minutes", "speed_mps_by_hour",
-    "detour_factor", "fare", "default_fleet", "earth_radius_m", "network_factors",
+    "detour_factor", "fare", "default_fleet", "earth_radius_m", "network_factors", "cell_factors",
     "service_area", "source", "grid", NULL};
 static const char *const grid_keys[] = {"n_cells", "rows", "cols", "edge_m", "row0", "col0",
                                         "center_lat", "center_lng", "cells_in_service",
@@ -85,7 +85,7 @@ static const char *const fare_keys[] = {"base", "per_km", "per_minute", "per_min
                                         "moving_mps", "minimum", "surcharge", "night",
                                         "peak", NULL};
 static const char *const window_keys[] = {"from", "to", "weekdays_only", "amount", NULL};
-static const char *const factor_keys[] = {"weekday", "weekend", "network_hash", NULL};
+static const char *const factor_keys[] = {"weekday", "weekend", "network_hash", "cells", NULL};
 
 static int bad(rs_err *e, const char *origin, const char *field,
                const char *what) {
@@ -241,6 +241,96 @@ static int read_ring(const cJSON *ring, const city_def *d, const char *field,
   return 0;
 }
 
+/* --- cell factors (field.h) ---------------------------------------------- */
+
+typedef struct {
+  int32_t cell;
+  double k;
+} field_pair;
+
+static int pair_cmp(const void *pa, const void *pb) {
+  const field_pair *a = pa, *b = pb;
+  return (a->cell > b->cell) - (a->cell < b->cell);
+}
+
+/* Sorts and checks n pairs into f (on the city's grid); the message names
+ * `what`. f is unchanged on failure. */
+static int field_from_pairs(const city_def *d, field_pair *p, int32_t n, const char *what,
+                            city_field *f, rs_err *e) {
+  city_grid g;
+  memset(&g, 0, sizeof g); /* the field keeps a copy: no stray padding bytes */
+  if (city_def_grid(d, &g, e) != 0) return RS_EINVAL;
+  if (n < 0 || n > CITY_FIELD_MAX_CELLS)
+    return rs_err_set(e, RS_EINVAL, "%s: %d cells, at most %d", what, (int)n,
+                      CITY_FIELD_MAX_CELLS);
+  for (int32_t i = 0; i < n; i++) {
+    if (p[i].cell < 0 || p[i].cell >= g.n_cells)
+      return rs_err_set(e, RS_EINVAL, "%s: cell %d is not on the city's grid (0 .. %d)", what,
+                        (int)p[i].cell, (int)g.n_cells - 1);
+    if (!(p[i].k >= CITY_FIELD_K_MIN && p[i].k <= CITY_FIELD_K_MAX))
+      return rs_err_set(e, RS_EINVAL, "%s: cell %d: factor %g is not in [%g, %g]", what,
+                        (int)p[i].cell, p[i].k, CITY_FIELD_K_MIN, CITY_FIELD_K_MAX);
+  }
+  qsort(p, (size_t)n, sizeof *p, pair_cmp);
+  for (int32_t i = 1; i < n; i++)
+    if (p[i].cell == p[i - 1].cell)
+      return rs_err_set(e, RS_EINVAL, "%s: cell %d appears twice", what, (int)p[i].cell);
+  memset(f, 0, sizeof *f); /* unused entries 0: equal fields are equal bytes */
+  f->n = n;
+  for (int32_t i = 0; i < n; i++) {
+    f->cell[i] = p[i].cell;
+    f->k[i] = p[i].k;
+  }
+  f->grid = g;
+  return 0;
+}
+
+int city_def_set_field(const city_def *def, city_field *f, const int32_t *cell, const double *k,
+                       int32_t n, rs_err *e) {
+  if (n < 0 || n > CITY_FIELD_MAX_CELLS)
+    return rs_err_set(e, RS_EINVAL, "cell factors: %d cells, at most %d", (int)n,
+                      CITY_FIELD_MAX_CELLS);
+  field_pair *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+  if (p == NULL) return rs_err_set(e, RS_ENOMEM, "cell factors: out of memory");
+  for (int32_t i = 0; i < n; i++) p[i] = (field_pair){cell[i], k[i]};
+  int rc = field_from_pairs(def, p, n, "cell factors", f, e);
+  free(p);
+  return rc;
+}
+
+/* A field from the JSON array a of [cell, factor] pairs. */
+static int parse_field(const cJSON *a, const char *field, const char *origin, const city_def *d,
+                       city_field *f, rs_err *e) {
+  if (!cJSON_IsArray(a))
+    return bad(e, origin, field, "not an array of [cell, factor] pairs");
+  int n = cJSON_GetArraySize(a);
+  if (n > CITY_FIELD_MAX_CELLS)
+    return rs_err_set(e, RS_EFORMAT, "%s: %s: %d cells, at most %d", origin, field, n,
+                      CITY_FIELD_MAX_CELLS);
+  field_pair *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+  if (p == NULL) return rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+  int i = 0, rc = 0;
+  for (const cJSON *it = a->child; it != NULL; it = it->next, i++) {
+    const cJSON *c = cJSON_GetArrayItem(it, 0), *k = cJSON_GetArrayItem(it, 1);
+    if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsNumber(c) ||
+        !cJSON_IsNumber(k) || c->valuedouble != floor(c->valuedouble) ||
+        !(fabs(c->valuedouble) < 1e9)) {
+      rc = rs_err_set(e, RS_EFORMAT, "%s: %s[%d]: not a [cell index, factor] pair", origin,
+                      field, i);
+      break;
+    }
+    p[i] = (field_pair){(int32_t)c->valuedouble, k->valuedouble};
+  }
+  if (rc == 0) {
+    char what[160];
+    snprintf(what, sizeof what, "%s: %s", origin, field);
+    rc = field_from_pairs(d, p, n, what, f, e);
+    if (rc == RS_EINVAL) rc = RS_EFORMAT;
+  }
+  free(p);
+  return rc;
+}
+
 /* The optional network_factors (city.h): 24 numbers, or {"weekday",
  * "weekend"[, "network_hash"]}. */
 static int parse_net_factors(const cJSON *root, const char *origin, city_def *d, rs_err *e) {
@@ -276,6 +366,10 @@ static int parse_net_factors(const cJSON *root, const char *origin, city_def *d,
                  "prints it)");
     d->net_factors_hash = (uint64_t)v;
   }
+  const cJSON *cells = cJSON_GetObjectItemCaseSensitive(it, "cells");
+  if (cells != NULL &&
+      (rc = parse_field(cells, "network_factors.cells", origin, d, &d->net_field, e)) != 0)
+    return rc;
   d->net_have_factors = 1;
   return 0;
 }
@@ -457,11 +551,16 @@ static int parse_tree(const cJSON *root, const char *origin, city_def *d,
     return rc;
 
   city_grid g;
+  memset(&g, 0, sizeof g); /* the fields keep a copy: no stray padding bytes */
   if (city_grid_init(&g, d->min_lat, d->min_lng, d->max_lat, d->max_lng,
                      d->hex_edge_m, d->earth_radius_m) != 0)
     return bad(e, origin, "hex_edge_m",
                "too small for the bbox (the grid would exceed 2^24 cells)");
+  d->cell_field.grid = d->net_field.grid = g; /* empty fields on the city's grid */
   if ((rc = parse_net_factors(root, origin, d, e)) != 0) return rc;
+  const cJSON *cf = cJSON_GetObjectItemCaseSensitive(root, "cell_factors");
+  if (cf != NULL && (rc = parse_field(cf, "cell_factors", origin, d, &d->cell_field, e)) != 0)
+    return rc;
   if ((rc = parse_area(root, origin, d, e)) != 0) return rc;
   const cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "source");
   if (src != NULL && !cJSON_IsString(src)) return bad(e, origin, "source", "not a string");
@@ -719,6 +818,26 @@ oom:
   return NULL;
 }
 
+/* Adds a field to obj under key as [cell, factor] pairs. */
+static int add_field(cJSON *obj, const char *key, const city_field *f) {
+  cJSON *a = cJSON_CreateArray();
+  int ok = a != NULL;
+  for (int32_t i = 0; ok && i < f->n; i++) {
+    double pair[2] = {f->cell[i], f->k[i]};
+    cJSON *p = cJSON_CreateArray();
+    ok = p != NULL && cJSON_AddItemToArray(a, p);
+    if (!ok) cJSON_Delete(p);
+    for (int j = 0; ok && j < 2; j++) {
+      cJSON *it = exact_number(pair[j]);
+      ok = it != NULL && cJSON_AddItemToArray(p, it);
+      if (!ok) cJSON_Delete(it);
+    }
+  }
+  if (ok && cJSON_AddItemToObject(obj, key, a)) return 1;
+  cJSON_Delete(a);
+  return 0;
+}
+
 /* Every number is written exactly (exact_number): the text reads back to
  * the same bits. */
 int city_def_to_json(const city_def *d, cJSON *root) {
@@ -763,7 +882,9 @@ int city_def_to_json(const city_def *d, cJSON *root) {
       snprintf(hex, sizeof hex, "%016llx", (unsigned long long)d->net_factors_hash);
       ok = cJSON_AddStringToObject(nf, "network_hash", hex) != NULL;
     }
+    if (ok && d->net_field.n > 0) ok = add_field(nf, "cells", &d->net_field);
   }
+  if (ok && d->cell_field.n > 0) ok = add_field(root, "cell_factors", &d->cell_field);
   if (ok && d->area.n_rings > 0) {
     cJSON *a = area_json(&d->area);
     ok = a != NULL && cJSON_AddItemToObject(root, "service_area", a);

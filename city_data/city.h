@@ -23,7 +23,9 @@
  *     "default_fleet": 3000,
  *     "earth_radius_m": 6371008.8,       (optional)
  *     "network_factors": {"weekday": [24 numbers], "weekend": [24 numbers],
- *                         "network_hash": "6cf0bd1ee07c8913"},  (optional)
+ *                         "network_hash": "6cf0bd1ee07c8913",
+ *                         "cells": [[cell, factor], ...]},  (optional)
+ *     "cell_factors": [[cell, factor], ...],                (optional)
  *     "service_area": [ [ [[-74.02, 40.70], [-73.97, 40.71], ...] ] ] }
  *                                         (optional; area.h)
  *
@@ -54,6 +56,7 @@
 
 #include <stdint.h>
 #include "city_data/area.h"
+#include "city_data/field.h"
 #include "city_data/hexgrid.h"
 #include "base/rs_error.h"
 
@@ -114,6 +117,9 @@ typedef struct {
   uint64_t net_factors_hash;     /* the network they were fitted to; 0: any */
   city_area area;                /* service area (area.h); no polygons: the
                                     whole box serves */
+  city_field net_field;          /* the network's cell factors (n 0: none); only
+                                    with net_have_factors */
+  city_field cell_field;         /* the great-circle model's cell factors (n 0: none) */
 } city_def;
 
 /* Parses a definition from JSON text. `origin` names the source in errors.
@@ -145,6 +151,12 @@ int32_t city_def_service_cells(const city_def *def, const city_grid *g, uint8_t 
  * city_def_parse reads back to an identical city_def. 0, or RS_ENOMEM with
  * some fields added. */
 int city_def_to_json(const city_def *def, struct cJSON *obj);
+/* Sets a field from n (dense cell index, factor) pairs in any order, on
+ * the city's grid: RS_EINVAL (field unchanged) for more than
+ * CITY_FIELD_MAX_CELLS pairs, an index off the grid, a repeated index or a
+ * factor outside [CITY_FIELD_K_MIN, CITY_FIELD_K_MAX]. n 0 clears it. */
+int city_def_set_field(const city_def *def, city_field *f, const int32_t *cell, const double *k,
+                       int32_t n, rs_err *e);
 /* Speed (m/s) at a local time (local-epoch seconds). */
 double city_def_speed(const city_def *def, int64_t t_local);
 /* Fare of a trip of road distance road_m (metres) and duration (seconds)

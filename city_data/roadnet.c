@@ -325,6 +325,25 @@ static int check_raw(const city_net_raw *raw, const char *origin, rs_err *e) {
   return 0;
 }
 
+/* The content hash of a laid-out network: nodes, links and units. */
+static uint64_t content_hash(const city_net *net) {
+  int32_t n = net->n_nodes, m = net->n_links;
+  uint64_t h = hash_mix(0x726f61646e657431ull, (uint64_t)n);
+  h = hash_mix(h, (uint64_t)m);
+  h = hash_dbl(h, net->t_unit_s);
+  h = hash_dbl(h, net->m_unit_m);
+  for (int32_t v = 0; v < n; v++) {
+    h = hash_dbl(h, net->lat[v]);
+    h = hash_dbl(h, net->lng[v]);
+    h = hash_mix(h, (uint64_t)net->first[v + 1]);
+  }
+  for (int32_t i = 0; i < m; i++) {
+    h = hash_mix(h, (uint64_t)net->head[i]);
+    h = hash_mix(h, net->w[i]);
+  }
+  return h;
+}
+
 /* Lays out the network's arrays from the kept links (sorted by src, dst;
  * node ids already renumbered) and the kept nodes. */
 static int lay_out(city_net *net, const city_net_raw *raw, const int32_t *old_of, int32_t n,
@@ -395,20 +414,7 @@ static int lay_out(city_net *net, const city_net_raw *raw, const int32_t *old_of
     if (v > net->max_geo_mps) net->max_geo_mps = v;
   }
   free(fill);
-  uint64_t h = hash_mix(0x726f61646e657431ull, (uint64_t)n);
-  h = hash_mix(h, (uint64_t)m);
-  h = hash_dbl(h, net->t_unit_s);
-  h = hash_dbl(h, net->m_unit_m);
-  for (int32_t v = 0; v < n; v++) {
-    h = hash_dbl(h, net->lat[v]);
-    h = hash_dbl(h, net->lng[v]);
-    h = hash_mix(h, (uint64_t)net->first[v + 1]);
-  }
-  for (int32_t i = 0; i < m; i++) {
-    h = hash_mix(h, (uint64_t)net->head[i]);
-    h = hash_mix(h, net->w[i]);
-  }
-  net->hash = h;
+  net->hash = content_hash(net);
   for (int32_t v = 0; v < n; v++) net->kd[v] = v;
   kd_build(net, tmp, 0, n);
   free(tmp);
@@ -605,6 +611,76 @@ fail:
   free(size);
   free(lowest);
   return rc;
+}
+
+/* ------------------------------------------------------------ retiming */
+
+/* Copies n elements of size sz, NULL when out of memory. */
+static void *dup_array(const void *src, size_t n, size_t sz) {
+  void *p = malloc(n > 0 ? n * sz : 1);
+  if (p != NULL && n > 0) memcpy(p, src, n * sz);
+  return p;
+}
+
+int city_net_retime(const city_net *net, const double *factor, city_net **out, rs_err *e) {
+  *out = NULL;
+  size_t sn = (size_t)net->n_nodes, sm = (size_t)net->n_links;
+  double max_t = 0, max_m = 0;
+  for (size_t i = 0; i < sm; i++) {
+    if (!(isfinite(factor[i]) && factor[i] > 0))
+      return rs_err_set(e, RS_EINVAL, "retiming a network: link %zu: factor %g is not a "
+                        "positive number", i, factor[i]);
+    if (net->time_s[i] * factor[i] > max_t) max_t = net->time_s[i] * factor[i];
+    if (net->length_m[i] > max_m) max_m = net->length_m[i];
+  }
+  static const double t_steps[] = {0.001, 0.01, 0.1, 1.0, 10.0};
+  double t_unit = pick_unit(t_steps, 5, max_t, net->n_nodes);
+  if (t_unit == 0)
+    return rs_err_set(e, RS_ERANGE, "retiming a network: links up to %.0f s are too slow for "
+                      "32-bit path sums", max_t);
+  city_net *r = calloc(1, sizeof *r);
+  if (r == NULL) return rs_err_set(e, RS_ENOMEM, "retiming a network: out of memory");
+  *r = *net;
+  r->lat = dup_array(net->lat, sn, sizeof *r->lat);
+  r->lng = dup_array(net->lng, sn, sizeof *r->lng);
+  r->u = dup_array(net->u, sn, sizeof *r->u);
+  r->first = dup_array(net->first, sn + 1, sizeof *r->first);
+  r->head = dup_array(net->head, sm, sizeof *r->head);
+  r->length_m = dup_array(net->length_m, sm, sizeof *r->length_m);
+  r->time_s = malloc(sm > 0 ? sm * sizeof *r->time_s : 1);
+  r->w = malloc(sm > 0 ? sm * sizeof *r->w : 1);
+  r->rfirst = dup_array(net->rfirst, sn + 1, sizeof *r->rfirst);
+  r->rtail = dup_array(net->rtail, sm, sizeof *r->rtail);
+  r->rw = malloc(sm > 0 ? sm * sizeof *r->rw : 1);
+  r->kd = dup_array(net->kd, sn, sizeof *r->kd);
+  r->kd_axis = dup_array(net->kd_axis, sn, sizeof *r->kd_axis);
+  r->kd_box = dup_array(net->kd_box, sn, sizeof *r->kd_box);
+  int32_t *fill = malloc(sn > 0 ? sn * sizeof *fill : 1);
+  if (!r->lat || !r->lng || !r->u || !r->first || !r->head || !r->length_m || !r->time_s ||
+      !r->w || !r->rfirst || !r->rtail || !r->rw || !r->kd || !r->kd_axis || !r->kd_box ||
+      !fill) {
+    free(fill);
+    city_net_free(r);
+    return rs_err_set(e, RS_ENOMEM, "retiming a network: out of memory");
+  }
+  r->t_unit_s = t_unit;
+  r->max_geo_mps = 0;
+  memcpy(fill, r->rfirst, sn * sizeof *fill);
+  for (int32_t v = 0; v < r->n_nodes; v++)
+    for (int32_t i = r->first[v]; i < r->first[v + 1]; i++) {
+      r->time_s[i] = net->time_s[i] * factor[i];
+      uint64_t tu = (uint64_t)llround(r->time_s[i] / t_unit);
+      if (tu == 0) tu = 1;
+      r->w[i] = tu << 32 | (net->w[i] & 0xffffffffu);
+      /* the reverse graph in forward-link order, as lay_out fills it */
+      r->rw[fill[r->head[i]]++] = r->w[i];
+      double g = city_net_gc_m(r, v, r->head[i]) / city_net_secs(r, r->w[i]);
+      if (g > r->max_geo_mps) r->max_geo_mps = g;
+    }
+  free(fill);
+  r->hash = content_hash(r);
+  *out = r;
+  return 0;
 }
 
 /* ------------------------------------------------------------ snapping */

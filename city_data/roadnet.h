@@ -120,6 +120,13 @@ typedef struct {
 int city_net_build(const city_net_raw *raw, const char *origin, city_net **out, rs_err *e);
 void city_net_free(city_net *net);
 
+/* A copy of net whose link i takes factor[i] (> 0) times its time: the
+ * same nodes, links, numbering, lengths and kd-tree, weights repacked (the
+ * time unit chosen again for the new times), a new content hash; stats are
+ * the original's (what was read). RS_EINVAL (a factor not positive and
+ * finite), RS_ERANGE (times too long to pack), RS_ENOMEM; *out NULL then. */
+int city_net_retime(const city_net *net, const double *factor, city_net **out, rs_err *e);
+
 /* Loads a network file: GraphML when its first non-blank byte is '<',
  * else node-link JSON. Errors name the file, and the line (GraphML) or the
  * element (JSON). */

@@ -15,9 +15,11 @@
  * event loop picks ae_epoll.c or ae_kqueue.c behind its aeApi* calls):
  *
  *   travel_gc.c   great-circle distance x the city's detour factor, at the
- *                 city's mean speed for the hour of departure;
+ *                 city's mean speed for the hour of departure (times the
+ *                 mean of its cell factors along the line, field.h);
  *   travel_net.c  shortest drives on a road network (roadnet.h), free-flow
- *                 times scaled by per-hour factors.
+ *                 times scaled by per-hour factors (and, link by link, by
+ *                 the city's cell factors for the network).
  *
  * Places. A drive goes between two city_loc: a point and the backend's node
  * for it (city_travel_snap; -1 where a backend has no nodes). Callers snap

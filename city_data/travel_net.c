@@ -26,7 +26,13 @@
 
 typedef struct {
   const city_def *city;
-  city_net *net;            /* owned */
+  city_net *base;           /* owned: the network as loaded */
+  city_net *net;            /* the network driven: base, or base retimed by cell
+                               factors (then owned too) */
+  city_field field;         /* the cell factors applied (n 0: none) */
+  char *cache_dir;          /* owned copy of the options' (NULL: the default) */
+  int threads;              /* the options' */
+  int table_mode;           /* the options' table (CITY_NET_TABLE_*) */
   city_net_table *tab;      /* owned; NULL: hub labels answer drives */
   city_net_hubs *hubs;      /* owned */
   double factor[2][24];     /* [weekend][hour] */
@@ -207,8 +213,64 @@ static void tn_free(void *ctx) {
   if (c == NULL) return;
   city_net_table_free(c->tab);
   city_net_hubs_free(c->hubs);
-  city_net_free(c->net);
+  if (c->net != c->base) city_net_free(c->net);
+  city_net_free(c->base);
+  free(c->cache_dir);
   free(c);
+}
+
+/* The factor of each link of net under field f: the mean along its
+ * straight segment, N points by its length (field.h). Returns a new array
+ * of net->n_links factors, NULL when out of memory. */
+static double *link_factors(const city_net *net, const city_field *f) {
+  double *k = malloc((size_t)(net->n_links > 0 ? net->n_links : 1) * sizeof *k);
+  if (k == NULL) return NULL;
+  for (int32_t v = 0; v < net->n_nodes; v++)
+    for (int32_t i = net->first[v]; i < net->first[v + 1]; i++) {
+      int32_t u = net->head[i];
+      k[i] = city_field_line(f, net->lat[v], net->lng[v], net->lat[u], net->lng[u],
+                             net->length_m[i], NULL, NULL);
+    }
+  return k;
+}
+
+/* Drives the network under field f (NULL or empty: free flow): retimes the
+ * base network and builds its labels (and table), through the model's
+ * cache when `cache`, else without one. On failure c is as it was. */
+static int apply_field(tn_ctx *c, const city_field *f, int cache, rs_err *e) {
+  const char *dir = cache ? c->cache_dir : "";
+  city_net *net = c->base;
+  int rc = 0;
+  if (f != NULL && f->n > 0) {
+    double *k = link_factors(c->base, f);
+    if (k == NULL) return rs_err_set(e, RS_ENOMEM, "road network model: out of memory");
+    rc = city_net_retime(c->base, k, &net, e);
+    free(k);
+    if (rc) return rc;
+  }
+  city_net_hubs *hubs = NULL;
+  city_net_table *tab = NULL;
+  rc = city_net_hubs_open(net, dir, c->threads, &hubs, e);
+  int want = c->table_mode == CITY_NET_TABLE_ALWAYS ||
+             (c->table_mode == CITY_NET_TABLE_AUTO && net->n_nodes <= CITY_NET_TABLE_MAX_NODES);
+  if (rc == 0 && want) {
+    city_net_table_opts to = {dir, c->threads, hubs};
+    rc = city_net_table_open(net, &to, &tab, e);
+  }
+  if (rc) {
+    city_net_hubs_free(hubs);
+    if (net != c->base) city_net_free(net);
+    return rc;
+  }
+  city_net_table_free(c->tab);
+  city_net_hubs_free(c->hubs);
+  if (c->net != c->base) city_net_free(c->net);
+  c->net = net;
+  c->hubs = hubs;
+  c->tab = tab;
+  if (f != NULL && f->n > 0) c->field = *f;
+  else c->field.n = 0;
+  return 0;
 }
 
 static const city_travel_ops tn_ops = {
@@ -238,7 +300,13 @@ int city_travel_net(const city_def *city, city_net *net, const city_net_model_op
     return rs_err_set(e, RS_ENOMEM, "road network model: out of memory");
   }
   c->city = city;
-  c->net = net;
+  c->base = c->net = net;
+  c->threads = o->threads;
+  c->table_mode = o->table;
+  if (o->cache_dir != NULL && (c->cache_dir = strdup(o->cache_dir)) == NULL) {
+    tn_free(c);
+    return rs_err_set(e, RS_ENOMEM, "road network model: out of memory");
+  }
   int from_city = !o->have_factors && city->net_have_factors;
   if (from_city && city->net_factors_hash != 0 && city->net_factors_hash != net->hash) {
     uint64_t h = net->hash;
@@ -267,13 +335,7 @@ int city_travel_net(const city_def *city, city_net *net, const city_net_model_op
   const double k = 3.14159265358979323846 / 180.0;
   c->ky = city->earth_radius_m * k;
   c->kx = c->ky * cos(lat0 * k);
-  int rc = city_net_hubs_open(net, o->cache_dir, o->threads, &c->hubs, e);
-  int want = o->table == CITY_NET_TABLE_ALWAYS ||
-             (o->table == CITY_NET_TABLE_AUTO && net->n_nodes <= CITY_NET_TABLE_MAX_NODES);
-  if (rc == 0 && want) {
-    city_net_table_opts to = {o->cache_dir, o->threads, c->hubs};
-    rc = city_net_table_open(net, &to, &c->tab, e);
-  }
+  int rc = apply_field(c, from_city && !o->no_field ? &city->net_field : NULL, 1, e);
   if (rc) {
     tn_free(c);
     return rc;
@@ -300,6 +362,30 @@ static const tn_ctx *ctx_of(const city_travel *tm) {
 const city_net *city_travel_net_network(const city_travel *tm) {
   const tn_ctx *c = ctx_of(tm);
   return c ? c->net : NULL;
+}
+
+const city_net *city_travel_net_base(const city_travel *tm) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? c->base : NULL;
+}
+
+const city_field *city_travel_net_field(const city_travel *tm) {
+  const tn_ctx *c = ctx_of(tm);
+  return c ? &c->field : NULL;
+}
+
+double city_travel_net_access_m(const city_travel *tm, const city_loc *p) {
+  const tn_ctx *c = ctx_of(tm);
+  if (c == NULL) return 0;
+  return access_m(c, p->lat, p->lng, node_of(c, p));
+}
+
+int city_travel_net_set_field(city_travel *tm, const city_field *f, int cache, rs_err *e) {
+  tn_ctx *c = tm->ops == &tn_ops ? tm->ctx : NULL;
+  if (c == NULL) return rs_err_set(e, RS_EINVAL, "cell factors: not a road-network model");
+  if (f != NULL && city_field_check(f) != 0)
+    return rs_err_set(e, RS_EINVAL, "cell factors: not a valid field");
+  return apply_field(c, f, cache, e);
 }
 
 const city_net_table *city_travel_net_table(const city_travel *tm) {

@@ -15,7 +15,8 @@
  * (weekday, weekend), which scales every free-flow link time. Access legs
  * are driven as the great-circle model would over that short distance
  * (without its detour factor: the snap distance is already a street
- * stretch, median a few tens of metres in Manhattan); a point farther than
+ * stretch, median a few tens of metres in Manhattan; and without cell
+ * factors, which the network's links carry); a point farther than
  * the snap limit (CITY_NET_SNAP_LIMIT_M) from every node is still served
  * this way, and counted as off the network (city_travel_net_offnet).
  *
@@ -27,6 +28,17 @@
  * (access legs and links as straight segments between node coordinates)
  * reached after the fraction of the drive's time elapsed, its node the
  * next node it will reach, having driven the metres up to that point.
+ *
+ * Cell factors (field.h): with the city's network_factors come their
+ * cells (network_factors.cells, when the options do not say no_field):
+ * every link's free-flow time is multiplied by the mean cell factor along
+ * it, once, when the model is made, and the drives are the fastest on the
+ * network so retimed (a slow district is driven around when that is
+ * faster), scaled by the hourly factors as above. The retimed network has
+ * its own content hash (its table and labels are cached under it); the
+ * factors' network_hash names the network as loaded
+ * (city_travel_net_base). A scenario's factors replace the city's hourly
+ * factors and cells together (they were fitted together).
  *
  * Factors: those the options give (a scenario's), else the city's
  * network_factors (city.h: as `ridesim calibrate --network` fits them; a
@@ -68,6 +80,8 @@ typedef struct {
   const char *cache_dir;  /* table cache: NULL the default, "" none */
   int table;              /* CITY_NET_TABLE_* */
   int threads;            /* table and label building; 0: online CPUs */
+  int no_field;           /* drive free-flow links even where the city has
+                             network cell factors (calibration starts there) */
   int have_factors;       /* factors below are given (else the defaults) */
   double factors[2][24];  /* [weekday 0 / weekend 1][local hour] */
 } city_net_model_opts;
@@ -86,6 +100,23 @@ int city_travel_net_open(const city_def *city, const char *path, const city_net_
 
 /* The network of a road-network model; NULL for another backend. */
 const city_net *city_travel_net_network(const city_travel *tm);
+/* The network as loaded, before cell factors retimed it (its content hash
+ * is the one network_factors name); NULL for another backend. */
+const city_net *city_travel_net_base(const city_travel *tm);
+/* The cell factors its links drive under (n 0: none); NULL for another
+ * backend. */
+const city_field *city_travel_net_field(const city_travel *tm);
+/* The access leg's metres of a place: from the point to its node (0 for
+ * another backend). */
+double city_travel_net_access_m(const city_travel *tm, const city_loc *p);
+/* Drives the base network under cell factors f (NULL or empty: free flow),
+ * retimed and with new labels and table (calibration), read from and
+ * written to the model's cache when `cache` (else built and kept in memory
+ * only: a calibration's intermediate fits would leave a table of tens of
+ * megabytes each in the cache). Not while any run uses the model.
+ * RS_EINVAL (another backend, a field failing its check), RS_ENOMEM and
+ * the cache's errors, the model unchanged then. */
+int city_travel_net_set_field(city_travel *tm, const city_field *f, int cache, rs_err *e);
 /* Its table (NULL when it uses hub labels) and labels. */
 const city_net_table *city_travel_net_table(const city_travel *tm);
 const city_net_hubs *city_travel_net_hubs(const city_travel *tm);

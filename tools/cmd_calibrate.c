@@ -1,9 +1,11 @@
 /*
  * ridesim calibrate --trips DB [--network FILE] [--city NAME|FILE]
- *                   [--min-trips N] [--day-types auto|1|2] --out CITY.json
+ *                   [--min-trips N] [--day-types auto|1|2] [--no-field]
+ *                   [--field-prior N] --out CITY.json
  *
  * Fits the travel model's hourly speeds to the recorded trips of a store
- * (city_data/calibrate.h: COMSET's ratio of sums per hour) and writes the
+ * (city_data/calibrate.h: COMSET's ratio of sums per hour), after the
+ * place part of its trip times (cell factors, unless --no-field), and writes the
  * city with them, a complete definition that --city loads back: always the
  * great-circle model's speed_mps_by_hour and, with --network, the network's
  * factors (network_factors, per day type when the trips have both, with
@@ -23,7 +25,7 @@
 
 #define USAGE                                                                          \
   "ridesim calibrate --trips DB [--network FILE] [--city NAME|FILE] [--min-trips N] "  \
-  "[--day-types auto|1|2] --out CITY.json [--help]"
+  "[--day-types auto|1|2] [--no-field] [--field-prior N] --out CITY.json [--help]"
 
 static void help(void) {
   printf("usage: %s\n\n"
@@ -39,11 +41,15 @@ static void help(void) {
          "                     %d); others take their neighbours' or the overall fit\n"
          "  --day-types D      network factors: auto (per day type when both have\n"
          "                     enough trips), 1 (one profile) or 2\n"
+         "  --no-field         fit no cell factors (each grid cell's time factor,\n"
+         "                     the place part of trip times): hourly values alone\n"
+         "  --field-prior N    trips' worth of driving that move a cell's factor\n"
+         "                     half-way to its own fit (default %g)\n"
          "  --out CITY.json    the calibrated city (replaced atomically)\n"
          "  --help             this text\n\n"
          "Trips count when they have a dropoff time, lasted 60 s to 3 h and, when\n"
          "they have a distance, it is not 0. docs/network.md describes the method.\n",
-         USAGE, CITY_CALIB_MIN_TRIPS);
+         USAGE, CITY_CALIB_MIN_TRIPS, CITY_CALIB_FIELD_PRIOR);
 }
 
 /* One hour's line of one day type: trips, mean recorded s, before, after,
@@ -61,6 +67,14 @@ static const char *hdr(int width) {
   snprintf(b, sizeof buf[0], " %6s %8s %7s %7s %-*s", "trips", "rec s", "before", "after", width,
            "from");
   return b;
+}
+
+static void print_field(const city_calib_fit *f) {
+  if (f->field_cells == 0) return;
+  printf("  cell factors: %d cells, from %.3f to %.3f (time factors, driving-time mean 1);\n"
+         "  %d alternating pass%s, the last moving a factor by %.2g\n",
+         (int)f->field_cells, f->field_lo, f->field_hi, (int)f->field_iters,
+         f->field_iters == 1 ? "" : "es", f->field_moved);
 }
 
 static void print_fit(const city_calib_fit *f, const char *what) {
@@ -94,6 +108,7 @@ int cmd_calibrate(int argc, char **argv) {
       {"trips", required_argument, NULL, 'i'},   {"network", required_argument, NULL, 'n'},
       {"city", required_argument, NULL, 'c'},    {"min-trips", required_argument, NULL, 'm'},
       {"day-types", required_argument, NULL, 'd'}, {"out", required_argument, NULL, 'o'},
+      {"no-field", no_argument, NULL, 'F'},      {"field-prior", required_argument, NULL, 'p'},
       {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
   };
   const char *cmd = "calibrate", *db = NULL, *network = NULL, *city_name = NULL, *out = NULL;
@@ -119,6 +134,16 @@ int cmd_calibrate(int argc, char **argv) {
       else if (strcmp(optarg, "1") == 0 || strcmp(optarg, "2") == 0) co.day_types = optarg[0] - '0';
       else return cli_usage_error(cmd, USAGE, "--day-types: '%s' is not auto, 1 or 2", optarg);
       break;
+    case 'F': co.field = 0; break;
+    case 'p': {
+      char *end = NULL;
+      double v = strtod(optarg, &end);
+      if (end == optarg || *end != '\0' || !(v > 0 && v <= 1e9))
+        return cli_usage_error(cmd, USAGE, "--field-prior: '%s' is not a number in (0, 1e9]",
+                               optarg);
+      co.field_prior = v;
+      break;
+    }
     case 'h': help(); return 0;
     case ':': return cli_usage_error(cmd, USAGE, "%s needs a value", argv[optind - 1]);
     default: return cli_usage_error(cmd, USAGE, "unknown option '%s'", argv[optind - 1]);
@@ -152,7 +177,9 @@ int cmd_calibrate(int argc, char **argv) {
   calibout_selection(stdout, db, &city, &set);
   if (city_calib_speeds(&city, &set, &co, &fit_gc, &e) != 0) goto fail;
   printf("\n");
-  print_fit(&fit_gc, "great-circle model, speed_mps_by_hour");
+  print_fit(&fit_gc, fit_gc.field_cells ? "great-circle model, speed_mps_by_hour and cell_factors"
+                                         : "great-circle model, speed_mps_by_hour");
+  print_field(&fit_gc);
   if (network != NULL) {
     double f0[2][24];
     int src = city_travel_net_factors(&net, f0);
@@ -162,10 +189,13 @@ int cmd_calibrate(int argc, char **argv) {
            calibout_factor_source(src));
     print_fit(&fit_net, fit_net.day_types == 2 ? "network_factors per day type"
                                                : "network_factors, one profile for every day");
+    print_field(&fit_net);
   }
   if (city_calib_save(&city, out, &e) != 0) goto fail;
-  printf("\nwrote        %s (city %s: speed_mps_by_hour%s)\n", out, city.name,
-         network ? ", network_factors for this network" : "");
+  printf("\nwrote        %s (city %s: speed_mps_by_hour%s%s%s)\n", out, city.name,
+         city.cell_field.n > 0 ? ", cell_factors" : "",
+         network ? ", network_factors for this network" : "",
+         network && city.net_field.n > 0 ? " with their cells" : "");
   status = 0;
   goto done;
 fail:

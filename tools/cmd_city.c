@@ -1,11 +1,14 @@
 /*
  * ridesim city [NAME|FILE] [--json] [--cells] [--help]: shows a city
  * definition (a built-in name or a JSON file; default "synthetic") and the
- * hexagonal grid it implies. --cells lists every cell (index, axial q and r,
- * centre and whether it is in service); --json prints the same as one JSON
- * object, which loads back as a city file (the definition's fields come
- * from city_def_to_json). Everything here is presentation: the definition,
- * its service area and the grid come from city_data/.
+ * hexagonal grid it implies, with the calibrated travel values a city may
+ * carry (network_factors and their cells, cell_factors: `ridesim
+ * calibrate`). --cells lists every cell (index, axial q and r, centre,
+ * whether it is in service, and the cell factors of a city that has them);
+ * --json prints the same as one JSON object, which loads back as a city file
+ * (the definition's fields come from city_def_to_json). Everything here is
+ * presentation: the definition, its service area and the grid come from
+ * city_data/.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -38,6 +41,48 @@ static int is_builtin(const char *s) {
   for (size_t i = 0; names[i] != NULL; i++)
     if (strcmp(names[i], s) == 0) return 1;
   return 0;
+}
+
+/* One field's line: cells, range, the slowest and the fastest cell. */
+static void print_field(const char *label, const city_field *f) {
+  if (f->n == 0) return;
+  int32_t lo = 0, hi = 0;
+  for (int32_t i = 1; i < f->n; i++) {
+    if (f->k[i] < f->k[lo]) lo = i;
+    if (f->k[i] > f->k[hi]) hi = i;
+  }
+  double la, ln, ha, hn;
+  city_grid_center(&f->grid, city_grid_hex(&f->grid, f->cell[lo]), &la, &ln);
+  city_grid_center(&f->grid, city_grid_hex(&f->grid, f->cell[hi]), &ha, &hn);
+  printf("%-14s %d cells, time factors %.2f (cell %d at %.4f, %.4f) to %.2f (cell %d at "
+         "%.4f, %.4f)\n", label, (int)f->n, f->k[lo], (int)f->cell[lo], la, ln, f->k[hi],
+         (int)f->cell[hi], ha, hn);
+}
+
+/* The calibrated travel values: network factors and cell factors. */
+static void print_calibration(const city_def *d) {
+  if (d->net_have_factors) {
+    printf("network        speed factors by hour, weekday / weekend");
+    if (d->net_factors_hash != 0)
+      printf(" (network %016llx)", (unsigned long long)d->net_factors_hash);
+    for (int i = 0; i < 24; i++)
+      printf("%s%02d h %.2f/%.2f", i % 4 == 0 ? "\n               " : "  ", i,
+             d->net_factors[0][i], d->net_factors[1][i]);
+    printf("\n");
+    print_field("network cells", &d->net_field);
+  }
+  print_field("cell factors", &d->cell_field);
+}
+
+/* A cell's factor in a field: 1 outside it. */
+static double field_k(const city_field *f, int32_t idx) {
+  for (int32_t lo = 0, hi = f->n - 1; lo <= hi;) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (f->cell[mid] == idx) return f->k[mid];
+    if (f->cell[mid] < idx) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return 1.0;
 }
 
 static void print_text(const char *source, const city_def *d,
@@ -86,14 +131,19 @@ static void print_text(const char *source, const city_def *d,
              ws[i]->to_s / 60 % 60, ws[i]->weekdays_only ? " on weekdays" : "");
   printf("default fleet  %d\n", d->default_fleet);
   printf("earth radius   %.1f m\n", d->earth_radius_m);
+  print_calibration(d);
   if (cells) {
-    printf("\n%8s %6s %6s %12s %13s %7s\n", "index", "q", "r", "lat", "lng", "serves");
+    /* the cell factors' columns only for a city that has them */
+    int kf = d->cell_field.n > 0 || d->net_field.n > 0;
+    printf("\n%8s %6s %6s %12s %13s %7s%s\n", "index", "q", "r", "lat", "lng", "serves",
+           kf ? "   k great-circle  k network" : "");
     for (int32_t i = 0; i < g->n_cells; i++) {
       city_hex hx = city_grid_hex(g, i);
       double lat, lng;
       city_grid_center(g, hx, &lat, &lng);
-      printf("%8d %6d %6d %12.6f %13.6f %7s\n", i, hx.q, hx.r, lat, lng,
-             serves[i] ? "yes" : "no");
+      printf("%8d %6d %6d %12.6f %13.6f %7s", i, hx.q, hx.r, lat, lng, serves[i] ? "yes" : "no");
+      if (kf) printf(" %16.3f %10.3f", field_k(&d->cell_field, i), field_k(&d->net_field, i));
+      printf("\n");
     }
   }
 }

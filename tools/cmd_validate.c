@@ -203,7 +203,9 @@ int cmd_validate(int argc, char **argv) {
       cJSON_AddStringToObject(sel, "network", network);
       cJSON_AddStringToObject(sel, "network_factors",
                               calibout_factor_source(city_travel_net_factors(&net, f)));
+      cJSON_AddNumberToObject(sel, "network_cells", city_travel_net_field(&net)->n);
     }
+    if (sel != NULL) cJSON_AddNumberToObject(sel, "cell_factors", city.cell_field.n);
     if (sel == NULL || print_json(m, nm, sel) != 0) {
       cli_error(cmd, "out of memory printing JSON");
       goto done;
@@ -212,9 +214,14 @@ int cmd_validate(int argc, char **argv) {
     calibout_selection(stdout, db, &city, &set);
     if (network != NULL) {
       double f[2][24];
-      printf("network      %s: factors %s\n", network,
+      printf("network      %s: factors %s", network,
              calibout_factor_source(city_travel_net_factors(&net, f)));
+      if (city_travel_net_field(&net)->n > 0)
+        printf(", links retimed by %d cell factors", (int)city_travel_net_field(&net)->n);
+      printf("\n");
     }
+    if (city.cell_field.n > 0)
+      printf("great circle drives scaled by %d cell factors\n", (int)city.cell_field.n);
     print_tables(m, nm);
   }
   status = 0;
