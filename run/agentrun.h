@@ -49,6 +49,7 @@ typedef struct {
   const char *log_path;          /* the fault log; NULL: OUT.agent.jsonl */
   int check;                     /* check the engine's invariants every tick */
   const char *version;           /* ridesim's version, in the run's row */
+  run_life_hooks tap;             /* a watcher beside the run (lifecycle.h) */
 } run_agent_opts;
 
 /* The KDD Cup side files as engine models (the contexts of its hooks). */

@@ -277,7 +277,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
   } else {
     run_agent_opts o = {&a.sc, a.city_given, builtin ? NULL : a.agent,
                         a.fallback ? &fb : NULL, a.timeout_s, a.init_timeout_s, kg, ki, kc,
-                        a.log_path, a.check, RIDESIM_VERSION};
+                        a.log_path, a.check, RIDESIM_VERSION, {0}};
     int rc = run_agent_exec(&x, &o, &e);
     if (!x.life.written) {
       cli_error("evaluate", "%s", e.msg);
