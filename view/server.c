@@ -435,7 +435,10 @@ void view_server_close(view_server *s, const char *last) {
   view_conn *c = s->conns;
   while (c != NULL) {
     view_conn *next = c->next;
-    if (c->stream && c->writes == 0) {
+    if (c->stream) {
+      /* the last event after whatever is in flight (one more buffer at
+       * most), then the end of the stream; a stalled client is cut at the
+       * grace's end */
       if (b != NULL) conn_write(c, b);
       conn_shutdown(c);
     } else if (c->writes == 0) {

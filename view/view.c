@@ -103,18 +103,24 @@ static void send_state(view *v, view_conn *c, const view_http_req *r, int status
 
 /* POST /control: "CMD [NUMBER]". */
 static void control(view *v, view_conn *c, const view_http_req *r) {
-  char cmd[16] = "";
-  double x = 0;
   char body[VIEW_HTTP_BODY_MAX + 1];
   size_t n = (size_t)r->content_length;
   memcpy(body, r->body, n);
   body[n] = '\0';
-  char extra[2];
-  int k = sscanf(body, "%15s %lf %1s", cmd, &x, extra);
+  /* one word, then a number for speed and seek, and nothing else */
+  char *tok[3] = {NULL, NULL, NULL}, *save = NULL;
+  int k = 0;
+  for (char *t = strtok_r(body, " \t\r\n", &save); t != NULL && k < 3;
+       t = strtok_r(NULL, " \t\r\n", &save))
+    tok[k++] = t;
+  const char *cmd = tok[0] ? tok[0] : "";
   int known = strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
               strcmp(cmd, "speed") == 0 || strcmp(cmd, "seek") == 0;
   int needs_x = strcmp(cmd, "speed") == 0 || strcmp(cmd, "seek") == 0;
-  if (k < 1 || !known || k > 2 || (needs_x && k != 2) || (!needs_x && k != 1)) {
+  double x = 0;
+  char *end = NULL;
+  if (needs_x && tok[1] != NULL) x = strtod(tok[1], &end);
+  if (!known || k != (needs_x ? 2 : 1) || (needs_x && (end == tok[1] || *end != '\0'))) {
     const char *msg = "400 Bad Request: want pause, resume, speed X or seek T\n";
     view_conn_reply(c, r, 400, "text/plain; charset=utf-8", msg, strlen(msg));
     return;
@@ -159,6 +165,8 @@ static int route(void *arg, view_conn *c, const view_http_req *r) {
       return 0;
     }
     view_conn_stream(c, fps, v->fr.buf, v->fr.len);
+    /* the picture now, also while the run is paused */
+    view_flush(v);
   } else if (view_http_path_is(r, "/control")) {
     if (r->method != VIEW_HTTP_POST) return 404;
     control(v, c, r);
