@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import base64
+import fcntl
 
 BIN = os.environ.get("RIDESIM_BIN", "")
 PASS = FAIL = 0
@@ -42,21 +43,33 @@ class Cdp:
     """The DevTools protocol over Chromium's debugging pipe."""
 
     def __init__(self, chromium, profile):
-        self.cmd_r, self.cmd_w = os.pipe()
-        self.resp_r, self.resp_w = os.pipe()
+        # ends above 99, so that moving them to 3 and 4 never overwrites one
+        self.cmd_r, self.cmd_w, self.resp_r, self.resp_w = (
+            self._high(fd) for fd in os.pipe() + os.pipe())
 
         args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-pipe",
                 "--window-size=1300,800", "about:blank"]
-        # the pipe's ends become Chromium's fds 3 (commands) and 4 (answers)
-        self.p = subprocess.Popen(
-            ["/bin/sh", "-c", 'exec "$@" 3<&%d 4>&%d' % (self.cmd_r, self.resp_w), "sh"] + args,
-            pass_fds=(self.cmd_r, self.resp_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the pipe's ends become Chromium's fds 3 (commands) and 4 (answers):
+        # dup2 makes them inheritable, every other descriptor of ours is
+        # close-on-exec (PEP 446), so nothing else leaks into the browser
+        def fds():
+            os.dup2(self.cmd_r, 3)
+            os.dup2(self.resp_w, 4)
+
+        self.p = subprocess.Popen(args, preexec_fn=fds, close_fds=False,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(self.cmd_r)
         os.close(self.resp_w)
         self.n = 0
         self.buf = b""
+
+    @staticmethod
+    def _high(fd):
+        h = fcntl.fcntl(fd, fcntl.F_DUPFD, 100)
+        os.close(fd)
+        return h
 
     def call(self, method, params=None, session=None, timeout=30):
         self.n += 1

@@ -194,6 +194,10 @@ int cmd_run(int argc, char **argv) {
                CITY_NET_SNAP_LIMIT_M);
       printf("  results: %s (run %lld, %s)\n", l.sc.out, (long long)l.run_id, l.status);
     }
+    if (a.serve)
+      fprintf(stderr, "ridesim run: live view: %lld frames sent, %lld dropped for busy clients, "
+              "%.3f s building them\n", (long long)a.view.sent, (long long)a.view.dropped,
+              a.view.build_s);
     status = l.interrupted || l.late_signal ? 130 : 0;
     if (l.late_signal && !l.interrupted)
       cli_error("run", "stopped by a signal after the run had ended; its results (%s) kept",
