@@ -350,6 +350,23 @@ def main():
         p.send_signal(signal.SIGINT)
         ok(p.wait(timeout=30) == 0, "view ends on SIGINT")
 
+    # 5b. a run on a road network: the scene draws each street once
+    net = os.path.join(tmp, "g.json")
+    subprocess.run([BIN, "network", "synth", "--grid", "20x20", "--spacing", "500", "--lat", "40",
+                    "--lng", "-100", "--out", net], capture_output=True)
+    g = json.load(open(net))
+    streets = {tuple(sorted((l["source"], l["target"]))) for l in g["links"]}
+    p, port, out, err = start(base + ["--network", net, "--speed", "60", "--serve", "0",
+                                      "--out", os.path.join(tmp, "n.db")],
+                              tmp, "n")
+    if ok(port is not None, "a run on a road network serves its view"):
+        st, _, body, _ = get(port, "/scene.json")
+        roads = json.loads(body)["roads"] if st == 200 else []
+        ok(len(roads) == 4 * len(streets), "the scene holds each street once (%d segments, %d streets)"
+           % (len(roads) // 4, len(streets)))
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+
     # 6. kepler.gl export
     kdir = os.path.join(tmp, "kepler")
     r = subprocess.run([BIN, "export", db, "--run", "1", "--format", "kepler", "--out", kdir],
