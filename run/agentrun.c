@@ -191,6 +191,7 @@ int run_agent_exec(run_agent_run *x, const run_agent_opts *o, rs_err *e) {
   lo.check = o->check;
   lo.hooks = (run_life_hooks){x, on_built, on_begun, on_start, on_wait, NULL, NULL, on_status,
                               on_ended};
+  lo.tap = o->tap;
   run_life_init(&x->life, &lo);
   int rc = run_life_exec(&x->life, e);
   if (rc == 0 && x->log_errno != 0)

@@ -54,6 +54,7 @@ typedef struct {
   void (*starting)(void *arg, double init_timeout_s); /* called as an external agent is
                                     started, before its init handshake; NULL none */
   void *starting_arg;            /* its argument */
+  run_life_hooks tap;             /* a watcher beside the run (lifecycle.h) */
 } run_agent_opts;
 
 /* The KDD Cup side files as engine models (the contexts of its hooks). */

@@ -103,14 +103,27 @@ static void drive_slices(run_life *l) {
   l->wall_s = (double)(uv_hrtime() - t0) / 1e9;
 }
 
+/* progress when a tap watches too: the hooks' own, then the tap's. */
+static void progress_both(void *arg, int64_t now, int64_t from, int64_t to) {
+  run_life *l = arg;
+  if (l->o.hooks.progress != NULL) l->o.hooks.progress(l->o.hooks.arg, now, from, to);
+  l->o.tap.progress(l->o.tap.arg, now, from, to);
+}
+
 /* The drive on a loop of the run's own: a run that cannot get a loop, or
- * whose start hook fails, is closed where it stands (its start). */
+ * whose start hook (or the tap's) fails, is closed where it stands (its
+ * start). */
 static void drive_loop(run_life *l) {
-  const run_life_hooks *h = &l->o.hooks;
+  const run_life_hooks *h = &l->o.hooks, *t = &l->o.tap;
   sim_engine *eng = l->ctx->eng;
   sim_loop_opts lo = {l->sc.speed, 0, h->progress, h->arg, h->on_wait, h->arg};
+  if (t->progress != NULL) {
+    lo.progress = progress_both;
+    lo.progress_arg = l;
+  }
   if ((l->rc = sim_loop_new(eng, &lo, &l->loop, &l->err)) != 0 ||
-      (h->start != NULL && (l->rc = h->start(h->arg, l, l->loop, &l->err)) != 0)) {
+      (h->start != NULL && (l->rc = h->start(h->arg, l, l->loop, &l->err)) != 0) ||
+      (t->start != NULL && (l->rc = t->start(t->arg, l, l->loop, &l->err)) != 0)) {
     sim_engine_close_early(eng);
     return;
   }
@@ -142,6 +155,7 @@ int run_life_finish(run_life *l, rs_err *e) {
   run_signals held;
   if (!l->o.worker) run_signals_hold(&held); /* until the results are written */
   if (h->ended != NULL) h->ended(h->arg, l);
+  if (!l->o.worker && l->o.tap.ended != NULL) l->o.tap.ended(l->o.tap.arg, l);
   sim_loop_free(l->loop);
   l->loop = NULL;
   sim_engine *eng = l->ctx->eng;

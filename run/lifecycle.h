@@ -92,6 +92,11 @@ typedef struct {
   int worker;                    /* driven on a worker thread: no loop, no signals */
   const char *value_out;         /* save the v1d3 value table here; NULL or "": no */
   run_life_hooks hooks;
+  /* A watcher beside the run (a viewer, view/): its start, progress and
+   * ended are called after hooks' own at the same points, on the run's
+   * loop only (not on a worker); its other hooks are not called. All NULL:
+   * none, and the drive is exactly as without. */
+  run_life_hooks tap;
 } run_life_opts;
 
 struct run_life {

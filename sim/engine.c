@@ -974,6 +974,29 @@ const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) {
   sim__sync_drec(s);
   return s->drec;
 }
+const disp_driver *sim_engine_drivers(const sim_engine *s) { return s->drivers; }
+const int32_t *sim_engine_state_counts(const sim_engine *s) { return s->n_state; }
+
+void sim_engine_driver_view(const sim_engine *s, int32_t d, sim_driver_view *v) {
+  const disp_driver *dv = &s->drivers[d];
+  const sim_dstate *ds = &s->dstate[d];
+  v->state = dv->state;
+  int moving = dv->state == DISP_PICKUP || dv->state == DISP_OCCUPIED ||
+               dv->state == DISP_REPOSITION;
+  v->order = dv->state == DISP_PICKUP || dv->state == DISP_OCCUPIED ? ds->order : -1;
+  if (moving) {
+    v->lat = ds->flat;
+    v->lng = ds->flng;
+    v->tlat = ds->tlat;
+    v->tlng = ds->tlng;
+    v->t_depart = ds->t_depart;
+    v->t_arrive = ds->t_arrive;
+  } else {
+    v->lat = v->tlat = dv->lat;
+    v->lng = v->tlng = dv->lng;
+    v->t_depart = v->t_arrive = ds->since;
+  }
+}
 void sim_engine_set_check(sim_engine *s, int on) { s->check = on; }
 void sim_engine_set_observer(sim_engine *s, disp_observer ob) { s->observer = ob; }
 void sim_engine_set_cancel_model(sim_engine *s, sim_cancel_model m) { s->cancel = m; }

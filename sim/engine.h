@@ -156,6 +156,26 @@ const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s);
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n);
 const disp_solve_stat *sim_engine_solve_stats(const sim_engine *s, int32_t *n);
 
+/* A driver as a viewer draws it (view/, the kepler export): its state,
+ * the order it serves, and its current move. Read-only, O(1); the engine
+ * is unchanged. Not moving (offline or idle): from and to are where it
+ * stands and t_depart = t_arrive = the time it got there. Pickup, trip and
+ * repositioning: the move from (lat, lng) at t_depart to (tlat, tlng) at
+ * t_arrive (the travel model's times; the path between is the travel
+ * model's). */
+typedef struct {
+  int32_t state;          /* DISP_* */
+  int32_t order;          /* order index of a pickup or trip, -1 */
+  double lat, lng;        /* where it stands, or where its move began */
+  double tlat, tlng;      /* where its move ends (= lat, lng when not moving) */
+  int64_t t_depart;       /* when the move began (or the spell, when still) */
+  int64_t t_arrive;       /* when it ends (= t_depart when not moving) */
+} sim_driver_view;
+const disp_driver *sim_engine_drivers(const sim_engine *s);
+void sim_engine_driver_view(const sim_engine *s, int32_t d, sim_driver_view *v);
+/* Drivers in each state now (DISP_N_STATES counts). */
+const int32_t *sim_engine_state_counts(const sim_engine *s);
+
 /* Computes the KPIs (valid after the run is closed). */
 void sim_engine_kpis(const sim_engine *s, sim_kpis *k);
 

@@ -521,7 +521,11 @@ static int run_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
   run.scenario = (const char *)sqlite3_column_text(st, 5);
   run.t_from = sqlite3_column_int64(st, 6);
   run.t_to = sqlite3_column_int64(st, 7);
+  run.dispatch = (const char *)sqlite3_column_text(st, 8);
+  run.reposition = (const char *)sqlite3_column_text(st, 9);
   if (run.status == NULL) run.status = "";
+  if (run.dispatch == NULL) run.dispatch = "";
+  if (run.reposition == NULL) run.reposition = "";
   return c->fn(c->arg, &run, e);
 }
 
@@ -531,7 +535,7 @@ int sim_results_read_runs(sim_results *r, int with_interrupted, int64_t id_min,
                           void *arg, rs_err *e) {
   sqlite3_stmt *st;
   const char *sql =
-      "SELECT id, seed, status, wall_seconds, kpis, scenario, t_from, t_to"
+      "SELECT id, seed, status, wall_seconds, kpis, scenario, t_from, t_to, dispatch, reposition"
       " FROM runs WHERE kpis IS NOT NULL AND (status = 'completed' OR (?1 AND status = "
       "'interrupted')) AND (?2 = 0 OR id BETWEEN ?2 AND ?3) ORDER BY id";
   if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)

@@ -96,6 +96,8 @@ typedef struct {
   const char *scenario;   /* the effective scenario as JSON; NULL if missing */
   const char *kpis;       /* the KPIs as a JSON object (sim_kpis_to_json) */
   int64_t t_from, t_to;   /* the horizon, local epoch */
+  const char *dispatch;   /* the row's dispatch label ("agent:..." for an agent) */
+  const char *reposition; /* the row's reposition label */
 } sim_results_run;
 
 /* The finished runs, by ascending id: those with KPIs whose status is

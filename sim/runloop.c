@@ -20,7 +20,11 @@ struct sim_loop {
   uv_idle_t idle;
   uv_timer_t timer;
   uv_signal_t sigint, sigterm;
-  uint64_t t0_ms;       /* loop time at the start (paced mode), shifted by waits */
+  uint64_t t0_ms;       /* paced mode: the loop time of base_sim, shifted by waits */
+  int64_t base_sim;     /* paced mode: the simulated time at t0_ms (the start,
+                           or where a change of pace or a pause left it) */
+  int64_t target;       /* paced mode: the last limit stepped to, minus 1 */
+  int paused;           /* paced mode: a viewer paused it (sim_loop_pace) */
   uint64_t wait_ms;     /* loop time the current wait began */
   int waiting;          /* the engine waits for an answer */
   int stop;             /* a signal arrived */
@@ -74,9 +78,10 @@ static void on_idle(uv_idle_t *h) {
 
 static void on_timer(uv_timer_t *h) {
   sim_loop *l = h->data;
-  if (l->waiting) return;
+  if (l->waiting || l->paused) return;
   double elapsed_s = (double)(uv_now(&l->loop) - l->t0_ms) / 1000.0;
-  int64_t target = sim_engine_from(l->s) + (int64_t)(elapsed_s * l->o.speed);
+  int64_t target = l->base_sim + (int64_t)(elapsed_s * l->o.speed);
+  l->target = target;
   step(l, target + 1);
 }
 
@@ -137,11 +142,28 @@ int sim_loop_new(sim_engine *s, const sim_loop_opts *o, sim_loop **out, rs_err *
 
 uv_loop_t *sim_loop_uv(sim_loop *l) { return &l->loop; }
 
+int sim_loop_pace(sim_loop *l, double speed, int paused) {
+  if (l->o.speed <= 0) return RS_EINVAL;
+  if (!(speed > 0) || speed > SIM_PACE_MAX) return RS_EINVAL;
+  uv_update_time(&l->loop);
+  /* simulated time goes on from where the last step left it */
+  l->base_sim = l->target;
+  l->t0_ms = uv_now(&l->loop);
+  if (l->waiting) l->wait_ms = l->t0_ms;
+  l->o.speed = speed;
+  l->paused = paused != 0;
+  return 0;
+}
+
+double sim_loop_speed(const sim_loop *l) { return l->o.speed; }
+int sim_loop_paused(const sim_loop *l) { return l->paused; }
+
 int sim_loop_run(sim_loop *l, int *interrupted, double *wall_s, rs_err *e) {
   *interrupted = 0;
   uv_update_time(&l->loop);
   uint64_t start_ns = uv_hrtime();
   l->t0_ms = uv_now(&l->loop);
+  l->base_sim = l->target = sim_engine_from(l->s);
   int rc;
   if ((rc = uv_signal_start(&l->sigint, on_signal, SIGINT)) == 0 &&
       (rc = uv_signal_start(&l->sigterm, on_signal, SIGTERM)) == 0) {

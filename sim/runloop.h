@@ -6,7 +6,8 @@
  * serves signals and I/O; there is no sleeping and no spinning without work.
  * Paced mode (speed X > 0): a repeating uv_timer advances simulated time to
  * X times the wall time elapsed since the start (time spent waiting for a
- * policy's answer does not count).
+ * policy's answer does not count); a viewer may change X or pause it
+ * (sim_loop_pace), which re-anchors the pace where simulated time stands.
  *
  * Waiting. When the engine waits for a policy that answers later (an
  * external agent), stepping stops and on_wait is called; the answerer,
@@ -28,6 +29,7 @@
 
 #define SIM_SLICE_EVENTS 65536   /* events per slice in fast mode */
 #define SIM_PACE_PERIOD_MS 20    /* paced mode timer period */
+#define SIM_PACE_MAX 1e6         /* the fastest pace a run may be set to */
 
 typedef struct sim_loop sim_loop;
 
@@ -53,6 +55,13 @@ uv_loop_t *sim_loop_uv(sim_loop *l);
  * open on the loop are the caller's to close (after this returns, the
  * caller may run the loop again to finish closing them). */
 int sim_loop_run(sim_loop *l, int *interrupted, double *wall_s, rs_err *e);
+/* Paced runs (speed > 0 at sim_loop_new) only: a new speed (0 < speed <=
+ * SIM_PACE_MAX) and whether to pause, from now on; simulated time goes on
+ * from where it stands. 0, or RS_EINVAL (a fast run, a bad speed) with
+ * nothing changed. A viewer's controls (view/). */
+int sim_loop_pace(sim_loop *l, double speed, int paused);
+double sim_loop_speed(const sim_loop *l);
+int sim_loop_paused(const sim_loop *l);
 /* The pending decision is filled in: apply it and go on. */
 void sim_loop_resume(sim_loop *l);
 /* Ends the run now with an error (e.g. the agent died); the engine is

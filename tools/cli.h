@@ -32,6 +32,8 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_view(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Prints "ridesim CMD: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

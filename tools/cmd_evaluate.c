@@ -35,11 +35,12 @@
 #include "tools/cli.h"
 #include "tools/evalout.h"
 #include "tools/runopts.h"
+#include "tools/serveopt.h"
 
 #define EVAL_USAGE                                                                     \
   "ridesim evaluate --agent 'COMMAND ...' | --agent builtin:NAME [--agent-timeout S]\n" \
   "                 [--fallback NAME] [--kdd-grid FILE] [--kdd-idle FILE] [--kdd-cancel FILE]\n" \
-  "                 [--agent-log FILE] [--verbose] [run options as ridesim run]"
+  "                 [--agent-log FILE] [--verbose] [--serve [ADDR:]PORT] [run options]"
 
 #define BUILTIN_PREFIX "builtin:"
 
@@ -86,7 +87,7 @@ static void eval_help(void) {
       "  --json                print the scores and KPIs as JSON\n"
       "  --check-invariants    check the engine's invariants at every tick\n"
       "  --print-scenario      print the effective scenario as JSON and exit\n"
-      "  --help                this text\n"
+      "  --help                this text\n" SERVEOPT_HELP
       "run options (--dispatch names the built-in policy of builtin:, else ignored):\n");
   runopts_help(RUNOPTS_ALL);
   printf(
@@ -97,7 +98,7 @@ static void eval_help(void) {
 enum {
   OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_AGENT, OPT_AGENT_TIMEOUT,
   OPT_AGENT_INIT_TIMEOUT, OPT_FALLBACK, OPT_KDD_GRID, OPT_KDD_IDLE, OPT_KDD_CANCEL,
-  OPT_AGENT_LOG, OPT_VERBOSE, OPT_AGENT_LATE_LIMIT
+  OPT_AGENT_LOG, OPT_VERBOSE, OPT_AGENT_LATE_LIMIT, OPT_SERVE
 };
 
 /* The command's own options; the scenario's come from runopts. */
@@ -116,6 +117,7 @@ static const struct option EVAL_OWN[] = {
   {"kdd-cancel", required_argument, NULL, OPT_KDD_CANCEL},
   {"agent-log", required_argument, NULL, OPT_AGENT_LOG},
   {"verbose", no_argument, NULL, OPT_VERBOSE},
+  {"serve", required_argument, NULL, OPT_SERVE},
   {NULL, 0, NULL, 0},
 };
 
@@ -129,6 +131,8 @@ typedef struct {
   const char *kdd_grid, *kdd_idle, *kdd_cancel;
   const char *log_path;         /* --agent-log */
   int verbose;
+  int serve;                    /* --serve given */
+  view_run view;                /* ... where, and the viewer while the run goes */
 } eval_args;
 
 #define BAD(...) cli_usage_error("evaluate", EVAL_USAGE, __VA_ARGS__)
@@ -182,6 +186,10 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     case OPT_KDD_CANCEL: a->kdd_cancel = optarg; break;
     case OPT_AGENT_LOG: a->log_path = optarg; break;
     case OPT_VERBOSE: a->verbose = 1; break;
+    case OPT_SERVE:
+      if (serveopt_parse("evaluate", EVAL_USAGE, optarg, &a->view) != 0) return 2;
+      a->serve = 1;
+      break;
     case '?':
     default:
       if (optopt) return BAD("option '%s' needs a value", argv[optind - 1]);
@@ -276,6 +284,7 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     cli_error("evaluate", "%s", e.msg);
     return 2;
   }
+  if (a.serve && serveopt_check("evaluate", &a.view) != 0) return 1;
   disp_policy fb;
   memset(&fb, 0, sizeof fb);
   if (a.fallback) {
@@ -297,7 +306,8 @@ static int evaluate_one(int argc, char **argv, day_score *score) {
     run_agent_opts o = {&a.sc, a.city_given, builtin ? NULL : a.agent,
                         a.fallback ? &fb : NULL, a.timeout_s, a.init_timeout_s, kg, ki, kc,
                         a.log_path, a.check, RIDESIM_VERSION, a.late_limit_s, say_starting,
-                        NULL};
+                        NULL, {0}};
+    if (a.serve) o.tap = view_run_hooks(&a.view);
     int rc = run_agent_exec(&x, &o, &e);
     if (!x.life.written) {
       cli_error("evaluate", "%s", e.msg);

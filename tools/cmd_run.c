@@ -26,11 +26,13 @@
 #include "tools/cli.h"
 #include "tools/kpiout.h"
 #include "tools/runopts.h"
+#include "tools/serveopt.h"
 
 #define RUN_USAGE                                                                  \
   "ridesim run [--trips DB | --synthetic] [--day YYYY-MM-DD] [--from HH:MM --to HH:MM]\n" \
   "            [--drivers N] [--dispatch NAME] [--reposition NAME] [--seed S]\n"   \
-  "            [--scenario FILE.json] [--out DB] [--json] [--speed X] [--print-scenario]"
+  "            [--scenario FILE.json] [--out DB] [--json] [--speed X] [--print-scenario]\n" \
+  "            [--serve [ADDR:]PORT]"
 
 static void run_help(void) {
   printf("usage: %s\n\n", RUN_USAGE);
@@ -43,12 +45,13 @@ static void run_help(void) {
          "  --json                print the KPIs as JSON instead of a table\n"
          "  --check-invariants    check the engine's invariants at every tick\n"
          "  --print-scenario      print the effective scenario as JSON and exit\n"
+         SERVEOPT_HELP
          "  --help                this text\n\n"
          "SIGINT or SIGTERM stops the run, keeps everything so far (status interrupted)\n"
          "and exits with 130.\n");
 }
 
-enum { OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_VOUT };
+enum { OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_VOUT, OPT_SERVE };
 
 static const struct option RUN_OWN[] = {
   {"json", no_argument, NULL, OPT_JSON},
@@ -56,6 +59,7 @@ static const struct option RUN_OWN[] = {
   {"print-scenario", no_argument, NULL, OPT_PRINT},
   {"help", no_argument, NULL, OPT_HELP},
   {"value-out", required_argument, NULL, OPT_VOUT},
+  {"serve", required_argument, NULL, OPT_SERVE},
   {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +68,8 @@ typedef struct {
   int city_given;   /* --city or the scenario named one */
   int json, check, print;
   char value_out[SIM_PATH_MAX]; /* save the run's value table here */
+  int serve;        /* --serve given */
+  view_run view;    /* ... where, and the viewer while the run goes */
 } run_args;
 
 #define BAD(...) cli_usage_error("run", RUN_USAGE, __VA_ARGS__)
@@ -95,6 +101,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
       /* checked now: a run of hours must not end in a table that cannot be saved */
       if (cli_check_output(optarg, why, sizeof why) != 0) return BAD("--value-out: %s", why);
       snprintf(a->value_out, sizeof a->value_out, "%s", optarg);
+      break;
+    case OPT_SERVE:
+      if (serveopt_parse("run", RUN_USAGE, optarg, &a->view) != 0) return 2;
+      a->serve = 1;
       break;
     case '?':
     default:
@@ -164,8 +174,10 @@ int cmd_run(int argc, char **argv) {
     cli_error("run", "%s", e.msg);
     return 2;
   }
+  if (a.serve && serveopt_check("run", &a.view) != 0) return 1;
   run_life_opts o;
   memset(&o, 0, sizeof o);
+  if (a.serve) o.tap = view_run_hooks(&a.view);
   o.sc = &a.sc;
   o.city_given = a.city_given;
   o.version = RIDESIM_VERSION;
@@ -194,6 +206,10 @@ int cmd_run(int argc, char **argv) {
                CITY_NET_SNAP_LIMIT_M);
       printf("  results: %s (run %lld, %s)\n", l.sc.out, (long long)l.run_id, l.status);
     }
+    if (a.serve)
+      fprintf(stderr, "ridesim run: live view: %lld frames sent, %lld dropped for busy clients, "
+              "%.3f s building them\n", (long long)a.view.sent, (long long)a.view.dropped,
+              a.view.build_s);
     status = l.interrupted || l.late_signal ? 130 : 0;
     if (l.late_signal && !l.interrupted)
       cli_error("run", "stopped by a signal after the run had ended; its results (%s) kept",

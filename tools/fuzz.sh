@@ -10,8 +10,9 @@
 # failing on the first sanitizer report: what CI does, so that clang's
 # sanitizers (which catch more than gcc's, e.g. an offset from a null
 # pointer) see every input the corpora keep. TARGET names (fuzz_csv, fuzz_city, fuzz_roadnet,
-# fuzz_scenario, fuzz_match, fuzz_agent_reply: the agent protocol's reply
-# side, sim/agent_proto.h) restrict the run. Environment:
+# fuzz_scenario, fuzz_match, fuzz_http: the viewer's request parser,
+# view/http.h, fuzz_agent_reply: the agent protocol's reply side,
+# sim/agent_proto.h) restrict the run. Environment:
 #   FUZZ_JOBS=N     targets fuzzed at once (default 1; 2 suits two cores)
 #   FUZZ_BUILD_ONLY=1   build and stop
 #   FUZZ_MAX_LEN=N  largest input libFuzzer makes (default 4096)
@@ -76,8 +77,9 @@ declare -A target_src=(
   [fuzz_roadnet]="$base_src $city_src"
   [fuzz_scenario]="$base_src sim/scenario.c"
   [fuzz_match]="$base_src dispatch/match.c dispatch/matchfile.c"
+  [fuzz_http]="view/http.c"
 )
-all_targets="fuzz_csv fuzz_city fuzz_roadnet fuzz_scenario fuzz_match"
+all_targets="fuzz_csv fuzz_city fuzz_roadnet fuzz_scenario fuzz_match fuzz_http"
 # The agent protocol's reply side (sim/agent_proto.h), while
 # tests/fuzz/fuzz_agent_reply.c exists: linked with every library.
 if [ -f "$root/tests/fuzz/fuzz_agent_reply.c" ]; then

@@ -23,6 +23,8 @@ static const command commands[] = {
   {"value", cmd_value, "inspect and export value tables (value info, value export)"},
   {"compare", cmd_compare, "compare policies over seeds in parallel, with confidence intervals"},
   {"report", cmd_report, "write the HTML report of a results DB"},
+  {"view", cmd_view, "replay a stored run in a browser (pause, speed, seek)"},
+  {"export", cmd_export, "export a stored run's trajectories (kepler.gl layers)"},
   {"evaluate", cmd_evaluate, "run an agent (KDD Cup 2020 style, or builtin:NAME) and print its scores"},
   {"match", cmd_match, "solve a maximum-weight bipartite matching instance file"},
   {"bench", cmd_bench, "benchmarks (bench match DIR)"},
