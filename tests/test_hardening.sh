@@ -82,6 +82,10 @@ out, name, a, b, c, d, src = sys.argv[1:]
 j = json.load(open(src))
 j["name"] = name
 j["bbox"] = {"min_lat": float(a), "min_lng": float(b), "max_lat": float(c), "max_lng": float(d)}
+# the outline and the cell factors belong to the built-in box
+for k in ("service_area", "cell_factors"):
+    j.pop(k, None)
+j.get("network_factors", {}).pop("cells", None)
 json.dump(j, open(out, "w"))
 EOF
 }
