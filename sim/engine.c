@@ -201,11 +201,11 @@ static int apply_tick(sim_engine *s, rs_err *e) {
 }
 
 /* One dispatch decision over `rows` waiting orders; rows with fresh set
- * (NULL: none) search only the tick's fresh idle drivers. Returns
- * DISP_PENDING when the policy answers later (allowed only when
- * allow_pending: at ticks, not for immediate decisions). */
+ * (NULL: none) search only the tick's fresh idle drivers. `from` says where
+ * the decision is taken (SIM__AT_*), which is where sim_engine_resume goes
+ * on when the policy answers later: then it returns DISP_PENDING. */
 static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint8_t *fresh,
-                  int allow_pending, rs_err *e) {
+                  int from, rs_err *e) {
   if (n_rows == 0) return 0;
   /* A one-order decision needs only the candidates the policy looks at. */
   s->decision_k = s->sc.top_k;
@@ -248,10 +248,8 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
 #endif
   rc = s->dp->dispatch(s->dp->ctx, tick, e);
   if (rc == DISP_PENDING) {
-    if (!allow_pending)
-      return rs_err_set(e, RS_EINVAL, "dispatch policy '%s' answered later to an immediate "
-                                      "decision", s->dp->name);
     s->pending = SIM_PENDING_DISPATCH;
+    s->pending_at = from;
     return DISP_PENDING;
   }
   if (rc) return rc;
@@ -312,28 +310,78 @@ static int any_fresh_left(const sim_engine *s) {
 /* Decides rows w.rows[0, n_rows) of an immediate policy in chunks, the
  * drivers one chunk takes gone before the next, which gives the same pairs
  * as one decision over every row. Rows marked fresh are skipped once no
- * fresh driver is left. */
-static int decide_chunks(sim_engine *s, int32_t n_rows, rs_err *e) {
-  int fresh_left = 1;
-  for (int32_t at = 0; at < n_rows;) {
-    if (fresh_left && !any_fresh_left(s)) {
+ * fresh driver is left. The walk's place is kept in s->chunk, so that a
+ * policy answering a chunk later resumes it (chunks_run). */
+static int chunks_run(sim_engine *s, rs_err *e) {
+  sim_chunk_walk *c = &s->chunk;
+  while (c->at < c->n_rows) {
+    if (c->fresh_left && !any_fresh_left(s)) {
       /* the fresh rows still ahead can take nobody: drop them */
-      fresh_left = 0;
-      int32_t k = at;
-      for (int32_t i = at; i < n_rows; i++) {
+      c->fresh_left = 0;
+      int32_t k = c->at;
+      for (int32_t i = c->at; i < c->n_rows; i++) {
         if (s->w.row_fresh[i]) continue;
         s->w.rows[k] = s->w.rows[i];
         s->w.row_fresh[k++] = 0;
       }
-      n_rows = k;
-      if (at == n_rows) break;
+      c->n_rows = k;
+      if (c->at == c->n_rows) break;
     }
-    int32_t m = n_rows - at < DECIDE_CHUNK ? n_rows - at : DECIDE_CHUNK;
-    int rc = decide(s, s->w.rows + at, m, s->w.row_fresh + at, 0, e);
+    int32_t m = c->n_rows - c->at < DECIDE_CHUNK ? c->n_rows - c->at : DECIDE_CHUNK;
+    int32_t at = c->at;
+    c->at += m; /* decided (or being decided, when the answer comes later) */
+    int rc = decide(s, s->w.rows + at, m, s->w.row_fresh + at, SIM__AT_CHUNK, e);
     if (rc) return rc;
-    at += m;
   }
   return 0;
+}
+
+static int decide_chunks(sim_engine *s, int32_t n_rows, rs_err *e) {
+  s->chunk.at = 0;
+  s->chunk.n_rows = n_rows;
+  s->chunk.fresh_left = 1;
+  return chunks_run(s, e);
+}
+
+/* Every stream slot headed by order o (just decided) moves on. */
+static void streams_pass(sim_engine *s, int32_t o) {
+  sim_waiting *w = &s->w;
+  int32_t next, d = -1;
+  while ((next = sim_waiting_streams_top(w, &d)) == o) {
+    if (!disp_index_contains(s->idx, d)) {
+      sim_waiting_streams_drop(w);
+    } else if ((next = sim_waiting_streams_advance(w)) >= 0) {
+      prefetch_order(s, next);
+    }
+  }
+}
+
+/* Decides the streams' heads one by one, oldest first, until no slot is
+ * left (see immediate_tick). A policy answering a head later resumes the
+ * walk here, after streams_pass of that head. */
+static int streams_run(sim_engine *s, rs_err *e) {
+  sim_waiting *w = &s->w;
+  int32_t o, d;
+  while ((o = sim_waiting_streams_top(w, &d)) >= 0) {
+    if (!disp_index_contains(s->idx, d)) {
+      sim_waiting_streams_drop(w);
+      continue;
+    }
+    w->rows[0] = o;
+    w->row_fresh[0] = 1;
+    int rc = decide(s, w->rows, 1, w->row_fresh, SIM__AT_STREAM, e);
+    if (rc) return rc;
+    streams_pass(s, o);
+  }
+  return 0;
+}
+
+/* The end of an immediate policy's tick, once its rows are decided. */
+static int immediate_tick_end(sim_engine *s, rs_err *e) {
+  /* The waiting list (used when orders stay open) drops the entries of
+   * orders matched or expired once they outnumber the live ones. */
+  sim_waiting_trim(&s->w);
+  return finish_tick(s, e);
 }
 
 /* A tick of an immediate, maximal policy, which decides row by row in
@@ -370,36 +418,15 @@ static int immediate_tick(sim_engine *s, rs_err *e) {
     }
     s->n_fresh_idle = n_slots;
     sim_waiting_streams_start(w);
-    int32_t o, d;
-    while ((o = sim_waiting_streams_top(w, &d)) >= 0) {
-      if (!disp_index_contains(s->idx, d)) {
-        sim_waiting_streams_drop(w);
-        continue;
-      }
-      w->rows[0] = o;
-      w->row_fresh[0] = 1;
-      int rc = decide(s, w->rows, 1, w->row_fresh, 0, e);
-      if (rc) return rc;
-      /* every slot headed by o moves on (o is decided) */
-      int32_t next;
-      while ((next = sim_waiting_streams_top(w, &d)) == o) {
-        if (!disp_index_contains(s->idx, d)) {
-          sim_waiting_streams_drop(w);
-        } else if ((next = sim_waiting_streams_advance(w)) >= 0) {
-          prefetch_order(s, next);
-        }
-      }
-    }
+    int rc = streams_run(s, e);
+    if (rc) return rc; /* an error, or DISP_PENDING */
   } else {
     collect_fresh(s, 1);
     n_rows = sim_waiting_rows(w, 0);
   }
   int rc = n_rows > 0 ? decide_chunks(s, n_rows, e) : 0;
-  if (rc) return rc;
-  /* The waiting list (used when orders stay open) drops the entries of
-   * orders matched or expired once they outnumber the live ones. */
-  sim_waiting_trim(w);
-  return finish_tick(s, e);
+  if (rc) return rc; /* an error, or DISP_PENDING */
+  return immediate_tick_end(s, e);
 }
 
 static int on_tick(sim_engine *s, rs_err *e) {
@@ -407,7 +434,7 @@ static int on_tick(sim_engine *s, rs_err *e) {
   collect_fresh(s, 1);
   /* Compact the waiting list (request order kept) and pick the rows. */
   int32_t n_rows = sim_waiting_rows(&s->w, 1);
-  int rc = decide(s, s->w.rows, n_rows, s->w.row_fresh, 1, e);
+  int rc = decide(s, s->w.rows, n_rows, s->w.row_fresh, SIM__AT_TICK, e);
   if (rc) return rc; /* an error, or DISP_PENDING */
   return finish_tick(s, e);
 }
@@ -429,7 +456,7 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
   rc = sim__push(s, expire, SIM_EV_EXPIRE, o, 0, e);
   if (rc == 0 && s->dp->immediate) {
     s->one_row[0] = o;
-    rc = decide(s, s->one_row, 1, NULL, 0, e);
+    rc = decide(s, s->one_row, 1, NULL, SIM__AT_REQUEST, e);
   }
   return rc;
 }
@@ -748,7 +775,23 @@ int sim_engine_resume(sim_engine *s, rs_err *e) {
   s->pending = 0;
   if (kind == SIM_PENDING_DISPATCH) {
     int rc = apply_tick(s, e);
-    return rc ? rc : finish_tick(s, e);
+    if (rc) return rc;
+    /* go on from where the decision was taken, as decide() would have */
+    switch (s->pending_at) {
+    case SIM__AT_REQUEST:
+      return 0;
+    case SIM__AT_STREAM:
+      streams_pass(s, s->tick.row_order[0]);
+      rc = streams_run(s, e);
+      break;
+    case SIM__AT_CHUNK:
+      rc = chunks_run(s, e);
+      break;
+    default: /* SIM__AT_TICK */
+      return finish_tick(s, e);
+    }
+    if (rc == DISP_PENDING) return 0; /* the next decision waits in turn */
+    return rc ? rc : immediate_tick_end(s, e);
   }
   if (kind == SIM_PENDING_REPOSITION) return sim__repo_resume(s, e);
   return 0;

@@ -121,9 +121,11 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events,
  * reposition callback returns DISP_PENDING. The engine then waits; the
  * decision is the tick (or round) below, whose out / n_out (or dest_cell)
  * the answerer fills before calling sim_engine_resume, which applies it
- * (pairs no longer possible are ignored, as always) and finishes the tick.
- * Dispatch may answer later only at ticks: such policies are not
- * `immediate`. */
+ * (pairs no longer possible are ignored, as always) and goes on from where
+ * the decision was taken: the end of a batch tick, the arrival of an order
+ * (an immediate policy's decision), or the next row of an immediate
+ * policy's tick, whose next decision may wait in turn (sim_engine_resume
+ * then returns 0 with sim_engine_pending set again). */
 int sim_engine_pending(const sim_engine *s);  /* 0 or SIM_PENDING_* */
 disp_tick *sim_engine_pending_tick(sim_engine *s);
 disp_repo *sim_engine_pending_repo(sim_engine *s);

@@ -61,6 +61,23 @@ enum {
   SIM_EV_REPO_TICK,    /* repositioning round */
 };
 
+/* Where a dispatch decision is taken (engine.c), which is where the engine
+ * goes on when its policy answers later. */
+enum {
+  SIM__AT_TICK = 0,   /* a batch tick: the tick ends */
+  SIM__AT_REQUEST,    /* an immediate decision as an order arrives */
+  SIM__AT_STREAM,     /* an immediate tick's streams (immediate_tick) */
+  SIM__AT_CHUNK,      /* an immediate tick's chunks of rows */
+};
+
+/* An immediate tick's walk over its rows in chunks (engine.c's chunks_run):
+ * rows[at, n_rows) of the waiting index's rows are still to decide. */
+typedef struct {
+  int32_t at;         /* the next row to decide */
+  int32_t n_rows;     /* rows of the walk (fewer once fresh rows are dropped) */
+  int fresh_left;     /* fresh drivers may remain: fresh rows are kept */
+} sim_chunk_walk;
+
 /* A driver's private state and accounts, three cache lines laid out by
  * use: the first holds what every event about the driver reads, the second
  * its accounts (every change of state writes them; with the first it is all
@@ -151,6 +168,9 @@ struct sim_engine {
   disp_assign *assign;      /* tick output buffer */
   disp_tick tick;           /* the current dispatch decision */
   int pending;              /* SIM_PENDING_*: a policy answers later */
+  int pending_at;           /* SIM__AT_*: where that dispatch decision was
+                               taken, so where sim_engine_resume goes on */
+  sim_chunk_walk chunk;     /* an immediate tick's walk over its chunks */
   int32_t cap_assign;
   sim_repo_state repo;      /* repositioning rounds (reposition.c) */
 
