@@ -1012,6 +1012,7 @@ size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders; }
 size_t sim_engine_n_requested(const sim_engine *s) { return s->cursor; }
 const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders; }
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec; }
+const double *sim_engine_trip_m(const sim_engine *s) { return s->trip_m; }
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) {
   sim__sync_drec(s);

@@ -153,6 +153,9 @@ size_t sim_engine_n_orders(const sim_engine *s);
 size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s);
+/* Per order: the metres its trip drives with the rider (the travel
+ * model's, or the data's when it has them). */
+const double *sim_engine_trip_m(const sim_engine *s);
 int32_t sim_engine_n_drivers(const sim_engine *s);
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s);
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n);
