@@ -263,6 +263,7 @@ int ridesim_env_new(const char *scenario_json, const char *options_json, ridesim
   env->st.control = env->control;
   env->st.n_cells = env->grid.n_cells;
   env->st.top_k = env->sc0.top_k;
+  env->st.max_reach = city_hex_kring_size(env->ring_k);
   env->st.seed = env->sc0.seed;
   *out = env;
   return 0;

@@ -239,6 +239,8 @@ typedef struct {
   int32_t n_drivers;    /* drivers of the fleet */
   int32_t n_cells;      /* cells of the city's grid */
   int32_t top_k;        /* most candidates of a row (the scenario's) */
+  int32_t max_reach;    /* most reachable cells of a repositioning move */
+  int32_t reserved;     /* unused (keeps what follows 8-byte aligned) */
   int64_t now;          /* simulated time */
   int64_t from, to;     /* the horizon */
   int64_t generation;   /* changes whenever array pointers may have moved */
