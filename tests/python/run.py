@@ -24,7 +24,8 @@ def main():
               "python3-cffi)")
         return 77
     sys.path.insert(0, HERE)
-    names = sys.argv[1:] or ["test_dispatch_env", "test_reposition_env", "test_equivalence"]
+    names = sys.argv[1:] or ["test_dispatch_env", "test_reposition_env", "test_equivalence",
+                             "test_examples"]
     suite = unittest.defaultTestLoader.loadTestsFromNames(names)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     if not result.wasSuccessful():
