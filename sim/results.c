@@ -1152,3 +1152,73 @@ out:
   if (rc != 0) remove_db(tmp);
   return rc;
 }
+
+/* ------------------------------------------------------- images of a DB */
+
+int sim_results_image(sim_results *r, unsigned char **img, size_t *n, rs_err *e) {
+  sqlite3_int64 sz = 0;
+  *img = sqlite3_serialize(r->db, "main", &sz, 0);
+  *n = (size_t)sz;
+  if (*img == NULL) return rs_err_set(e, RS_ENOMEM, "%s: cannot serialise the results", r->path);
+  return 0;
+}
+
+void sim_results_image_free(unsigned char *img) { sqlite3_free(img); }
+
+/* Whether out has key completed already. */
+static int key_completed(sim_results *out, const char *key, int *yes, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(out->db,
+                         "SELECT 1 FROM main.sweep_runs s JOIN main.runs r ON r.id = s.run_id"
+                         " WHERE s.run_key = ? AND r.status = 'completed' AND r.kpis IS NOT NULL",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(out, e, "cannot read sweep_runs");
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_fail(out, e, "cannot read sweep_runs");
+  *yes = rc == SQLITE_ROW;
+  return 0;
+}
+
+int sim_results_absorb(sim_results *r, const unsigned char *img, size_t n, int64_t *run_id,
+                       rs_err *e) {
+  if (run_id != NULL) *run_id = 0;
+  if (sqlite3_exec(r->db, "ATTACH DATABASE ':memory:' AS src", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot attach a run's results");
+  unsigned char *copy = sqlite3_malloc64(n);
+  int rc = 0;
+  if (copy == NULL) rc = rs_err_set(e, RS_ENOMEM, "results: out of memory");
+  else {
+    memcpy(copy, img, n);
+    if (sqlite3_deserialize(r->db, "src", copy, (sqlite3_int64)n, (sqlite3_int64)n,
+                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
+        SQLITE_OK)
+      rc = rs_err_set(e, RS_EFORMAT, "%s: a run's results are not a results DB", r->path);
+  }
+  char ver[32];
+  if (rc == 0 && (query_text(r->db, "SELECT value FROM src.meta WHERE key = 'schema_version'",
+                             ver, sizeof ver) != 0 ||
+                  atoi(ver) != SIM_RESULTS_SCHEMA))
+    rc = rs_err_set(e, RS_EFORMAT, "%s: a run's results of another schema (%s)", r->path, ver);
+  merge_run *runs = NULL;
+  size_t nr = 0, cap = 0;
+  sim_results_merge_stats stats;
+  memset(&stats, 0, sizeof stats);
+  if (rc == 0) rc = merge_list(r, 0, &runs, &nr, &cap, &stats, e);
+  char buf[32];
+  if (rc == 0 && query_text(r->db, "SELECT max(id) FROM main.runs", buf, sizeof buf) != 0)
+    rc = db_fail(r, e, "cannot read runs");
+  int64_t next = atoll(buf) + 1;
+  for (size_t i = 0; i < nr && rc == 0; i++) {
+    int yes = 0;
+    for (size_t j = 0; j < i; j++) yes |= strcmp(runs[j].key, runs[i].key) == 0;
+    if (!yes) rc = key_completed(r, runs[i].key, &yes, e);
+    runs[i].new_id = yes ? 0 : next++;
+    if (!yes && run_id != NULL) *run_id = runs[i].new_id;
+  }
+  if (rc == 0) rc = merge_copy(r, runs, nr, 0, e);
+  free(runs);
+  detach(r);
+  return rc;
+}

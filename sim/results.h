@@ -134,6 +134,17 @@ typedef struct {
 int sim_results_merge(const char *out, const char *const *srcs, int n_srcs,
                       sim_results_merge_stats *st, rs_err *e);
 
+/* A results DB as bytes (sqlite3_serialize), to send elsewhere: *img
+ * (free with sim_results_image_free) of *n bytes. */
+int sim_results_image(sim_results *r, unsigned char **img, size_t *n, rs_err *e);
+void sim_results_image_free(unsigned char *img);
+/* Merges the completed sweep runs of a DB image (sim_results_image) into r,
+ * in one transaction, as sim_results_merge does for files: each key once,
+ * new ids after r's. *run_id (may be NULL) receives the last run added, 0
+ * when none. */
+int sim_results_absorb(sim_results *r, const unsigned char *img, size_t n, int64_t *run_id,
+                       rs_err *e);
+
 /* The KPIs as a JSON object text (caller frees), NULL on no memory: the
  * catalogue's keys in its order (sim/kpi.h), the solver's only when
  * a batch policy solved ticks. */

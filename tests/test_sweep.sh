@@ -7,9 +7,11 @@
 #   - merge refuses a DB of another plan; a sweep refuses another plan's DB
 #   - a sweep killed (SIGKILL) mid-way and run again completes every run
 #     exactly once, with the same contents as the uninterrupted sweep
-#   - under mpirun (RIDESIM_BIN_MPI: a build with -Dmpi=enabled) the same
-#     per-run results as the local sweep
+#   - with --mpi (the binary is a build with -Dmpi=enabled): under mpirun -np
+#     2 the same per-run results and tables as the local sweep
 set -u
+MPI_TEST=0
+[ "${1:-}" = --mpi ] && MPI_TEST=1
 
 BIN=${RIDESIM_BIN:-}
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
@@ -155,10 +157,10 @@ contents killed.db > c_killed.txt
 check "the resumed DB has the local sweep's contents" 'diff c_local.txt c_killed.txt > /dev/null'
 
 # 6. MPI: the same per-run results as the local sweep
-if [ -n "${RIDESIM_BIN_MPI:-}" ]; then
+if [ "$MPI_TEST" = 1 ]; then
   MPI=(mpirun -np 2 --oversubscribe)
   [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
-  if "${MPI[@]}" "$RIDESIM_BIN_MPI" sweep plan.json --out mpi.db > mpi.txt 2> mpi.err; then
+  if "${MPI[@]}" "$BIN" sweep plan.json --out mpi.db > mpi.txt 2> mpi.err; then
     ok "mpirun -np 2 sweep exits 0"
   else
     ko "mpirun -np 2 sweep exits 0"; cat mpi.err >&2

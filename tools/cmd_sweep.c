@@ -22,6 +22,7 @@
 #include "run/plan.h"
 #include "run/report.h"
 #include "run/sweep.h"
+#include "run/sweepmpi.h"
 #include "run/sweepstat.h"
 #include "sim/results.h"
 #include "tools/cli.h"
@@ -55,8 +56,10 @@ static void sweep_help(void) {
       "  --csv             print the tables as CSV (a group column first)\n"
       "  --json            print them as JSON\n"
       "  --help            this text\n"
-      "SIGINT stops launching runs; running ones are stored as interrupted and run\n"
-      "again by the next sweep of the plan.\n");
+      "Under mpirun (a build with -Dmpi=enabled) rank 0 hands out the runs as ranks\n"
+      "free up and writes the one DB; every rank runs runs. SIGINT stops launching\n"
+      "runs; running ones are stored as interrupted and run again by the next sweep\n"
+      "of the plan.\n");
 }
 
 enum { OPT_OUT = 256, OPT_JOBS, OPT_SHARD, OPT_DRY, OPT_CSV, OPT_JSON, OPT_HELP };
@@ -385,7 +388,7 @@ int cmd_sweep(int argc, char **argv) {
   o.cells = 1;
   o.resume = 1;
   o.hooks = (run_sweep_hooks){&term, on_started, on_progress, NULL, on_error, on_signal};
-  int status = 1;
+  int status = 1, rank0 = 1;
   run_sweep *s = NULL;
   run_sweep_state st;
   memset(&st, 0, sizeof st);
@@ -394,6 +397,12 @@ int cmd_sweep(int argc, char **argv) {
   } else if (run_sweep_check(s, &e) != 0) {
     cli_error("sweep", "%s", e.msg);
     status = 2;
+  } else if (run_sweepmpi_active()) {
+    if (run_sweepmpi_exec(&o, &rank0, &st, &e) != 0) cli_error("sweep", "%s", e.msg);
+    else status = 0;
+    if (rank0 && status == 0)
+      fprintf(stderr, "sweep: %d runs over %d ranks (%d already completed)\n", st.done, st.jobs,
+              st.skipped);
   } else if (run_sweep_exec(s, &e) != 0) {
     cli_error("sweep", "%s", e.msg);
   } else {
@@ -406,7 +415,7 @@ int cmd_sweep(int argc, char **argv) {
   }
   run_sweep_free(s);
   free(items);
-  if (status == 0) {
+  if (status == 0 && rank0) {
     if (st.stopped) {
       cli_error("sweep", "interrupted: %d of %d runs done; results kept in %s (run the plan "
                 "again to finish it)", st.done, st.n_runs, a.out);
