@@ -169,8 +169,8 @@ int run_life_finish(run_life *l, rs_err *e) {
   if ((l->rc != 0 || !l->started) && h->status != NULL) st = h->status(h->arg, l);
   if (st == NULL) st = l->rc != 0 ? "failed" : l->interrupted ? "interrupted" : "completed";
   l->status = st;
-  int rc = sim_results_finish_run(l->res, l->run_id, eng, &l->k, st, l->wall_s,
-                                  l->o.cells ? &l->ctx->grid : NULL, e);
+  int rc = sim_results_finish_run_keep(l->res, l->run_id, eng, &l->k, st, l->wall_s,
+                                       l->o.cells ? &l->ctx->grid : NULL, l->o.keep, e);
   l->written = rc == 0;
   if (!l->o.worker) l->late_signal = run_signals_release(&held);
   if (rc != 0) return rc;

@@ -301,6 +301,7 @@ static void launch(run_sweep *s) {
     lo.worker = 1;
     lo.key = it->key;
     lo.key_index = it->index;
+    lo.keep = s->o.results;
     lo.hooks.arg = r;
     lo.hooks.progress = worker_progress;
     lo.hooks.stop = worker_stop;

@@ -83,6 +83,7 @@ typedef struct {
   int progress_ms;              /* the progress hook's timer period; 0: none */
   int cells;                    /* record each run's unserved_cells */
   int resume;                   /* skip keys completed in the DB, drop the others' rows */
+  int results;                  /* what each run keeps: SIM_RESULTS_* (0: full) */
   run_sweep_hooks hooks;
 } run_sweep_opts;
 

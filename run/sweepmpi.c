@@ -116,6 +116,7 @@ static int run_item(const run_sweep_opts *o, int i, in_cache *c, unsigned char *
   lo.worker = 1;
   lo.key = it->key;
   lo.key_index = it->index;
+  lo.keep = o->results;
   run_life l;
   run_life_init(&l, &lo);
   rc = run_life_exec(&l, e);

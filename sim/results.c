@@ -315,6 +315,11 @@ static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err
     for (int k = 0; k < ORDER_BATCH; k++) bind_order(batch, k, run, &o[i + k], &rec[i + k]);
     if (sqlite3_step(batch) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
     sqlite3_reset(batch);
+    /* a large run: its rows committed a bounded batch at a time, the run
+     * still 'running' (see results.h, "Large runs") */
+    if (rc == 0 && n > SIM_RESULTS_BATCH_ROWS && (i + ORDER_BATCH) % SIM_RESULTS_BATCH_ROWS == 0 &&
+        sqlite3_exec(r->db, "COMMIT; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+      rc = db_fail(r, e, "cannot commit a batch of orders");
   }
   for (; rc == 0 && i < n; i++) {
     bind_order(one, 0, run, &o[i], &rec[i]);
@@ -464,15 +469,29 @@ out:
   return rc;
 }
 
+int sim_results_keep_parse(const char *name, int *keep) {
+  if (strcmp(name, "full") == 0) *keep = SIM_RESULTS_FULL;
+  else if (strcmp(name, "orders") == 0) *keep = SIM_RESULTS_ORDERS;
+  else if (strcmp(name, "summary") == 0) *keep = SIM_RESULTS_SUMMARY;
+  else return -1;
+  return 0;
+}
+
 int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
                            const city_grid *cells, rs_err *e) {
+  return sim_results_finish_run_keep(r, run, s, k, status, wall_s, cells, SIM_RESULTS_FULL, e);
+}
+
+int sim_results_finish_run_keep(sim_results *r, int64_t run, const sim_engine *s,
+                                const sim_kpis *k, const char *status, double wall_s,
+                                const city_grid *cells, int keep, rs_err *e) {
   if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(r, e, "cannot start writing results");
-  int rc = write_orders(r, run, s, e);
-  if (!rc) rc = write_drivers(r, run, s, e);
+  int rc = keep <= SIM_RESULTS_ORDERS ? write_orders(r, run, s, e) : 0;
+  if (!rc && keep <= SIM_RESULTS_ORDERS) rc = write_drivers(r, run, s, e);
   if (!rc) rc = write_series(r, run, s, e);
-  if (!rc) rc = write_solver(r, run, s, e);
+  if (!rc && keep == SIM_RESULTS_FULL) rc = write_solver(r, run, s, e);
   if (!rc && cells != NULL) rc = write_cells(r, run, s, cells, e);
   if (!rc) {
     char *kj = sim_kpis_to_json(k, 0);

@@ -23,6 +23,18 @@
  * in between leaves a consistent file in which the run shows 'running', i.e.
  * incomplete, and no half-written rows.
  *
+ * What a run keeps (SIM_RESULTS_*): full, everything above; orders, all but
+ * solver_ticks; summary, the runs row with its KPIs, kpi_series and
+ * unserved_cells only (a month of 12 M orders in a few kB per run).
+ *
+ * Large runs. A run of more than SIM_RESULTS_BATCH_ROWS orders writes them
+ * in batches of that many rows, each committed while the run's row still
+ * says 'running', so that no transaction (nor the WAL) grows with the
+ * horizon; the last transaction writes the rest and the final status. A
+ * process killed in between leaves the run 'running' with part of its
+ * rows: visibly incomplete (readers read completed runs only), and a
+ * sweep's resume deletes them. Smaller runs are one transaction, as above.
+ *
  * Unserved cells. The schema stores no coordinates with the orders, so a
  * run may also record its demand per hex cell of its grid: one row per cell
  * with at least one request, with the cell's axial coordinates, centre and
@@ -79,6 +91,14 @@ int sim_results_begin_run_key(sim_results *r, const char *key, int plan_index,
                               const char *dispatch, const char *reposition, int64_t t_from,
                               int64_t t_to, int64_t *run_id, rs_err *e);
 
+/* What a run keeps (see "What a run keeps"). */
+enum { SIM_RESULTS_FULL = 0, SIM_RESULTS_ORDERS = 1, SIM_RESULTS_SUMMARY = 2 };
+/* "full", "orders", "summary" into *keep; -1 for anything else. */
+int sim_results_keep_parse(const char *name, int *keep);
+/* Orders rows per committed batch of a large run (see "Large runs"): a
+ * multiple of the 64 rows of one INSERT. */
+#define SIM_RESULTS_BATCH_ROWS 1048576
+
 /* Writes orders, drivers, kpi_series, solver ticks and the run's final
  * status, KPIs, wall time and event count, in one transaction; with cells
  * (the engine's grid, not NULL) the run's unserved_cells rows too. On error
@@ -86,6 +106,10 @@ int sim_results_begin_run_key(sim_results *r, const char *key, int plan_index,
 int sim_results_finish_run(sim_results *r, int64_t run_id, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
                            const city_grid *cells, rs_err *e);
+/* The same, keeping what keep says (SIM_RESULTS_*). */
+int sim_results_finish_run_keep(sim_results *r, int64_t run_id, const sim_engine *s,
+                                const sim_kpis *k, const char *status, double wall_s,
+                                const city_grid *cells, int keep, rs_err *e);
 
 /* ------------------------------------------------------------- sweeps */
 

@@ -156,7 +156,19 @@ check "no rows of the killed run are left" \
 contents killed.db > c_killed.txt
 check "the resumed DB has the local sweep's contents" 'diff c_local.txt c_killed.txt > /dev/null'
 
-# 6. MPI: the same per-run results as the local sweep
+# 6. --results summary: the runs' KPIs and series, no orders, drivers or
+# solver ticks
+"$BIN" sweep plan.json --results summary --out summary.db > summary.txt 2>/dev/null
+check "summary: KPIs and kpi_series as the full sweep's, no orders, drivers or ticks" \
+  '[ "$(sqlite3 summary.db "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM drivers) + (SELECT count(*) FROM solver_ticks)")" = 0 ] &&
+   [ "$(sqlite3 summary.db "SELECT count(*) FROM kpi_series")" = "$(sqlite3 local.db "SELECT count(*) FROM kpi_series")" ] &&
+   diff <(nowall local.txt) <(nowall summary.txt) > /dev/null'
+"$BIN" sweep plan.json --results orders --out orders.db > /dev/null 2>&1
+check "orders: orders and drivers as the full sweep's, no solver ticks" \
+  '[ "$(sqlite3 orders.db "SELECT count(*) FROM solver_ticks")" = 0 ] &&
+   [ "$(sqlite3 orders.db "SELECT count(*) FROM orders")" = "$(sqlite3 local.db "SELECT count(*) FROM orders")" ]'
+
+# 7. MPI: the same per-run results as the local sweep
 if [ "$MPI_TEST" = 1 ]; then
   MPI=(mpirun -np 2 --oversubscribe)
   [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)

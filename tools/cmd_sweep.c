@@ -30,7 +30,7 @@
 
 #define SWEEP_USAGE                                                                    \
   "ridesim sweep PLAN.json [--out DB] [--jobs N] [--shard K/N] [--dry-run]\n"          \
-  "              [--csv | --json]"
+  "              [--results full|orders|summary] [--csv | --json]"
 
 #define SWEEP_DEFAULT_OUT "ridesim-sweep.db"
 #define SWEEP_PROGRESS_TTY_MS 200
@@ -53,6 +53,9 @@ static void sweep_help(void) {
       "                    SLURM_ARRAY_TASK_COUNT when set. Merge the shards' DBs\n"
       "                    with 'ridesim merge'.\n"
       "  --dry-run         list the runs (index, key, label) and run nothing\n"
+      "  --results WHAT    what each run keeps: full (default: orders, drivers, KPI\n"
+      "                    series, solver ticks, cells), orders (all but the solver\n"
+      "                    ticks), summary (the run's KPIs, KPI series and cells)\n"
       "  --csv             print the tables as CSV (a group column first)\n"
       "  --json            print them as JSON\n"
       "  --help            this text\n"
@@ -62,13 +65,14 @@ static void sweep_help(void) {
       "of the plan.\n");
 }
 
-enum { OPT_OUT = 256, OPT_JOBS, OPT_SHARD, OPT_DRY, OPT_CSV, OPT_JSON, OPT_HELP };
+enum { OPT_OUT = 256, OPT_JOBS, OPT_SHARD, OPT_DRY, OPT_RESULTS, OPT_CSV, OPT_JSON, OPT_HELP };
 
 static const struct option SWEEP_OPTS[] = {
   {"out", required_argument, NULL, OPT_OUT},
   {"jobs", required_argument, NULL, OPT_JOBS},
   {"shard", required_argument, NULL, OPT_SHARD},
   {"dry-run", no_argument, NULL, OPT_DRY},
+  {"results", required_argument, NULL, OPT_RESULTS},
   {"csv", no_argument, NULL, OPT_CSV},
   {"json", no_argument, NULL, OPT_JSON},
   {"help", no_argument, NULL, OPT_HELP},
@@ -83,6 +87,7 @@ typedef struct {
   int jobs;
   int shard_k, shard_n;   /* 0 and 1: the whole plan */
   int dry, csv, json;
+  int results;            /* SIM_RESULTS_* */
 } sweep_args;
 
 /* "K/N" with 0 <= K < N. */
@@ -139,6 +144,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       shard_given = 1;
       break;
     case OPT_DRY: a->dry = 1; break;
+    case OPT_RESULTS:
+      if (sim_results_keep_parse(optarg, &a->results) != 0)
+        return BAD("--results: expected full, orders or summary, got '%s'", optarg);
+      break;
     case OPT_CSV: a->csv = 1; break;
     case OPT_JSON: a->json = 1; break;
     case OPT_HELP: sweep_help(); return -1;
@@ -387,6 +396,7 @@ int cmd_sweep(int argc, char **argv) {
   o.progress_ms = term.tty ? SWEEP_PROGRESS_TTY_MS : 0;
   o.cells = 1;
   o.resume = 1;
+  o.results = a.results;
   o.hooks = (run_sweep_hooks){&term, on_started, on_progress, NULL, on_error, on_signal};
   int status = 1, rank0 = 1;
   run_sweep *s = NULL;
