@@ -48,10 +48,15 @@ typedef struct {
 
 /* One input, shared by the runs of the same trips. */
 typedef struct {
+  uv_work_t req;          /* its load on a worker */
+  run_sweep *sw;
   char id[RUN_SWEEP_INPUT_ID]; /* run_sweep_input_id */
   int first;              /* the first item that uses it */
   run_input in;           /* loaded while loaded != 0 */
   int loaded;
+  int loading;            /* its load is on a worker (calling thread's view) */
+  int rc;                 /* the worker's load failed: its error */
+  rs_err err;
   sim_scenario fixed;     /* the first run's scenario after the load: day, horizon, city */
   int users;              /* runs not yet written that use it */
 } sw_input;
@@ -69,6 +74,7 @@ struct run_sweep {
   int n_todo;             /* items not skipped */
   int skipped;
   int in_flight, done;
+  int loading;            /* inputs being loaded on workers */
   int jobs;
   sim_results *res;
   int failed;             /* a run or a write failed: no more launches */
@@ -170,8 +176,8 @@ int run_sweep_check(const run_sweep *s, rs_err *e) {
 
 /* ------------------------------------------------------------- inputs */
 
-/* Loads input k (on the calling thread), fixing the day and horizon its
- * first run's scenario resolves to. */
+/* Loads input k on the calling thread (the first, before the loop runs),
+ * fixing the day and horizon its first run's scenario resolves to. */
 static int input_load(run_sweep *s, int k, rs_err *e) {
   sw_input *in = &s->inputs[k];
   if (in->loaded) return 0;
@@ -272,8 +278,71 @@ static void after_work_cb(uv_work_t *req, int status) {
 /* Whether building this run reads a value table file (SQLite). */
 static int needs_table(const sim_scenario *sc) { return run_reads_file(sc) != NULL; }
 
-/* Starts runs until jobs are in flight. A run's row is committed
- * ('running') here, on the calling thread, before its worker starts. */
+/* Worker thread: an input's load (its own connection to a trip store). */
+static void load_cb(uv_work_t *req) {
+  sw_input *in = req->data;
+  rs_err_clear(&in->err);
+  in->rc = run_input_load(&in->fixed, in->sw->o.city_given, &in->in, &in->err);
+}
+
+/* Back on the calling thread: the input is there (or its runs fail), and
+ * the runs waiting for it launch. */
+static void after_load_cb(uv_work_t *req, int status) {
+  sw_input *in = req->data;
+  run_sweep *s = in->sw;
+  in->loading = 0;
+  s->loading--;
+  if (status != 0 && in->rc == 0) {
+    if (in->in.trips != NULL || in->in.travel.ops != NULL) run_input_free(&in->in);
+    in->rc = rs_err_set(&in->err, RS_EINTR, "load cancelled: %s", uv_strerror(status));
+  }
+  if (in->rc == 0) {
+    in->loaded = 1;
+    if (in->users == 0) { /* nobody left to use it (a failure stopped the sweep) */
+      run_input_free(&in->in);
+      in->loaded = 0;
+    }
+  } else {
+    const sw_run *r = &s->runs[in->first];
+    say(s, "%s seed %llu: %s", label_of(s, r), (unsigned long long)r->sc.seed, in->err.msg);
+    s->failed = 1;
+  }
+  launch(s);
+}
+
+/* Starts loading input k on a worker, unless it is loaded or loading. */
+static void start_load(run_sweep *s, int k) {
+  sw_input *in = &s->inputs[k];
+  if (in->loaded || in->loading || in->rc != 0) return;
+  in->sw = s;
+  in->fixed = s->runs[in->first].sc;
+  in->req.data = in;
+  int rc = uv_queue_work(&s->loop, &in->req, load_cb, after_load_cb);
+  if (rc != 0) {
+    say(s, "cannot start a worker: %s", uv_strerror(rc));
+    s->failed = 1;
+    return;
+  }
+  in->loading = 1;
+  s->loading++;
+}
+
+/* The inputs of the runs to come, loaded ahead on free workers, at most
+ * SWEEP_PREFETCH runs ahead: a sweep whose runs are short is not held up
+ * by loads on the calling thread. */
+#define SWEEP_PREFETCH 64
+static void prefetch(run_sweep *s) {
+  for (int k = s->next; k < s->o.n_items && k < s->next + SWEEP_PREFETCH; k++) {
+    if (s->failed || atomic_load(&s->stop) || s->in_flight + s->loading >= s->jobs) return;
+    const sw_run *r = &s->runs[k];
+    if (!r->skipped) start_load(s, r->input);
+  }
+}
+
+/* Starts runs until jobs are in flight, in list order; a run whose input
+ * is not loaded yet has its load started and the launches wait for it. A
+ * run's row is committed ('running') here, on the calling thread, before
+ * its worker starts. */
 static void launch(run_sweep *s) {
   while (!s->failed && !atomic_load(&s->stop) && s->next < s->o.n_items &&
          s->in_flight < s->jobs) {
@@ -282,14 +351,13 @@ static void launch(run_sweep *s) {
     const run_sweep_item *it = &s->o.items[r->item];
     rs_err e;
     rs_err_clear(&e);
-    int rc = input_load(s, r->input, &e);
-    if (rc != 0) {
-      say(s, "%s seed %llu: %s", label_of(s, r), (unsigned long long)r->sc.seed, e.msg);
-      input_release(s, r->input);
-      s->done++;
-      s->failed = 1;
+    if (!s->inputs[r->input].loaded) {
+      /* runs begin in list order: wait for this one's input */
+      s->next--;
+      start_load(s, r->input);
       break;
     }
+    int rc;
     fix_scenario(r, &s->inputs[r->input].fixed);
     run_life_opts lo;
     memset(&lo, 0, sizeof lo);
@@ -332,7 +400,8 @@ static void launch(run_sweep *s) {
     }
     s->in_flight++;
   }
-  if (s->in_flight == 0) {
+  prefetch(s);
+  if (s->in_flight == 0 && s->loading == 0) {
     /* Nothing left to wait for: let the loop end. */
     uv_close((uv_handle_t *)&s->timer, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench_sweep: the sweep's targets, measured and printed.
+#
+#   1. 40 one-hour runs (the synthetic city 07:00-08:00, fcfs-nearest and
+#      batch-distance x 20 seeds) with --jobs 1 and --jobs 2: the speed-up
+#      (target >= 1.8x on 2 cores);
+#   2. the same plan under mpirun -np 2 (a build with -Dmpi=enabled, given
+#      as the second argument): its time against the local --jobs 2 (target:
+#      within 10 %);
+#   3. the shared morning (2016-02-01, 60,540 trips, 3,000 drivers,
+#      fcfs-nearest): `ridesim run`'s whole-process time (target <= 0.15 s);
+#   4. a day at a month's density (400,000 orders, 13,000 drivers,
+#      fcfs-nearest) with --results summary and orders: time, peak memory
+#      and DB size, and what 30 such days would take, since one run's
+#      horizon is one day (a month is 30 runs of a sweep, or a multi-day
+#      horizon the engine does not have).
+#
+# Each timing is the median of REPS (default 3) wall-clock runs; other work
+# on the machine slows them.
+#
+# usage: tools/bench_sweep.sh [ridesim [ridesim-with-mpi]]
+#        (default build/tools/ridesim and build-mpi/tools/ridesim when there)
+set -eu
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${1:-$HERE/build/tools/ridesim}
+BIN_MPI=${2:-$HERE/build-mpi/tools/ridesim}
+DATA=${RIDESIM_DATA:-$HERE/../shared/city_data}
+CSV=$DATA/nyc-tlc-2016-02-manhattan-am/2016-02-01.csv
+REPS=${REPS:-3}
+[ -x "$BIN" ] || { echo "bench_sweep: no binary at $BIN" >&2; exit 1; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/ridesim-bench-sweep-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+# wall seconds of one command (its output discarded)
+wall() {
+  local s e
+  s=$(date +%s.%N)
+  "$@" > /dev/null 2> "$T/err" || { cat "$T/err" >&2; exit 1; }
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc -l
+}
+
+cat > plan40.json <<'EOF'
+{"scenario": {"from": "07:00", "to": "08:00"},
+ "axes": {"dispatch": ["fcfs-nearest", "batch-distance"], "seeds": "1-20"}}
+EOF
+n=$("$BIN" sweep plan40.json --dry-run | grep -c '^ *[0-9]* *[0-9a-f]\{16\} ')
+echo "1. $n one-hour runs of the synthetic city (07:00-08:00), fcfs-nearest and batch-distance"
+t1=(); t2=(); tm=()
+for r in $(seq "$REPS"); do
+  t1+=("$(wall "$BIN" sweep plan40.json --jobs 1 --results summary --out "j1-$r.db")")
+  t2+=("$(wall "$BIN" sweep plan40.json --jobs 2 --results summary --out "j2-$r.db")")
+done
+m1=$(median "${t1[@]}"); m2=$(median "${t2[@]}")
+printf '   --jobs 1 %.2f s, --jobs 2 %.2f s: speed-up %.2fx (target >= 1.8x)\n' "$m1" "$m2" \
+  "$(echo "$m1 / $m2" | bc -l)"
+
+if [ -x "$BIN_MPI" ] && command -v mpirun > /dev/null; then
+  MPI=(mpirun -np 2 --oversubscribe)
+  [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
+  for r in $(seq "$REPS"); do
+    tm+=("$(wall "${MPI[@]}" "$BIN_MPI" sweep plan40.json --results summary --out "mpi-$r.db")")
+  done
+  mm=$(median "${tm[@]}")
+  printf '2. mpirun -np 2: %.2f s against the local --jobs 2 %.2f s: %+.1f %% (target within 10 %%)\n' \
+    "$mm" "$m2" "$(echo "100 * ($mm - $m2) / $m2" | bc -l)"
+else
+  echo "2. mpirun -np 2: skipped (no MPI build at $BIN_MPI, or no mpirun)"
+fi
+
+if [ -r "$CSV" ]; then
+  "$BIN" import --format csv "$CSV" --db am.db > /dev/null
+  ta=()
+  for r in $(seq 5); do
+    ta+=("$(wall "$BIN" run --trips am.db --drivers 3000 --out "am-$r.db")")
+  done
+  printf '3. the shared morning, ridesim run whole process: %.3f s (target <= 0.15 s)\n' \
+    "$(median "${ta[@]}")"
+else
+  echo "3. the shared morning: skipped (no data at $CSV)"
+fi
+
+cat > day.json <<'EOF'
+{"scenario": {"synthetic_orders": 400000, "drivers": 13000},
+ "axes": {"dispatch": ["fcfs-nearest"]}}
+EOF
+for keep in summary orders; do
+  /usr/bin/time -f '%e %M' -o "time-$keep" "$BIN" sweep day.json --results "$keep" \
+    --out "day-$keep.db" > /dev/null 2> "err-$keep" || { cat "err-$keep" >&2; exit 1; }
+  read -r secs kb < "time-$keep"
+  size=$(stat -c %s "day-$keep.db")
+  orders=$(sqlite3 "day-$keep.db" "SELECT orders FROM runs" 2>/dev/null || echo '?')
+  printf '4. a day at a month'"'"'s density (%s orders, 13,000 drivers), --results %s: %.1f s, peak %.0f MB, DB %.1f MB;\n' \
+    "$orders" "$keep" "$secs" "$(echo "$kb / 1024" | bc -l)" "$(echo "$size / 1048576" | bc -l)"
+  printf '   30 such days as a sweep: about %.0f s on one core, %.0f MB of DB\n' \
+    "$(echo "30 * $secs" | bc -l)" "$(echo "30 * $size / 1048576" | bc -l)"
+done
