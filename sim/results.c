@@ -1210,6 +1210,9 @@ int sim_results_absorb(sim_results *r, const unsigned char *img, size_t n, int64
   if (copy == NULL) rc = rs_err_set(e, RS_ENOMEM, "results: out of memory");
   else {
     memcpy(copy, img, n);
+    /* an image of a WAL file reads as a rollback-journal one: a DB in
+     * memory has no WAL (file format bytes 18 and 19: 2 is WAL, 1 legacy) */
+    if (n >= 20 && copy[18] == 2 && copy[19] == 2) copy[18] = copy[19] = 1;
     if (sqlite3_deserialize(r->db, "src", copy, (sqlite3_int64)n, (sqlite3_int64)n,
                             SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
         SQLITE_OK)
