@@ -73,6 +73,7 @@ struct run_sweep {
   int next;               /* next item to consider */
   int n_todo;             /* items not skipped */
   int skipped;
+  int dropped;            /* incomplete runs of an earlier sweep deleted by resume */
   int in_flight, done;
   int loading;            /* inputs being loaded on workers */
   int jobs;
@@ -414,6 +415,7 @@ static void launch(run_sweep *s) {
 void run_sweep_state_get(const run_sweep *s, run_sweep_state *st) {
   st->n_runs = s->n_todo;
   st->skipped = s->skipped;
+  st->dropped = s->dropped;
   st->done = s->done;
   st->running = s->in_flight;
   st->jobs = s->jobs;
@@ -483,7 +485,7 @@ static int resume(run_sweep *s, rs_err *e) {
   if (s->o.plan_id == NULL) return 0;
   if ((rc = sim_results_sweep_claim(s->res, s->o.plan_id, e)) != 0) return rc;
   if (!s->o.resume) return 0;
-  if ((rc = sim_results_sweep_drop_incomplete(s->res, e)) != 0) return rc;
+  if ((rc = sim_results_sweep_drop_incomplete(s->res, &s->dropped, e)) != 0) return rc;
   done_ctx d = {s, 0};
   if ((rc = sim_results_sweep_completed(s->res, mark_done, &d, e)) != 0) return rc;
   s->skipped = d.marked;

@@ -91,6 +91,7 @@ typedef struct {
 typedef struct {
   int n_runs;          /* runs to do (those skipped by resume excluded) */
   int skipped;         /* already completed in the DB */
+  int dropped;         /* incomplete runs of an earlier sweep, deleted to be run again */
   int done;            /* finished: written, or failed */
   int running;         /* launched and not yet finished */
   int jobs;            /* at a time */

@@ -212,6 +212,32 @@ static int mark(void *arg, const char *key, rs_err *e) {
   return 0;
 }
 
+/* The 'running' row that stands for item i while a rank runs it (0 when it
+ * cannot be written: the run then only goes unseen until its results). */
+static int64_t hold(const run_sweep_opts *o, sim_results *res, int i) {
+  const run_sweep_item *it = &o->items[i];
+  char *scen = sim_scenario_to_json(&it->sc);
+  int64_t id = 0;
+  rs_err e;
+  rs_err_clear(&e);
+  if (scen != NULL && sim_results_begin_run_key(res, it->key ? it->key : "", it->index, scen,
+                                                it->sc.seed, o->version ? o->version : "unknown",
+                                                it->sc.dispatch, it->sc.reposition, 0, 0, &id,
+                                                &e) != 0) {
+    report(o, e.msg);
+    id = 0;
+  }
+  free(scen);
+  return id;
+}
+
+/* The stand-in row of a run whose results (or error) came. */
+static void release(const run_sweep_opts *o, sim_results *res, int64_t id) {
+  rs_err e;
+  rs_err_clear(&e);
+  if (id != 0 && sim_results_drop_run(res, id, &e) != 0) report(o, e.msg);
+}
+
 /* A result in: merged into the DB (image) or reported (error). */
 static void absorb(const run_sweep_opts *o, sim_results *res, int rc, const unsigned char *img,
                    size_t n, const char *msg, run_sweep_state *st) {
@@ -238,7 +264,7 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   if (rc == 0) rc = sim_results_open(o->out, &res, e);
   if (rc == 0 && o->plan_id != NULL) rc = sim_results_sweep_claim(res, o->plan_id, e);
   skip_ctx sk = {o, skip, 0};
-  if (rc == 0 && o->resume) rc = sim_results_sweep_drop_incomplete(res, e);
+  if (rc == 0 && o->resume) rc = sim_results_sweep_drop_incomplete(res, &st->dropped, e);
   if (rc == 0 && o->resume) rc = sim_results_sweep_completed(res, mark, &sk, e);
   if (rc != 0) {
     /* tell the others to stop */
@@ -258,6 +284,13 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   pthread_t th;
   int have_thread = pthread_create(&th, NULL, compute, &z) == 0;
   if (!have_thread) z.thread_done = 1;
+  /* each rank's run in flight shows in the DB as a 'running' row until its
+   * results arrive: a rank that dies leaves its run visibly incomplete */
+  int64_t *held = calloc((size_t)size, sizeof *held);
+  if (held == NULL) {
+    rc = rs_err_set(e, RS_ENOMEM, "out of memory");
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
   int active = size - 1; /* ranks not yet told to stop */
   int busy = 0;          /* ranks running a run */
   while (active > 0 || busy > 0 || !z.thread_done || z.box_full) {
@@ -270,6 +303,7 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
       if (ms.MPI_TAG == TAG_WANT) {
         MPI_Recv(NULL, 0, MPI_BYTE, src, TAG_WANT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         int i = take(&z);
+        if (i >= 0) held[src] = hold(o, res, i);
         MPI_Send(&i, 1, MPI_INT, src, TAG_RUN, MPI_COMM_WORLD);
         if (i < 0) active--;
         else busy++;
@@ -286,6 +320,8 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
         if (ms.MPI_TAG == TAG_IMAGE) absorb(o, res, 0, buf, (size_t)count, NULL, st);
         else absorb(o, res, 1, NULL, 0, (const char *)buf, st);
         free(buf);
+        release(o, res, held[src]);
+        held[src] = 0;
       }
     }
     pthread_mutex_lock(&z.mu);
@@ -301,6 +337,7 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   }
   if (have_thread) pthread_join(th, NULL);
   pthread_mutex_destroy(&z.mu);
+  free(held);
   sim_results_close(res);
   free(skip);
   free(z.todo);

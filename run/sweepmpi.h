@@ -9,9 +9,12 @@
  * thread of its own, while its main thread serves the others.
  *
  * Failures. A rank that dies loses only its current run: every run
- * received is committed on arrival, and the plan's next sweep runs what is
- * missing. A run that fails on a rank is reported by rank 0 and, not
- * being completed, run again by the next sweep too.
+ * received is committed on arrival, and a run handed to a rank shows in the
+ * DB as a 'running' row (its plan key, no results) until its results come,
+ * so the dead rank's run stays visibly incomplete; the plan's next sweep
+ * reports it, deletes it and runs it again. A run that fails on a rank is
+ * reported by rank 0 and, not being completed, run again by the next sweep
+ * too.
  *
  * Waiting. MPI's blocking calls spin; here every wait polls (MPI_Test,
  * MPI_Iprobe) between 1 ms sleeps, so that a rank that waits leaves its

@@ -777,38 +777,58 @@ static const char *const RUN_TABLES[] = {"orders", "drivers", "kpi_series", "sol
                                          "unserved_cells", "sweep_runs"};
 #define N_RUN_TABLES (sizeof RUN_TABLES / sizeof RUN_TABLES[0])
 
-int sim_results_sweep_drop_incomplete(sim_results *r, rs_err *e) {
+/* Deletes the runs that `select` (SQL giving run ids) names, with every
+ * row of theirs, in one transaction; *n (may be NULL) gets their count. */
+static int drop_runs(sim_results *r, const char *select, sqlite3_int64 id, int *n, rs_err *e) {
   char sql[512];
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (n != NULL) *n = 0;
   if (sqlite3_exec(r->db,
                    "BEGIN IMMEDIATE;"
                    " CREATE TEMP TABLE IF NOT EXISTS sweep_drop(id INTEGER PRIMARY KEY);"
-                   " DELETE FROM sweep_drop;"
-                   " INSERT INTO sweep_drop SELECT s.run_id FROM sweep_runs s"
-                   " LEFT JOIN runs ON runs.id = s.run_id"
-                   " WHERE runs.id IS NULL OR runs.status IS NOT 'completed' OR runs.kpis IS NULL;",
+                   " DELETE FROM sweep_drop;",
                    NULL, NULL, NULL) != SQLITE_OK) {
-    int rc = db_fail(r, e, "cannot drop the incomplete runs");
-    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
   }
-  for (size_t i = 0; i <= N_RUN_TABLES; i++) {
+  snprintf(sql, sizeof sql, "INSERT INTO temp.sweep_drop %s", select);
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
+  }
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
+  }
+  if (n != NULL) *n = sqlite3_changes(r->db);
+  for (size_t i = 0; i <= N_RUN_TABLES && rc == 0; i++) {
     if (i < N_RUN_TABLES)
       snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id IN (SELECT id FROM temp.sweep_drop)",
                RUN_TABLES[i]);
     else
       snprintf(sql, sizeof sql, "DELETE FROM runs WHERE id IN (SELECT id FROM temp.sweep_drop)");
-    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-      int rc = db_fail(r, e, "cannot drop the incomplete runs");
-      sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-      return rc;
-    }
+    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+      rc = db_fail(r, e, "cannot drop runs");
   }
-  if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    int rc = db_fail(r, e, "cannot drop the incomplete runs");
-    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-  }
-  return 0;
+  if (rc == 0 && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, e, "cannot drop runs");
+out:
+  sqlite3_finalize(st);
+  if (rc != 0) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int sim_results_sweep_drop_incomplete(sim_results *r, int *n, rs_err *e) {
+  return drop_runs(r,
+                   "SELECT s.run_id FROM sweep_runs s LEFT JOIN runs ON runs.id = s.run_id"
+                   " WHERE runs.id IS NULL OR runs.status IS NOT 'completed' OR runs.kpis IS NULL",
+                   0, n, e);
+}
+
+int sim_results_drop_run(sim_results *r, int64_t run_id, rs_err *e) {
+  return drop_runs(r, "SELECT ?1", run_id, NULL, e);
 }
 
 #define SWEEP_DONE_SQL                                                                    \

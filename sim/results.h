@@ -119,8 +119,11 @@ int sim_results_sweep_claim(sim_results *r, const char *plan_id, rs_err *e);
 /* The plan the DB holds the runs of, into buf ("" when none). */
 int sim_results_sweep_plan(sim_results *r, char *buf, size_t n, rs_err *e);
 /* Deletes every row of the sweep's runs that are not completed (killed
- * while running, interrupted, failed), in one transaction. */
-int sim_results_sweep_drop_incomplete(sim_results *r, rs_err *e);
+ * while running, interrupted, failed), in one transaction; *n (may be NULL)
+ * gets how many runs. */
+int sim_results_sweep_drop_incomplete(sim_results *r, int *n, rs_err *e);
+/* Deletes a run and every row of it, in one transaction. */
+int sim_results_drop_run(sim_results *r, int64_t run_id, rs_err *e);
 /* The keys of the sweep's completed runs, by ascending run id. */
 int sim_results_sweep_completed(sim_results *r,
                                 int (*fn)(void *arg, const char *key, rs_err *e), void *arg,

@@ -181,6 +181,32 @@ if [ "$MPI_TEST" = 1 ]; then
   check "MPI: the local sweep's per-run results" 'diff c_local.txt c_mpi.txt > /dev/null'
   check "MPI: the local sweep's tables" \
     'diff <(nowall local.txt) <(nowall mpi.txt) > /dev/null'
+  # a rank killed mid-sweep: mpirun ends the job; what rank 0 wrote is
+  # completed runs only, and the same command again finishes the plan
+  "${MPI[@]}" "$BIN" sweep plan.json --out mpikill.db > /dev/null 2>&1 &
+  mpid=$!
+  for _ in $(seq 1 600); do
+    n=$(sqlite3 mpikill.db "SELECT count(*) FROM runs WHERE status = 'completed'" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 2 ] && break
+    sleep 0.05
+  done
+  for p in $(pgrep -f "sweep plan.json --out mpikill.db"); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=1$'; then
+      kill -KILL "$p"
+    fi
+  done
+  wait "$mpid" 2>/dev/null
+  check "MPI, a rank killed: its run shows 'running' with no rows, the rest completed" \
+    '[ "$(sqlite3 mpikill.db "SELECT count(*) FROM runs WHERE status NOT IN ('"'completed', 'running'"')")" = 0 ] &&
+     [ "$(sqlite3 mpikill.db "SELECT count(*) FROM orders WHERE run_id IN (SELECT id FROM runs WHERE status = '"'running'"')")" = 0 ]'
+  held=$(sqlite3 mpikill.db "SELECT count(*) FROM runs WHERE status = 'running'")
+  "${MPI[@]}" "$BIN" sweep plan.json --out mpikill.db > /dev/null 2> mpikill.err
+  contents mpikill.db > c_mpikill.txt
+  check "MPI, a rank killed: the next sweep reports the lost run" \
+    '[ "$held" = 0 ] || grep -q "$held runs\? left incomplete by an earlier sweep" mpikill.err'
+  check "MPI, a rank killed: resumed, each run once, the local sweep's contents" \
+    '[ "$(sqlite3 mpikill.db "SELECT count(*), count(DISTINCT run_key) FROM sweep_runs")" = "12|12" ] &&
+     diff c_local.txt c_mpikill.txt > /dev/null'
 fi
 
 echo "$pass passed, $fail failed"

@@ -212,12 +212,20 @@ static void draw(sweep_term *t, const run_sweep *s, int final) {
 
 static void on_progress(void *arg, const run_sweep *s) { draw(arg, s, 0); }
 
+/* What resume found left incomplete by an earlier sweep. */
+static void dropped(const run_sweep_state *st) {
+  if (st->dropped > 0)
+    fprintf(stderr, "sweep: %d run%s left incomplete by an earlier sweep (killed, interrupted or "
+            "failed) run again\n", st->dropped, st->dropped == 1 ? "" : "s");
+}
+
 static void on_started(void *arg, const run_sweep *s) {
   (void)arg;
   run_sweep_state st;
   run_sweep_state_get(s, &st);
   fprintf(stderr, "sweep: %d runs to do (%d already completed), %d at a time\n", st.n_runs,
           st.skipped, st.jobs);
+  dropped(&st);
 }
 
 static void on_error(void *arg, const char *msg) {
@@ -410,9 +418,11 @@ int cmd_sweep(int argc, char **argv) {
   } else if (run_sweepmpi_active()) {
     if (run_sweepmpi_exec(&o, &rank0, &st, &e) != 0) cli_error("sweep", "%s", e.msg);
     else status = 0;
-    if (rank0 && status == 0)
+    if (rank0 && status == 0) {
+      dropped(&st);
       fprintf(stderr, "sweep: %d runs over %d ranks (%d already completed)\n", st.done, st.jobs,
               st.skipped);
+    }
   } else if (run_sweep_exec(s, &e) != 0) {
     cli_error("sweep", "%s", e.msg);
   } else {
