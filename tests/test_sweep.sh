@@ -112,6 +112,12 @@ check "merged run ids follow the plan, as the local sweep's" \
 "$BIN" sweep plan.json --out merged.db > merged.txt 2> merged.err
 check "the merged DB runs nothing and prints the local tables" \
   'grep -q "nothing to run" merged.err && diff <(nowall local.txt) <(nowall merged.txt) > /dev/null'
+"$BIN" report local.db --out rep-local > /dev/null 2>&1
+"$BIN" report merged.db --out rep-merged > /dev/null 2>&1
+check "ridesim report: the merged DB's page is the local one's (but its name and wall times)" \
+  '[ -s rep-local/index.html ] &&
+   diff <(sed "s/local\.db/DB/; /wall time/d" rep-local/index.html) \
+        <(sed "s/merged\.db/DB/; /wall time/d" rep-merged/index.html) > /dev/null'
 sha_before=$(sqlite3 merged.db "SELECT count(*) FROM orders")
 "$BIN" merge shard0.db shard1.db shard2.db --out merged.db > merge2.log 2>&1
 check "merging again adds nothing" \
