@@ -21,18 +21,13 @@
  * with `ridesim run --scenario`, and pairing by seed still compares
  * policies on identical riders.
  *
- * Each run is the lifecycle of every run (run/lifecycle.h), split over
- * threads: its row is begun ('running') on the calling thread at launch,
- * it is built and driven on a worker, and written on the calling thread
- * with its per-cell demand (unserved_cells), after which the next run is
- * launched. Scenarios whose value model reads a table file are built at
- * launch, so that SQLite is only ever touched from the calling thread.
- *
- * SIGINT / SIGTERM: no new run is launched; running ones stop at their next
- * slice and are written 'interrupted'.
+ * The runs are a sweep's (run/sweep.h: the scheduler on libuv's thread
+ * pool, the inputs, the lifecycle split over threads, SIGINT and SIGTERM),
+ * each written with its per-cell demand (unserved_cells). A comparison's
+ * runs carry no plan key: its DB is not resumed.
  *
  * Hooks report to the caller (the command line prints; nothing here does):
- * started once the inputs are loaded, progress after every run (and on a
+ * started once the first input is loaded, progress after every run (and on a
  * timer when asked), error with each failure's message, signal on the
  * first SIGINT or SIGTERM. All are called on the thread that called
  * run_compare_exec.

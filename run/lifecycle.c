@@ -62,8 +62,13 @@ int run_life_begin(run_life *l, rs_err *e) {
   const char *dn = l->o.dispatch_label, *rn = l->o.reposition_label;
   if (dn == NULL) dn = l->ctx != NULL ? l->ctx->dp.name : l->sc.dispatch;
   if (rn == NULL) rn = l->ctx != NULL ? l->ctx->rp.name : l->sc.reposition;
-  rc = sim_results_begin_run(l->res, scen, l->sc.seed, l->o.version ? l->o.version : "unknown",
-                             dn, rn, l->in->from, l->in->to, &l->run_id, e);
+  const char *ver = l->o.version ? l->o.version : "unknown";
+  if (l->o.key != NULL)
+    rc = sim_results_begin_run_key(l->res, l->o.key, l->o.key_index, scen, l->sc.seed, ver, dn,
+                                   rn, l->in->from, l->in->to, &l->run_id, e);
+  else
+    rc = sim_results_begin_run(l->res, scen, l->sc.seed, ver, dn, rn, l->in->from, l->in->to,
+                               &l->run_id, e);
   free(scen);
   return rc;
 }
@@ -164,8 +169,8 @@ int run_life_finish(run_life *l, rs_err *e) {
   if ((l->rc != 0 || !l->started) && h->status != NULL) st = h->status(h->arg, l);
   if (st == NULL) st = l->rc != 0 ? "failed" : l->interrupted ? "interrupted" : "completed";
   l->status = st;
-  int rc = sim_results_finish_run(l->res, l->run_id, eng, &l->k, st, l->wall_s,
-                                  l->o.cells ? &l->ctx->grid : NULL, e);
+  int rc = sim_results_finish_run_keep(l->res, l->run_id, eng, &l->k, st, l->wall_s,
+                                       l->o.cells ? &l->ctx->grid : NULL, l->o.keep, e);
   l->written = rc == 0;
   if (!l->o.worker) l->late_signal = run_signals_release(&held);
   if (rc != 0) return rc;

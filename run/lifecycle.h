@@ -91,6 +91,10 @@ typedef struct {
   int cells;                     /* record the run's unserved_cells */
   int worker;                    /* driven on a worker thread: no loop, no signals */
   const char *value_out;         /* save the v1d3 value table here; NULL or "": no */
+  const char *key;               /* a sweep's stable id of the run, recorded with its
+                                    row (sim_results_begin_run_key); NULL: none */
+  int key_index;                 /* its place in the sweep's plan */
+  int keep;                      /* what the results keep: SIM_RESULTS_* (0: full) */
   run_life_hooks hooks;
   /* A watcher beside the run (a viewer, view/): its start, progress and
    * ended are called after hooks' own at the same points, on the run's

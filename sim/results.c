@@ -57,9 +57,12 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS unserved_cells(run_id INTEGER, cell INTEGER,"
     " q INTEGER, r INTEGER, lat REAL, lng REAL, edge_m REAL, requests INTEGER,"
     " unserved INTEGER, PRIMARY KEY(run_id, cell)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS sweep_runs(run_id INTEGER PRIMARY KEY, run_key TEXT NOT NULL,"
+    " plan_index INTEGER);"
+    "CREATE INDEX IF NOT EXISTS sweep_runs_key ON sweep_runs(run_key);"
     "INSERT OR IGNORE INTO meta VALUES('app', 'ridesim-results');"
     "INSERT OR IGNORE INTO meta VALUES('schema_version', '" STR(SIM_RESULTS_SCHEMA) "');"
-    /* a schema 1 file has just gained unserved_cells */
+    /* an older file has just gained unserved_cells (1) or sweep_runs (2) */
     "UPDATE meta SET value = '" STR(SIM_RESULTS_SCHEMA) "' WHERE key = 'schema_version'"
     " AND CAST(value AS INTEGER) < " STR(SIM_RESULTS_SCHEMA) ";";
 
@@ -191,10 +194,39 @@ void sim_results_close(sim_results *r) {
   free(r);
 }
 
+/* Inserts the run's row; with a key, its sweep_runs row too, in the same
+ * transaction. */
+static int begin_run(sim_results *r, const char *key, int plan_index, const char *scenario_json,
+                     uint64_t seed, const char *version, const char *dispatch,
+                     const char *reposition, int64_t t_from, int64_t t_to, int64_t *run_id,
+                     rs_err *e);
+
 int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t seed,
                           const char *version, const char *dispatch,
                           const char *reposition, int64_t t_from, int64_t t_to,
                           int64_t *run_id, rs_err *e) {
+  return begin_run(r, NULL, 0, scenario_json, seed, version, dispatch, reposition, t_from, t_to,
+                   run_id, e);
+}
+
+int sim_results_begin_run_key(sim_results *r, const char *key, int plan_index,
+                              const char *scenario_json, uint64_t seed, const char *version,
+                              const char *dispatch, const char *reposition, int64_t t_from,
+                              int64_t t_to, int64_t *run_id, rs_err *e) {
+  if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot record the run");
+  int rc = begin_run(r, key, plan_index, scenario_json, seed, version, dispatch, reposition,
+                     t_from, t_to, run_id, e);
+  if (rc == 0 && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, e, "cannot record the run");
+  if (rc != 0) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+static int begin_run(sim_results *r, const char *key, int plan_index, const char *scenario_json,
+                     uint64_t seed, const char *version, const char *dispatch,
+                     const char *reposition, int64_t t_from, int64_t t_to, int64_t *run_id,
+                     rs_err *e) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(r->db,
                          "INSERT INTO runs(started, scenario, seed, version, status, dispatch,"
@@ -218,7 +250,16 @@ int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t se
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return db_fail(r, e, "cannot record the run");
   *run_id = sqlite3_last_insert_rowid(r->db);
-  return 0;
+  if (key == NULL) return 0;
+  if (sqlite3_prepare_v2(r->db, "INSERT INTO sweep_runs VALUES(?,?,?)", -1, &st, NULL) !=
+      SQLITE_OK)
+    return db_fail(r, e, "cannot record the run's key");
+  sqlite3_bind_int64(st, 1, *run_id);
+  sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, plan_index);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(r, e, "cannot record the run's key");
 }
 
 static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v) {
@@ -274,6 +315,11 @@ static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err
     for (int k = 0; k < ORDER_BATCH; k++) bind_order(batch, k, run, &o[i + k], &rec[i + k]);
     if (sqlite3_step(batch) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
     sqlite3_reset(batch);
+    /* a large run: its rows committed a bounded batch at a time, the run
+     * still 'running' (see results.h, "Large runs") */
+    if (rc == 0 && n > SIM_RESULTS_BATCH_ROWS && (i + ORDER_BATCH) % SIM_RESULTS_BATCH_ROWS == 0 &&
+        sqlite3_exec(r->db, "COMMIT; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+      rc = db_fail(r, e, "cannot commit a batch of orders");
   }
   for (; rc == 0 && i < n; i++) {
     bind_order(one, 0, run, &o[i], &rec[i]);
@@ -423,15 +469,29 @@ out:
   return rc;
 }
 
+int sim_results_keep_parse(const char *name, int *keep) {
+  if (strcmp(name, "full") == 0) *keep = SIM_RESULTS_FULL;
+  else if (strcmp(name, "orders") == 0) *keep = SIM_RESULTS_ORDERS;
+  else if (strcmp(name, "summary") == 0) *keep = SIM_RESULTS_SUMMARY;
+  else return -1;
+  return 0;
+}
+
 int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
                            const city_grid *cells, rs_err *e) {
+  return sim_results_finish_run_keep(r, run, s, k, status, wall_s, cells, SIM_RESULTS_FULL, e);
+}
+
+int sim_results_finish_run_keep(sim_results *r, int64_t run, const sim_engine *s,
+                                const sim_kpis *k, const char *status, double wall_s,
+                                const city_grid *cells, int keep, rs_err *e) {
   if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(r, e, "cannot start writing results");
-  int rc = write_orders(r, run, s, e);
-  if (!rc) rc = write_drivers(r, run, s, e);
+  int rc = keep <= SIM_RESULTS_ORDERS ? write_orders(r, run, s, e) : 0;
+  if (!rc && keep <= SIM_RESULTS_ORDERS) rc = write_drivers(r, run, s, e);
   if (!rc) rc = write_series(r, run, s, e);
-  if (!rc) rc = write_solver(r, run, s, e);
+  if (!rc && keep == SIM_RESULTS_FULL) rc = write_solver(r, run, s, e);
   if (!rc && cells != NULL) rc = write_cells(r, run, s, cells, e);
   if (!rc) {
     char *kj = sim_kpis_to_json(k, 0);
@@ -663,4 +723,544 @@ int sim_results_read_cells(sim_results *r, int64_t run_id,
   sqlite3_bind_int64(st, 1, run_id);
   cells_ctx c = {fn, arg};
   return read_rows(r, st, cell_row, &c, "cannot read unserved_cells", e);
+}
+
+/* ------------------------------------------------------------- sweeps */
+
+/* One text value of a query with at most one int64 parameter, into buf
+ * ("" when no row). */
+static int query_text(sqlite3 *db, const char *sql, char *buf, size_t n) {
+  sqlite3_stmt *st;
+  buf[0] = '\0';
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int sim_results_sweep_plan(sim_results *r, char *buf, size_t n, rs_err *e) {
+  if (query_text(r->db, "SELECT value FROM meta WHERE key = 'sweep_plan'", buf, n) != 0)
+    return db_fail(r, e, "cannot read the sweep's plan");
+  return 0;
+}
+
+int sim_results_sweep_claim(sim_results *r, const char *plan_id, rs_err *e) {
+  char have[128];
+  if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot claim the DB for the plan");
+  int rc = sim_results_sweep_plan(r, have, sizeof have, e);
+  if (rc == 0 && have[0] != '\0' && strcmp(have, plan_id) != 0)
+    rc = rs_err_set(e, RS_EINVAL,
+                    "%s holds the runs of another plan (%s, not %s): give the sweep another --out",
+                    r->path, have, plan_id);
+  if (rc == 0 && have[0] == '\0') {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, "INSERT INTO meta VALUES('sweep_plan', ?)", -1, &st, NULL) !=
+        SQLITE_OK)
+      rc = db_fail(r, e, "cannot claim the DB for the plan");
+    else {
+      sqlite3_bind_text(st, 1, plan_id, -1, SQLITE_STATIC);
+      if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(r, e, "cannot claim the DB for the plan");
+      sqlite3_finalize(st);
+    }
+  }
+  if (rc == 0 && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, e, "cannot claim the DB for the plan");
+  if (rc != 0) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+/* The tables with a run's rows, by the column naming the run. */
+static const char *const RUN_TABLES[] = {"orders", "drivers", "kpi_series", "solver_ticks",
+                                         "unserved_cells", "sweep_runs"};
+#define N_RUN_TABLES (sizeof RUN_TABLES / sizeof RUN_TABLES[0])
+
+/* Deletes the runs that `select` (SQL giving run ids) names, with every
+ * row of theirs, in one transaction; *n (may be NULL) gets their count. */
+static int drop_runs(sim_results *r, const char *select, sqlite3_int64 id, int *n, rs_err *e) {
+  char sql[512];
+  sqlite3_stmt *st = NULL;
+  int rc = 0;
+  if (n != NULL) *n = 0;
+  if (sqlite3_exec(r->db,
+                   "BEGIN IMMEDIATE;"
+                   " CREATE TEMP TABLE IF NOT EXISTS sweep_drop(id INTEGER PRIMARY KEY);"
+                   " DELETE FROM sweep_drop;",
+                   NULL, NULL, NULL) != SQLITE_OK) {
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
+  }
+  snprintf(sql, sizeof sql, "INSERT INTO temp.sweep_drop %s", select);
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
+  }
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    rc = db_fail(r, e, "cannot drop runs");
+    goto out;
+  }
+  if (n != NULL) *n = sqlite3_changes(r->db);
+  for (size_t i = 0; i <= N_RUN_TABLES && rc == 0; i++) {
+    if (i < N_RUN_TABLES)
+      snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id IN (SELECT id FROM temp.sweep_drop)",
+               RUN_TABLES[i]);
+    else
+      snprintf(sql, sizeof sql, "DELETE FROM runs WHERE id IN (SELECT id FROM temp.sweep_drop)");
+    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+      rc = db_fail(r, e, "cannot drop runs");
+  }
+  if (rc == 0 && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, e, "cannot drop runs");
+out:
+  sqlite3_finalize(st);
+  if (rc != 0) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int sim_results_sweep_drop_incomplete(sim_results *r, int *n, rs_err *e) {
+  return drop_runs(r,
+                   "SELECT s.run_id FROM sweep_runs s LEFT JOIN runs ON runs.id = s.run_id"
+                   " WHERE runs.id IS NULL OR runs.status IS NOT 'completed' OR runs.kpis IS NULL",
+                   0, n, e);
+}
+
+int sim_results_drop_run(sim_results *r, int64_t run_id, rs_err *e) {
+  return drop_runs(r, "SELECT ?1", run_id, NULL, e);
+}
+
+#define SWEEP_DONE_SQL                                                                    \
+  " FROM sweep_runs s JOIN runs ON runs.id = s.run_id"                                     \
+  " WHERE runs.status = 'completed' AND runs.kpis IS NOT NULL ORDER BY runs.id"
+
+typedef struct {
+  int (*fn)(void *arg, const char *key, rs_err *e);
+  void *arg;
+} keys_ctx;
+
+static int key_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const keys_ctx *c = ctx;
+  const char *k = (const char *)sqlite3_column_text(st, 0);
+  return c->fn(c->arg, k != NULL ? k : "", e);
+}
+
+int sim_results_sweep_completed(sim_results *r,
+                                int (*fn)(void *arg, const char *key, rs_err *e), void *arg,
+                                rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "SELECT s.run_key" SWEEP_DONE_SQL, -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read sweep_runs");
+  keys_ctx c = {fn, arg};
+  return read_rows(r, st, key_row, &c, "cannot read sweep_runs", e);
+}
+
+typedef struct {
+  int (*fn)(void *arg, const sim_results_sweep_run *run, rs_err *e);
+  void *arg;
+} sweep_ctx;
+
+static int sweep_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const sweep_ctx *c = ctx;
+  sim_results_sweep_run run;
+  run.id = sqlite3_column_int64(st, 0);
+  run.key = (const char *)sqlite3_column_text(st, 1);
+  run.plan_index = sqlite3_column_int(st, 2);
+  run.kpis = (const char *)sqlite3_column_text(st, 3);
+  run.wall_s = col_opt_double(st, 4);
+  if (run.key == NULL) run.key = "";
+  return c->fn(c->arg, &run, e);
+}
+
+int sim_results_sweep_read(sim_results *r,
+                           int (*fn)(void *arg, const sim_results_sweep_run *run, rs_err *e),
+                           void *arg, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT runs.id, s.run_key, s.plan_index, runs.kpis, runs.wall_seconds"
+                         SWEEP_DONE_SQL,
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read sweep_runs");
+  sweep_ctx c = {fn, arg};
+  return read_rows(r, st, sweep_row, &c, "cannot read sweep_runs", e);
+}
+
+/* ------------------------------------------------------------- merging */
+
+/* A run of a source to copy. */
+typedef struct {
+  int src;                /* index of its source */
+  int64_t old_id;         /* its id there */
+  int64_t new_id;         /* its id in out; 0: skipped */
+  int plan_index;
+  char key[40];           /* its plan key */
+} merge_run;
+
+/* A source DB's schema version and plan, checked against the merge's. */
+static int merge_check(sqlite3 *db, const char *path, char *plan, size_t n, rs_err *e) {
+  char ver[32];
+  if (query_text(db, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof ver) !=
+          0 ||
+      query_text(db, "SELECT value FROM meta WHERE key = 'sweep_plan'", plan, n) != 0)
+    return rs_err_set(e, RS_EDB, "%s: cannot read its meta: %s", path, sqlite3_errmsg(db));
+  if (atoi(ver) != SIM_RESULTS_SCHEMA)
+    return rs_err_set(e, RS_EFORMAT,
+                      "%s: results schema %s, not %d: open it with this ridesim first "
+                      "(`ridesim sweep` on it upgrades it)",
+                      path, ver[0] ? ver : "?", SIM_RESULTS_SCHEMA);
+  return 0;
+}
+
+static int cmp_merge_run(const void *a, const void *b) {
+  const merge_run *x = a, *y = b;
+  if (x->plan_index != y->plan_index) return x->plan_index < y->plan_index ? -1 : 1;
+  if (x->src != y->src) return x->src < y->src ? -1 : 1;
+  return x->old_id < y->old_id ? -1 : x->old_id > y->old_id;
+}
+
+static int cmp_merge_key(const void *a, const void *b) {
+  const merge_run *const *x = a, *const *y = b;
+  int c = strcmp((*x)->key, (*y)->key);
+  if (c != 0) return c;
+  return *x < *y ? -1 : *x > *y; /* the earlier in plan order first */
+}
+
+/* "INSERT INTO main.T(c...) SELECT ?1, c... FROM src.T WHERE idcol = ?2":
+ * main's columns (the schemas are equal), the run's column replaced by the
+ * new id. */
+static int copy_sql(sqlite3 *db, const char *table, const char *idcol, char *sql, size_t n) {
+  char pragma[128], cols[2048] = "", sel[2048] = "";
+  snprintf(pragma, sizeof pragma, "PRAGMA main.table_info(%s)", table);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) != SQLITE_OK) return -1;
+  size_t lc = 0, ls = 0;
+  int first = 1;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *c = (const char *)sqlite3_column_text(st, 1);
+    if (c == NULL) continue;
+    lc += (size_t)snprintf(cols + lc, sizeof cols - lc, "%s%s", first ? "" : ",", c);
+    ls += (size_t)snprintf(sel + ls, sizeof sel - ls, "%s%s", first ? "" : ",",
+                           strcmp(c, idcol) == 0 ? "?1" : c);
+    first = 0;
+    if (lc >= sizeof cols || ls >= sizeof sel) break;
+  }
+  sqlite3_finalize(st);
+  if (first || lc >= sizeof cols || ls >= sizeof sel) return -1;
+  int len = snprintf(sql, n, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s WHERE %s = ?2",
+                     table, cols, sel, table, idcol);
+  return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* Copies the runs of source k (attached as src) in one transaction. */
+static int merge_copy(sim_results *out, const merge_run *runs, size_t n, int k, rs_err *e) {
+  enum { N_T = N_RUN_TABLES + 1 };
+  sqlite3_stmt *st[N_T];
+  memset(st, 0, sizeof st);
+  char sql[6000];
+  int rc = 0;
+  for (int t = 0; t < N_T && rc == 0; t++) {
+    const char *table = t == 0 ? "runs" : RUN_TABLES[t - 1];
+    if (copy_sql(out->db, table, t == 0 ? "id" : "run_id", sql, sizeof sql) != 0 ||
+        sqlite3_prepare_v2(out->db, sql, -1, &st[t], NULL) != SQLITE_OK)
+      rc = db_fail(out, e, "cannot merge");
+  }
+  if (rc == 0 && sqlite3_exec(out->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(out, e, "cannot merge");
+  int began = rc == 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (runs[i].src != k || runs[i].new_id == 0) continue;
+    for (int t = 0; t < N_T && rc == 0; t++) {
+      sqlite3_bind_int64(st[t], 1, runs[i].new_id);
+      sqlite3_bind_int64(st[t], 2, runs[i].old_id);
+      if (sqlite3_step(st[t]) != SQLITE_DONE) rc = db_fail(out, e, "cannot merge");
+      sqlite3_reset(st[t]);
+    }
+  }
+  if (began) {
+    if (rc == 0 && sqlite3_exec(out->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+      rc = db_fail(out, e, "cannot merge");
+    if (rc != 0) sqlite3_exec(out->db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  for (int t = 0; t < N_T; t++) sqlite3_finalize(st[t]);
+  return rc;
+}
+
+static int attach(sim_results *out, const char *path, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(out->db, "ATTACH DATABASE ? AS src", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(out, e, "cannot attach a source");
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE)
+    return rs_err_set(e, RS_EDB, "%s: cannot attach: %s", path, sqlite3_errmsg(out->db));
+  return 0;
+}
+
+static void detach(sim_results *out) { sqlite3_exec(out->db, "DETACH DATABASE src", NULL, NULL, NULL); }
+
+/* The completed runs of source k (attached as src) appended to *runs; its
+ * incomplete ones counted. */
+static int merge_list(sim_results *out, int k, merge_run **runs, size_t *n, size_t *cap,
+                      sim_results_merge_stats *stats, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(out->db,
+                         "SELECT r.id, s.run_key, s.plan_index,"
+                         " r.status = 'completed' AND r.kpis IS NOT NULL"
+                         " FROM src.sweep_runs s JOIN src.runs r ON r.id = s.run_id ORDER BY r.id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(out, e, "cannot read a source's runs");
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (!sqlite3_column_int(st, 3)) {
+      stats->incomplete++;
+      continue;
+    }
+    if (*n == *cap) {
+      size_t nc = *cap ? 2 * *cap : 256;
+      merge_run *g = realloc(*runs, nc * sizeof *g);
+      if (g == NULL) {
+        sqlite3_finalize(st);
+        return rs_err_set(e, RS_ENOMEM, "merge: out of memory");
+      }
+      *runs = g;
+      *cap = nc;
+    }
+    merge_run *m = &(*runs)[(*n)++];
+    m->src = k;
+    m->old_id = sqlite3_column_int64(st, 0);
+    m->new_id = 0;
+    m->plan_index = sqlite3_column_int(st, 2);
+    const char *key = (const char *)sqlite3_column_text(st, 1);
+    snprintf(m->key, sizeof m->key, "%s", key ? key : "");
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(out, e, "cannot read a source's runs");
+}
+
+/* Copies out's current content into tmp (the SQLite backup API), checking
+ * it first; out's connection checkpoints its WAL as it closes. */
+static int merge_seed(const char *out, const char *tmp, char *plan, size_t n, rs_err *e) {
+  sqlite3 *src = NULL, *dst = NULL;
+  int rc = 0;
+  if (sqlite3_open_v2(out, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot open: %s", out, src ? sqlite3_errmsg(src) : "no memory");
+    goto done;
+  }
+  sqlite3_busy_timeout(src, RESULTS_BUSY_MS);
+  if ((rc = merge_check(src, out, plan, n, e)) != 0) goto done;
+  if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot create: %s", tmp, dst ? sqlite3_errmsg(dst) : "no memory");
+    goto done;
+  }
+  sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+  if (b == NULL) {
+    rc = rs_err_set(e, RS_EDB, "%s: cannot copy: %s", out, sqlite3_errmsg(dst));
+    goto done;
+  }
+  int s = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (s != SQLITE_DONE) rc = rs_err_set(e, RS_EDB, "%s: cannot copy: %s", out, sqlite3_errstr(s));
+done:
+  sqlite3_close(dst);
+  sqlite3_close(src);
+  return rc;
+}
+
+static void remove_db(const char *path) {
+  remove(path);
+  size_t n = strlen(path) + 8;
+  char *p = malloc(n);
+  if (p == NULL) return;
+  memcpy(p, path, n - 8);
+  memcpy(p + n - 8, "-wal", 5);
+  remove(p);
+  memcpy(p + n - 8, "-shm", 5);
+  remove(p);
+  free(p);
+}
+
+int sim_results_merge(const char *out, const char *const *srcs, int n_srcs,
+                      sim_results_merge_stats *stats, rs_err *e) {
+  memset(stats, 0, sizeof *stats);
+  char tmp[1100], plan[128] = "", p[128];
+  snprintf(tmp, sizeof tmp, "%s.merging", out);
+  remove_db(tmp);
+  struct stat sb;
+  int rc = 0;
+  if (stat(out, &sb) == 0) {
+    sim_results *chk;
+    if ((rc = sim_results_open_read(out, &chk, e)) != 0) return rc;
+    sim_results_close(chk);
+    if ((rc = merge_seed(out, tmp, plan, sizeof plan, e)) != 0) {
+      remove_db(tmp);
+      return rc;
+    }
+  }
+  /* every source: ours, this schema, the same plan */
+  for (int k = 0; k < n_srcs; k++) {
+    sim_results *s;
+    if ((rc = sim_results_open_read(srcs[k], &s, e)) != 0) return rc;
+    rc = merge_check(s->db, srcs[k], p, sizeof p, e);
+    sim_results_close(s);
+    if (rc == 0 && p[0] == '\0')
+      rc = rs_err_set(e, RS_EINVAL, "%s: not a sweep's DB (no plan recorded)", srcs[k]);
+    if (rc == 0 && plan[0] != '\0' && strcmp(plan, p) != 0)
+      rc = rs_err_set(e, RS_EINVAL, "%s holds the runs of plan %s, %s those of plan %s",
+                      srcs[k], p, k == 0 ? out : srcs[0], plan);
+    if (rc != 0) {
+      remove_db(tmp);
+      return rc;
+    }
+    snprintf(plan, sizeof plan, "%s", p);
+  }
+  sim_results *o = NULL;
+  merge_run *runs = NULL, **by_key = NULL;
+  size_t n = 0, cap = 0;
+  if ((rc = sim_results_open(tmp, &o, e)) != 0) goto out;
+  if (plan[0] != '\0' && (rc = sim_results_sweep_claim(o, plan, e)) != 0) goto out;
+  for (int k = 0; k < n_srcs && rc == 0; k++) {
+    if ((rc = attach(o, srcs[k], e)) != 0) break;
+    rc = merge_list(o, k, &runs, &n, &cap, stats, e);
+    detach(o);
+  }
+  if (rc != 0) goto out;
+  stats->sources = n_srcs;
+  /* by plan order; each key once, the first in that order, none that out
+   * has completed already */
+  qsort(runs, n, sizeof *runs, cmp_merge_run);
+  by_key = malloc((n ? n : 1) * sizeof *by_key);
+  if (by_key == NULL) {
+    rc = rs_err_set(e, RS_ENOMEM, "merge: out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) by_key[i] = &runs[i];
+  qsort(by_key, n, sizeof *by_key, cmp_merge_key);
+  for (size_t i = 0; i < n; i++) by_key[i]->new_id = 1;
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(by_key[i]->key, by_key[i - 1]->key) == 0) by_key[i]->new_id = 0;
+  /* the keys out has: one read, looked up by binary search */
+  {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(o->db, "SELECT s.run_key" SWEEP_DONE_SQL, -1, &st, NULL) != SQLITE_OK) {
+      rc = db_fail(o, e, "cannot read sweep_runs");
+      goto out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *key = (const char *)sqlite3_column_text(st, 0);
+      if (key == NULL) continue;
+      size_t lo = 0, hi = n;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(by_key[mid]->key, key) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (; lo < n && strcmp(by_key[lo]->key, key) == 0; lo++) by_key[lo]->new_id = 0;
+    }
+    sqlite3_finalize(st);
+  }
+  int64_t next = 1;
+  {
+    char buf[32];
+    if (query_text(o->db, "SELECT max(id) FROM runs", buf, sizeof buf) != 0) {
+      rc = db_fail(o, e, "cannot read runs");
+      goto out;
+    }
+    next = atoll(buf) + 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (runs[i].new_id == 0) {
+      stats->present++;
+      continue;
+    }
+    runs[i].new_id = next++;
+    stats->added++;
+  }
+  for (int k = 0; k < n_srcs && rc == 0; k++) {
+    if ((rc = attach(o, srcs[k], e)) != 0) break;
+    rc = merge_copy(o, runs, n, k, e);
+    detach(o);
+  }
+out:
+  sim_results_close(o);
+  free(by_key);
+  free(runs);
+  if (rc == 0 && rename(tmp, out) != 0)
+    rc = rs_err_set(e, RS_EIO, "%s: cannot rename %s over it", out, tmp);
+  if (rc != 0) remove_db(tmp);
+  return rc;
+}
+
+/* ------------------------------------------------------- images of a DB */
+
+int sim_results_image(sim_results *r, unsigned char **img, size_t *n, rs_err *e) {
+  sqlite3_int64 sz = 0;
+  *img = sqlite3_serialize(r->db, "main", &sz, 0);
+  *n = (size_t)sz;
+  if (*img == NULL) return rs_err_set(e, RS_ENOMEM, "%s: cannot serialise the results", r->path);
+  return 0;
+}
+
+void sim_results_image_free(unsigned char *img) { sqlite3_free(img); }
+
+/* Whether out has key completed already. */
+static int key_completed(sim_results *out, const char *key, int *yes, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(out->db,
+                         "SELECT 1 FROM main.sweep_runs s JOIN main.runs r ON r.id = s.run_id"
+                         " WHERE s.run_key = ? AND r.status = 'completed' AND r.kpis IS NOT NULL",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(out, e, "cannot read sweep_runs");
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_fail(out, e, "cannot read sweep_runs");
+  *yes = rc == SQLITE_ROW;
+  return 0;
+}
+
+int sim_results_absorb(sim_results *r, const unsigned char *img, size_t n, int64_t *run_id,
+                       rs_err *e) {
+  if (run_id != NULL) *run_id = 0;
+  if (sqlite3_exec(r->db, "ATTACH DATABASE ':memory:' AS src", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot attach a run's results");
+  unsigned char *copy = sqlite3_malloc64(n);
+  int rc = 0;
+  if (copy == NULL) rc = rs_err_set(e, RS_ENOMEM, "results: out of memory");
+  else {
+    memcpy(copy, img, n);
+    /* an image of a WAL file reads as a rollback-journal one: a DB in
+     * memory has no WAL (file format bytes 18 and 19: 2 is WAL, 1 legacy) */
+    if (n >= 20 && copy[18] == 2 && copy[19] == 2) copy[18] = copy[19] = 1;
+    if (sqlite3_deserialize(r->db, "src", copy, (sqlite3_int64)n, (sqlite3_int64)n,
+                            SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
+        SQLITE_OK)
+      rc = rs_err_set(e, RS_EFORMAT, "%s: a run's results are not a results DB", r->path);
+  }
+  char ver[32];
+  if (rc == 0 && (query_text(r->db, "SELECT value FROM src.meta WHERE key = 'schema_version'",
+                             ver, sizeof ver) != 0 ||
+                  atoi(ver) != SIM_RESULTS_SCHEMA))
+    rc = rs_err_set(e, RS_EFORMAT, "%s: a run's results of another schema (%s)", r->path, ver);
+  merge_run *runs = NULL;
+  size_t nr = 0, cap = 0;
+  sim_results_merge_stats stats;
+  memset(&stats, 0, sizeof stats);
+  if (rc == 0) rc = merge_list(r, 0, &runs, &nr, &cap, &stats, e);
+  char buf[32];
+  if (rc == 0 && query_text(r->db, "SELECT max(id) FROM main.runs", buf, sizeof buf) != 0)
+    rc = db_fail(r, e, "cannot read runs");
+  int64_t next = atoll(buf) + 1;
+  for (size_t i = 0; i < nr && rc == 0; i++) {
+    int yes = 0;
+    for (size_t j = 0; j < i; j++) yes |= strcmp(runs[j].key, runs[i].key) == 0;
+    if (!yes) rc = key_completed(r, runs[i].key, &yes, e);
+    runs[i].new_id = yes ? 0 : next++;
+    if (!yes && run_id != NULL) *run_id = runs[i].new_id;
+  }
+  if (rc == 0) rc = merge_copy(r, runs, nr, 0, e);
+  free(runs);
+  detach(r);
+  return rc;
 }

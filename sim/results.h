@@ -15,12 +15,25 @@
  *              idle_drivers_mean, busy_drivers_mean)
  *   solver_ticks(run_id, t, orders, drivers, edges, solve_us)
  *   unserved_cells(run_id, cell, q, r, lat, lng, edge_m, requests, unserved)
+ *   sweep_runs(run_id, run_key, plan_index)   the runs of a sweep (run/plan.h)
  *
  * A run's row is inserted with status 'running' and committed before the
  * run starts; everything else is written at the end in one transaction that
  * also sets the final status ('completed' or 'interrupted'). A process killed
  * in between leaves a consistent file in which the run shows 'running', i.e.
  * incomplete, and no half-written rows.
+ *
+ * What a run keeps (SIM_RESULTS_*): full, everything above; orders, all but
+ * solver_ticks; summary, the runs row with its KPIs, kpi_series and
+ * unserved_cells only (a month of 12 M orders in a few kB per run).
+ *
+ * Large runs. A run of more than SIM_RESULTS_BATCH_ROWS orders writes them
+ * in batches of that many rows, each committed while the run's row still
+ * says 'running', so that no transaction (nor the WAL) grows with the
+ * horizon; the last transaction writes the rest and the final status. A
+ * process killed in between leaves the run 'running' with part of its
+ * rows: visibly incomplete (readers read completed runs only), and a
+ * sweep's resume deletes them. Smaller runs are one transaction, as above.
  *
  * Unserved cells. The schema stores no coordinates with the orders, so a
  * run may also record its demand per hex cell of its grid: one row per cell
@@ -30,10 +43,17 @@
  * only). The report maps them. `ridesim compare` records them; a run
  * without them has no rows there.
  *
+ * Sweeps. A sweep's run carries its plan's stable key (a hash of its
+ * scenario), recorded in sweep_runs in the transaction that begins the run,
+ * and a DB holds the runs of one plan, named in meta as sweep_plan. That is
+ * what resume (skip the keys completed, drop the rows of the others) and
+ * merge (the completed runs of shard DBs into one, by plan order, each key
+ * once) go by.
+ *
  * Versions. Schema 1 had no unserved_cells (the report created it beside
- * the results through a connection of its own). Opening such a DB for
- * writing adds the table and marks it version 2; read as it is, it simply
- * has no per-cell rows.
+ * the results through a connection of its own), schema 2 no sweep_runs.
+ * Opening an older DB for writing adds the tables and marks it version 3;
+ * read as it is, it simply has no per-cell rows and no sweep.
  */
 #ifndef SIM_RESULTS_H
 #define SIM_RESULTS_H
@@ -44,7 +64,7 @@
 #include "city_data/hexgrid.h"
 #include "sim/engine.h"
 
-#define SIM_RESULTS_SCHEMA 2
+#define SIM_RESULTS_SCHEMA 3
 
 typedef struct sim_results sim_results;
 
@@ -64,6 +84,21 @@ int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t se
                           const char *reposition, int64_t t_from, int64_t t_to,
                           int64_t *run_id, rs_err *e);
 
+/* The same for a sweep's run: its key and place in the plan recorded with
+ * the row, in the same transaction. */
+int sim_results_begin_run_key(sim_results *r, const char *key, int plan_index,
+                              const char *scenario_json, uint64_t seed, const char *version,
+                              const char *dispatch, const char *reposition, int64_t t_from,
+                              int64_t t_to, int64_t *run_id, rs_err *e);
+
+/* What a run keeps (see "What a run keeps"). */
+enum { SIM_RESULTS_FULL = 0, SIM_RESULTS_ORDERS = 1, SIM_RESULTS_SUMMARY = 2 };
+/* "full", "orders", "summary" into *keep; -1 for anything else. */
+int sim_results_keep_parse(const char *name, int *keep);
+/* Orders rows per committed batch of a large run (see "Large runs"): a
+ * multiple of the 64 rows of one INSERT. */
+#define SIM_RESULTS_BATCH_ROWS 1048576
+
 /* Writes orders, drivers, kpi_series, solver ticks and the run's final
  * status, KPIs, wall time and event count, in one transaction; with cells
  * (the engine's grid, not NULL) the run's unserved_cells rows too. On error
@@ -71,6 +106,71 @@ int sim_results_begin_run(sim_results *r, const char *scenario_json, uint64_t se
 int sim_results_finish_run(sim_results *r, int64_t run_id, const sim_engine *s,
                            const sim_kpis *k, const char *status, double wall_s,
                            const city_grid *cells, rs_err *e);
+/* The same, keeping what keep says (SIM_RESULTS_*). */
+int sim_results_finish_run_keep(sim_results *r, int64_t run_id, const sim_engine *s,
+                                const sim_kpis *k, const char *status, double wall_s,
+                                const city_grid *cells, int keep, rs_err *e);
+
+/* ------------------------------------------------------------- sweeps */
+
+/* Claims the DB for the plan plan_id: recorded when the DB has none yet;
+ * RS_EINVAL when it holds another plan's runs. */
+int sim_results_sweep_claim(sim_results *r, const char *plan_id, rs_err *e);
+/* The plan the DB holds the runs of, into buf ("" when none). */
+int sim_results_sweep_plan(sim_results *r, char *buf, size_t n, rs_err *e);
+/* Deletes every row of the sweep's runs that are not completed (killed
+ * while running, interrupted, failed), in one transaction; *n (may be NULL)
+ * gets how many runs. */
+int sim_results_sweep_drop_incomplete(sim_results *r, int *n, rs_err *e);
+/* Deletes a run and every row of it, in one transaction. */
+int sim_results_drop_run(sim_results *r, int64_t run_id, rs_err *e);
+/* The keys of the sweep's completed runs, by ascending run id. */
+int sim_results_sweep_completed(sim_results *r,
+                                int (*fn)(void *arg, const char *key, rs_err *e), void *arg,
+                                rs_err *e);
+
+/* A completed run of a sweep. */
+typedef struct {
+  int64_t id;             /* run id */
+  const char *key;        /* its plan key */
+  int plan_index;         /* its place in the plan that wrote it */
+  const char *kpis;       /* the KPIs as a JSON object (sim_kpis_to_json) */
+  double wall_s;          /* wall seconds, NAN when not recorded */
+} sim_results_sweep_run;
+
+/* The sweep's completed runs, by ascending run id. */
+int sim_results_sweep_read(sim_results *r,
+                           int (*fn)(void *arg, const sim_results_sweep_run *run, rs_err *e),
+                           void *arg, rs_err *e);
+
+/* What a merge did. */
+typedef struct {
+  int sources;            /* DBs read */
+  int added;              /* runs copied */
+  int present;            /* completed runs skipped: their key was there already */
+  int incomplete;         /* runs of the sources not completed, left out */
+} sim_results_merge_stats;
+
+/* Merges the completed runs of the sweep DBs srcs into out: each key once
+ * (a key already completed in out, or earlier in the merge, is skipped, so
+ * merging again changes nothing), new run ids in the plan's order, every
+ * table's rows with them. All sources and an existing out must hold the
+ * same plan (RS_EINVAL otherwise) and the current schema (RS_EFORMAT). The
+ * merge is built in a temporary file beside out, renamed over it at the
+ * end: a merge that fails or is killed leaves out as it was. */
+int sim_results_merge(const char *out, const char *const *srcs, int n_srcs,
+                      sim_results_merge_stats *st, rs_err *e);
+
+/* A results DB as bytes (sqlite3_serialize), to send elsewhere: *img
+ * (free with sim_results_image_free) of *n bytes. */
+int sim_results_image(sim_results *r, unsigned char **img, size_t *n, rs_err *e);
+void sim_results_image_free(unsigned char *img);
+/* Merges the completed sweep runs of a DB image (sim_results_image) into r,
+ * in one transaction, as sim_results_merge does for files: each key once,
+ * new ids after r's. *run_id (may be NULL) receives the last run added, 0
+ * when none. */
+int sim_results_absorb(sim_results *r, const unsigned char *img, size_t n, int64_t *run_id,
+                       rs_err *e);
 
 /* The KPIs as a JSON object text (caller frees), NULL on no memory: the
  * catalogue's keys in its order (sim/kpi.h), the solver's only when

@@ -4,7 +4,7 @@
 # The binary comes from $RIDESIM_BIN (meson sets it). Checks: a synthetic run
 # succeeds and prints the KPI table; the main job looks like a city (few
 # expired orders, none beside a mass of idle drivers); --json prints valid JSON; --print-scenario
-# prints JSON that reads back to itself; each bad input exits non-zero with a
+# prints JSON that reads back to itself; --results keeps what it says; each bad input exits non-zero with a
 # one-line message and leaves no run in the results DB; an unknown flag exits 2
 # with the usage line; SIGINT stops a paced run with exit 130, status
 # 'interrupted' and the orders so far kept. Needs python3 (JSON and SQLite
@@ -116,6 +116,35 @@ if [ "$(sql ok.db "SELECT count(*) FROM (SELECT order_id, status, t_match, drive
   ok "a repeated run gives identical results"
 else
   bad "a repeated run gives identical results"
+fi
+
+# --results: what the DB keeps. orders and summary have the same KPIs as the
+# full run (the solver's wall-clock microseconds aside); orders keeps every order and driver but no
+# solver tick, summary keeps the KPIs and their series only.
+"$BIN" run --orders 20000 --dispatch batch-distance --results full --out keep-full.db >/dev/null 2>&1
+"$BIN" run --orders 20000 --dispatch batch-distance --results orders --out keep-orders.db >/dev/null 2>&1
+"$BIN" run --orders 20000 --dispatch batch-distance --results summary --out keep-sum.db >/dev/null 2>&1
+KPIS="SELECT json_remove(kpis, '\$.solve_p50_us', '\$.solve_p99_us', '\$.solve_max_us') FROM runs"
+kpis_full=$(sql keep-full.db "$KPIS")
+if [ -n "$kpis_full" ] && [ "$(sql keep-orders.db "$KPIS")" = "$kpis_full" ] &&
+   [ "$(sql keep-sum.db "$KPIS")" = "$kpis_full" ] &&
+   [ "$(sql keep-full.db "SELECT count(*) FROM solver_ticks")" -gt 0 ] &&
+   [ "$(sql keep-orders.db "SELECT count(*) FROM solver_ticks")" = 0 ] &&
+   [ "$(sql keep-orders.db "SELECT count(*) FROM orders")" = "$(sql keep-full.db "SELECT count(*) FROM orders")" ] &&
+   [ "$(sql keep-orders.db "SELECT count(*) FROM drivers")" = "$(sql keep-full.db "SELECT count(*) FROM drivers")" ] &&
+   [ "$(sql keep-sum.db "SELECT count(*) FROM orders") $(sql keep-sum.db "SELECT count(*) FROM drivers") $(sql keep-sum.db "SELECT count(*) FROM solver_ticks")" = "0 0 0" ] &&
+   [ "$(sql keep-sum.db "SELECT count(*) FROM kpi_series")" = "$(sql keep-full.db "SELECT count(*) FROM kpi_series")" ] &&
+   [ "$(sql keep-sum.db "SELECT status FROM runs")" = completed ]; then
+  ok "--results full|orders|summary: the same KPIs, the rows each keeps"
+else
+  bad "--results full|orders|summary: the same KPIs, the rows each keeps"
+fi
+"$BIN" run --orders 2000 --results some --out keep-bad.db >out.txt 2>err.txt
+rc=$?
+if [ $rc -eq 2 ] && grep -q "expected full, orders or summary" err.txt && [ "$(runs_in keep-bad.db)" = 0 ]; then
+  ok "--results with an unknown value exits 2 and runs nothing"
+else
+  bad "--results with an unknown value exits 2 and runs nothing" "exit $rc" "$(cat err.txt)"
 fi
 
 "$BIN" run --drivers 123 --dispatch batch-distance --from 07:00 --to 09:30 --print-scenario \

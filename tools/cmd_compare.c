@@ -283,7 +283,8 @@ static int finish(const cmp_args *a, const run_compare *c, int base) {
   rs_err e;
   rs_err_clear(&e);
   if (!failed) {
-    compareout o = {c, a->seeds, a->n_seeds, a->n_repo, base, a->sc.out};
+    compareout o;
+    compareout_of_compare(&o, c, a->seeds, a->n_seeds, a->n_repo, base, a->sc.out);
     if (a->json) {
       if (compareout_json(&o) != 0) failed = 1;
     } else if (a->csv) {

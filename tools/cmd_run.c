@@ -31,8 +31,8 @@
 #define RUN_USAGE                                                                  \
   "ridesim run [--trips DB | --synthetic] [--day YYYY-MM-DD] [--from HH:MM --to HH:MM]\n" \
   "            [--drivers N] [--dispatch NAME] [--reposition NAME] [--seed S]\n"   \
-  "            [--scenario FILE.json] [--out DB] [--json] [--speed X] [--print-scenario]\n" \
-  "            [--serve [ADDR:]PORT]"
+  "            [--scenario FILE.json] [--out DB] [--results full|orders|summary]\n"       \
+  "            [--json] [--speed X] [--print-scenario] [--serve [ADDR:]PORT]"
 
 static void run_help(void) {
   printf("usage: %s\n\n", RUN_USAGE);
@@ -41,6 +41,8 @@ static void run_help(void) {
   runopts_help(RUNOPTS_ALL);
   printf("run:\n"
          "  --out DB              results database (default ./ridesim-results.db)\n"
+         "  --results KEEP        what the DB keeps of the run: full (default), orders (all\n"
+         "                        but the solver's ticks), summary (KPIs, series, cells)\n"
          "  --value-out FILE      save the run's value table at the end (v1d3)\n"
          "  --json                print the KPIs as JSON instead of a table\n"
          "  --check-invariants    check the engine's invariants at every tick\n"
@@ -51,7 +53,7 @@ static void run_help(void) {
          "and exits with 130.\n");
 }
 
-enum { OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_VOUT, OPT_SERVE };
+enum { OPT_JSON = 256, OPT_CHECK, OPT_PRINT, OPT_HELP, OPT_VOUT, OPT_SERVE, OPT_RESULTS };
 
 static const struct option RUN_OWN[] = {
   {"json", no_argument, NULL, OPT_JSON},
@@ -60,6 +62,7 @@ static const struct option RUN_OWN[] = {
   {"help", no_argument, NULL, OPT_HELP},
   {"value-out", required_argument, NULL, OPT_VOUT},
   {"serve", required_argument, NULL, OPT_SERVE},
+  {"results", required_argument, NULL, OPT_RESULTS},
   {NULL, 0, NULL, 0},
 };
 
@@ -67,6 +70,7 @@ typedef struct {
   sim_scenario sc;
   int city_given;   /* --city or the scenario named one */
   int json, check, print;
+  int keep;         /* what the results keep: SIM_RESULTS_* (--results) */
   char value_out[SIM_PATH_MAX]; /* save the run's value table here */
   int serve;        /* --serve given */
   view_run view;    /* ... where, and the viewer while the run goes */
@@ -96,6 +100,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case OPT_JSON: a->json = 1; break;
     case OPT_CHECK: a->check = 1; break;
     case OPT_PRINT: a->print = 1; break;
+    case OPT_RESULTS:
+      if (sim_results_keep_parse(optarg, &a->keep) != 0)
+        return BAD("--results: expected full, orders or summary, got '%s'", optarg);
+      break;
     case OPT_VOUT:
       if (strlen(optarg) >= sizeof a->value_out) return BAD("--value-out: path too long");
       /* checked now: a run of hours must not end in a table that cannot be saved */
@@ -183,6 +191,7 @@ int cmd_run(int argc, char **argv) {
   o.version = RIDESIM_VERSION;
   o.check = a.check;
   o.value_out = a.value_out;
+  o.keep = a.keep;
   run_life l;
   run_life_init(&l, &o);
   int status = 1;

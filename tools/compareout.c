@@ -17,10 +17,36 @@
 
 /* "fcfs-nearest" when one repositioning policy, else "fcfs-nearest/stay". */
 static void combo_name(const compareout *o, int combo, char *buf, size_t n) {
-  if (o->n_reposition == 1) snprintf(buf, n, "%s", run_compare_dispatch(o->cmp, combo));
-  else
-    snprintf(buf, n, "%s/%s", run_compare_dispatch(o->cmp, combo),
-             run_compare_reposition(o->cmp, combo));
+  if (o->n_reposition == 1) snprintf(buf, n, "%s", o->dispatch(o->src, combo));
+  else snprintf(buf, n, "%s/%s", o->dispatch(o->src, combo), o->reposition(o->src, combo));
+}
+
+static const char *cmp_dispatch(const void *src, int combo) {
+  return run_compare_dispatch(src, combo);
+}
+static const char *cmp_reposition(const void *src, int combo) {
+  return run_compare_reposition(src, combo);
+}
+static const double *cmp_values(const void *src, int combo, int kpi) {
+  return run_compare_values(src, combo, kpi);
+}
+
+void compareout_of_compare(compareout *o, const run_compare *c, const uint64_t *seeds,
+                           int n_seeds, int n_reposition, int base, const char *results) {
+  memset(o, 0, sizeof *o);
+  o->src = c;
+  o->n_combos = run_compare_n_combos(c);
+  o->dispatch = cmp_dispatch;
+  o->reposition = cmp_reposition;
+  o->values = cmp_values;
+  o->n = n_seeds;
+  o->seeds = seeds;
+  o->over = "seeds";
+  o->by = "seed";
+  o->n_reposition = n_reposition;
+  o->base = base;
+  o->results = results;
+  run_compare_run_ids(c, &o->id_min, &o->id_max);
 }
 
 /* ---------------------------------------------------------- while it runs */
@@ -103,9 +129,9 @@ typedef struct {
 } cmp_cell;
 
 static void stat_cell(const compareout *o, int combo, int kpi, cmp_cell *out) {
-  const double *v = run_compare_values(o->cmp, combo, kpi);
-  const double *bv = run_compare_values(o->cmp, o->base, kpi);
-  size_t n = (size_t)o->n_seeds;
+  const double *v = o->values(o->src, combo, kpi);
+  const double *bv = o->values(o->src, o->base, kpi);
+  size_t n = (size_t)o->n;
   run_stat_of(v, n, &out->s);
   out->is_base = combo == o->base;
   run_stat b;
@@ -120,11 +146,10 @@ static void fmt_num(char *buf, size_t n, double v, int dec, int sign) {
 }
 
 void compareout_table(const compareout *o) {
-  const run_compare *c = o->cmp;
   char bname[2 * SIM_NAME_MAX + 2];
   combo_name(o, o->base, bname, sizeof bname);
   int w = 12;
-  for (int i = 0; i < run_compare_n_combos(c); i++) {
+  for (int i = 0; i < o->n_combos; i++) {
     char nm[2 * SIM_NAME_MAX + 2];
     combo_name(o, i, nm, sizeof nm);
     if ((int)strlen(nm) > w) w = (int)strlen(nm);
@@ -135,7 +160,7 @@ void compareout_table(const compareout *o) {
     const sim_kpi_def *kd = run_report_kpi(k);
     if (kd->unit[0]) printf("%s (%s)\n", kd->label, kd->unit);
     else printf("%s\n", kd->label);
-    for (int i = 0; i < run_compare_n_combos(c); i++) {
+    for (int i = 0; i < o->n_combos; i++) {
       cmp_cell cc;
       stat_cell(o, i, k, &cc);
       char nm[2 * SIM_NAME_MAX + 2], m[32], lo[32], hi[32], ci[80];
@@ -161,7 +186,7 @@ void compareout_table(const compareout *o) {
     }
   }
   printf("rates in %%, differences of rates in percentage points; intervals: Student t over\n"
-         "%d seeds, differences paired by seed against %s\n", o->n_seeds, bname);
+         "%d %s, differences paired by %s against %s\n", o->n, o->over, o->by, bname);
 }
 
 static void csv_num(double v) {
@@ -170,17 +195,18 @@ static void csv_num(double v) {
 }
 
 void compareout_csv(const compareout *o) {
-  const run_compare *c = o->cmp;
   char bname[2 * SIM_NAME_MAX + 2];
-  snprintf(bname, sizeof bname, "%s/%s", run_compare_dispatch(c, o->base),
-           run_compare_reposition(c, o->base));
-  printf("dispatch,reposition,kpi,n,mean,sd,ci_low,ci_high,baseline,diff_n,diff_mean,"
-         "diff_ci_low,diff_ci_high,diff_rel_pct\n");
-  for (int i = 0; i < run_compare_n_combos(c); i++)
+  snprintf(bname, sizeof bname, "%s/%s", o->dispatch(o->src, o->base),
+           o->reposition(o->src, o->base));
+  if (!o->no_header)
+    printf("%sdispatch,reposition,kpi,n,mean,sd,ci_low,ci_high,baseline,diff_n,diff_mean,"
+           "diff_ci_low,diff_ci_high,diff_rel_pct\n", o->group != NULL ? "group," : "");
+  for (int i = 0; i < o->n_combos; i++)
     for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
       cmp_cell cc;
       stat_cell(o, i, k, &cc);
-      printf("%s,%s,%s,%zu", run_compare_dispatch(c, i), run_compare_reposition(c, i),
+      if (o->group != NULL) printf("%s,", o->group);
+      printf("%s,%s,%s,%zu", o->dispatch(o->src, i), o->reposition(o->src, i),
              run_report_kpi(k)->field, cc.s.n);
       csv_num(cc.s.mean);
       csv_num(cc.s.sd);
@@ -202,28 +228,32 @@ void compareout_csv(const compareout *o) {
 
 static cJSON *json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-int compareout_json(const compareout *o) {
-  const run_compare *c = o->cmp;
-  int64_t id_min, id_max;
-  run_compare_run_ids(c, &id_min, &id_max);
+cJSON *compareout_json_object(const compareout *o) {
+  int64_t id_min = o->id_min, id_max = o->id_max;
   cJSON *root = cJSON_CreateObject();
-  cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
-  for (int i = 0; i < o->n_seeds; i++)
-    cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)o->seeds[i]));
+  if (o->seeds != NULL) {
+    cJSON *seeds = cJSON_AddArrayToObject(root, "seeds");
+    for (int i = 0; i < o->n; i++)
+      cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)o->seeds[i]));
+  } else {
+    cJSON *pairs = cJSON_AddArrayToObject(root, "pairs");
+    for (int i = 0; i < o->n; i++)
+      cJSON_AddItemToArray(pairs, cJSON_CreateString(o->pair(o->src, i)));
+  }
   cJSON *b = cJSON_AddObjectToObject(root, "baseline");
-  cJSON_AddStringToObject(b, "dispatch", run_compare_dispatch(c, o->base));
-  cJSON_AddStringToObject(b, "reposition", run_compare_reposition(c, o->base));
+  cJSON_AddStringToObject(b, "dispatch", o->dispatch(o->src, o->base));
+  cJSON_AddStringToObject(b, "reposition", o->reposition(o->src, o->base));
   cJSON_AddStringToObject(root, "results", o->results);
   cJSON_AddNumberToObject(root, "run_id_min", (double)id_min);
   cJSON_AddNumberToObject(root, "run_id_max", (double)id_max);
   cJSON *rows = cJSON_AddArrayToObject(root, "rows");
-  for (int i = 0; i < run_compare_n_combos(c); i++)
+  for (int i = 0; i < o->n_combos; i++)
     for (int k = 0; k < RUN_REPORT_N_KPIS; k++) {
       cmp_cell cc;
       stat_cell(o, i, k, &cc);
       cJSON *r = cJSON_CreateObject();
-      cJSON_AddStringToObject(r, "dispatch", run_compare_dispatch(c, i));
-      cJSON_AddStringToObject(r, "reposition", run_compare_reposition(c, i));
+      cJSON_AddStringToObject(r, "dispatch", o->dispatch(o->src, i));
+      cJSON_AddStringToObject(r, "reposition", o->reposition(o->src, i));
       cJSON_AddStringToObject(r, "kpi", run_report_kpi(k)->field);
       cJSON_AddNumberToObject(r, "n", (double)cc.s.n);
       cJSON_AddItemToObject(r, "mean", json_num(cc.s.mean));
@@ -242,7 +272,12 @@ int compareout_json(const compareout *o) {
       }
       cJSON_AddItemToArray(rows, r);
     }
-  char *s = cJSON_Print(root);
+  return root;
+}
+
+int compareout_json(const compareout *o) {
+  cJSON *root = compareout_json_object(o);
+  char *s = root != NULL ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
   if (s == NULL) return -1;
   printf("%s\n", s);

@@ -31,18 +31,38 @@ void compareout_done(compareout_term *t, const run_compare *c);
 
 /* ------------------------------------------------------------- at the end */
 
+/* What is printed: the KPI values of each combination, n of them (one per
+ * seed, or per (seed, day) pair of a sweep's group), from a comparison or a
+ * sweep's DB through the accessors. */
 typedef struct {
-  const run_compare *cmp;  /* run */
-  const uint64_t *seeds;   /* the seeds, in order */
-  int n_seeds;
+  const void *src;                                       /* the accessors' argument */
+  int n_combos;
+  const char *(*dispatch)(const void *src, int combo);
+  const char *(*reposition)(const void *src, int combo);
+  const double *(*values)(const void *src, int combo, int kpi); /* n of them */
+  int n;                   /* values per combination */
+  const uint64_t *seeds;   /* JSON's "seeds" (a comparison); NULL: "pairs" below */
+  const char *(*pair)(const void *src, int i);           /* JSON's "pairs" (a sweep) */
+  const char *over;        /* the table's footer: intervals over n <over> */
+  const char *by;          /* ... differences paired by <by> */
   int n_reposition;        /* names carry "/reposition" when more than one */
   int base;                /* the baseline combination */
   const char *results;     /* the results DB's path */
+  int64_t id_min, id_max;  /* the runs' ids in it */
+  const char *group;       /* a sweep's group: CSV rows start with it; NULL: none */
+  int no_header;           /* CSV: leave the header out (a later group) */
 } compareout;
+
+/* The output of a comparison (its accessors). */
+void compareout_of_compare(compareout *o, const run_compare *c, const uint64_t *seeds,
+                           int n_seeds, int n_reposition, int base, const char *results);
 
 void compareout_table(const compareout *o);
 void compareout_csv(const compareout *o);
 /* 0, or -1 when the JSON cannot be made (out of memory). */
 int compareout_json(const compareout *o);
+/* The same as a cJSON object (the caller deletes it); NULL: out of memory. */
+struct cJSON;
+struct cJSON *compareout_json_object(const compareout *o);
 
 #endif

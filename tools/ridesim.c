@@ -22,6 +22,8 @@ static const command commands[] = {
   {"train", cmd_train, "train a value table offline on historical trips"},
   {"value", cmd_value, "inspect and export value tables (value info, value export)"},
   {"compare", cmd_compare, "compare policies over seeds in parallel, with confidence intervals"},
+  {"sweep", cmd_sweep, "run a plan's runs (days x seeds x policies x fleets ...), or a shard of them"},
+  {"merge", cmd_merge, "merge the results DBs of a sweep's shards into one"},
   {"report", cmd_report, "write the HTML report of a results DB"},
   {"view", cmd_view, "replay a stored run in a browser (pause, speed, seek)"},
   {"export", cmd_export, "export a stored run's trajectories (kepler.gl layers)"},
