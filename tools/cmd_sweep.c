@@ -3,8 +3,7 @@
  * a shard of them (a job array's task), or spread over MPI ranks; then,
  * for a whole plan, compare's tables of every group read back from the
  * results DB (tools/sweepout.c over run/sweepstat.h), so that a resumed,
- * merged or MPI-written DB
- * prints the same tables as a local one.
+ * merged or MPI-written DB prints the same tables as a local one.
  *
  * Running a plan against a DB that holds some of its runs runs the others
  * only (resume); a DB that holds them all runs nothing and prints the
