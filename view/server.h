@@ -32,6 +32,12 @@
  * server when the last close callback has run, so the caller must run the
  * loop afterwards (sim_loop_free does) and must not touch the server
  * again. Everything runs on the loop's thread.
+ *
+ * Why not a library: the viewer needs GET, a one-line POST and one-way
+ * Server-Sent Events, no WebSocket, TLS or HTTP/2. Debian's libwebsockets
+ * can run on a libuv loop, but brings its own context, protocol tables
+ * and timers to a run's loop and a dependency to every build for what is
+ * here a request parser (view/http.h, fuzzed) and this file.
  */
 #ifndef VIEW_SERVER_H
 #define VIEW_SERVER_H
