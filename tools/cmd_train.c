@@ -60,6 +60,8 @@ static void train_help(void) {
          "                       `ridesim calibrate` wrote; default: the built-in)\n"
          "  --network FILE       time unrecorded trips on this road network, as a run\n"
          "                       with --network does (the city's network_factors apply)\n"
+         "  --online             learn instead by replaying the days with a fleet and\n"
+         "                       the online learner ('ridesim train --online --help')\n"
          "  --out VALUE.db       value table file to write (replaced atomically)\n"
          "  --help               this text\n",
          TRAIN_USAGE, TRAIN_MAX_DAYS, VAL_SLOT_DEFAULT_S / 60,
@@ -116,6 +118,8 @@ static int parse_days(const char *list, int64_t *days, size_t *n, char *err, siz
 }
 
 int cmd_train(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--online") == 0) return cmd_train_online(argc, argv);
   static const struct option opts[] = {
       {"trips", required_argument, NULL, 'i'},
       {"days", required_argument, NULL, 'd'},
