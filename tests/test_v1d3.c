@@ -22,6 +22,8 @@
  *    dt) / tau) / sum by a chi-square test at a fixed seed, the own cell
  *    reported as "stay" (-1), with drive times from the great-circle travel
  *    model and from a model of the test's own whose places are nodes;
+ *  - warm start: a table saved half-way and loaded into a second online
+ *    model learns on exactly as the first does;
  *  - the modes and disp_v1d3_new's refusals.
  */
 #include <check.h>
@@ -38,6 +40,7 @@
 #include "dispatch/policy.h"
 #include "dispatch/v1d3.h"
 #include "tests/testutil.h"
+#include "value/vstore.h"
 #include "value/vtable.h"
 
 #define MONDAY 1454284800LL /* 2016-02-01 00:00 local, a Monday */
@@ -1293,6 +1296,84 @@ START_TEST(offline_is_frozen) {
 }
 END_TEST
 
+/* Two tables state by state (V, its fallback reads, the layer): the same
+ * counts, values within tol relative. */
+static void assert_tables_close(const val_table *a, const val_table *b, double tol,
+                                const char *what) {
+  int32_t nc = val_table_n_cells(a);
+  for (int32_t d = 0; d < val_table_config(a)->day_types; d++) {
+    int64_t t0 = state_time(a, d, 0);
+    for (int32_t s = 0; s < val_table_n_slots(a); s++)
+      for (int32_t c = 0; c < nc; c++) {
+        int64_t ts = t0 + (int64_t)s * val_table_config(a)->slot_s;
+        double x = val_table_get(a, c, ts), y = val_table_get(b, c, ts);
+        CHECK(val_table_count(a, d, s, c) == val_table_count(b, d, s, c) &&
+                  fabs(x - y) <= tol * (1 + fabs(x)),
+              "%s: state (%d, %d, %d): %.17g vs %.17g", what, d, s, c, x, y);
+      }
+    ck_assert_int_eq(val_table_free_seen(a, d), val_table_free_seen(b, d));
+    for (int32_t c = 0; c < nc; c++) {
+      double x = val_table_free_get(a, c, t0), y = val_table_free_get(b, c, t0);
+      CHECK(val_table_free_count(a, d, c) == val_table_free_count(b, d, c) &&
+                fabs(x - y) <= tol * (1 + fabs(x)),
+            "%s: layer (%d, %d): %.17g vs %.17g", what, d, c, x, y);
+    }
+  }
+}
+
+/* Warm start round trip: an online model learns from nothing, its table is
+ * saved (value/vstore) half-way; a second online model starts from the
+ * saved file and sees the same later reports as the first: both end with
+ * the same table, the layer included. The saved table is the state of
+ * learning, nothing else is. Not bit for bit: a loaded table's per-slot
+ * sums behind the global fallback are recomputed (val_table_resum), a live
+ * one's carry the rounding of its incremental writes, so fallback reads
+ * differ in the last digits. _i: one or two day types. */
+START_TEST(warm_start_round_trip) {
+  char dir[256], path[300];
+  ck_assert_ptr_nonnull(test_tmpdir(dir, sizeof dir));
+  snprintf(path, sizeof path, "%s/warm.db", dir);
+  disp_v1d3_opts o = opts_for(DISP_V1D3_ONLINE);
+  o.cfg = make_config(1 + _i, 0.9);
+  o.lr = 0.1;
+  disp_v1d3 *a = new_model(&o, NULL);
+  disp_observer oa = disp_v1d3_observer(a);
+  pcg32 r;
+  pcg32_seed(&r, 515 + (uint64_t)_i, 1);
+  report_buf rb;
+  random_orders(&r, rb.orders, N_ORD);
+  int64_t now = MONDAY + 4 * DAY_S + 22 * 3600; /* a Friday night into Saturday */
+  for (int32_t n = 0; n < 1500; n++, now += 10) {
+    random_report(&r, &rb, now, 10);
+    oa.observe(oa.ctx, &rb.r);
+  }
+  rs_err e = {0};
+  val_meta meta;
+  memset(&meta, 0, sizeof meta);
+  snprintf(meta.city, sizeof meta.city, "%s", city.name);
+  ck_assert_msg(val_store_save(path, disp_v1d3_table(a), &city, &meta, &e) == 0, "%s", e.msg);
+  val_table *loaded = NULL;
+  ck_assert_msg(val_store_load(path, &city, &grid, &loaded, &meta, &e) == 0, "%s", e.msg);
+  disp_v1d3 *b = new_model(&o, loaded);
+  ck_assert_ptr_eq(disp_v1d3_table(b), loaded); /* the model learns in it */
+  assert_tables_close(disp_v1d3_table(a), disp_v1d3_table(b), 1e-12, "loaded");
+  int64_t seen;
+  val_table_stats(disp_v1d3_table(b), NULL, NULL, &seen);
+  ck_assert_int_gt(seen, 50);
+  disp_observer ob = disp_v1d3_observer(b);
+  for (int32_t n = 0; n < 1500; n++, now += 10) {
+    random_report(&r, &rb, now, 10);
+    oa.observe(oa.ctx, &rb.r);
+    ob.observe(ob.ctx, &rb.r);
+  }
+  assert_tables_close(disp_v1d3_table(a), disp_v1d3_table(b), 1e-9, "continued");
+  disp_v1d3_free(a);
+  disp_v1d3_free(b);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------------- the suite */
 
 static Suite *v1d3_suite(void) {
@@ -1307,6 +1388,7 @@ static Suite *v1d3_suite(void) {
   tcase_add_loop_test(tc, observer_against_mirror, 0, 2);
   tcase_add_loop_test(tc, ensemble_blends_once_per_period, 0, 2);
   tcase_add_test(tc, offline_is_frozen);
+  tcase_add_loop_test(tc, warm_start_round_trip, 0, 2);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_v1d3_reposition");
   tcase_add_loop_test(tc, reposition_softmax, 0, 4);

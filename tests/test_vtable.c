@@ -2,7 +2,8 @@
  * Tests of value/vtable: hand-computed TD(0) steps, discount and spread
  * reward, blending, the fallback rules for unseen states, day types and slot
  * boundaries (negative times included), statistics, clone independence and
- * val_table_new's refusals; then the table against a plain-array reference
+ * val_table_new's refusals; the time-free layer as the prior of unseen
+ * states; the flatten ablation against its definition; then the table against a plain-array reference
  * on random TD sequences where every state is seen first (so no fallback is
  * involved and both sides compute the same formula).
  */
@@ -583,6 +584,144 @@ START_TEST(test_against_reference) {
 }
 END_TEST
 
+/* --- the time-free layer as the prior ----------------------------------------- */
+
+/* V's unseen states read the layer once it has learnt anything for their
+ * day type: U(cell), else the mean of U's updated neighbours, else the mean
+ * of every updated cell; an empty layer leaves V's own chain. */
+START_TEST(test_free_prior) {
+  val_table *t = new_table(2);
+  int64_t at = MONDAY + 9 * 3600, sat = SATURDAY + 9 * 3600;
+  int32_t s = val_table_slot(t, at);
+  /* the slot's own neighbours, while the layer is empty */
+  val_table_set(t, 0, s, nb[0], 40.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 40.0, EPS);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 0);
+  ck_assert_double_eq(val_table_free_mean(t, 0), 0.0);
+  ck_assert_double_eq(val_table_free_get(t, centre, at), 0.0);
+  /* U(nb[2]) and U(nb[4]) learnt: centre (unseen in V and U) reads their
+   * mean, whatever V's neighbours say */
+  val_table_free_set(t, 0, nb[2], 4.0, 1);
+  val_table_free_set(t, 0, nb[4], 10.0, 3);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 2);
+  ck_assert_double_eq_tol(val_table_free_mean(t, 0), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_free_get(t, centre, at), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at + 3600), 7.0, EPS); /* any slot */
+  /* a cell far from both: the mean of the layer */
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at), 7.0, EPS);
+  val_table_free_set(t, 0, nb[3], 1.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at), 5.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 5.0, EPS);
+  /* its own U first */
+  val_table_free_set(t, 0, centre, -3.0, 2);
+  ck_assert_double_eq(val_table_get(t, centre, at), -3.0);
+  ck_assert_double_eq(val_table_free_raw(t, 0, centre), -3.0);
+  ck_assert_uint_eq(val_table_free_count(t, 0, centre), 2);
+  /* a seen state of V is its own value */
+  ck_assert_double_eq(val_table_get(t, nb[0], at), 40.0);
+  /* the weekend's layer is empty: V's own chain there */
+  val_table_set(t, 1, s, nb[1], 8.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, centre, sat), 8.0, EPS);
+  ck_assert_double_eq(val_table_free_get(t, centre, sat), 0.0);
+  /* a count of 0 forgets a cell of the layer */
+  val_table_free_set(t, 0, centre, 99.0, 0);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 3);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 5.0, EPS);
+  ck_assert_double_eq(val_table_free_get(t, -1, at), 0.0);
+  ck_assert_double_eq(val_table_free_get(t, grid.n_cells, at), 0.0);
+  /* an update of an unseen cell of U starts from its fallback (5) */
+  double err = val_table_free_update(t, centre, at, 17.0, 0.5);
+  ck_assert_double_eq_tol(err, 12.0, EPS);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, centre), 11.0, EPS);
+  ck_assert_uint_eq(val_table_free_count(t, 0, centre), 1);
+  /* a TD step of V bootstraps an unseen next state from U: target 2 +
+   * 0.9^(600 / 600) U(far_cell) = 2 + 0.9 x mean(4, 10, 1, 11) */
+  double u_far = (4.0 + 10.0 + 1.0 + 11.0) / 4;
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at + 600), u_far, EPS);
+  val_table_td_r(t, nb[0], at, far_cell, at + 600, 2.0, 1.0);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s, nb[0]), 2.0 + 0.9 * u_far, 1e-12);
+  /* and U's own TD step reads U */
+  val_table_free_td_r(t, nb[2], at, far_cell, at + 600, 2.0, 1.0);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, nb[2]), 2.0 + 0.9 * u_far, 1e-12);
+  val_table_free(t);
+}
+END_TEST
+
+/* --- val_table_flatten -------------------------------------------------------- */
+
+/* A random table flattened, against the definition computed here: every
+ * state of a (day type, slot) with a seen state the mean of that slot's seen
+ * states (the unseen ones counted once), every seen cell of the layer the
+ * mean of its day type's; empty slots untouched; every cell reads the same
+ * at any time (an empty slot reads the flat layer); a second flatten
+ * changes nothing. */
+START_TEST(test_flatten_reference) {
+  val_table *t = new_table(2);
+  pcg32 r;
+  pcg32_seed(&r, 31 + (uint64_t)_i, 5);
+  int32_t ns = val_table_n_slots(t), nc = grid.n_cells;
+  for (int32_t d = 0; d < 2; d++) {
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t c = 0; c < nc; c++)
+        if (pcg32_bounded(&r, 3) == 0)
+          val_table_set(t, d, s, c, 100 * pcg32_double(&r) - 20, 1 + pcg32_bounded(&r, 9));
+    for (int32_t c = 0; c < nc; c++)
+      if (pcg32_bounded(&r, 2) == 0 && !(_i == 1 && d == 1))
+        val_table_free_set(t, d, c, 60 * pcg32_double(&r), 1 + pcg32_bounded(&r, 5));
+  }
+  val_table *orig = val_table_clone(t);
+  ck_assert_ptr_nonnull(orig);
+  val_table_flatten(t);
+  for (int32_t d = 0; d < 2; d++) {
+    for (int32_t s = 0; s < ns; s++) {
+      double sum = 0;
+      int32_t n = 0;
+      for (int32_t c = 0; c < nc; c++)
+        if (val_table_count(orig, d, s, c) > 0) sum += val_table_raw(orig, d, s, c), n++;
+      for (int32_t c = 0; c < nc; c++) {
+        uint32_t k = val_table_count(orig, d, s, c);
+        if (n == 0) {
+          ck_assert_uint_eq(val_table_count(t, d, s, c), 0);
+          continue;
+        }
+        ck_assert_uint_eq(val_table_count(t, d, s, c), k > 0 ? k : 1);
+        ck_assert_double_eq_tol(val_table_raw(t, d, s, c), sum / n, 1e-9);
+      }
+    }
+    double fsum = 0;
+    int32_t fn = 0;
+    for (int32_t c = 0; c < nc; c++)
+      if (val_table_free_count(orig, d, c) > 0) fsum += val_table_free_raw(orig, d, c), fn++;
+    ck_assert_int_eq(val_table_free_seen(t, d), fn);
+    for (int32_t c = 0; c < nc; c++) {
+      ck_assert_uint_eq(val_table_free_count(t, d, c), val_table_free_count(orig, d, c));
+      if (fn > 0)
+        /* seen or not, every cell reads the layer's mean now */
+        ck_assert_double_eq_tol(val_table_free_get(t, c, d ? SATURDAY : MONDAY), fsum / fn,
+                                1e-9);
+    }
+  }
+  /* what a policy reads is the same in every cell of a slot (an empty slot
+   * too: some are, with 1/3 of the cells seen at random) */
+  for (int64_t at = MONDAY; at < MONDAY + 2 * 86400 && at < SATURDAY + 86400; at += 600) {
+    int64_t when = at < MONDAY + 86400 ? at : SATURDAY + (at - MONDAY - 86400);
+    double v0 = val_table_get(t, centre, when);
+    for (int32_t c = 0; c < nc; c++)
+      ck_assert_double_eq_tol(val_table_get(t, c, when), v0, 1e-9);
+  }
+  val_table *once = val_table_clone(t);
+  val_table_flatten(t);
+  for (int32_t d = 0; d < 2; d++)
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t c = 0; c < nc; c++)
+        ck_assert_double_eq_tol(val_table_raw(t, d, s, c), val_table_raw(once, d, s, c), 1e-9);
+  val_table_free(once);
+  val_table_free(orig);
+  val_table_free(t);
+}
+END_TEST
+
 /* One TCase per public function, each with the grid fixture. */
 static TCase *add_case(Suite *s, const char *name) {
   TCase *tc = tcase_create(name);
@@ -611,6 +750,8 @@ static Suite *vtable_suite(void) {
   tcase_add_test(add_case(s, "val_table_blend"), test_blend);
   tcase_add_test(add_case(s, "val_table_stats"), test_stats);
   tcase_add_test(add_case(s, "val_table_clone"), test_clone_independent);
+  tcase_add_test(add_case(s, "val_table_free_get"), test_free_prior);
+  tcase_add_loop_test(add_case(s, "val_table_flatten"), test_flatten_reference, 0, 2);
   return s;
 }
 

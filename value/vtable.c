@@ -318,9 +318,12 @@ void val_table_flatten(val_table *t) {
   for (size_t s = 0; s < slots; s++) {
     if (t->slot_seen[s] == 0) continue;
     double mean = t->slot_sum[s] / t->slot_seen[s];
+    /* unseen states too: left unseen they would read the layer, not the
+     * slot, and which cells were seen would still tell places apart */
     for (int32_t c = 0; c < t->n_cells; c++) {
       size_t i = s * (size_t)t->n_cells + (size_t)c;
-      if (t->n[i] > 0) t->v[i] = mean;
+      t->v[i] = mean;
+      if (t->n[i] == 0) t->n[i] = 1;
     }
   }
   for (int32_t d = 0; d < t->cfg.day_types; d++) {

@@ -132,10 +132,12 @@ void val_table_resum(val_table *t);
 void val_table_stats(const val_table *t, double *mean_seen, double *max_abs,
                      int64_t *n_seen);
 
-/* The ablation of space: every seen state of a (day type, slot) becomes the
- * mean of that slot's seen states, and every seen cell of the time-free
- * layer the mean of the layer's seen cells of its day type. What the table
- * says about time is kept; what it says about places is gone. */
+/* The ablation of space: every state of a (day type, slot) with any seen
+ * state becomes the mean of that slot's seen states (its unseen states are
+ * counted seen once, so that they read the slot's mean and not the prior),
+ * and every seen cell of the time-free layer the mean of the layer's seen
+ * cells of its day type. What the table says about time is kept; what it
+ * says about places is gone: every cell reads the same value at any time. */
 void val_table_flatten(val_table *t);
 
 /* ------------------------------------------------ the time-free layer U */
