@@ -33,7 +33,8 @@
 /* v1d3's options, in the order of its schema. */
 enum {
   V1D3_MODE, V1D3_TABLE, V1D3_LR, V1D3_GAMMA, V1D3_SLOT, V1D3_SPLIT, V1D3_ENS_PERIOD,
-  V1D3_ENS_W, V1D3_TAU, V1D3_REPO_RADIUS, V1D3_SERVE_FIRST, V1D3_N_OPTS
+  V1D3_ENS_W, V1D3_TAU, V1D3_REPO_RADIUS, V1D3_SERVE_FIRST, V1D3_REPO_MIN_GAIN,
+  V1D3_LEARN_FREE, V1D3_FLATTEN, V1D3_N_OPTS
 };
 
 /* The modes by their DISP_V1D3_* index. */
@@ -52,7 +53,8 @@ static const disp_opt_spec V1D3_OPTS[V1D3_N_OPTS] = {
                  .alias = "value.mode"},
   [V1D3_TABLE] = {.key = "table", .type = DISP_OPT_PATH, .def_str = NULL,
                   .flag = "value-table", .metavar = "FILE",
-                  .help = "trained table from 'ridesim train' (offline, ensemble)",
+                  .help = "a table from 'ridesim train' or --value-out: required by offline "
+                          "and ensemble, the starting point of online (warm start)",
                   .alias = "value.table"},
   [V1D3_LR] = {.key = "lr", .type = DISP_OPT_NUMBER, .def = VAL_LR_DEFAULT, .lo = 0, .hi = 1,
                .flag = "lr", .metavar = "X", .help = "online TD learning rate",
@@ -86,6 +88,18 @@ static const disp_opt_spec V1D3_OPTS[V1D3_N_OPTS] = {
                                 "maximises the value; false: V1D3's weights alone, leaving "
                                 "orders whose every edge scores <= 0",
                         .alias = "value.serve_first"},
+  [V1D3_REPO_MIN_GAIN] = {.key = "repo_min_gain", .type = DISP_OPT_NUMBER,
+                          .def = DISP_V1D3_REPO_MIN_GAIN, .lo = 0, .hi = 1e9,
+                          .flag = "repo-min-gain", .metavar = "X",
+                          .help = "money a repositioning move must gain over staying"},
+  [V1D3_LEARN_FREE] = {.key = "learn_free", .type = DISP_OPT_BOOL, .def = 1,
+                       .flag = "no-time-free", .flag_sets = 0,
+                       .help = "learn the time-free layer, the prior of states not updated "
+                               "yet (false: they read their neighbours, else 0)"},
+  [V1D3_FLATTEN] = {.key = "flatten", .type = DISP_OPT_BOOL, .def = 0,
+                    .flag = "value-flatten", .flag_sets = 1,
+                    .help = "ablation: every slot of the tables the policies read replaced "
+                            "by its mean over cells"},
 };
 
 static double opt_num(const disp_registry_entry *self, const disp_optvals *v, int i) {
@@ -108,8 +122,8 @@ static int v1d3_check(const disp_registry_entry *self, const disp_optvals *v, rs
   return 0;
 }
 
+/* Every mode reads a given table: online starts from it (warm start). */
 static const char *v1d3_reads_file(const disp_registry_entry *self, const disp_optvals *v) {
-  if ((int32_t)opt_num(self, v, V1D3_MODE) == DISP_V1D3_ONLINE) return NULL;
   return opt_str(self, v, V1D3_TABLE);
 }
 
@@ -129,15 +143,18 @@ static int v1d3_model_new(const disp_registry_entry *self, const disp_build *b, 
   o.tau = opt_num(self, v, V1D3_TAU);
   o.repo_radius_m = opt_num(self, v, V1D3_REPO_RADIUS);
   o.serve_first = opt_num(self, v, V1D3_SERVE_FIRST) != 0;
+  o.repo_min_gain = opt_num(self, v, V1D3_REPO_MIN_GAIN);
+  o.learn_free = opt_num(self, v, V1D3_LEARN_FREE) != 0;
+  o.flatten = opt_num(self, v, V1D3_FLATTEN) != 0;
   o.driver_top_k = b->o->driver_top_k;
   o.p_cancel = b->p_cancel;
   o.p_cancel_ctx = b->p_cancel_ctx;
   val_table *offline = NULL;
-  if (o.mode != DISP_V1D3_ONLINE) {
-    const char *path = opt_str(self, v, V1D3_TABLE);
-    if (path == NULL)
-      return rs_err_set(e, RS_EINVAL, "%s mode '%s' needs 'policies.%s.table' (--value-table)",
-                        self->name, V1D3_MODES[o.mode], self->name);
+  const char *path = opt_str(self, v, V1D3_TABLE);
+  if (o.mode != DISP_V1D3_ONLINE && path == NULL)
+    return rs_err_set(e, RS_EINVAL, "%s mode '%s' needs 'policies.%s.table' (--value-table)",
+                      self->name, V1D3_MODES[o.mode], self->name);
+  if (path != NULL) { /* online: the starting point (warm start) */
     val_meta m;
     int rc = val_store_load(path, b->travel->city, b->grid, &offline, &m, e);
     if (rc) return rc;

@@ -19,7 +19,6 @@
 #include "value/softmax.h"
 
 #define DISC_MAX 14400   /* seconds of tabulated discount: 4 hours */
-#define SPREAD_MAX 64
 #define PC_MAX 20001     /* metres of tabulated cancellation probability */
 
 struct disp_v1d3 {
@@ -46,12 +45,14 @@ struct disp_v1d3 {
   int32_t last_row;         /* V(dropoff, t') of the last edge's row ... */
   int64_t last_key;         /* ... for this (day type, slot) key */
   double last_v;
-  double spread[SPREAD_MAX];/* R_gamma / R for T = 0 .. SPREAD_MAX-1 steps */
+  int32_t r_row;            /* the row whose ride reward r_ride holds */
+  double r_ride;            /* its fare spread over its ride (no wait) */
   /* repositioning scratch */
   city_hex *ring;
   int32_t ring_k;
   int32_t *cand;
   double *score, *scratch;
+  double *cand_dt;          /* drive seconds to each candidate */
   int32_t *cell_node;       /* per cell: its centre's travel node (models
                                with nodes only, else NULL) */
 };
@@ -67,18 +68,13 @@ void disp_v1d3_defaults(disp_v1d3_opts *o) {
   o->repo_radius_m = DISP_V1D3_REPO_RADIUS_M;
   o->serve_first = 1;
   o->driver_top_k = DISP_DRIVER_TOP_K_DEFAULT;
+  o->learn_free = 1;
+  o->repo_min_gain = DISP_V1D3_REPO_MIN_GAIN;
 }
 
 /* gamma^(dt / period), tabulated for whole seconds. */
 static double discount(const disp_v1d3 *m, const val_config *c, int64_t dt) {
   return dt >= 0 && dt < DISC_MAX ? m->disc[dt] : val_discount(c, (double)dt);
-}
-
-/* val_spread_reward through the table of T steps. */
-static double spread(const disp_v1d3 *m, const val_config *c, double reward, int64_t dt) {
-  double steps = floor((double)dt / c->gamma_period_s + 0.5);
-  int64_t T = steps < 1 ? 1 : (int64_t)steps;
-  return T < SPREAD_MAX ? reward * m->spread[T] : val_spread_reward(c, reward, (double)dt);
 }
 
 static const char *const MODE_NAMES[] = {"online", "offline", "ensemble"};
@@ -104,11 +100,16 @@ static void observe(void *ctx, const disp_report *r) {
   val_table *t = m->online;
   const val_config *c = val_table_config(t);
   double lr = m->o.lr;
+  int learn_free = m->o.learn_free;
   for (int32_t i = 0; i < r->n_matched; i++) {
     int32_t d = r->matched[i].driver;
     const disp_order *o = &r->orders[r->matched[i].order];
-    int64_t dt = (int64_t)ceil(r->matched_eta[i]) + o->duration_s;
-    val_table_td(t, r->drivers[d].cell, r->now, o->dcell, r->now + dt, o->fare, lr);
+    int64_t wait = (int64_t)ceil(r->matched_eta[i]);
+    int64_t t1 = r->now + wait + o->duration_s;
+    double rg = val_trip_reward(c, o->fare, (double)wait, (double)o->duration_s);
+    int32_t cell = r->drivers[d].cell;
+    val_table_td_r(t, cell, r->now, o->dcell, t1, rg, lr);
+    if (learn_free) val_table_free_td_r(t, cell, r->now, o->dcell, t1, rg, lr);
     m->td_steps++;
   }
   if (r->tick_s != m->idle_tick_s) {
@@ -121,12 +122,18 @@ static void observe(void *ctx, const disp_report *r) {
     int32_t cell = r->drivers[d].cell;
     double target = m->idle_discount * val_table_get(t, cell, t1);
     val_table_update(t, cell, r->now, target, lr);
+    if (learn_free)
+      val_table_free_update(t, cell, r->now, m->idle_discount * val_table_free_get(t, cell, t1),
+                            lr);
     m->td_steps++;
   }
-  if (m->offline != NULL && r->now >= m->next_blend) {
+  if ((m->o.mode == DISP_V1D3_ENSEMBLE || m->o.flatten) && r->now >= m->next_blend) {
     if (m->next_blend > 0) {
-      val_table_blend(t, m->offline, m->o.ensemble_w, NULL);
-      m->blends++;
+      if (m->o.mode == DISP_V1D3_ENSEMBLE) {
+        val_table_blend(t, m->offline, m->o.ensemble_w, NULL);
+        m->blends++;
+      }
+      if (m->o.flatten) val_table_flatten(t);
     }
     int64_t p = m->o.ensemble_period_s;
     m->next_blend = (r->now / p + 1) * p;
@@ -180,9 +187,14 @@ static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k
       m->vdrv_at[d] = t->now;
     }
   }
-  /* a trip lasts at least one gamma period (val_trip_discount) */
-  int64_t dtd = dt < c->gamma_period_s ? c->gamma_period_s : dt;
-  double adv = spread(m, c, o->fare, dt) + discount(m, c, dtd) * m->last_v - v0;
+  if (row != m->r_row) {
+    m->r_row = row;
+    m->r_ride = val_trip_reward(c, o->fare, 0.0, (double)o->duration_s);
+  }
+  /* the fare spread over the ride, after the pickup drive; continuous
+   * discounting throughout (vtable.h) */
+  int64_t wait = dt - o->duration_s;
+  double adv = discount(m, c, wait) * m->r_ride + discount(m, c, dt) * m->last_v - v0;
   return (1.0 - p_cancel(m, t->edge_dist[k])) * adv;
 }
 
@@ -201,6 +213,7 @@ static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
   /* the table may have learnt since the last tick: drop the caches */
   for (int32_t i = 0; i < m->n_vdrv; i++) m->vdrv_at[i] = -1;
   m->last_row = -1;
+  m->r_row = -1;
   int64_t day = t->now / 86400 - (t->now % 86400 < 0);
   m->tick_tod = t->now - day * 86400;
   m->dtype_today = val_table_daytype(m->v, t->now);
@@ -232,43 +245,74 @@ int disp_v1d3_dispatch(disp_v1d3 *m, disp_policy *p, rs_err *e) {
 
 /* ------------------------------------------------------------ reposition */
 
+/* One eligible driver's choice. Candidates: its own cell (stay, scored
+ * V(cell, now): the value of waiting there, matches included) and every
+ * cell within the reach whose gamma^(dt / P) V(k, t + dt) beats staying by
+ * more than repo_min_gain (moving forgoes the matches of the drive: a
+ * moving driver is not matchable unless the engine says so, and its value
+ * only starts at arrival). None: stay without a draw. Else V1D3's softmax
+ * over the candidates, staying included. Returns the cell or -1 (stay);
+ * *dt_out gets the drive's seconds. */
+static int32_t repo_choose(disp_v1d3 *m, const disp_repo *r, const disp_driver *dv,
+                           double *dt_out) {
+  const city_grid *g = r->grid;
+  const val_config *c = val_table_config(m->v);
+  const city_loc from = disp_driver_loc(dv);
+  int32_t nk = city_hex_kring_size(m->ring_k);
+  int32_t n = city_hex_kring(city_grid_hex(g, dv->cell), m->ring_k, m->ring);
+  double stay = val_table_get(m->v, dv->cell, r->now);
+  m->cand[0] = dv->cell;
+  m->score[0] = stay;
+  m->cand_dt[0] = 0;
+  int32_t nc = 1;
+  for (int32_t k = 1; k < n && k < nk; k++) {
+    int32_t cell = city_grid_index(g, m->ring[k]);
+    if (cell < 0) continue;
+    /* never out of the service area (its own cell, staying, always is a choice) */
+    if (r->in_service != NULL && !r->in_service[cell]) continue;
+    city_loc to;
+    city_grid_center(g, m->ring[k], &to.lat, &to.lng);
+    /* reach: great-circle, as the candidate radius */
+    double dist = rs_geo_haversine_r(dv->lat, dv->lng, to.lat, to.lng, m->city->earth_radius_m);
+    if (dist > m->o.repo_radius_m) continue;
+    to.node = m->cell_node != NULL ? m->cell_node[cell] : -1;
+    city_leg leg;
+    city_travel_leg(m->tm, &from, &to, r->now, &leg);
+    double dt = leg.secs;
+    double sc = val_discount(c, dt) * val_table_get(m->v, cell, r->now + (int64_t)ceil(dt));
+    if (!(sc - stay > m->o.repo_min_gain)) continue;
+    m->cand[nc] = cell;
+    m->score[nc] = sc;
+    m->cand_dt[nc] = dt;
+    nc++;
+  }
+  *dt_out = 0;
+  if (nc == 1) return -1;
+  int32_t pick = val_softmax_sample(m->score, nc, m->o.tau, r->rng, m->scratch);
+  if (pick <= 0) return -1;
+  *dt_out = m->cand_dt[pick];
+  return m->cand[pick];
+}
+
 static int v1d3_reposition_cb(void *ctx, disp_repo *r, rs_err *e) {
   disp_v1d3 *m = ctx;
   (void)e;
-  const city_grid *g = r->grid;
-  const val_config *c = val_table_config(m->v);
-  int32_t nk = city_hex_kring_size(m->ring_k);
   for (int32_t i = 0; i < r->n_eligible; i++) {
     const disp_driver *dv = &r->drivers[r->eligible[i]];
-    const city_loc from = disp_driver_loc(dv);
-    int32_t n = city_hex_kring(city_grid_hex(g, dv->cell), m->ring_k, m->ring);
-    int32_t nc = 0;
-    for (int32_t k = 0; k < n && k < nk; k++) {
-      int32_t cell = city_grid_index(g, m->ring[k]);
-      if (cell < 0) continue;
-      /* never out of the service area; its own cell (k = 0, where it is)
-       * always stays a choice */
-      if (k > 0 && r->in_service != NULL && !r->in_service[cell]) continue;
-      city_loc to;
-      city_grid_center(g, m->ring[k], &to.lat, &to.lng);
-      /* reach: great-circle, as the candidate radius */
-      double dist = k == 0 ? 0.0
-                           : rs_geo_haversine_r(dv->lat, dv->lng, to.lat, to.lng,
-                                                m->city->earth_radius_m);
-      if (dist > m->o.repo_radius_m) continue;
-      double dt = 0.0;
-      if (k > 0) {
-        to.node = m->cell_node != NULL ? m->cell_node[cell] : -1;
-        city_leg leg;
-        city_travel_leg(m->tm, &from, &to, r->now, &leg);
-        dt = leg.secs;
-      }
-      m->cand[nc] = cell;
-      m->score[nc] = val_discount(c, dt) * val_table_get(m->v, cell, r->now + (int64_t)dt);
-      nc++;
+    double dt;
+    int32_t to = repo_choose(m, r, dv, &dt);
+    r->dest_cell[i] = to;
+    if (to >= 0 && m->online != NULL && m->o.lr > 0) {
+      /* the move is a transition of the policy being learnt: no reward,
+       * the drive's discount, the destination's value on arrival */
+      int64_t t1 = r->now + (int64_t)ceil(dt);
+      val_table *t = m->online;
+      double g = val_discount(val_table_config(t), (double)(t1 - r->now));
+      val_table_update(t, dv->cell, r->now, g * val_table_get(t, to, t1), m->o.lr);
+      if (m->o.learn_free)
+        val_table_free_update(t, dv->cell, r->now, g * val_table_free_get(t, to, t1), m->o.lr);
+      m->td_steps++;
     }
-    int32_t pick = val_softmax_sample(m->score, nc, m->o.tau, r->rng, m->scratch);
-    r->dest_cell[i] = pick > 0 ? m->cand[pick] : -1; /* index 0: its own cell */
   }
   return 0;
 }
@@ -282,8 +326,9 @@ int disp_v1d3_reposition(disp_v1d3 *m, disp_repolicy *p, rs_err *e) {
     m->ring = malloc((size_t)nk * sizeof *m->ring);
     m->cand = malloc((size_t)nk * sizeof *m->cand);
     m->score = malloc((size_t)nk * sizeof *m->score);
+    m->cand_dt = malloc((size_t)nk * sizeof *m->cand_dt);
     m->scratch = malloc((size_t)nk * sizeof *m->scratch);
-    if (!m->ring || !m->cand || !m->score || !m->scratch)
+    if (!m->ring || !m->cand || !m->score || !m->cand_dt || !m->scratch)
       return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
   }
   p->name = "v1d3";
@@ -302,10 +347,11 @@ int disp_v1d3_new(const city_travel *tm, const city_grid *g, const disp_v1d3_opt
     return rs_err_set(e, RS_EINVAL, "v1d3: the %s mode needs an offline value table",
                       disp_v1d3_mode_name(o->mode));
   }
-  if (!(o->ensemble_w >= 0 && o->ensemble_w <= 1) || o->ensemble_period_s <= 0 || o->lr < 0) {
+  if (!(o->ensemble_w >= 0 && o->ensemble_w <= 1) || o->ensemble_period_s <= 0 || o->lr < 0 ||
+      !(o->repo_min_gain >= 0)) {
     val_table_free(offline);
     return rs_err_set(e, RS_EINVAL, "v1d3: ensemble weight must be in [0, 1], period and "
-                                    "learning rate positive");
+                                    "learning rate positive, the repositioning gain >= 0");
   }
   disp_v1d3 *m = calloc(1, sizeof *m);
   if (m == NULL) {
@@ -316,12 +362,17 @@ int disp_v1d3_new(const city_travel *tm, const city_grid *g, const disp_v1d3_opt
   m->tm = tm;
   m->grid = g;
   m->o = *o;
+  if (offline != NULL && o->flatten) val_table_flatten(offline);
   if (o->mode == DISP_V1D3_ONLINE) {
-    val_table_free(offline);
-    int rc = val_table_new(g, &o->cfg, &m->online, e);
-    if (rc) {
-      free(m);
-      return rc;
+    /* a table given to the online mode is its starting point (warm start) */
+    if (offline != NULL) {
+      m->online = offline;
+    } else {
+      int rc = val_table_new(g, &o->cfg, &m->online, e);
+      if (rc) {
+        free(m);
+        return rc;
+      }
     }
   } else {
     m->offline = offline;
@@ -357,8 +408,7 @@ int disp_v1d3_new(const city_travel *tm, const city_grid *g, const disp_v1d3_opt
   for (int32_t i = 0; i < PC_MAX; i++)
     m->pcancel[i] = o->p_cancel ? o->p_cancel(o->p_cancel_ctx, (double)i) : 0.0;
   m->last_row = -1;
-  for (int32_t i = 0; i < SPREAD_MAX; i++)
-    m->spread[i] = i == 0 ? 1.0 : val_spread_reward(c, 1.0, (double)i * c->gamma_period_s);
+  m->r_row = -1;
   *out = m;
   return 0;
 }
@@ -375,6 +425,7 @@ void disp_v1d3_free(disp_v1d3 *m) {
   free(m->ring);
   free(m->cand);
   free(m->score);
+  free(m->cand_dt);
   free(m->scratch);
   free(m->cell_node);
   free(m);

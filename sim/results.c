@@ -682,6 +682,38 @@ int sim_results_read_pickups(sim_results *r, int64_t run_id,
 }
 
 typedef struct {
+  int (*fn)(void *arg, const sim_results_trip *t, rs_err *e);
+  void *arg;
+} trips_ctx;
+
+static int trip_row(void *ctx, sqlite3_stmt *st, rs_err *e) {
+  const trips_ctx *c = ctx;
+  sim_results_trip x;
+  x.order_id = sqlite3_column_int64(st, 0);
+  x.driver = sqlite3_column_int(st, 1);
+  x.t_pickup = sqlite3_column_int64(st, 2);
+  x.t_dropoff = sqlite3_column_int64(st, 3);
+  x.fare = sqlite3_column_double(st, 4);
+  return c->fn(c->arg, &x, e);
+}
+
+int sim_results_read_trips(sim_results *r, int64_t run_id,
+                           int (*fn)(void *arg, const sim_results_trip *t, rs_err *e),
+                           void *arg, rs_err *e) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db,
+                         "SELECT order_id, driver, t_pickup, t_dropoff, fare FROM orders"
+                         " WHERE run_id = ? AND status = 'completed' AND driver IS NOT NULL"
+                         " AND t_pickup IS NOT NULL AND t_dropoff IS NOT NULL"
+                         " ORDER BY driver, t_pickup, order_id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot read orders");
+  sqlite3_bind_int64(st, 1, run_id);
+  trips_ctx c = {fn, arg};
+  return read_rows(r, st, trip_row, &c, "cannot read orders", e);
+}
+
+typedef struct {
   int (*fn)(void *arg, const sim_results_cell *c, rs_err *e);
   void *arg;
 } cells_ctx;

@@ -232,6 +232,20 @@ int sim_results_read_pickups(sim_results *r, int64_t run_id,
                              int (*fn)(void *arg, double pickup_m, rs_err *e), void *arg,
                              rs_err *e);
 
+/* A completed order of a run, as the realised value of a table reads it. */
+typedef struct {
+  int64_t order_id;        /* the trip's id in the store */
+  int32_t driver;          /* who carried it */
+  int64_t t_pickup;        /* when the ride began, local epoch */
+  int64_t t_dropoff;       /* when it ended */
+  double fare;             /* what the driver earned */
+} sim_results_trip;
+
+/* A run's completed orders, by (driver, t_pickup, order id). */
+int sim_results_read_trips(sim_results *r, int64_t run_id,
+                           int (*fn)(void *arg, const sim_results_trip *t, rs_err *e),
+                           void *arg, rs_err *e);
+
 /* One unserved_cells row. */
 typedef struct {
   int32_t cell;            /* dense index in the run's grid */

@@ -169,10 +169,11 @@ else
 fi
 
 # The policies' options: the flags the registry makes from their schemas set
-# "policies": {"v1d3": {...}}; a file in the old form ("value": {...})
-# means the same; every registered policy is printed.
+# "policies": {"v1d3": {...}}; a file in the old form ("value": {...},
+# the options added since under "policies") means the same; every registered policy is printed.
 "$BIN" run --print-scenario --dispatch v1d3 --value-mode ensemble --value-table t.db --lr 0.5 \
-  --gamma 0.8 --ensemble-minutes 30 --ensemble-w 0.3 --tau 2.5 --pure-v1d3 >pol.json 2>err.txt
+  --gamma 0.8 --ensemble-minutes 30 --ensemble-w 0.3 --tau 2.5 --pure-v1d3 --repo-min-gain 1.5 \
+  --no-time-free --value-flatten >pol.json 2>err.txt
 if python3 - pol.json <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -181,7 +182,8 @@ assert list(s["policies"]) == ["fcfs-nearest", "random", "batch-distance", "stay
 v = s["policies"]["v1d3"]
 want = {"mode": "ensemble", "table": "t.db", "lr": 0.5, "gamma": 0.8, "slot_s": 600,
         "split_daytype": False, "ensemble_period_s": 1800, "ensemble_w": 0.3, "tau": 2.5,
-        "repo_radius_m": 3000, "serve_first": False}
+        "repo_radius_m": 3000, "serve_first": False, "repo_min_gain": 1.5,
+        "learn_free": False, "flatten": True}
 assert v == want, v
 assert all(s["policies"][p] == {} for p in s["policies"] if p != "v1d3")
 EOF
@@ -193,7 +195,12 @@ fi
 python3 - pol.json old.json <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-s["value"] = s.pop("policies")["v1d3"]
+# the keys older files had; the newer options stay under "policies"
+old = ["mode", "table", "lr", "gamma", "slot_s", "split_daytype", "ensemble_period_s",
+       "ensemble_w", "tau", "repo_radius_m", "serve_first"]
+v = s.pop("policies")["v1d3"]
+s["value"] = {k: v.pop(k) for k in old}
+s["policies"] = {"v1d3": v}
 json.dump(s, open(sys.argv[2], "w"), indent="\t")
 EOF
 "$BIN" run --scenario old.json --print-scenario >pol2.json 2>err.txt

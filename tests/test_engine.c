@@ -1409,7 +1409,7 @@ static int area_spy_reposition(void *ctx, disp_repo *r, rs_err *e) {
 
 /* Manhattan's synthetic morning (every pickup and dropoff in the service
  * area), nobody matched, the idle random walk on and random-walk (_i 0) or
- * v1d3 (_i 1) repositioning: drivers start at pickups and must never stand
+ * v1d3 (_i 1, a frozen table whose cells differ) repositioning: drivers start at pickups and must never stand
  * out of service, nor be sent there. Checked at every repositioning round
  * over all drivers; and on the synthetic city, whose box is its area, the
  * grid's margin ring stays empty (_i 2). */
@@ -1444,7 +1444,15 @@ START_TEST(moves_stay_in_service) {
   if (_i == 1) {
     disp_v1d3_opts vo;
     disp_v1d3_defaults(&vo);
-    ck_assert_msg(disp_v1d3_new(&tm, &g, &vo, NULL, &m, &e) == 0, "%s", e.msg);
+    /* a frozen table whose cells differ by more than the minimum gain, so
+     * that moves pay (an empty table gives no move a gain) */
+    vo.mode = DISP_V1D3_OFFLINE;
+    val_table *vt = NULL;
+    ck_assert_msg(val_table_new(&g, &vo.cfg, &vt, &e) == 0, "%s", e.msg);
+    for (int64_t t = DAY + 7 * 3600; t < DAY + 10 * 3600; t += vo.cfg.slot_s)
+      for (int32_t cell = 0; cell < g.n_cells; cell++)
+        val_table_update(vt, cell, t, (double)(cell % 7) * 3.0, 1.0);
+    ck_assert_msg(disp_v1d3_new(&tm, &g, &vo, vt, &m, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(disp_v1d3_reposition(m, &as.inner, &e), 0);
   } else {
     disp_options o = {2000, 32, 3};

@@ -117,7 +117,7 @@ START_TEST(schema_walk) {
   int32_t n = disp_registry_n_opts(), seen = 0;
   for (int32_t i = 0; i < disp_registry_count(); i++) seen += disp_registry_at(i)->n_opts;
   ck_assert_int_eq(n, seen);
-  ck_assert_int_eq(entry("v1d3")->n_opts, 11);
+  ck_assert_int_eq(entry("v1d3")->n_opts, 14);
   for (int32_t i = 0; i < n; i++) {
     const disp_registry_entry *d = NULL;
     const disp_opt_spec *o = disp_registry_opt_at(i, &d);
@@ -205,6 +205,9 @@ START_TEST(defaults) {
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "tau")) == vo.tau);
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "repo_radius_m")) == vo.repo_radius_m);
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "serve_first")) == 1);
+  ck_assert(disp_optvals_num(&v, d, opt("v1d3", "repo_min_gain")) == vo.repo_min_gain);
+  ck_assert(disp_optvals_num(&v, d, opt("v1d3", "learn_free")) == vo.learn_free);
+  ck_assert(disp_optvals_num(&v, d, opt("v1d3", "flatten")) == vo.flatten);
   rs_err e = {0};
   ck_assert_msg(disp_optvals_check(&v, &e) == 0, "%s", e.msg);
 }
@@ -333,7 +336,10 @@ START_TEST(check_rules) {
   ck_assert_int_eq(disp_optvals_set_str(&v, d, opt("v1d3", "table"), "t.db", "t", &e), 0);
   ck_assert_msg(disp_optvals_check(&v, &e) == 0, "%s", e.msg);
   ck_assert_str_eq(disp_registry_reads_file(d, &v), "t.db");
+  /* online reads a given table too: it starts from it (warm start) */
   ck_assert_int_eq(disp_optvals_set_str(&v, d, opt("v1d3", "mode"), "online", "m", &e), 0);
+  ck_assert_str_eq(disp_registry_reads_file(d, &v), "t.db");
+  ck_assert_int_eq(disp_optvals_set_str(&v, d, opt("v1d3", "table"), NULL, "t", &e), 0);
   ck_assert_ptr_null(disp_registry_reads_file(d, &v));
   ck_assert_ptr_null(disp_registry_reads_file(entry("fcfs-nearest"), &v));
   ck_assert_ptr_null(disp_registry_reads_file(NULL, &v));

@@ -1,12 +1,15 @@
 /*
- * Tests of value/train: offline policy evaluation converges to closed-form
- * values on tiny histories in a small city of its own: a chain A -> B ->
- * (end) over repeated identical days, a state's value as the mean of its
- * transitions' targets, a cycle inside one slot that needs many passes to
- * reach the fixed point of its linear equations, trip times and fares from
+ * Tests of value/train: offline policy evaluation reaches closed-form values
+ * on tiny histories in a small city of its own, in one pass where nothing
+ * wraps round midnight: a chain A -> B -> (end) over repeated identical
+ * days, a state's value as the mean of its transitions' targets, a cycle
+ * inside one slot (3-minute trips, discounted by 0.9^0.3 each: the
+ * fixed point of its linear equations in closed form), the time-free layer
+ * against its own closed form and read by a trip that ends past the data, a
+ * window round midnight settled in a few passes, trip times and fares from
  * the city's travel model when the record lacks them, day types, skipped
- * off-grid pickups, the pass callback, determinism whatever the input order,
- * and the refusals.
+ * off-grid pickups, the pass callback, determinism whatever the input
+ * order, and the refusals.
  */
 #include <check.h>
 #include <math.h>
@@ -19,10 +22,18 @@
 #include "value/train.h"
 
 /* val_train with the city's great-circle travel model. */
+/* The closed forms below have no prior (prior_trips 0) unless a test sets
+ * one; o NULL means the defaults with that change. */
 static int train_gc(val_table *t, const city_def *city, const city_trip *tr, size_t n,
                     const val_train_opts *o, val_train_report *rep, rs_err *e) {
   city_travel tm;
   city_travel_gc(city, &tm);
+  val_train_opts def;
+  if (o == NULL) {
+    val_train_defaults(&def);
+    def.prior_trips = 0;
+    o = &def;
+  }
   return val_train(t, &tm, tr, n, o, rep, e);
 }
 
@@ -108,7 +119,10 @@ START_TEST(test_defaults) {
   memset(&o, 0x5a, sizeof o);
   val_train_defaults(&o);
   ck_assert_int_eq(o.max_passes, VAL_TRAIN_PASSES_DEFAULT);
+  ck_assert_int_eq(o.max_sweeps, VAL_TRAIN_SWEEPS_DEFAULT);
   ck_assert_double_eq(o.tol, VAL_TRAIN_TOL_DEFAULT);
+  ck_assert_int_eq(o.cut_at_end, 0);
+  ck_assert_double_eq(o.prior_trips, VAL_TRAIN_PRIOR_TRIPS_DEFAULT);
   ck_assert(o.on_pass == NULL);
   ck_assert_ptr_null(o.arg);
 }
@@ -116,9 +130,21 @@ END_TEST
 
 /* --- val_train --------------------------------------------------------------- */
 
+static val_config cfg0(void) {
+  val_config c;
+  val_config_defaults(&c);
+  return c;
+}
+
+/* R spread over dt seconds, written out: R (1 - 0.9^x) / (x ln(1 / 0.9)). */
+static double spread(double r, double dt) {
+  double x = dt / 600;
+  return r * (1 - pow(0.9, x)) / (x * log(1 / 0.9));
+}
+
 /* A at 08:00 -> B at 08:10 (fare 10), B at 08:10 -> off the grid at 08:20
- * (fare 5), on three identical days: V(B, 08:10) = R_gamma(5) = 5 and
- * V(A, 08:00) = 10 + 0.9 * 5, whatever the number of days. */
+ * (fare 5), on three identical days: V(B, 08:10) = spread(5) and V(A, 08:00)
+ * = spread(10) + 0.9 spread(5), whatever the number of days, in one pass. */
 START_TEST(test_chain) {
   city_trip tr[6];
   for (int d = 0; d < 3; d++) {
@@ -129,12 +155,18 @@ START_TEST(test_chain) {
   val_table *t = new_table(1);
   val_train_opts o;
   val_train_defaults(&o);
+  o.prior_trips = 0;
   val_train_report rep;
   rs_err e = {0};
   ck_assert_msg(train_gc(t, &city, tr, 6, &o, &rep, &e) == 0, "%s", e.msg);
-  ck_assert_double_eq_tol(v_at(t, cell_b, H8 + 600), 5.0, 1e-12);
-  ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0 + 0.9 * 5.0, 1e-12);
-  /* The count is the state's number of transitions, not passes x that. */
+  double rb = spread(5, 600), ra = spread(10, 600) + 0.9 * rb;
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8 + 600), rb, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), ra, 1e-12);
+  /* the layer: the same chain without time */
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_b), rb, 1e-12);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_a), ra, 1e-12);
+  ck_assert_uint_eq(val_table_free_count(t, 0, cell_a), 3);
+  /* The count is the state's number of transitions. */
   ck_assert_uint_eq(n_at(t, cell_a, H8), 3);
   ck_assert_uint_eq(n_at(t, cell_b, H8 + 600), 3);
   int64_t n_seen;
@@ -142,18 +174,18 @@ START_TEST(test_chain) {
   ck_assert_int_eq(n_seen, 2);
   ck_assert_int_eq(rep.transitions, 6);
   ck_assert_int_eq(rep.skipped, 0);
-  /* Backward order settles a chain in one pass; the second confirms it. */
-  ck_assert_int_eq(rep.passes, 2);
-  ck_assert_double_eq(rep.last_max_change, 0.0);
+  /* Slots solved latest first settle a chain in one pass. */
+  ck_assert_int_eq(rep.passes, 1);
+  ck_assert_int_le(rep.max_slot_sweeps, 2);
 
-  /* A 30-minute last leg: R_gamma = 5 (1 + 0.9 + 0.81) / 3, and the first
-   * leg discounts it by 0.9. */
+  /* A 30-minute last leg: spread over 1800 s, and the first leg discounts
+   * it by 0.9. */
   for (int d = 0; d < 3; d++) tr[2 * d + 1].t_dropoff = tr[2 * d + 1].t_request + 1800;
   val_table *t2 = new_table(1);
   ck_assert_int_eq(train_gc(t2, &city, tr, 6, &o, &rep, &e), 0);
-  double rb = 5.0 * 2.71 / 3;
+  rb = spread(5, 1800);
   ck_assert_double_eq_tol(v_at(t2, cell_b, H8 + 600), rb, 1e-12);
-  ck_assert_double_eq_tol(v_at(t2, cell_a, H8), 10.0 + 0.9 * rb, 1e-12);
+  ck_assert_double_eq_tol(v_at(t2, cell_a, H8), spread(10, 600) + 0.9 * rb, 1e-12);
   val_table_free(t2);
   val_table_free(t);
 }
@@ -169,67 +201,183 @@ START_TEST(test_mean_of_targets) {
   val_table *t = new_table(1);
   rs_err e = {0};
   ck_assert_msg(train_gc(t, &city, tr, 3, NULL, NULL, &e) == 0, "%s", e.msg);
-  double r3 = 30.0 * 1.9 / 2; /* 1200 s: T = 2 */
-  ck_assert_double_eq_tol(v_at(t, cell_a, H8), (10.0 + 20.0 + r3) / 3, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8),
+                          (spread(10, 600) + spread(20, 600) + spread(30, 1200)) / 3, 1e-12);
   ck_assert_uint_eq(n_at(t, cell_a, H8), 3);
   val_table_free(t);
 }
 END_TEST
 
-/* A -> B -> A inside one slot (08:00 -> 08:03 -> 08:06): a = 4 + g b,
- * b = 6 + g a with g = 0.9 (a trip is discounted by at least one gamma
- * period, val_trip_discount), solved in closed form; each pass shrinks the
- * change by about g^2, so it takes many passes. */
+/* A -> B -> A inside one slot (08:00 -> 08:03 -> 08:06, and A -> A at 08:06
+ * -> 08:08): continuous discounts g3 = 0.9^0.3 and g2 = 0.9^0.2, no whole
+ * period for a short trip. The mean-target equations
+ *   a = (ra1 + g3 b + ra2 + g2 a) / 2,  b = rb + g3 a
+ * solved in closed form; the training solves them in one pass (the loop
+ * A -> A in closed form, the A-B coupling by sweeps within the slot). */
 START_TEST(test_cycle_fixed_point) {
-  city_trip tr[2] = {
+  city_trip tr[3] = {
       trip(1, cell_a, cell_b, MONDAY + H8, 180, 4.0),
       trip(2, cell_b, cell_a, MONDAY + H8 + 180, 180, 6.0),
+      trip(3, cell_a, cell_a, MONDAY + H8 + 360, 120, 3.0),
   };
   val_table *t = new_table(1);
   pass_log log = {0};
   val_train_opts o;
   val_train_defaults(&o);
-  o.max_passes = 1000;
-  o.tol = 1e-10;
+  o.prior_trips = 0;
+  o.tol = 1e-12;
   o.on_pass = log_pass;
   o.arg = &log;
   val_train_report rep;
   rs_err e = {0};
-  ck_assert_msg(train_gc(t, &city, tr, 2, &o, &rep, &e) == 0, "%s", e.msg);
-  double g = 0.9;
-  double a = (4 + 6 * g) / (1 - g * g), b = 6 + g * a;
-  ck_assert_double_eq_tol(v_at(t, cell_a, H8), a, 1e-8);
-  ck_assert_double_eq_tol(v_at(t, cell_b, H8), b, 1e-8);
-  ck_assert_int_gt(rep.passes, 50);
-  ck_assert_int_lt(rep.passes, 1000);
-  ck_assert_int_eq(log.n, rep.passes);
-  ck_assert_double_lt(rep.last_max_change, o.tol);
-  ck_assert_double_eq(rep.last_max_change, log.max_change[log.n - 1]);
-  for (int32_t i = 0; i < log.n && i < 1024; i++) {
-    ck_assert_int_eq(log.pass[i], i + 1);
-    ck_assert(log.mean_change[i] <= log.max_change[i]);
-    if (i > 1) ck_assert_msg(log.max_change[i] < log.max_change[i - 1],
-                             "pass %d: %g after %g", i + 1, log.max_change[i],
-                             log.max_change[i - 1]);
-    if (i + 1 < log.n) ck_assert(log.max_change[i] >= o.tol);
-  }
-  /* Pass 1 (backward: b first) sets b = 6 (A unknown: 0) and a1 = 4 + 6 g,
-   * A having read the slot's mean, 6, as its value before: the largest
-   * change is b's 6. Pass 2 moves b by g a1, then the changes shrink by g^2
-   * a pass (checked above from pass 2 on). */
-  double a1 = 4 + 6 * g;
-  ck_assert_double_eq_tol(log.max_change[0], 6.0, 1e-12);
-  ck_assert_double_eq_tol(log.mean_change[0], (6.0 + (a1 - 6.0)) / 2, 1e-12);
-  ck_assert_double_eq_tol(log.max_change[1], g * a1, 1e-9);
+  ck_assert_msg(train_gc(t, &city, tr, 3, &o, &rep, &e) == 0, "%s", e.msg);
+  double g3 = pow(0.9, 0.3), g2 = pow(0.9, 0.2);
+  double ra1 = spread(4, 180), rb = spread(6, 180), ra2 = spread(3, 120);
+  /* 2a = ra1 + g3 (rb + g3 a) + ra2 + g2 a */
+  double a = (ra1 + g3 * rb + ra2) / (2 - g3 * g3 - g2), b = rb + g3 * a;
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), a, 1e-9);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8), b, 1e-9);
+  ck_assert_int_eq(rep.passes, 1);
+  ck_assert_int_eq(log.n, 1);
+  ck_assert_int_eq(log.pass[0], 1);
+  ck_assert_double_eq(rep.last_max_change, log.max_change[0]);
+  ck_assert(log.mean_change[0] <= log.max_change[0]);
 
-  /* Stopping at max_passes: the report says so. */
-  val_table *t2 = new_table(1);
-  o.max_passes = 3;
+  /* the time-free layer sees the same equations here (one slot), and V
+   * starts from it */
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_a), a, 1e-9);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_b), b, 1e-9);
+
+  /* Without the layer V starts from nothing and sweeps the slot: still one
+   * pass; the A-B coupling shrinks by g3^2 / (2 - g2) = 0.92 a sweep, so
+   * about 360 sweeps reach 1e-12 (a slot of real trips couples far less). */
+  val_table *t1 = new_table(1);
+  o.cut_at_end = 1;
   o.on_pass = NULL;
-  ck_assert_int_eq(train_gc(t2, &city, tr, 2, &o, &rep, &e), 0);
-  ck_assert_int_eq(rep.passes, 3);
-  ck_assert_double_gt(rep.last_max_change, o.tol);
+  ck_assert_int_eq(train_gc(t1, &city, tr, 3, &o, &rep, &e), 0);
+  ck_assert_double_eq_tol(v_at(t1, cell_a, H8), a, 1e-9);
+  ck_assert_double_eq_tol(v_at(t1, cell_b, H8), b, 1e-9);
+  ck_assert_int_eq(rep.passes, 1);
+  ck_assert_int_gt(rep.sweeps, 300);
+  ck_assert_int_lt(rep.sweeps, 400);
+  val_table_free(t1);
+
+  /* Stopping at max_sweeps: the report says so, and the values are short. */
+  val_table *t2 = new_table(1);
+  o.max_sweeps = 3;
+  ck_assert_int_eq(train_gc(t2, &city, tr, 3, &o, &rep, &e), 0);
+  ck_assert_int_eq(rep.max_slot_sweeps, 3);
+  ck_assert_double_gt(fabs(v_at(t2, cell_a, H8) - a), 1e-9);
   val_table_free(t2);
+  val_table_free(t);
+}
+END_TEST
+
+/* The layer against its closed form, and a trip that ends where the data
+ * never goes (B at 11:58 + 20 min, past the window) reading it: A at 11:58
+ * -> B (fare 10, 20 min), B at 09:00 -> A (fare 6, 10 min). Without time:
+ * u_a = r1 + d20 u_b, u_b = r2 + d10 u_a. V(A, 11:50) reads u_b for B at
+ * 12:18, never visited; cut at the end it reads 0. */
+START_TEST(test_time_free_layer) {
+  city_trip tr[2] = {
+      trip(1, cell_a, cell_b, MONDAY + 11 * 3600 + 58 * 60, 1200, 10.0),
+      trip(2, cell_b, cell_a, MONDAY + 9 * 3600, 600, 6.0),
+  };
+  val_table *t = new_table(1);
+  val_train_report rep;
+  rs_err e = {0};
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.prior_trips = 0;
+  o.tol = 1e-12;
+  ck_assert_msg(train_gc(t, &city, tr, 2, &o, &rep, &e) == 0, "%s", e.msg);
+  double r1 = spread(10, 1200), r2 = spread(6, 600), d20 = 0.81, d10 = 0.9;
+  double ua = (r1 + d20 * r2) / (1 - d20 * d10), ub = r2 + d10 * ua;
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_a), ua, 1e-6);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_b), ub, 1e-6);
+  ck_assert_double_eq_tol(val_table_free_get(t, cell_b, MONDAY + 3 * 3600), ub, 1e-6);
+  ck_assert_int_gt(rep.free_sweeps, 2);
+  /* V(A, 11:58) = r1 + 0.81 U(B); V(B, 09:00) = r2 + 0.9 V(A, 09:10) = r2 + 0.9 ua */
+  ck_assert_double_eq_tol(v_at(t, cell_a, 11 * 3600 + 58 * 60), r1 + d20 * ub, 1e-6);
+  ck_assert_double_eq_tol(v_at(t, cell_b, 9 * 3600), r2 + d10 * ua, 1e-6);
+  ck_assert_double_eq_tol(val_table_get(t, cell_a, MONDAY + 9 * 3600 + 600), ua, 1e-6);
+  ck_assert_int_eq(rep.passes, 1);
+
+  /* cut at the end: no layer, the episode ends with the data */
+  val_table *c = new_table(1);
+  o.cut_at_end = 1;
+  ck_assert_int_eq(train_gc(c, &city, tr, 2, &o, &rep, &e), 0);
+  ck_assert_int_eq(val_table_free_seen(c, 0), 0);
+  ck_assert_int_eq(rep.free_sweeps, 0);
+  ck_assert_double_eq_tol(v_at(c, cell_a, 11 * 3600 + 58 * 60), r1, 1e-12);
+  val_table_free(c);
+  val_table_free(t);
+}
+END_TEST
+
+/* The prior's pseudo-trips: a state with one zero-length trip back into
+ * itself (a 1-s ride: d = 0.9^(1/600)) is worth (R + k U) / (1 + k - d),
+ * not R / (1 - d); U itself leans on the mean of U over cells. Cells A and
+ * B: A has the loop, B a trip off the grid. */
+START_TEST(test_prior_trips) {
+  city_trip tr[2] = {
+      trip(1, cell_a, cell_a, MONDAY + H8, 1, 3.0),
+      trip(2, cell_b, -1, MONDAY + H8, 600, 10.0),
+  };
+  val_table *t = new_table(1);
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.tol = 1e-13;
+  ck_assert_double_eq(o.prior_trips, 5.0);
+  rs_err e = {0};
+  ck_assert_msg(train_gc(t, &city, tr, 2, &o, NULL, &e) == 0, "%s", e.msg);
+  double k = 5, d = pow(0.9, 1.0 / 600), ra = spread(3, 1), rb = spread(10, 600);
+  /* u_a = (ra + d u_a + k m) / (1 + k), u_b = (rb + k m) / (1 + k), m = (u_a + u_b) / 2 */
+  /* => (1 + k - d) u_a = ra + k m, (1 + k) u_b = rb + k m: solve for m */
+  double m = (ra / (1 + k - d) + rb / (1 + k)) /
+             (2 - k / (1 + k - d) - k / (1 + k));
+  double ua = (ra + k * m) / (1 + k - d), ub = (rb + k * m) / (1 + k);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_a), ua, 1e-9);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, cell_b), ub, 1e-9);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), (ra + k * ua) / (1 + k - d), 1e-9);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8), (rb + k * ub) / (1 + k), 1e-9);
+  ck_assert_double_lt(v_at(t, cell_a, H8), 10 * ra);
+  /* without a prior the loop runs away */
+  val_table *u = new_table(1);
+  o.prior_trips = 0;
+  ck_assert_int_eq(train_gc(u, &city, tr, 2, &o, NULL, &e), 0);
+  ck_assert_double_eq_tol(v_at(u, cell_a, H8), ra / (1 - d), 1e-6);
+  ck_assert_double_gt(v_at(u, cell_a, H8), 1000 * ra);
+  val_table_free(u);
+  val_table_free(t);
+}
+END_TEST
+
+/* Round midnight: A at 23:55 -> B at 00:05 (next day), B at 00:05 -> A at
+ * 00:15, A at 00:15 -> off the grid. Slot 143 reads slot 0, solved after it
+ * in a pass: a second pass settles it and a third finds nothing to change. */
+START_TEST(test_wrap_passes) {
+  int64_t day = MONDAY + 86400;
+  city_trip tr[3] = {
+      trip(1, cell_a, cell_b, day - 300, 600, 8.0),
+      trip(2, cell_b, cell_a, day + 300, 600, 5.0),
+      trip(3, cell_a, -1, day + 900, 600, 4.0),
+  };
+  val_table *t = new_table(1);
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.prior_trips = 0;
+  o.cut_at_end = 1;
+  val_train_report rep;
+  rs_err e = {0};
+  ck_assert_msg(train_gc(t, &city, tr, 3, &o, &rep, &e) == 0, "%s", e.msg);
+  double v3 = spread(4, 600), v2 = spread(5, 600) + 0.9 * v3, v1 = spread(8, 600) + 0.9 * v2;
+  ck_assert_double_eq_tol(v_at(t, cell_a, 900), v3, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_b, 300), v2, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_a, 86400 - 300), v1, 1e-12);
+  ck_assert_int_ge(rep.passes, 2);
+  ck_assert_int_le(rep.passes, 3);
+  ck_assert_double_lt(rep.last_max_change, o.tol);
   val_table_free(t);
 }
 END_TEST
@@ -249,9 +397,12 @@ START_TEST(test_travel_model) {
   ck_assert(m.modelled_duration && m.modelled_fare);
   val_table *t = new_table(1);
   rs_err e = {0};
-  ck_assert_msg(train_gc(t, &city, &x, 1, NULL, NULL, &e) == 0, "%s", e.msg);
-  val_config c;
-  val_config_defaults(&c);
+  val_train_opts o;
+  val_train_defaults(&o);
+  o.prior_trips = 0;
+  o.cut_at_end = 1; /* B is never a pickup: the episode ends there */
+  ck_assert_msg(train_gc(t, &city, &x, 1, &o, NULL, &e) == 0, "%s", e.msg);
+  val_config c = cfg0();
   ck_assert_double_eq_tol(v_at(t, cell_a, H8),
                           val_spread_reward(&c, m.fare, m.duration_s), 1e-12);
   ck_assert_double_gt(m.fare, 3.0);
@@ -269,10 +420,10 @@ START_TEST(test_daytypes) {
   val_table *two = new_table(2), *one = new_table(1);
   ck_assert_int_eq(train_gc(two, &city, tr, 2, NULL, NULL, NULL), 0);
   ck_assert_int_eq(train_gc(one, &city, tr, 2, NULL, NULL, NULL), 0);
-  ck_assert_double_eq_tol(val_table_raw(two, 0, 48, cell_a), 10.0, 1e-12);
-  ck_assert_double_eq_tol(val_table_raw(two, 1, 48, cell_a), 30.0, 1e-12);
+  ck_assert_double_eq_tol(val_table_raw(two, 0, 48, cell_a), spread(10, 600), 1e-12);
+  ck_assert_double_eq_tol(val_table_raw(two, 1, 48, cell_a), spread(30, 600), 1e-12);
   ck_assert_uint_eq(val_table_count(two, 0, 48, cell_a), 1);
-  ck_assert_double_eq_tol(val_table_raw(one, 0, 48, cell_a), 20.0, 1e-12);
+  ck_assert_double_eq_tol(val_table_raw(one, 0, 48, cell_a), spread(20, 600), 1e-12);
   ck_assert_uint_eq(val_table_count(one, 0, 48, cell_a), 2);
   val_table_free(two);
   val_table_free(one);
@@ -297,8 +448,8 @@ START_TEST(test_skipped) {
   ck_assert_msg(train_gc(t, &city, tr, 4, NULL, &rep, &e) == 0, "%s", e.msg);
   ck_assert_int_eq(rep.transitions, 2);
   ck_assert_int_eq(rep.skipped, 2);
-  ck_assert_double_eq_tol(v_at(t, cell_a, H8), 10.0, 1e-12);
-  ck_assert_double_eq_tol(v_at(t, cell_b, H8), 7.0, 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_a, H8), spread(10, 600), 1e-12);
+  ck_assert_double_eq_tol(v_at(t, cell_b, H8), spread(7, 600), 1e-12);
   int64_t n_seen;
   val_table_stats(t, NULL, NULL, &n_seen);
   ck_assert_int_eq(n_seen, 2);
@@ -347,6 +498,7 @@ START_TEST(test_deterministic) {
   }
   val_train_opts o;
   val_train_defaults(&o);
+  o.prior_trips = 0;
   o.max_passes = 50;
   val_table *a = new_table(2), *b = new_table(2), *c = new_table(2);
   val_train_report ra, rb, rc;
@@ -387,6 +539,7 @@ START_TEST(test_errors) {
   val_table *t = new_table(1);
   val_train_opts o;
   val_train_defaults(&o);
+  o.prior_trips = 0;
   rs_err e = {0};
   o.max_passes = 0;
   ck_assert_int_eq(train_gc(t, &city, &x, 1, &o, NULL, &e), RS_EINVAL);
@@ -418,6 +571,9 @@ static Suite *train_suite(void) {
   tc = tcase_create("val_train");
   tcase_add_unchecked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_chain);
+  tcase_add_test(tc, test_time_free_layer);
+  tcase_add_test(tc, test_wrap_passes);
+  tcase_add_test(tc, test_prior_trips);
   tcase_add_test(tc, test_mean_of_targets);
   tcase_add_test(tc, test_cycle_fixed_point);
   tcase_add_test(tc, test_travel_model);

@@ -65,6 +65,9 @@ static val_table *random_table(uint64_t seed, int32_t slot_s, int32_t day_types,
     double v = i < 7 ? special[i] : (pcg32_double(&rng) - 0.3) * pow(10, pcg32_bounded(&rng, 9));
     uint32_t n = i == 0 ? UINT32_MAX : 1 + pcg32_bounded(&rng, 1000);
     val_table_set(t, d, s, k, v, n);
+    /* the time-free layer: a cell in about every fifth */
+    if (i % 5 == 0)
+      val_table_free_set(t, d, k, v * 0.5 + 1, i == 0 ? UINT32_MAX : 1 + pcg32_bounded(&rng, 99));
   }
   return t;
 }
@@ -88,6 +91,16 @@ static void assert_same(const val_table *a, const val_table *b) {
         ck_assert_msg(memcmp(&va, &vb, sizeof va) == 0, "(%d, %d, %d): %a vs %a", d, s, k, va,
                       vb);
       }
+  /* the time-free layer, cell by cell */
+  for (int32_t d = 0; d < ca->day_types; d++) {
+    ck_assert_int_eq(val_table_free_seen(a, d), val_table_free_seen(b, d));
+    for (int32_t k = 0; k < val_table_n_cells(a); k++) {
+      ck_assert_uint_eq(val_table_free_count(a, d, k), val_table_free_count(b, d, k));
+      if (val_table_free_count(a, d, k) == 0) continue;
+      double va = val_table_free_raw(a, d, k), vb = val_table_free_raw(b, d, k);
+      ck_assert_msg(memcmp(&va, &vb, sizeof va) == 0, "layer (%d, %d): %a vs %a", d, k, va, vb);
+    }
+  }
 }
 
 /* The whole file, for before/after comparisons. */
@@ -382,8 +395,13 @@ START_TEST(test_load_damaged) {
       {"DELETE FROM meta WHERE key = 'slot_s'", "slot_s", RS_EFORMAT},
       {"UPDATE meta SET value = '3' WHERE key = 'day_types'", "day_types", RS_EFORMAT},
       {"UPDATE meta SET value = '1.5' WHERE key = 'gamma'", "gamma", RS_EFORMAT},
-      {"UPDATE meta SET value = '2' WHERE key = 'schema_version'", "schema_version",
+      {"UPDATE meta SET value = '3' WHERE key = 'schema_version'", "schema_version",
        RS_EFORMAT},
+      {"UPDATE vfree SET cell = -1 WHERE rowid = (SELECT min(rowid) FROM vfree)", "vfree: cell",
+       RS_EFORMAT},
+      {"UPDATE vfree SET n = 0 WHERE rowid = (SELECT min(rowid) FROM vfree)", "vfree: n",
+       RS_EFORMAT},
+      {"DROP TABLE vfree", "time-free", RS_EDB},
       {"UPDATE meta SET value = 'other-app' WHERE key = 'app'", "not a ridesim value table",
        RS_EFORMAT},
       {"DELETE FROM meta WHERE key = 'n_cells'", "n_cells", RS_EFORMAT},

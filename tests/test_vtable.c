@@ -2,7 +2,8 @@
  * Tests of value/vtable: hand-computed TD(0) steps, discount and spread
  * reward, blending, the fallback rules for unseen states, day types and slot
  * boundaries (negative times included), statistics, clone independence and
- * val_table_new's refusals; then the table against a plain-array reference
+ * val_table_new's refusals; the time-free layer as the prior of unseen
+ * states; the flatten ablation against its definition; then the table against a plain-array reference
  * on random TD sequences where every state is seen first (so no fallback is
  * involved and both sides compute the same formula).
  */
@@ -242,15 +243,49 @@ START_TEST(test_discount) {
 }
 END_TEST
 
-/* Trips are discounted by at least one period; longer ones as val_discount. */
-START_TEST(test_trip_discount) {
+/* The spread reward against the integral it stands for, by the midpoint
+ * rule with many steps: the mean of R gamma^(t / P) over the ride, after the
+ * wait. */
+static double spread_by_quadrature(double gamma, double period, double r, double wait,
+                                   double ride) {
+  if (ride <= 0) return r * pow(gamma, wait / period);
+  enum { K = 200000 };
+  double sum = 0, h = ride / K;
+  for (int k = 0; k < K; k++) sum += pow(gamma, (wait + (k + 0.5) * h) / period);
+  return r * sum / K;
+}
+
+START_TEST(test_trip_reward) {
   val_config c;
   val_config_defaults(&c);
-  ck_assert_double_eq_tol(val_trip_discount(&c, 0), 0.9, EPS);
-  ck_assert_double_eq_tol(val_trip_discount(&c, 1), 0.9, EPS);
-  ck_assert_double_eq_tol(val_trip_discount(&c, 599), 0.9, EPS);
-  ck_assert_double_eq_tol(val_trip_discount(&c, 1200), 0.81, EPS);
-  ck_assert_double_eq_tol(val_trip_discount(&c, 900), pow(0.9, 1.5), EPS);
+  /* a ride of one period: R (1 - 0.9) / ln(1 / 0.9), by hand */
+  ck_assert_double_eq_tol(val_trip_reward(&c, 6, 0, 600), 6 * 0.1 / log(1 / 0.9), EPS);
+  /* a 3-minute ride is discounted by its own length, not a whole period */
+  ck_assert_double_eq_tol(val_trip_reward(&c, 6, 0, 180), 6 * (1 - pow(0.9, 0.3)) /
+                                                             (0.3 * log(1 / 0.9)), EPS);
+  ck_assert_double_gt(val_trip_reward(&c, 6, 0, 180), 6 * 0.98);
+  /* the wait discounts the whole fare */
+  ck_assert_double_eq_tol(val_trip_reward(&c, 6, 300, 600),
+                          sqrt(0.9) * val_trip_reward(&c, 6, 0, 600), EPS);
+  /* instant rides earn the fare; tiny ones almost */
+  ck_assert_double_eq(val_trip_reward(&c, 6, 0, 0), 6.0);
+  ck_assert_double_eq_tol(val_trip_reward(&c, 6, 0, 1e-9), 6.0, 1e-12);
+  ck_assert_double_eq_tol(val_trip_reward(&c, 6, 0, 1e-3), 6.0 * (1 - 1e-3 / 1200 * log(1 / 0.9)),
+                          1e-12);
+  ck_assert_double_eq(val_trip_reward(&c, 0, 100, 1800), 0.0);
+  /* against quadrature for assorted rides and waits */
+  double rides[] = {1, 59, 180, 599, 600, 601, 1800, 3600, 7200};
+  double waits[] = {0, 1, 120, 900};
+  for (size_t i = 0; i < sizeof rides / sizeof rides[0]; i++)
+    for (size_t j = 0; j < sizeof waits / sizeof waits[0]; j++) {
+      double want = spread_by_quadrature(0.9, 600, 10, waits[j], rides[i]);
+      ck_assert_msg(fabs(val_trip_reward(&c, 10, waits[j], rides[i]) - want) < 1e-9,
+                    "ride %g wait %g: %.15g vs %.15g", rides[i], waits[j],
+                    val_trip_reward(&c, 10, waits[j], rides[i]), want);
+    }
+  /* gamma 1: the whole fare, whatever the length */
+  c.gamma = 1.0;
+  for (double dt = 0; dt < 10000; dt += 777) ck_assert_double_eq(val_trip_reward(&c, 6, dt, dt), 6.0);
 }
 END_TEST
 
@@ -259,20 +294,17 @@ END_TEST
 START_TEST(test_spread_reward) {
   val_config c;
   val_config_defaults(&c);
-  /* T = max(1, round(dt / 600)). */
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 0), 6.0, EPS);
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 120), 6.0, EPS);
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 600), 6.0, EPS);
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 899), 6.0, EPS);               /* T = 1 */
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 900), 6.0 * 1.9 / 2, EPS);     /* T = 2 */
-  ck_assert_double_eq_tol(val_spread_reward(&c, 6, 1800), 6.0 * 2.71 / 3, EPS);   /* T = 3 */
-  ck_assert_double_eq_tol(val_spread_reward(&c, 10, 2400), 10 * 3.439 / 4, EPS);  /* T = 4 */
-  ck_assert_double_eq_tol(val_spread_reward(&c, -6, 1800), -6.0 * 2.71 / 3, EPS);
-  ck_assert_double_eq(val_spread_reward(&c, 0, 1800), 0.0);
-  /* gamma 1: the whole fare, whatever the length. */
-  c.gamma = 1.0;
-  for (double dt = 0; dt < 10000; dt += 777)
-    ck_assert_double_eq(val_spread_reward(&c, 6, dt), 6.0);
+  for (double dt = 0; dt < 5000; dt += 123)
+    ck_assert_double_eq(val_spread_reward(&c, 7, dt), val_trip_reward(&c, 7, 0, dt));
+  /* decreasing in the ride's length, between gamma^(dt / P) R and R */
+  double last = 7.0;
+  for (double dt = 30; dt < 5000; dt += 30) {
+    double r = val_spread_reward(&c, 7, dt);
+    ck_assert_double_lt(r, last);
+    ck_assert_double_gt(r, 7 * pow(0.9, dt / 600));
+    last = r;
+  }
+  ck_assert_double_eq_tol(val_spread_reward(&c, -6, 1800), -val_spread_reward(&c, 6, 1800), EPS);
 }
 END_TEST
 
@@ -280,33 +312,45 @@ END_TEST
 
 START_TEST(test_td_hand) {
   val_table *t = new_table(1);
+  val_config c;
+  val_config_defaults(&c);
   int64_t t0 = MONDAY + 8 * 3600, t1 = t0 + 600;
   int32_t s0 = val_table_slot(t, t0), s1 = val_table_slot(t, t1);
   val_table_set(t, 0, s0, centre, 0.0, 1);
   val_table_set(t, 0, s1, far_cell, 10.0, 1);
-  /* R_gamma = 6 (T = 1), target = 6 + 0.9 * 10 = 15, V0 = 0 + 0.5 * 15. */
+  /* R_gamma = 6 * 0.1 / ln(1 / 0.9), target = R_gamma + 0.9 * 10, V0 = 0 + 0.5 target. */
+  double rg = 6 * 0.1 / log(1 / 0.9), target = rg + 9.0;
   double delta = val_table_td(t, centre, t0, far_cell, t1, 6.0, 0.5);
-  ck_assert_double_eq_tol(delta, 15.0, EPS);
-  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 7.5, EPS);
+  ck_assert_double_eq_tol(delta, target, EPS);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 0.5 * target, EPS);
   ck_assert_uint_eq(val_table_count(t, 0, s0, centre), 2);
   ck_assert_double_eq(val_table_raw(t, 0, s1, far_cell), 10.0); /* successor untouched */
-  /* Again: target 15, V0 = 7.5 + 0.5 * 7.5. */
-  ck_assert_double_eq_tol(val_table_td(t, centre, t0, far_cell, t1, 6.0, 0.5), 7.5, EPS);
-  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 11.25, EPS);
+  /* Again: V0 = target / 2 + 0.5 target / 2. */
+  ck_assert_double_eq_tol(val_table_td(t, centre, t0, far_cell, t1, 6.0, 0.5), 0.5 * target, EPS);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 0.75 * target, EPS);
 
-  /* A 1800 s trip: T = 3, R_gamma = 6 (1 + 0.9 + 0.81) / 3, discount 0.729. */
-  int64_t t2 = t0 + 1800;
-  val_table_set(t, 0, val_table_slot(t, t2), far_cell, 20.0, 1);
+  /* A 3-minute trip inside the slot into another cell: discount 0.9^0.3,
+   * not a whole period. */
+  int64_t t3 = t0 + 180;
+  val_table_set(t, 0, s0, far_cell, 20.0, 1);
   val_table_set(t, 0, s0, centre, 1.0, 1);
-  double target = 6.0 * 2.71 / 3 + 0.729 * 20.0;
-  ck_assert_double_eq_tol(val_table_td(t, centre, t0, far_cell, t2, 6.0, 0.25), target - 1.0,
+  target = val_spread_reward(&c, 6.0, 180) + pow(0.9, 0.3) * 20.0;
+  ck_assert_double_eq_tol(val_table_td(t, centre, t0, far_cell, t3, 6.0, 0.25), target - 1.0,
                           1e-9);
   ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 1.0 + 0.25 * (target - 1.0), 1e-9);
 
+  /* The reward given already discounted (a pickup first): td_r. */
+  val_table_set(t, 0, s0, centre, 1.0, 1);
+  double r2 = val_trip_reward(&c, 6.0, 120, 480);
+  target = r2 + 0.9 * 10.0;
+  ck_assert_double_eq_tol(val_table_td_r(t, centre, t0, far_cell, t1, r2, 1.0), target - 1.0,
+                          1e-9);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), target, 1e-9);
+
   /* The episode ends (cell1 < 0): V1 = 0; idling earns nothing. */
   val_table_set(t, 0, s0, centre, 2.0, 1);
-  ck_assert_double_eq_tol(val_table_td(t, centre, t0, -1, t1, 3.0, 1.0), 1.0, EPS);
-  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 3.0, EPS);
+  ck_assert_double_eq_tol(val_table_td(t, centre, t0, -1, t1, 3.0, 1.0), 3 * rg / 6 - 2.0, EPS);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 3 * rg / 6, EPS);
   val_table_set(t, 0, s0, centre, 2.0, 1);
   ck_assert_double_eq_tol(val_table_td(t, centre, t0, far_cell, t1, 0.0, 1.0), 7.0, EPS);
 
@@ -330,8 +374,9 @@ START_TEST(test_td_unseen) {
   val_table_set(t, 0, s0, nb[2], 4.0, 1);       /* centre falls back to 4 */
   val_table_set(t, 0, s1, nb[4], 10.0, 1);      /* centre at t1 falls back to 10 */
   double delta = val_table_td(t, centre, t0, centre, t1, 6.0, 0.5);
-  ck_assert_double_eq_tol(delta, 15.0 - 4.0, EPS);
-  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 4.0 + 0.5 * 11.0, EPS);
+  double target = 6 * 0.1 / log(1 / 0.9) + 9.0;
+  ck_assert_double_eq_tol(delta, target - 4.0, EPS);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s0, centre), 4.0 + 0.5 * (target - 4.0), EPS);
   ck_assert_uint_eq(val_table_count(t, 0, s0, centre), 1);
   ck_assert_uint_eq(val_table_count(t, 0, s1, centre), 0);
   val_table_free(t);
@@ -476,14 +521,12 @@ static int32_t ref_dtype(int64_t tl) {
 static double ref_td(ref_table *r, int32_t c0, int64_t t0, int32_t c1, int64_t t1, double reward,
                      double lr) {
   double dt = (double)(t1 - t0);
-  long T = lround(dt / 600);
-  if (T < 1) T = 1;
-  double sum = 0, g = 1;
-  for (long k = 0; k < T; k++, g *= 0.9) sum += g * reward;
+  /* the continuous spread, (1 - gamma^x) / (x ln(1 / gamma)), written plainly */
+  double x = dt / 600;
+  double spread = dt > 0 ? reward * (1 - pow(0.9, x)) / (x * log(1 / 0.9)) : reward;
   double v1 = c1 < 0 ? 0.0 : r->v[ref_at(r, ref_dtype(t1), ref_slot(t1), c1)];
   size_t i = ref_at(r, ref_dtype(t0), ref_slot(t0), c0);
-  /* a trip is discounted by at least one period (val_trip_discount) */
-  double delta = sum / (double)T + pow(0.9, (dt < 600 ? 600 : dt) / 600) * v1 - r->v[i];
+  double delta = spread + pow(0.9, x) * v1 - r->v[i];
   r->v[i] += lr * delta;
   r->n[i]++;
   return delta;
@@ -541,6 +584,144 @@ START_TEST(test_against_reference) {
 }
 END_TEST
 
+/* --- the time-free layer as the prior ----------------------------------------- */
+
+/* V's unseen states read the layer once it has learnt anything for their
+ * day type: U(cell), else the mean of U's updated neighbours, else the mean
+ * of every updated cell; an empty layer leaves V's own chain. */
+START_TEST(test_free_prior) {
+  val_table *t = new_table(2);
+  int64_t at = MONDAY + 9 * 3600, sat = SATURDAY + 9 * 3600;
+  int32_t s = val_table_slot(t, at);
+  /* the slot's own neighbours, while the layer is empty */
+  val_table_set(t, 0, s, nb[0], 40.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 40.0, EPS);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 0);
+  ck_assert_double_eq(val_table_free_mean(t, 0), 0.0);
+  ck_assert_double_eq(val_table_free_get(t, centre, at), 0.0);
+  /* U(nb[2]) and U(nb[4]) learnt: centre (unseen in V and U) reads their
+   * mean, whatever V's neighbours say */
+  val_table_free_set(t, 0, nb[2], 4.0, 1);
+  val_table_free_set(t, 0, nb[4], 10.0, 3);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 2);
+  ck_assert_double_eq_tol(val_table_free_mean(t, 0), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_free_get(t, centre, at), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 7.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at + 3600), 7.0, EPS); /* any slot */
+  /* a cell far from both: the mean of the layer */
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at), 7.0, EPS);
+  val_table_free_set(t, 0, nb[3], 1.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at), 5.0, EPS);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 5.0, EPS);
+  /* its own U first */
+  val_table_free_set(t, 0, centre, -3.0, 2);
+  ck_assert_double_eq(val_table_get(t, centre, at), -3.0);
+  ck_assert_double_eq(val_table_free_raw(t, 0, centre), -3.0);
+  ck_assert_uint_eq(val_table_free_count(t, 0, centre), 2);
+  /* a seen state of V is its own value */
+  ck_assert_double_eq(val_table_get(t, nb[0], at), 40.0);
+  /* the weekend's layer is empty: V's own chain there */
+  val_table_set(t, 1, s, nb[1], 8.0, 1);
+  ck_assert_double_eq_tol(val_table_get(t, centre, sat), 8.0, EPS);
+  ck_assert_double_eq(val_table_free_get(t, centre, sat), 0.0);
+  /* a count of 0 forgets a cell of the layer */
+  val_table_free_set(t, 0, centre, 99.0, 0);
+  ck_assert_int_eq(val_table_free_seen(t, 0), 3);
+  ck_assert_double_eq_tol(val_table_get(t, centre, at), 5.0, EPS);
+  ck_assert_double_eq(val_table_free_get(t, -1, at), 0.0);
+  ck_assert_double_eq(val_table_free_get(t, grid.n_cells, at), 0.0);
+  /* an update of an unseen cell of U starts from its fallback (5) */
+  double err = val_table_free_update(t, centre, at, 17.0, 0.5);
+  ck_assert_double_eq_tol(err, 12.0, EPS);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, centre), 11.0, EPS);
+  ck_assert_uint_eq(val_table_free_count(t, 0, centre), 1);
+  /* a TD step of V bootstraps an unseen next state from U: target 2 +
+   * 0.9^(600 / 600) U(far_cell) = 2 + 0.9 x mean(4, 10, 1, 11) */
+  double u_far = (4.0 + 10.0 + 1.0 + 11.0) / 4;
+  ck_assert_double_eq_tol(val_table_get(t, far_cell, at + 600), u_far, EPS);
+  val_table_td_r(t, nb[0], at, far_cell, at + 600, 2.0, 1.0);
+  ck_assert_double_eq_tol(val_table_raw(t, 0, s, nb[0]), 2.0 + 0.9 * u_far, 1e-12);
+  /* and U's own TD step reads U */
+  val_table_free_td_r(t, nb[2], at, far_cell, at + 600, 2.0, 1.0);
+  ck_assert_double_eq_tol(val_table_free_raw(t, 0, nb[2]), 2.0 + 0.9 * u_far, 1e-12);
+  val_table_free(t);
+}
+END_TEST
+
+/* --- val_table_flatten -------------------------------------------------------- */
+
+/* A random table flattened, against the definition computed here: every
+ * state of a (day type, slot) with a seen state the mean of that slot's seen
+ * states (the unseen ones counted once), every seen cell of the layer the
+ * mean of its day type's; empty slots untouched; every cell reads the same
+ * at any time (an empty slot reads the flat layer); a second flatten
+ * changes nothing. */
+START_TEST(test_flatten_reference) {
+  val_table *t = new_table(2);
+  pcg32 r;
+  pcg32_seed(&r, 31 + (uint64_t)_i, 5);
+  int32_t ns = val_table_n_slots(t), nc = grid.n_cells;
+  for (int32_t d = 0; d < 2; d++) {
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t c = 0; c < nc; c++)
+        if (pcg32_bounded(&r, 3) == 0)
+          val_table_set(t, d, s, c, 100 * pcg32_double(&r) - 20, 1 + pcg32_bounded(&r, 9));
+    for (int32_t c = 0; c < nc; c++)
+      if (pcg32_bounded(&r, 2) == 0 && !(_i == 1 && d == 1))
+        val_table_free_set(t, d, c, 60 * pcg32_double(&r), 1 + pcg32_bounded(&r, 5));
+  }
+  val_table *orig = val_table_clone(t);
+  ck_assert_ptr_nonnull(orig);
+  val_table_flatten(t);
+  for (int32_t d = 0; d < 2; d++) {
+    for (int32_t s = 0; s < ns; s++) {
+      double sum = 0;
+      int32_t n = 0;
+      for (int32_t c = 0; c < nc; c++)
+        if (val_table_count(orig, d, s, c) > 0) sum += val_table_raw(orig, d, s, c), n++;
+      for (int32_t c = 0; c < nc; c++) {
+        uint32_t k = val_table_count(orig, d, s, c);
+        if (n == 0) {
+          ck_assert_uint_eq(val_table_count(t, d, s, c), 0);
+          continue;
+        }
+        ck_assert_uint_eq(val_table_count(t, d, s, c), k > 0 ? k : 1);
+        ck_assert_double_eq_tol(val_table_raw(t, d, s, c), sum / n, 1e-9);
+      }
+    }
+    double fsum = 0;
+    int32_t fn = 0;
+    for (int32_t c = 0; c < nc; c++)
+      if (val_table_free_count(orig, d, c) > 0) fsum += val_table_free_raw(orig, d, c), fn++;
+    ck_assert_int_eq(val_table_free_seen(t, d), fn);
+    for (int32_t c = 0; c < nc; c++) {
+      ck_assert_uint_eq(val_table_free_count(t, d, c), val_table_free_count(orig, d, c));
+      if (fn > 0)
+        /* seen or not, every cell reads the layer's mean now */
+        ck_assert_double_eq_tol(val_table_free_get(t, c, d ? SATURDAY : MONDAY), fsum / fn,
+                                1e-9);
+    }
+  }
+  /* what a policy reads is the same in every cell of a slot (an empty slot
+   * too: some are, with 1/3 of the cells seen at random) */
+  for (int64_t at = MONDAY; at < MONDAY + 2 * 86400 && at < SATURDAY + 86400; at += 600) {
+    int64_t when = at < MONDAY + 86400 ? at : SATURDAY + (at - MONDAY - 86400);
+    double v0 = val_table_get(t, centre, when);
+    for (int32_t c = 0; c < nc; c++)
+      ck_assert_double_eq_tol(val_table_get(t, c, when), v0, 1e-9);
+  }
+  val_table *once = val_table_clone(t);
+  val_table_flatten(t);
+  for (int32_t d = 0; d < 2; d++)
+    for (int32_t s = 0; s < ns; s++)
+      for (int32_t c = 0; c < nc; c++)
+        ck_assert_double_eq_tol(val_table_raw(t, d, s, c), val_table_raw(once, d, s, c), 1e-9);
+  val_table_free(once);
+  val_table_free(orig);
+  val_table_free(t);
+}
+END_TEST
+
 /* One TCase per public function, each with the grid fixture. */
 static TCase *add_case(Suite *s, const char *name) {
   TCase *tc = tcase_create(name);
@@ -560,7 +741,7 @@ static Suite *vtable_suite(void) {
   tcase_add_test(add_case(s, "val_table_set"), test_set_raw_count);
   tcase_add_test(add_case(s, "val_table_get"), test_get_fallbacks);
   tcase_add_test(add_case(s, "val_discount"), test_discount);
-  tcase_add_test(add_case(s, "val_trip_discount"), test_trip_discount);
+  tcase_add_test(add_case(s, "val_trip_reward"), test_trip_reward);
   tcase_add_test(add_case(s, "val_spread_reward"), test_spread_reward);
   tc = add_case(s, "val_table_td");
   tcase_add_test(tc, test_td_hand);
@@ -569,6 +750,8 @@ static Suite *vtable_suite(void) {
   tcase_add_test(add_case(s, "val_table_blend"), test_blend);
   tcase_add_test(add_case(s, "val_table_stats"), test_stats);
   tcase_add_test(add_case(s, "val_table_clone"), test_clone_independent);
+  tcase_add_test(add_case(s, "val_table_free_get"), test_free_prior);
+  tcase_add_loop_test(add_case(s, "val_table_flatten"), test_flatten_reference, 0, 2);
   return s;
 }
 

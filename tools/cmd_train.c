@@ -1,7 +1,7 @@
 /*
  * ridesim train --trips DB [--days YYYY-MM-DD[,YYYY-MM-DD...]]
  *               [--from HH:MM --to HH:MM] [--slot-minutes 10] [--gamma 0.9]
- *               [--split-daytype] [--passes N] [--tol X]
+ *               [--split-daytype] [--passes N] [--tol X] [--cut-at-end]
  *               [--city NAME|FILE] [--network FILE] --out VALUE.db [--help]
  *
  * Trains a fresh value table offline (value/train) on the trips of the
@@ -32,13 +32,16 @@
 #define TRAIN_USAGE                                                               \
   "ridesim train --trips DB [--days YYYY-MM-DD[,YYYY-MM-DD...]] "                 \
   "[--from HH:MM --to HH:MM] [--slot-minutes 10] [--gamma 0.9] [--split-daytype] " \
-  "[--passes N] [--tol X] [--city NAME|FILE] [--network FILE] --out VALUE.db [--help]"
+  "[--passes N] [--tol X] [--cut-at-end] [--city NAME|FILE] [--network FILE] "          \
+  "--out VALUE.db [--help]"
 #define TRAIN_MAX_DAYS 90 /* fits val_meta.days (1024: 11 characters a day) */
 
 static void train_help(void) {
   printf("usage: %s\n\n"
-         "Trains a value table V(cell, time slot) offline on historical trips\n"
-         "(backward sweeps of policy evaluation, Xu et al. 2018) and saves it.\n\n"
+         "Trains a value table V(cell, time slot) and its time-free layer U(cell)\n"
+         "offline on historical trips (policy evaluation, Xu et al. 2018: every\n"
+         "state the mean target of its trips, solved slot by slot from the last)\n"
+         "and saves them.\n\n"
          "  --trips DB           trip store to read (its city and grid are used)\n"
          "  --days LIST          comma-separated local days (default: every day\n"
          "                       in the store, at most %d)\n"
@@ -47,13 +50,18 @@ static void train_help(void) {
          "  --slot-minutes M     time slot length, divides the day (default %d)\n"
          "  --gamma G            discount per %d minutes, in (0, 1] (default %g)\n"
          "  --split-daytype      separate weekday and weekend tables\n"
-         "  --passes N           at most N passes (default %d)\n"
-         "  --tol X              stop when a pass changes no value by X or more\n"
-         "                       (default %g)\n"
+         "  --passes N           at most N passes (default %d; one suffices unless\n"
+         "                       the days' windows wrap round midnight)\n"
+         "  --tol X              stop when a sweep or pass changes no value by X or\n"
+         "                       more (default %g)\n"
+         "  --cut-at-end         no time-free layer: a trip ending where the data\n"
+         "                       never goes (past the window) ends the episode\n"
          "  --city NAME|FILE     the store's city from this definition (e.g. one\n"
          "                       `ridesim calibrate` wrote; default: the built-in)\n"
          "  --network FILE       time unrecorded trips on this road network, as a run\n"
          "                       with --network does (the city's network_factors apply)\n"
+         "  --online             learn instead by replaying the days with a fleet and\n"
+         "                       the online learner ('ridesim train --online --help')\n"
          "  --out VALUE.db       value table file to write (replaced atomically)\n"
          "  --help               this text\n",
          TRAIN_USAGE, TRAIN_MAX_DAYS, VAL_SLOT_DEFAULT_S / 60,
@@ -110,6 +118,8 @@ static int parse_days(const char *list, int64_t *days, size_t *n, char *err, siz
 }
 
 int cmd_train(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--online") == 0) return cmd_train_online(argc, argv);
   static const struct option opts[] = {
       {"trips", required_argument, NULL, 'i'},
       {"days", required_argument, NULL, 'd'},
@@ -123,6 +133,7 @@ int cmd_train(int argc, char **argv) {
       {"city", required_argument, NULL, 'c'},
       {"network", required_argument, NULL, 'n'},
       {"out", required_argument, NULL, 'o'},
+      {"cut-at-end", no_argument, NULL, 'e'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -180,6 +191,7 @@ int cmd_train(int argc, char **argv) {
       if (cli_parse_double(optarg, &topt.tol) != 0 || topt.tol < 0)
         return cli_usage_error(cmd, TRAIN_USAGE, "--tol: '%s' is not a number >= 0", optarg);
       break;
+    case 'e': topt.cut_at_end = 1; break;
     case 'h': train_help(); return 0;
     case ':':
       return cli_usage_error(cmd, TRAIN_USAGE, "%s needs a value", argv[optind - 1]);
@@ -303,13 +315,25 @@ int cmd_train(int argc, char **argv) {
   double mean, max_abs;
   int64_t n_seen;
   val_table_stats(t, &mean, &max_abs, &n_seen);
-  printf("%s after %d pass%s (last max change %.4g%s)\n",
-         rep.last_max_change < topt.tol ? "converged" : "stopped", rep.passes,
-         rep.passes == 1 ? "" : "es", rep.last_max_change,
-         rep.last_max_change < topt.tol ? "" : ", above --tol");
+  int converged = rep.passes < topt.max_passes || rep.last_max_change < topt.tol;
+  printf("%s after %d pass%s (last max change %.4g%s)\n", converged ? "converged" : "stopped",
+         rep.passes, rep.passes == 1 ? "" : "es", rep.last_max_change,
+         converged ? "" : ", above --tol");
+  printf("sweeps         %lld over the slots (at most %d in one slot), %d of the"
+         " time-free layer\n",
+         (long long)rep.sweeps, rep.max_slot_sweeps, rep.free_sweeps);
   printf("states seen    %lld of %lld\n", (long long)n_seen,
          (long long)cfg.day_types * val_table_n_slots(t) * grid.n_cells);
   printf("mean value     %.4f (max |value| %.4f)\n", mean, max_abs);
+  for (int32_t d = 0; d < cfg.day_types; d++) {
+    int32_t seen = val_table_free_seen(t, d);
+    if (seen == 0) continue;
+    double sum = 0;
+    for (int32_t k = 0; k < grid.n_cells; k++)
+      if (val_table_free_count(t, d, k) > 0) sum += val_table_free_raw(t, d, k);
+    printf("time-free      %s%.4f mean over %d cells\n",
+           cfg.day_types == 1 ? "" : (d == 0 ? "weekday " : "weekend "), sum / seen, seen);
+  }
   printf("trips used     %lld (skipped %lld off the grid)\n", (long long)rep.transitions,
          (long long)rep.skipped);
   printf("days           %s\n", days_meta);

@@ -5,7 +5,11 @@
  *
  * info prints a value table's metadata (city, grid, slots, discount, the
  * days and trips it was trained on) and statistics (seen states, mean and
- * largest value, seen states per day type).
+ * largest value, seen states per day type, the time-free layer, the mean
+ * of seen states by hour). With --against RESULTS.db it holds the table
+ * against a run (value/realised.h says exactly what is compared): the run's
+ * completed orders from the results DB, their dropoff cells from the trip
+ * store its scenario names.
  *
  * export writes one time slot of one day type as a map: every cell in
  * service of the table's city (its service area's cells, or its box's:
@@ -27,12 +31,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "city_data/tripstore.h"
+#include "sim/results.h"
+#include "sim/scenario.h"
 #include "tools/cli.h"
+#include "value/realised.h"
 #include "value/vstore.h"
 #include "value/vtable.h"
 
 #define VALUE_USAGE                                                        \
-  "ridesim value info VALUE.db [--city NAME|FILE]\n"                       \
+  "ridesim value info VALUE.db [--city NAME|FILE] [--against RESULTS.db [--run ID]]\n" \
   "       ridesim value export VALUE.db --slot HH:MM "                     \
   "[--daytype weekday|weekend] --format csv|geojson [--out FILE] "         \
   "[--city NAME|FILE]"
@@ -45,7 +53,14 @@
 static void value_help(void) {
   printf("usage: %s\n\n"
          "Inspects and exports value tables written by 'ridesim train'.\n\n"
-         "  info                    metadata and statistics of the table\n"
+         "  info                    metadata and statistics of the table, its mean by\n"
+         "                          hour of the day\n"
+         "    --against RESULTS.db  by hour, what drivers earned in a run from the\n"
+         "                          moment they became idle at a dropoff (discounted\n"
+         "                          with the table's gamma, fares spread over rides,\n"
+         "                          nothing after the run's end) against the table's\n"
+         "                          V(dropoff cell, time), and how the two rank cells\n"
+         "    --run ID              the run of RESULTS.db (default: its last)\n"
          "  export                  one time slot of the table as a map of every\n"
          "                          cell in service of the city\n"
          "    --slot HH:MM          time of day (its slot is exported)\n"
@@ -76,7 +91,128 @@ static int load_table(const char *cmd, const char *path, const char *city_arg, c
   return 0;
 }
 
-static int value_info(const char *path, const char *city_arg) {
+typedef struct {
+  val_done_trip *x;
+  int64_t *ids;          /* each trip's order id, to find its dropoff */
+  size_t n, cap;
+} trip_buf;
+
+static int take_trip(void *arg, const sim_results_trip *t, rs_err *e) {
+  trip_buf *b = arg;
+  if (b->n == b->cap) {
+    size_t c = b->cap ? 2 * b->cap : 4096;
+    val_done_trip *y = realloc(b->x, c * sizeof *y);
+    if (y == NULL) return rs_err_set(e, RS_ENOMEM, "out of memory");
+    b->x = y;
+    int64_t *ids = realloc(b->ids, c * sizeof *ids);
+    if (ids == NULL) return rs_err_set(e, RS_ENOMEM, "out of memory");
+    b->ids = ids;
+    b->cap = c;
+  }
+  /* the cell once the store is read */
+  b->ids[b->n] = t->order_id;
+  b->x[b->n++] = (val_done_trip){t->driver, t->t_pickup, t->t_dropoff, -1, t->fare};
+  return 0;
+}
+
+typedef struct {
+  int64_t want;          /* run id asked for (0: the last) */
+  int64_t id, from, to;
+  char trips[SIM_PATH_MAX];
+  int found;
+} run_pick;
+
+static int pick_run(void *arg, const sim_results_run *run, rs_err *e) {
+  run_pick *p = arg;
+  if (p->want != 0 && run->id != p->want) return 0;
+  sim_scenario sc;
+  sim_scenario_defaults(&sc);
+  if (run->scenario == NULL || sim_scenario_parse(&sc, run->scenario, "run", e) != 0)
+    return rs_err_set(e, RS_EFORMAT, "run %lld: its scenario cannot be read", (long long)run->id);
+  p->id = run->id;
+  p->from = run->t_from;
+  p->to = run->t_to;
+  snprintf(p->trips, sizeof p->trips, "%s", sc.trips);
+  p->found = 1;
+  return 0;
+}
+
+static int cmp_id(const void *a, const void *b) {
+  int64_t x = ((const city_trip *)a)->id, y = ((const city_trip *)b)->id;
+  return (x > y) - (x < y);
+}
+
+/* The table against a run: see value/realised.h. */
+static int value_against(const char *cmd, const val_table *t, const city_def *city,
+                         const char *results, int64_t run_id) {
+  rs_err e;
+  rs_err_clear(&e);
+  sim_results *r = NULL;
+  city_store *st = NULL;
+  city_trip *trips = NULL;
+  size_t n_trips = 0;
+  trip_buf b = {0};
+  run_pick p = {.want = run_id};
+  int status = 1;
+  if (sim_results_open_read(results, &r, &e) != 0 ||
+      sim_results_read_runs(r, 1, 0, 0, pick_run, &p, &e) != 0)
+    goto fail;
+  if (!p.found) {
+    cli_error(cmd, "%s: no finished run%s", results, run_id ? " of that id" : "");
+    goto done;
+  }
+  if (p.trips[0] == '\0') {
+    cli_error(cmd, "%s: run %lld replayed the synthetic city; its dropoffs are not stored",
+              results, (long long)p.id);
+    goto done;
+  }
+  if (sim_results_read_trips(r, p.id, take_trip, &b, &e) != 0) goto fail;
+  if (city_store_open(p.trips, CITY_STORE_READ, city, &st, &e) != 0 ||
+      city_store_load(st, p.from, p.to, &trips, &n_trips, &e) != 0)
+    goto fail;
+  qsort(trips, n_trips, sizeof *trips, cmp_id);
+  const city_grid *g = val_table_grid(t);
+  for (size_t i = 0; i < b.n; i++) {
+    city_trip key = {.id = b.ids[i]};
+    const city_trip *hit = bsearch(&key, trips, n_trips, sizeof *trips, cmp_id);
+    int32_t cell = -1;
+    if (hit != NULL) {
+      cell = hit->dcell >= 0 && hit->dcell < g->n_cells ? hit->dcell
+             : isfinite(hit->dlat) ? city_grid_point_index(g, hit->dlat, hit->dlng)
+                                   : -1;
+    }
+    b.x[i].dcell = cell;
+  }
+  val_realised_hour h[24];
+  if (val_realised_by_hour(t, b.x, b.n, h, &e) != 0) goto fail;
+  printf("against        %s, run %lld (%zu completed trips; trips %s)\n", results,
+         (long long)p.id, b.n, p.trips);
+  printf("  states: drivers idle at a dropoff; realised: their discounted income in the run\n"
+         "  (nothing after its end); table: V(dropoff cell, time). Cells with >= %d states:\n",
+         VAL_REALISED_MIN_CELL);
+  printf("  hour   states  realised    table  ratio  cells  sd(real) sd(table)   corr\n");
+  for (int32_t k = 0; k < 24; k++) {
+    if (h[k].n == 0) continue;
+    printf("  %02d:00 %8lld %9.2f %8.2f %6.2f %6d %9.2f %9.2f %6.2f\n", k, (long long)h[k].n,
+           h[k].real_mean, h[k].table_mean,
+           h[k].real_mean != 0 ? h[k].table_mean / h[k].real_mean : NAN, h[k].cells,
+           h[k].real_sd, h[k].table_sd, h[k].corr);
+  }
+  status = 0;
+  goto done;
+fail:
+  cli_error(cmd, "%s", e.msg);
+done:
+  free(b.x);
+  free(b.ids);
+  free(trips);
+  city_store_close(st);
+  sim_results_close(r);
+  return status;
+}
+
+static int value_info(const char *path, const char *city_arg, const char *against,
+                      int64_t run_id) {
   const char *cmd = "value info";
   city_def city;
   city_grid grid;
@@ -112,9 +248,31 @@ static int value_info(const char *path, const char *city_arg) {
     printf("%-14s %lld states in %lld cells\n",
            c->day_types == 1 ? "all days" : (d == 0 ? "weekday" : "weekend"),
            (long long)seen, (long long)cells);
+    if (val_table_free_seen(t, d) > 0)
+      printf("time-free      mean %.4f over %d cells\n", val_table_free_mean(t, d),
+             val_table_free_seen(t, d));
+    /* the mean of seen states by hour, and their spread across cells */
+    for (int32_t hour = 0; hour < 24; hour++) {
+      double sum = 0, sq = 0;
+      int64_t k = 0;
+      for (int32_t s = hour * 3600 / c->slot_s; s < (hour + 1) * 3600 / c->slot_s && s < ns; s++)
+        for (int32_t cell = 0; cell < nc; cell++)
+          if (val_table_count(t, d, s, cell) > 0) {
+            double v = val_table_raw(t, d, s, cell);
+            sum += v;
+            sq += v * v;
+            k++;
+          }
+      if (k == 0) continue;
+      double hm = sum / (double)k, var = k > 1 ? (sq - sum * hm) / (double)(k - 1) : 0;
+      printf("  %02d:00        mean %.2f, sd across states %.2f (%lld states)\n", hour, hm,
+             sqrt(var > 0 ? var : 0), (long long)k);
+    }
   }
+  int status = 0;
+  if (against != NULL) status = value_against(cmd, t, &city, against, run_id);
   val_table_free(t);
-  return 0;
+  return status;
 }
 
 /* A number for CSV/GeoJSON: "null" (GeoJSON) or "" (CSV) when not finite. */
@@ -281,7 +439,7 @@ int cmd_value(int argc, char **argv) {
   if (!is_info && !is_export)
     return cli_usage_error(cmd, VALUE_USAGE, "unknown subcommand '%s' (info or export)", sub);
   const char *path = NULL, *city = NULL, *slot = NULL, *daytype = NULL, *format = NULL,
-             *out = NULL;
+             *out = NULL, *against = NULL, *run = NULL;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char **dst = NULL;
@@ -294,6 +452,8 @@ int cmd_value(int argc, char **argv) {
     else if (is_export && strcmp(a, "--daytype") == 0) dst = &daytype;
     else if (is_export && strcmp(a, "--format") == 0) dst = &format;
     else if (is_export && strcmp(a, "--out") == 0) dst = &out;
+    else if (is_info && strcmp(a, "--against") == 0) dst = &against;
+    else if (is_info && strcmp(a, "--run") == 0) dst = &run;
     else if (a[0] == '-' && a[1] != '\0')
       return cli_usage_error(cmd, VALUE_USAGE, "unknown option '%s' for %s", a, sub);
     else if (path == NULL) {
@@ -306,6 +466,11 @@ int cmd_value(int argc, char **argv) {
     *dst = argv[++i];
   }
   if (path == NULL) return cli_usage_error(cmd, VALUE_USAGE, "no value table given");
-  return is_info ? value_info(path, city)
+  int64_t run_id = 0;
+  if (run != NULL && (cli_parse_i64(run, &run_id) != 0 || run_id < 1))
+    return cli_usage_error(cmd, VALUE_USAGE, "--run: '%s' is not a run id", run);
+  if (run != NULL && against == NULL)
+    return cli_usage_error(cmd, VALUE_USAGE, "--run needs --against RESULTS.db");
+  return is_info ? value_info(path, city, against, run_id)
                  : value_export(path, city, slot, daytype, format, out);
 }

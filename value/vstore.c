@@ -53,7 +53,9 @@
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS vvalues(dtype INTEGER, slot INTEGER,"
-    " cell INTEGER, v REAL, n INTEGER, PRIMARY KEY(dtype, slot, cell));";
+    " cell INTEGER, v REAL, n INTEGER, PRIMARY KEY(dtype, slot, cell));"
+    "CREATE TABLE IF NOT EXISTS vfree(dtype INTEGER, cell INTEGER, v REAL,"
+    " n INTEGER, PRIMARY KEY(dtype, cell));";
 
 static int db_fail(sqlite3 *db, const char *path, rs_err *e, int rc, const char *what) {
   if (rs_sqlite_code(rc) == RS_EFORMAT)
@@ -166,10 +168,10 @@ static int read_meta(sqlite3 *db, const char *path, raw_meta *rm, rs_err *e) {
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE) return db_fail(db, path, e, rc, "cannot read meta");
   if (!(rm->have & (1 << K_APP)) || strcmp(rm->app, VSTORE_APP) != 0) return not_a_table(path, e);
-  if (rm->schema != VAL_STORE_SCHEMA)
+  if (rm->schema < 1 || rm->schema > VAL_STORE_SCHEMA)
     return rs_err_set(e, RS_EFORMAT,
-                      "%s: schema_version %s, this ridesim reads value tables of version %d",
-                      path, rm->schema == -1 ? "missing" : "unreadable or different",
+                      "%s: schema_version %s, this ridesim reads value tables of version 1"
+                      " to %d", path, rm->schema == -1 ? "missing" : "unreadable or different",
                       VAL_STORE_SCHEMA);
   return 0;
 }
@@ -227,13 +229,17 @@ static int put_meta(sqlite3 *db, sqlite3_stmt *s, const char *path, const char *
 /* Writes meta and rows inside the caller's transaction. */
 static int write_all(sqlite3 *db, const char *path, const val_table *t, const city_def *city,
                      const val_meta *m, rs_err *e) {
-  int rc = exec(db, path, "DELETE FROM meta; DELETE FROM vvalues;", "cannot clear", e);
+  int rc = exec(db, path, "DELETE FROM meta; DELETE FROM vvalues; DELETE FROM vfree;",
+                "cannot clear", e);
   if (rc) return rc;
-  sqlite3_stmt *sm = NULL, *sv = NULL;
+  sqlite3_stmt *sm = NULL, *sv = NULL, *sf = NULL;
   int src = sqlite3_prepare_v2(db, "INSERT INTO meta(key, value) VALUES(?, ?)", -1, &sm, NULL);
   if (src == SQLITE_OK)
     src = sqlite3_prepare_v2(db, "INSERT INTO vvalues(dtype, slot, cell, v, n)"
                              " VALUES(?, ?, ?, ?, ?)", -1, &sv, NULL);
+  if (src == SQLITE_OK)
+    src = sqlite3_prepare_v2(db, "INSERT INTO vfree(dtype, cell, v, n) VALUES(?, ?, ?, ?)", -1,
+                             &sf, NULL);
   if (src != SQLITE_OK) {
     rc = db_fail(db, path, e, src, "cannot prepare");
     goto done;
@@ -282,9 +288,29 @@ static int write_all(sqlite3 *db, const char *path, const val_table *t, const ci
         int step = sqlite3_step(sv);
         if (step != SQLITE_DONE) rc = db_fail(db, path, e, step, "cannot write values");
       }
+  for (int32_t d = 0; rc == 0 && d < nd; d++)
+    for (int32_t k = 0; rc == 0 && k < nc; k++) {
+      uint32_t n = val_table_free_count(t, d, k);
+      if (n == 0) continue;
+      double v = val_table_free_raw(t, d, k);
+      if (isnan(v)) {
+        rc = rs_err_set(e, RS_EINVAL,
+                        "%s: time-free value of day type %d, cell %d is not a number;"
+                        " nothing saved", path, d, k);
+        break;
+      }
+      sqlite3_reset(sf);
+      sqlite3_bind_int(sf, 1, d);
+      sqlite3_bind_int(sf, 2, k);
+      sqlite3_bind_double(sf, 3, v);
+      sqlite3_bind_int64(sf, 4, (sqlite3_int64)n);
+      int step = sqlite3_step(sf);
+      if (step != SQLITE_DONE) rc = db_fail(db, path, e, step, "cannot write values");
+    }
 done:
   sqlite3_finalize(sm);
   sqlite3_finalize(sv);
+  sqlite3_finalize(sf);
   return rc;
 }
 
@@ -442,6 +468,36 @@ int val_store_load(const char *path, const city_def *city, const city_grid *g,
   if (step != SQLITE_DONE) {
     rc = db_fail(db, path, e, step, "cannot read values");
     goto done;
+  }
+  if (rm.schema >= 2) {
+    sqlite3_finalize(s);
+    s = NULL;
+    step = sqlite3_prepare_v2(db, "SELECT dtype, cell, v, n FROM vfree ORDER BY dtype, cell", -1,
+                              &s, NULL);
+    if (step != SQLITE_OK) {
+      rc = db_fail(db, path, e, step, "cannot read time-free values");
+      goto done;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+      int64_t d = sqlite3_column_int64(s, 0), k = sqlite3_column_int64(s, 1),
+              n = sqlite3_column_int64(s, 3);
+      int vt = sqlite3_column_type(s, 2);
+      const char *bad = NULL;
+      if (d < 0 || d >= day_types) bad = "dtype";
+      else if (k < 0 || k >= n_cells) bad = "cell";
+      else if (vt != SQLITE_FLOAT && vt != SQLITE_INTEGER) bad = "v";
+      else if (n <= 0 || n > (int64_t)UINT32_MAX) bad = "n";
+      if (bad != NULL) {
+        rc = rs_err_set(e, RS_EFORMAT, "%s: vfree: %s out of range in row (dtype %lld,"
+                                       " cell %lld)", path, bad, (long long)d, (long long)k);
+        goto done;
+      }
+      val_table_free_set(t, (int32_t)d, (int32_t)k, sqlite3_column_double(s, 2), (uint32_t)n);
+    }
+    if (step != SQLITE_DONE) {
+      rc = db_fail(db, path, e, step, "cannot read time-free values");
+      goto done;
+    }
   }
   if (m != NULL) fill_meta(&rm, m);
   if (out != NULL) {

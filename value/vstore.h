@@ -8,6 +8,10 @@
  *     passes, created (UTC ISO time)
  *   vvalues(dtype INTEGER, slot INTEGER, cell INTEGER, v REAL, n INTEGER,
  *           PRIMARY KEY(dtype, slot, cell))   -- seen states only
+ *   vfree(dtype INTEGER, cell INTEGER, v REAL, n INTEGER,
+ *         PRIMARY KEY(dtype, cell))   -- the time-free layer's seen cells
+ *                                        (vtable.h); since schema 2
+ * Files of schema 1 (no vfree) still load, with an empty layer.
  * A save replaces the file's table in one transaction: a reader sees the old
  * table or the new one, never a mix. Loading checks that the file was made
  * for the same city and grid (edge and cell count) as the caller's.
@@ -21,7 +25,7 @@
 #include "base/rs_error.h"
 #include "value/vtable.h"
 
-#define VAL_STORE_SCHEMA 1
+#define VAL_STORE_SCHEMA 2
 
 typedef struct {
   char city[64];
