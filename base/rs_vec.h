@@ -10,6 +10,16 @@
  * overflow) with `arr` and `cap` unchanged: a failed grow loses nothing.
  * New slots are not initialised. Arrays grow and never shrink: the steady
  * state allocates nothing. Memory is released with free().
+ *
+ * The new capacity depends only on `cap` and `need`, so parallel arrays
+ * that share one capacity grow each from a copy of it and store it once
+ * all have grown:
+ *
+ *   size_t c1 = x->cap, c2 = x->cap;
+ *   if (rs_vec_grow(x->a, c1, n + 1) || rs_vec_grow(x->b, c2, n + 1)) return RS_ENOMEM;
+ *   x->cap = c1;
+ *
+ * (when b fails, a is larger than the recorded capacity, which is harmless).
  */
 #ifndef RS_VEC_H
 #define RS_VEC_H
