@@ -26,6 +26,7 @@
 
 #include "base/rs_geo.h"
 #include "base/rs_time.h"
+#include "base/rs_vec.h"
 #include "city_data/roadnet_ch.h"
 #include "city_data/travel_net.h"
 
@@ -289,19 +290,13 @@ static int frows_init(frows *f, size_t n) {
  * left out, k 1). */
 static void row_visit(void *ctx, int32_t cell, double w) {
   frows *f = ctx;
-  if (f->tmp_n == f->tmp_cap) {
-    size_t c = f->tmp_cap ? 2 * f->tmp_cap : 64;
-    int32_t *pc = realloc(f->tmp_cell, c * sizeof *pc);
-    if (pc != NULL) f->tmp_cell = pc;
-    double *pv = realloc(f->tmp_val, c * sizeof *pv);
-    if (pv != NULL) f->tmp_val = pv;
-    if (pc == NULL || pv == NULL) {
-      f->tmp_cap = (size_t)-1; /* out of memory: reported at the row's end */
-      return;
-    }
-    f->tmp_cap = c;
-  }
   if (f->tmp_cap == (size_t)-1) return;
+  size_t c1 = f->tmp_cap, c2 = f->tmp_cap;
+  if (rs_vec_grow(f->tmp_cell, c1, f->tmp_n + 1) || rs_vec_grow(f->tmp_val, c2, f->tmp_n + 1)) {
+    f->tmp_cap = (size_t)-1; /* out of memory: reported at the row's end */
+    return;
+  }
+  f->tmp_cap = c1;
   f->tmp_cell[f->tmp_n] = cell;
   f->tmp_val[f->tmp_n++] = f->scale * w;
 }
@@ -334,18 +329,12 @@ static int row_end(frows *f, size_t i) {
       f->val[f->nnz - 1] += cv[j].v;
       continue;
     }
-    if (f->nnz == f->cap) {
-      size_t c = f->cap ? 2 * f->cap : 1024;
-      int32_t *pc = realloc(f->col, c * sizeof *pc);
-      if (pc != NULL) f->col = pc;
-      double *pv = realloc(f->val, c * sizeof *pv);
-      if (pv != NULL) f->val = pv;
-      if (pc == NULL || pv == NULL) {
-        free(cv);
-        return -1;
-      }
-      f->cap = c;
+    size_t c1 = f->cap, c2 = f->cap;
+    if (rs_vec_grow(f->col, c1, f->nnz + 1) || rs_vec_grow(f->val, c2, f->nnz + 1)) {
+      free(cv);
+      return -1;
     }
+    f->cap = c1;
     f->col[f->nnz] = cv[j].cell;
     f->val[f->nnz++] = cv[j].v;
   }

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
+
 #define MAX_FIELDS 16
 
 /* ------------------------------------------------------------ line reading */
@@ -224,15 +226,9 @@ int city_kdd_grid_load(const char *path, city_kdd_grid **out, rs_err *e) {
     cl.c.lat = slat / 6;
     cl.c.lng = slng / 6;
     cl.line = r.lineno;
-    if (n == cap) {
-      size_t c = cap ? cap * 2 : 1024;
-      cell_line *p = realloc(tmp, c * sizeof *p);
-      if (p == NULL) {
-        rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
-        goto fail;
-      }
-      tmp = p;
-      cap = c;
+    if (rs_vec_grow(tmp, cap, n + 1)) {
+      rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+      goto fail;
     }
     tmp[n++] = cl;
   }
@@ -409,15 +405,9 @@ int city_kdd_idle_load(const char *path, const city_kdd_grid *g, city_kdd_idle *
       skip(&t->skips, r.lineno, why);
       continue;
     }
-    if ((size_t)t->n == cap) {
-      size_t c = cap ? cap * 2 : 4096;
-      idle_row *q = realloc(t->rows, c * sizeof *q);
-      if (q == NULL) {
-        rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
-        goto fail;
-      }
-      t->rows = q;
-      cap = c;
+    if (rs_vec_grow(t->rows, cap, (size_t)t->n + 1)) {
+      rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+      goto fail;
     }
     idle_row *ir = &t->rows[t->n++];
     ir->key = (int32_t)h * g->n + o;
@@ -539,15 +529,9 @@ int city_kdd_cancel_load(const char *path, city_kdd_cancel **out, rs_err *e) {
       skip(&t->skips, r.lineno, why);
       continue;
     }
-    if ((size_t)t->n == cap) {
-      size_t c = cap ? cap * 2 : 4096;
-      cancel_row *q = realloc(t->rows, c * sizeof *q);
-      if (q == NULL) {
-        rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
-        goto fail;
-      }
-      t->rows = q;
-      cap = c;
+    if (rs_vec_grow(t->rows, cap, (size_t)t->n + 1)) {
+      rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+      goto fail;
     }
     t->rows[t->n++] = cr;
   }

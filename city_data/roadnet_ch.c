@@ -36,6 +36,7 @@
 
 #include "base/rs_heap.h"
 #include "base/rs_mem.h"
+#include "base/rs_vec.h"
 #include "city_data/roadnet_cache.h"
 
 #define WITNESS_SETTLE 500 /* nodes a contraction's witness search may settle */
@@ -51,7 +52,8 @@ static double now_s(void) {
 
 typedef struct {
   city_ch_edge *a;
-  int32_t n, cap;
+  int32_t n;
+  size_t cap;
 } elist;
 
 static int elist_put(elist *l, int32_t node, int32_t mid, uint64_t w) {
@@ -63,13 +65,7 @@ static int elist_put(elist *l, int32_t node, int32_t mid, uint64_t w) {
       }
       return 0;
     }
-  if (l->n == l->cap) {
-    int32_t c = l->cap ? 2 * l->cap : 4;
-    city_ch_edge *a = realloc(l->a, (size_t)c * sizeof *a);
-    if (a == NULL) return RS_ENOMEM;
-    l->a = a;
-    l->cap = c;
-  }
+  if (rs_vec_grow(l->a, l->cap, (size_t)l->n + 1)) return RS_ENOMEM;
   l->a[l->n++] = (city_ch_edge){node, mid, w};
   return 0;
 }
@@ -103,17 +99,6 @@ typedef struct {
   size_t heap_cap;
 } cgraph;
 
-static int heap_room(cgraph *g, size_t need) {
-  if (need <= g->heap_cap) return 0;
-  size_t c = g->heap_cap ? 2 * g->heap_cap : 1024;
-  while (c < need) c *= 2;
-  hq_item *h = realloc(g->heap, c * sizeof *h);
-  if (h == NULL) return RS_ENOMEM;
-  g->heap = h;
-  g->heap_cap = c;
-  return 0;
-}
-
 /* Dijkstra from u over the remaining graph without v, up to weight
  * `bound` and `settle` settled nodes; distances in g->dist (reset by the
  * next call). */
@@ -123,7 +108,7 @@ static int witness(cgraph *g, int32_t u, int32_t v, uint64_t bound, int settle) 
   size_t hn = 0;
   g->dist[u] = 0;
   g->touched[g->n_touched++] = u;
-  if (heap_room(g, 1)) return RS_ENOMEM;
+  if (rs_vec_grow(g->heap, g->heap_cap, 1)) return RS_ENOMEM;
   hq_heap_push(g->heap, &hn, (hq_item){0, u});
   int settled = 0;
   while (hn > 0 && settled < settle) {
@@ -133,7 +118,7 @@ static int witness(cgraph *g, int32_t u, int32_t v, uint64_t bound, int settle) 
     if (it.k > bound) break;
     settled++;
     const elist *l = &g->out[it.v];
-    if (heap_room(g, hn + (size_t)l->n)) return RS_ENOMEM;
+    if (rs_vec_grow(g->heap, g->heap_cap, hn + (size_t)l->n)) return RS_ENOMEM;
     for (int32_t i = 0; i < l->n; i++) {
       int32_t x = l->a[i].node;
       if (x == v) continue;
@@ -270,13 +255,7 @@ static int build_ch(city_net_hubs *h) {
         if (priority(&g, x, &px)) goto out;
         if (px != prio[x]) {
           prio[x] = px;
-          if (qn + 1 > qcap) {
-            size_t c = 2 * qcap;
-            hq_item *nq = realloc(q, c * sizeof *nq);
-            if (nq == NULL) goto out;
-            q = nq;
-            qcap = c;
-          }
+          if (rs_vec_grow(q, qcap, qn + 1)) goto out;
           hq_heap_push(q, &qn, (hq_item){prio_key(px), x});
         }
       }

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
 #include "city_data/roadnet.h"
 
 /* ------------------------------------------------------------ id map */
@@ -103,14 +104,7 @@ static int32_t idmap_find(const idmap *m, const char *s, size_t n) {
 static int idmap_add(idmap *m, const char *s, size_t n) {
   if (idmap_find(m, s, n) >= 0) return RS_EINVAL;
   if ((size_t)(m->n + 1) * 2 > m->cap && idmap_grow(m) != 0) return RS_ENOMEM;
-  if (m->arena_n + n + 1 > m->arena_cap) {
-    size_t c = m->arena_cap ? m->arena_cap : 4096;
-    while (c < m->arena_n + n + 1) c *= 2;
-    char *a = realloc(m->arena, c);
-    if (a == NULL) return RS_ENOMEM;
-    m->arena = a;
-    m->arena_cap = c;
-  }
+  if (rs_vec_grow(m->arena, m->arena_cap, m->arena_n + n + 1)) return RS_ENOMEM;
   memcpy(m->arena + m->arena_n, s, n);
   m->arena[m->arena_n + n] = '\0';
   size_t j = text_hash(s, n) & (m->cap - 1);
@@ -129,16 +123,9 @@ typedef struct {
 } raw_buf;
 
 static int raw_node(raw_buf *b, double lat, double lng) {
-  if ((size_t)b->r.n_nodes == b->node_cap) {
-    size_t c = b->node_cap ? 2 * b->node_cap : 1024;
-    double *a = realloc(b->r.lat, c * sizeof *a);
-    if (a == NULL) return RS_ENOMEM;
-    b->r.lat = a;
-    a = realloc(b->r.lng, c * sizeof *a);
-    if (a == NULL) return RS_ENOMEM;
-    b->r.lng = a;
-    b->node_cap = c;
-  }
+  size_t need = (size_t)b->r.n_nodes + 1, c1 = b->node_cap, c2 = b->node_cap;
+  if (rs_vec_grow(b->r.lat, c1, need) || rs_vec_grow(b->r.lng, c2, need)) return RS_ENOMEM;
+  b->node_cap = c1;
   b->r.lat[b->r.n_nodes] = lat;
   b->r.lng[b->r.n_nodes] = lng;
   b->r.n_nodes++;
@@ -146,22 +133,13 @@ static int raw_node(raw_buf *b, double lat, double lng) {
 }
 
 static int raw_link(raw_buf *b, int32_t s, int32_t t, double len, double secs, double kmh) {
-  if ((size_t)b->r.n_links == b->link_cap) {
-    size_t c = b->link_cap ? 2 * b->link_cap : 1024;
-    int32_t *i = realloc(b->r.src, c * sizeof *i);
-    if (i == NULL) return RS_ENOMEM;
-    b->r.src = i;
-    i = realloc(b->r.dst, c * sizeof *i);
-    if (i == NULL) return RS_ENOMEM;
-    b->r.dst = i;
-    double **arr[3] = {&b->r.length_m, &b->r.time_s, &b->r.speed_kmh};
-    for (int k = 0; k < 3; k++) {
-      double *a = realloc(*arr[k], c * sizeof *a);
-      if (a == NULL) return RS_ENOMEM;
-      *arr[k] = a;
-    }
-    b->link_cap = c;
-  }
+  size_t need = (size_t)b->r.n_links + 1, c[5] = {b->link_cap, b->link_cap, b->link_cap,
+                                                    b->link_cap, b->link_cap};
+  if (rs_vec_grow(b->r.src, c[0], need) || rs_vec_grow(b->r.dst, c[1], need) ||
+      rs_vec_grow(b->r.length_m, c[2], need) || rs_vec_grow(b->r.time_s, c[3], need) ||
+      rs_vec_grow(b->r.speed_kmh, c[4], need))
+    return RS_ENOMEM;
+  b->link_cap = c[0];
   int64_t k = b->r.n_links++;
   b->r.src[k] = s;
   b->r.dst[k] = t;
@@ -358,14 +336,8 @@ static int xml_err(xml_rd *x, int line, const char *fmt, const char *a, const ch
 }
 
 static int buf_put(xml_rd *x, const char *s, size_t n) {
-  if (x->buf_n + n + 1 > x->buf_cap) {
-    size_t c = x->buf_cap ? x->buf_cap : 256;
-    while (c < x->buf_n + n + 1) c *= 2;
-    char *b = realloc(x->buf, c);
-    if (b == NULL) return rs_err_set(x->e, RS_ENOMEM, "%s: out of memory", x->origin);
-    x->buf = b;
-    x->buf_cap = c;
-  }
+  if (rs_vec_grow(x->buf, x->buf_cap, x->buf_n + n + 1))
+    return rs_err_set(x->e, RS_ENOMEM, "%s: out of memory", x->origin);
   memcpy(x->buf + x->buf_n, s, n);
   x->buf_n += n;
   x->buf[x->buf_n] = '\0';
@@ -646,6 +618,7 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
   char *earena = NULL;      /* edge end ids */
   size_t earena_n = 0, earena_cap = 0;
   double *eval = NULL;      /* per edge: length, time, speed */
+  size_t eval_cap = 0;
   int rc = 0, seen_graphml = 0, undirected = 0;
   /* the element being read */
   enum { IN_NONE, IN_NODE, IN_EDGE, IN_KEY } in = IN_NONE;
@@ -666,16 +639,9 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
     if (x.kind == XT_TEXT) {
       if (!in_data && !in_default) continue;
       size_t n = x.buf_n;
-      if (text_n + n + 1 > text_cap) {
-        size_t c = text_cap ? text_cap : 128;
-        while (c < text_n + n + 1) c *= 2;
-        char *t = realloc(text_acc, c);
-        if (t == NULL) {
-          rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
-          goto out;
-        }
-        text_acc = t;
-        text_cap = c;
+      if (rs_vec_grow(text_acc, text_cap, text_n + n + 1)) {
+        rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+        goto out;
       }
       memcpy(text_acc + text_n, x.buf, n);
       text_n += n;
@@ -696,15 +662,9 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
           rc = xml_err(&x, x.tok_line, "key: no id", NULL, NULL);
           goto out;
         }
-        if (n_keys == keys_cap) {
-          size_t c = keys_cap ? 2 * keys_cap : 16;
-          gm_key *k = realloc(keys, c * sizeof *k);
-          if (k == NULL) {
-            rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
-            goto out;
-          }
-          keys = k;
-          keys_cap = c;
+        if (rs_vec_grow(keys, keys_cap, n_keys + 1)) {
+          rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+          goto out;
         }
         gm_key *k = &keys[n_keys++];
         snprintf(k->id, sizeof k->id, "%s", id);
@@ -762,29 +722,15 @@ int city_net_parse_graphml(const char *text, size_t len, const char *origin, cit
           rc = xml_err(&x, x.tok_line, "edge: no %s", s == NULL ? "source" : "target", NULL);
           goto out;
         }
-        if (n_edges == edges_cap) {
-          size_t c = edges_cap ? 2 * edges_cap : 1024;
-          gm_edge *g = realloc(edges, c * sizeof *g);
-          double *v = g ? realloc(eval, 3 * c * sizeof *v) : NULL;
-          if (g) edges = g;
-          if (v == NULL) {
-            rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
-            goto out;
-          }
-          eval = v;
-          edges_cap = c;
+        if (rs_vec_grow(edges, edges_cap, n_edges + 1) ||
+            rs_vec_grow(eval, eval_cap, 3 * (n_edges + 1))) {
+          rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+          goto out;
         }
         size_t ls = strlen(s) + 1, lt = strlen(t) + 1;
-        if (earena_n + ls + lt > earena_cap) {
-          size_t c = earena_cap ? earena_cap : 4096;
-          while (c < earena_n + ls + lt) c *= 2;
-          char *a = realloc(earena, c);
-          if (a == NULL) {
-            rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
-            goto out;
-          }
-          earena = a;
-          earena_cap = c;
+        if (rs_vec_grow(earena, earena_cap, earena_n + ls + lt)) {
+          rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", origin);
+          goto out;
         }
         gm_edge *g = &edges[n_edges];
         g->src_off = earena_n;
@@ -929,21 +875,15 @@ int city_net_load(const char *path, city_net **out, rs_err *e) {
   size_t n = 0, cap = 0;
   int rc = 0;
   for (;;) {
-    if (n + 65536 > cap) {
-      size_t c = cap ? 2 * cap : 1 << 20;
-      if (c > CITY_NET_FILE_MAX) {
-        rc = rs_err_set(e, RS_ERANGE, "%s: larger than %zu bytes", path, CITY_NET_FILE_MAX);
-        break;
-      }
-      char *t = realloc(text, c + 1);
-      if (t == NULL) {
-        rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
-        break;
-      }
-      text = t;
-      cap = c;
+    if (n + 65536 > CITY_NET_FILE_MAX) {
+      rc = rs_err_set(e, RS_ERANGE, "%s: larger than %zu bytes", path, CITY_NET_FILE_MAX);
+      break;
     }
-    size_t k = fread(text + n, 1, cap - n, f);
+    if (rs_vec_grow(text, cap, n + 65536 + 1)) { /* and a NUL */
+      rc = rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
+      break;
+    }
+    size_t k = fread(text + n, 1, cap - 1 - n, f);
     n += k;
     if (k == 0) {
       if (ferror(f)) rc = rs_err_set(e, RS_EIO, "%s: read error", path);

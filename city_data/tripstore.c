@@ -36,6 +36,7 @@
  * city_store_close finalizes them (rolling back an import left open).
  */
 #include "base/rs_sqlite.h"
+#include "base/rs_vec.h"
 #include "city_data/tripstore.h"
 
 #include <errno.h>
@@ -671,17 +672,11 @@ int city_store_load(city_store *st, int64_t from, int64_t to,
   city_trip *a = NULL;
   size_t k = 0, cap = 0;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (k == cap) {
-      size_t ncap = cap ? cap * 2 : 4096;
-      city_trip *na = realloc(a, ncap * sizeof *na);
-      if (na == NULL) {
-        free(a);
-        sqlite3_finalize(s);
-        return rs_err_set(e, RS_ENOMEM, "%s: out of memory for %zu trips",
-                          st->path, ncap);
-      }
-      a = na;
-      cap = ncap;
+    if (rs_vec_grow(a, cap, k + 1)) {
+      free(a);
+      sqlite3_finalize(s);
+      return rs_err_set(e, RS_ENOMEM, "%s: out of memory for %zu trips",
+                        st->path, k + 1);
     }
     city_trip *t = &a[k++];
     t->id = sqlite3_column_int64(s, 0);
@@ -756,16 +751,10 @@ int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e) {
   size_t cap = 0, k = 0;
   int64_t *a = NULL;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (k == cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      int64_t *na = realloc(a, ncap * sizeof *na);
-      if (na == NULL) {
-        free(a);
-        sqlite3_finalize(s);
-        return rs_err_set(e, RS_ENOMEM, "%s: out of memory", st->path);
-      }
-      a = na;
-      cap = ncap;
+    if (rs_vec_grow(a, cap, k + 1)) {
+      free(a);
+      sqlite3_finalize(s);
+      return rs_err_set(e, RS_ENOMEM, "%s: out of memory", st->path);
     }
     a[k++] = sqlite3_column_int64(s, 0);
   }
