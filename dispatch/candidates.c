@@ -36,6 +36,7 @@
 #endif
 
 #include "base/rs_geo.h"
+#include "base/rs_vec.h"
 #include "dispatch/rings.h"
 
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
@@ -77,11 +78,11 @@ struct disp_index {
   idx_at *at;          /* per driver: where it is filed */
   /* candidate graph buffers, grown to the largest decision */
   int32_t *row_ptr;    /* n_rows + 1 */
-  int32_t rows_cap;
+  size_t rows_cap;
   int32_t *edge_driver;
   double *edge_dist;
   double *edge_eta;
-  int32_t edges_cap;
+  size_t edges_cap;   /* of each of the three edge arrays */
   /* the last radius searched: its squared chord (widened) and max ring */
   double lim_radius, lim2;
   int32_t lim_ring;
@@ -92,7 +93,7 @@ struct disp_index {
   uint8_t *occupied;
   /* per-driver cap: each driver's best rows this tick */
   uint8_t *capped;     /* per row: lost an edge to the cap */
-  int32_t cap_capped;
+  size_t cap_capped;
   uint32_t *cap_stamp; /* per driver: the build that last touched it */
   uint32_t cap_cur;
   int32_t *cap_n;      /* per driver: rows kept so far (valid when stamped) */
@@ -103,7 +104,7 @@ struct disp_index {
   int32_t *best_d;
   double *best_m;
   double *best_g;      /* ranking by pickup time: the entries' metres */
-  int32_t best_cap;
+  size_t best_cap;     /* of each of the three best arrays */
 };
 
 disp_index *disp_index_new(const city_travel *tm, const city_grid *grid, int32_t n_drivers) {
@@ -225,57 +226,13 @@ int disp_index_contains(const disp_index *x, int32_t d) {
 
 int32_t disp_index_size(const disp_index *x) { return x->size; }
 
-static int grow_i32(int32_t **p, int32_t *cap, int32_t need) {
-  if (need <= *cap) return 0;
-  int32_t c = *cap ? *cap : 64;
-  while (c < need) c *= 2;
-  int32_t *q = realloc(*p, (size_t)c * sizeof *q);
-  if (q == NULL) return RS_ENOMEM;
-  *p = q;
-  *cap = c;
-  return 0;
-}
-
+/* Makes room for `need` edges in the three edge arrays. */
 static int grow_edges(disp_index *x, int32_t need) {
-  if (need <= x->edges_cap) return 0;
-  int32_t c = x->edges_cap ? x->edges_cap : 1024;
-  while (c < need) c *= 2;
-  int32_t *d = realloc(x->edge_driver, (size_t)c * sizeof *d);
-  if (d == NULL) return RS_ENOMEM;
-  x->edge_driver = d;
-  double *m = realloc(x->edge_dist, (size_t)c * sizeof *m);
-  if (m == NULL) return RS_ENOMEM;
-  x->edge_dist = m;
-  double *t = realloc(x->edge_eta, (size_t)c * sizeof *t);
-  if (t == NULL) return RS_ENOMEM;
-  x->edge_eta = t;
-  x->edges_cap = c;
-  return 0;
-}
-
-static int grow_best(disp_index *x, int32_t k) {
-  if (k <= x->best_cap) return 0;
-  int32_t *d = realloc(x->best_d, (size_t)k * sizeof *d);
-  if (d == NULL) return RS_ENOMEM;
-  x->best_d = d;
-  double *m = realloc(x->best_m, (size_t)k * sizeof *m);
-  if (m == NULL) return RS_ENOMEM;
-  x->best_m = m;
-  double *g = realloc(x->best_g, (size_t)k * sizeof *g);
-  if (g == NULL) return RS_ENOMEM;
-  x->best_g = g;
-  x->best_cap = k;
-  return 0;
-}
-
-static int grow_capped(disp_index *x, int32_t n) {
-  if (n <= x->cap_capped) return 0;
-  int32_t c = x->cap_capped ? x->cap_capped : 256;
-  while (c < n) c *= 2;
-  uint8_t *p = realloc(x->capped, (size_t)c);
-  if (p == NULL) return RS_ENOMEM;
-  x->capped = p;
-  x->cap_capped = c;
+  size_t c1 = x->edges_cap, c2 = x->edges_cap, c3 = x->edges_cap;
+  if (rs_vec_grow(x->edge_driver, c1, (size_t)need) || rs_vec_grow(x->edge_dist, c2, (size_t)need) ||
+      rs_vec_grow(x->edge_eta, c3, (size_t)need))
+    return RS_ENOMEM;
+  x->edges_cap = c1;
   return 0;
 }
 
@@ -686,8 +643,12 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
                           double radius_m, int32_t top_k, int32_t driver_top_k,
                           int64_t now, disp_tick *tick, rs_err *e) {
   if (top_k < 1) top_k = 1;
-  if (grow_i32(&x->row_ptr, &x->rows_cap, n_rows + 1) || grow_best(x, top_k))
+  size_t k1 = x->best_cap, k2 = x->best_cap, k3 = x->best_cap, kk = (size_t)top_k;
+  if (rs_vec_grow(x->row_ptr, x->rows_cap, (size_t)n_rows + 1) ||
+      rs_vec_grow(x->best_d, k1, kk) || rs_vec_grow(x->best_m, k2, kk) ||
+      rs_vec_grow(x->best_g, k3, kk))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  x->best_cap = k1;
   const city_grid *g = x->grid;
   double edge = g->edge_m;
   double r = x->city->earth_radius_m;
@@ -778,7 +739,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     }
     x->row_ptr[row + 1] = n_edges;
   }
-  if (grow_capped(x, n_rows))
+  if (rs_vec_grow(x->capped, x->cap_capped, (size_t)n_rows))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
   memset(x->capped, 0, (size_t)n_rows);
   if (driver_top_k > 0 && cap_drivers(x, n_rows, driver_top_k) != 0)

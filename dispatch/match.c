@@ -81,6 +81,7 @@
 #include <string.h>
 
 #include "base/rs_heap.h"
+#include "base/rs_vec.h"
 
 /* One kept edge of the internal problem: column and cost (-w < 0). */
 typedef struct {
@@ -109,9 +110,9 @@ typedef struct {
 
 struct disp_match {
   /* capacities (grow-only) */
-  int32_t cap_rows;        /* entries of the per-row arrays */
-  int32_t cap_cols;        /* entries of the per-column arrays */
-  int64_t cap_edges;       /* entries of edges */
+  size_t cap_rows;         /* entries of the per-row arrays */
+  size_t cap_cols;         /* entries of the per-column arrays */
+  size_t cap_edges;        /* entries of edges */
   /* internal problem of the last solve */
   int32_t k;               /* internal rows (smaller side) */
   int32_t n;               /* internal columns */
@@ -161,42 +162,26 @@ void disp_match_last_stats(const disp_match *m, disp_match_stats *out) {
   *out = m->stats;
 }
 
-/* Grows *p to hold n elements of size sz. 0 or -1 (then *p is unchanged). */
-static int grow(void *p, size_t n, size_t sz) {
-  void **pp = (void **)p;
-  void *q = realloc(*pp, (n ? n : 1) * sz);
-  if (q == NULL) return -1;
-  *pp = q;
-  return 0;
-}
-
 /* Makes room for k rows, n columns and ne edges. Each buffer is grown on its
  * own; after a failure the grown ones stay grown, which is harmless, and the
  * recorded capacities stay true. */
 static int reserve(disp_match *m, int32_t rows, int32_t cols, int64_t ne) {
-  if (rows + 1 > m->cap_rows) {
-    size_t n = (size_t)rows + 1;
-    if (grow(&m->ptr, n, sizeof *m->ptr) || grow(&m->head_end, n, sizeof *m->head_end) ||
-        grow(&m->col, n, sizeof *m->col) ||
-        grow(&m->cost, n, sizeof *m->cost) || grow(&m->count, n, sizeof *m->count) ||
-        grow(&m->queue, n, sizeof *m->queue))
-      return -1;
-    m->cap_rows = rows + 1;
-  }
-  if (cols + 1 > m->cap_cols) {
-    size_t n = (size_t)cols + 1;
-    if (grow(&m->cs, n, sizeof *m->cs) || grow(&m->v, n, sizeof *m->v) ||
-        grow(&m->settled, n, sizeof *m->settled) || grow(&m->heap, n, sizeof *m->heap))
-      return -1;
-    m->cap_cols = cols + 1;
-  }
+  size_t nr = (size_t)rows + 1, r[6], nc = (size_t)cols + 1, c[4];
+  for (int i = 0; i < 6; i++) r[i] = m->cap_rows;
+  for (int i = 0; i < 4; i++) c[i] = m->cap_cols;
+  if (rs_vec_grow(m->ptr, r[0], nr) || rs_vec_grow(m->head_end, r[1], nr) ||
+      rs_vec_grow(m->col, r[2], nr) || rs_vec_grow(m->cost, r[3], nr) ||
+      rs_vec_grow(m->count, r[4], nr) || rs_vec_grow(m->queue, r[5], nr))
+    return -1;
+  m->cap_rows = r[0];
+  if (rs_vec_grow(m->cs, c[0], nc) || rs_vec_grow(m->v, c[1], nc) ||
+      rs_vec_grow(m->settled, c[2], nc) || rs_vec_grow(m->heap, c[3], nc))
+    return -1;
+  m->cap_cols = c[0];
   /* The edge array exists even for an instance without edges: the rows'
    * walks form m->edges + ptr[i], and an offset from a null pointer is
    * undefined even when it is zero. */
-  if (ne > m->cap_edges || m->edges == NULL) {
-    if (grow(&m->edges, (size_t)ne, sizeof *m->edges)) return -1;
-    m->cap_edges = ne;
-  }
+  if (rs_vec_grow(m->edges, m->cap_edges, ne > 0 ? (size_t)ne : 1)) return -1;
   return 0;
 }
 

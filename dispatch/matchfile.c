@@ -16,24 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
 #include "dispatch/match.h"
 
 /* Reads a whole file into a NUL-terminated buffer. NULL on failure (errno). */
 static char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  while (buf != NULL) {
-    if (n + 1 >= cap) {
-      char *b = realloc(buf, cap *= 2);
-      if (b == NULL) {
-        free(buf);
-        buf = NULL;
-        errno = ENOMEM;
-        break;
-      }
-      buf = b;
+  size_t cap = 0, n = 0;
+  char *buf = NULL;
+  for (;;) {
+    if (rs_vec_grow(buf, cap, n + 2)) { /* a byte to read and a NUL */
+      free(buf);
+      buf = NULL;
+      errno = ENOMEM;
+      break;
     }
     size_t got = fread(buf + n, 1, cap - 1 - n, f);
     n += got;

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rs_vec.h"
 #include "dispatch/batch.h"
 #include "dispatch/match.h"
 
@@ -38,15 +39,14 @@
 typedef struct {
   uint32_t *stamp;   /* per driver: the decision that last used it */
   int32_t n;         /* drivers the array covers */
+  size_t cap;        /* its allocated entries, n or more */
   uint32_t cur;      /* the current decision's stamp */
 } used_set;
 
 static int used_begin(used_set *u, int32_t n_drivers) {
   if (n_drivers > u->n) {
-    uint32_t *p = realloc(u->stamp, (size_t)n_drivers * sizeof *p);
-    if (p == NULL) return RS_ENOMEM;
-    memset(p + u->n, 0, (size_t)(n_drivers - u->n) * sizeof *p);
-    u->stamp = p;
+    if (rs_vec_grow(u->stamp, u->cap, (size_t)n_drivers)) return RS_ENOMEM;
+    memset(u->stamp + u->n, 0, (size_t)(n_drivers - u->n) * sizeof *u->stamp);
     u->n = n_drivers;
   }
   if (++u->cur == 0) { /* wrapped: start over */
@@ -62,7 +62,7 @@ typedef struct {
   used_set used;
   int random;        /* 1: random candidate, 0: nearest */
   int32_t *free_e;   /* random: scratch of a row's free edges */
-  int32_t cap;
+  size_t cap;
 } greedy_ctx;
 
 static int greedy_dispatch(void *vctx, disp_tick *t, rs_err *e) {
@@ -85,12 +85,8 @@ static int greedy_dispatch(void *vctx, disp_tick *t, rs_err *e) {
       for (int32_t k = lo; k < hi && pick < 0; k++)
         if (g->used.stamp[t->edge_driver[k]] != g->used.cur) pick = k;
     } else {
-      if (hi - lo > g->cap) {
-        int32_t *p = realloc(g->free_e, (size_t)(hi - lo) * sizeof *p);
-        if (p == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
-        g->free_e = p;
-        g->cap = hi - lo;
-      }
+      if (rs_vec_grow(g->free_e, g->cap, (size_t)(hi - lo)))
+        return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
       int32_t n = 0;
       for (int32_t k = lo; k < hi; k++)
         if (g->used.stamp[t->edge_driver[k]] != g->used.cur) g->free_e[n++] = k;
@@ -126,9 +122,10 @@ struct disp_batch {
   int32_t *col_idx;        /* per edge: its column */
   double *w;               /* per edge: its weight */
   int32_t *row_to_col;
-  int32_t cap_col_idx, cap_w, cap_rows, cap_cols, cap_col_of; /* capacities */
+  size_t cap_col_idx, cap_w, cap_rows, cap_cols, cap_col_of; /* capacities */
   disp_solve_stat *stats;  /* one per solved decision */
-  int32_t n_stats, cap_stats;
+  int32_t n_stats;
+  size_t cap_stats;
 };
 
 static double distance_score(void *wctx, const disp_tick *t, int32_t row, int32_t k) {
@@ -164,17 +161,6 @@ void disp_batch_free(disp_batch *b) {
   free(b);
 }
 
-static int grow(void **p, int32_t *cap, int32_t need, size_t elem) {
-  if (need <= *cap) return 0;
-  int32_t c = *cap ? *cap : 256;
-  while (c < need) c *= 2;
-  void *q = realloc(*p, (size_t)c * elem);
-  if (q == NULL) return RS_ENOMEM;
-  *p = q;
-  *cap = c;
-  return 0;
-}
-
 static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -183,11 +169,11 @@ static double now_us(void) {
 
 int disp_batch_dispatch(disp_batch *b, disp_tick *t, rs_err *e) {
   int32_t n_rows = t->n_rows, n_edges = t->row_ptr[n_rows];
-  if (grow((void **)&b->col_idx, &b->cap_col_idx, n_edges, sizeof *b->col_idx) ||
-      grow((void **)&b->w, &b->cap_w, n_edges, sizeof *b->w) ||
-      grow((void **)&b->row_to_col, &b->cap_rows, n_rows, sizeof *b->row_to_col) ||
-      grow((void **)&b->col_driver, &b->cap_cols, n_edges, sizeof *b->col_driver) ||
-      grow((void **)&b->col_of, &b->cap_col_of, t->n_drivers, sizeof *b->col_of) ||
+  if (rs_vec_grow(b->col_idx, b->cap_col_idx, (size_t)n_edges) ||
+      rs_vec_grow(b->w, b->cap_w, (size_t)n_edges) ||
+      rs_vec_grow(b->row_to_col, b->cap_rows, (size_t)n_rows) ||
+      rs_vec_grow(b->col_driver, b->cap_cols, (size_t)n_edges) ||
+      rs_vec_grow(b->col_of, b->cap_col_of, (size_t)t->n_drivers) ||
       used_begin(&b->colmap, t->n_drivers))
     return rs_err_set(e, RS_ENOMEM, "batch dispatch: out of memory");
   int32_t n_cols = 0;
@@ -216,8 +202,7 @@ int disp_batch_dispatch(disp_batch *b, disp_tick *t, rs_err *e) {
                             b->row_to_col, &total, e);
   double t1 = now_us();
   if (rc) return rc;
-  if (b->n_stats == b->cap_stats &&
-      grow((void **)&b->stats, &b->cap_stats, b->n_stats + 1, sizeof *b->stats))
+  if (rs_vec_grow(b->stats, b->cap_stats, (size_t)b->n_stats + 1))
     return rs_err_set(e, RS_ENOMEM, "batch dispatch: out of memory");
   disp_solve_stat *st = &b->stats[b->n_stats++];
   st->t = t->now;

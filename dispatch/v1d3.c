@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/rs_geo.h"
+#include "base/rs_vec.h"
 #include "dispatch/batch.h"
 #include "dispatch/candidates.h"
 #include "value/softmax.h"
@@ -39,7 +40,8 @@ struct disp_v1d3 {
   /* per-tick caches of the dispatch weights */
   double *vdrv;             /* V(driver's cell, now) */
   int64_t *vdrv_at;         /* the tick time vdrv[d] was computed for, or -1 */
-  int32_t n_vdrv;
+  int32_t n_vdrv;           /* drivers vdrv and vdrv_at cover */
+  size_t cap_vdrv;          /* their allocated entries */
   int64_t tick_tod;         /* the tick's time of day, seconds */
   int32_t dtype_today, dtype_tomorrow; /* day types of the tick's day and the next */
   int32_t last_row;         /* V(dropoff, t') of the last edge's row ... */
@@ -201,12 +203,11 @@ static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k
 static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
   disp_v1d3 *m = ctx;
   if (t->n_drivers > m->n_vdrv) {
-    double *v = realloc(m->vdrv, (size_t)t->n_drivers * sizeof *v);
-    if (v == NULL) return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
-    m->vdrv = v;
-    int64_t *a = realloc(m->vdrv_at, (size_t)t->n_drivers * sizeof *a);
-    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
-    m->vdrv_at = a;
+    size_t c1 = m->cap_vdrv, c2 = m->cap_vdrv;
+    if (rs_vec_grow(m->vdrv, c1, (size_t)t->n_drivers) ||
+        rs_vec_grow(m->vdrv_at, c2, (size_t)t->n_drivers))
+      return rs_err_set(e, RS_ENOMEM, "v1d3: out of memory");
+    m->cap_vdrv = c1;
     for (int32_t i = m->n_vdrv; i < t->n_drivers; i++) m->vdrv_at[i] = -1;
     m->n_vdrv = t->n_drivers;
   }
