@@ -46,6 +46,7 @@
 #include "base/pcg32.h"
 #include "base/rs_geo.h"
 #include "base/rs_mem.h"
+#include "base/rs_vec.h"
 #include "dispatch/candidates.h"
 #include "sim/engine_int.h"
 #include "sim/fleet.h"
@@ -138,16 +139,10 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   ds->fare = od->fare;
   ds->trip_m = s->trip_m[o];
   if (s->observer.observe != NULL) {
-    if (s->n_rep == s->cap_rep) {
-      int32_t c = s->cap_rep ? s->cap_rep * 2 : 256;
-      disp_assign *a = realloc(s->rep_pairs, (size_t)c * sizeof *a);
-      if (a == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-      s->rep_pairs = a;
-      double *t = realloc(s->rep_eta, (size_t)c * sizeof *t);
-      if (t == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-      s->rep_eta = t;
-      s->cap_rep = c;
-    }
+    size_t c1 = s->cap_rep, c2 = s->cap_rep, need = (size_t)s->n_rep + 1;
+    if (rs_vec_grow(s->rep_pairs, c1, need) || rs_vec_grow(s->rep_eta, c2, need))
+      return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+    s->cap_rep = c1;
     s->rep_pairs[s->n_rep].order = o;
     s->rep_pairs[s->n_rep].driver = d;
     s->rep_eta[s->n_rep++] = eta;
@@ -160,17 +155,6 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     return sim__push(s, s->now + delay, SIM_EV_CANCEL, o, ds->epoch, e);
   }
   return sim__push(s, ds->t_arrive, SIM_EV_ARRIVE, d, ds->epoch, e);
-}
-
-static int grow_assign(sim_engine *s, int32_t n, rs_err *e) {
-  if (n <= s->cap_assign) return 0;
-  int32_t c = s->cap_assign ? s->cap_assign : 256;
-  while (c < n) c *= 2;
-  disp_assign *a = realloc(s->assign, (size_t)c * sizeof *a);
-  if (a == NULL) return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
-  s->assign = a;
-  s->cap_assign = c;
-  return 0;
 }
 
 /* Marks the rows of a decision whose every candidate is taken: exhausted
@@ -215,8 +199,8 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
     mark_exhausted(s, rows, n_rows, NULL, NULL);
     return 0;
   }
-  int rc = grow_assign(s, n_rows, e);
-  if (rc) return rc;
+  if (rs_vec_grow(s->assign, s->cap_assign, (size_t)n_rows))
+    return rs_err_set(e, RS_ENOMEM, "dispatch: out of memory");
   disp_tick *tick = &s->tick;
   memset(tick, 0, sizeof *tick);
   tick->now = s->now;
@@ -228,7 +212,7 @@ static int decide(sim_engine *s, const int32_t *rows, int32_t n_rows, const uint
   tick->n_drivers = s->n_drivers;
   tick->rng = &s->rng_policy;
   tick->out = s->assign;
-  rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
+  int rc = disp_index_candidates(s->idx, s->orders, s->drivers, rows, n_rows, fresh,
                              s->fresh_idle, s->n_fresh_idle, s->sc.radius_m, s->decision_k,
                              s->dp->driver_top_k, s->now, tick, e);
   if (rc) return rc;

@@ -39,6 +39,7 @@
 
 #include "base/pcg32.h"
 #include "base/rs_geo.h"
+#include "base/rs_vec.h"
 #include "dispatch/candidates.h"
 #include "sim/engine.h"
 #include "sim/kpi.h"
@@ -157,7 +158,8 @@ struct sim_engine {
   /* Drivers that entered the idle index (or moved in it) since the last
    * tick: they may reach exhausted orders (waiting.h). */
   int32_t *fresh;           /* in the order they came, repeats allowed */
-  int32_t n_fresh, cap_fresh;
+  int32_t n_fresh;
+  size_t cap_fresh;
   int32_t *fresh_idle;      /* the tick's distinct fresh drivers still idle */
   int32_t n_fresh_idle;
   uint32_t *drv_stamp;      /* per driver: the round it was last listed fresh */
@@ -171,7 +173,7 @@ struct sim_engine {
   int pending_at;           /* SIM__AT_*: where that dispatch decision was
                                taken, so where sim_engine_resume goes on */
   sim_chunk_walk chunk;     /* an immediate tick's walk over its chunks */
-  int32_t cap_assign;
+  size_t cap_assign;
   sim_repo_state repo;      /* repositioning rounds (reposition.c) */
 
   disp_observer observer;   /* told of every tick's matches (may be unset) */
@@ -179,7 +181,8 @@ struct sim_engine {
   sim_cancel_model cancel;  /* per-order cancellation model (may be unset) */
   disp_assign *rep_pairs;   /* matches since the last report */
   double *rep_eta;
-  int32_t n_rep, cap_rep;
+  int32_t n_rep;
+  size_t cap_rep;
 
   sim_series series;        /* kpi_series (kpi.h) */
 };
@@ -211,15 +214,9 @@ static inline int sim__indexed(const sim_engine *s, int32_t st) {
 
 /* Remembers that driver d entered the idle index (or moved in it). */
 static inline void sim__note_fresh(sim_engine *s, int32_t d) {
-  if (s->n_fresh == s->cap_fresh) {
-    int32_t c = s->cap_fresh ? s->cap_fresh * 2 : 1024;
-    int32_t *a = realloc(s->fresh, (size_t)c * sizeof *a);
-    if (a == NULL) {
-      s->oom = 1;
-      return;
-    }
-    s->fresh = a;
-    s->cap_fresh = c;
+  if (rs_vec_grow(s->fresh, s->cap_fresh, (size_t)s->n_fresh + 1)) {
+    s->oom = 1;
+    return;
   }
   s->fresh[s->n_fresh++] = d;
 }

@@ -32,6 +32,7 @@
 
 #include "base/rs_error.h"
 #include "base/rs_heap.h"
+#include "base/rs_vec.h"
 
 #define W ((int64_t)SIM_QUEUE_WINDOW)
 #define WORDS (SIM_QUEUE_WINDOW / 64)
@@ -89,15 +90,12 @@ static int buckets_alloc(sim_queue *q) {
 static int32_t node_alloc(sim_queue *q) {
   if (q->free_node < 0) {
     if (q->n_nodes > INT32_MAX / 2) return -1;
-    int32_t c = q->n_nodes ? 2 * q->n_nodes : 1024;
-    sim_event *n = realloc(q->node, (size_t)c * sizeof *n);
-    if (n == NULL) return -1;
-    q->node = n;
-    int32_t *l = realloc(q->link, (size_t)c * sizeof *l);
-    if (l == NULL) return -1;
-    q->link = l;
+    size_t c1 = q->cap_nodes, c2 = q->cap_nodes, need = (size_t)q->n_nodes + 1;
+    if (rs_vec_grow(q->node, c1, need) || rs_vec_grow(q->link, c2, need)) return -1;
+    q->cap_nodes = c1;
+    int32_t c = (int32_t)c1;
     for (int32_t k = c - 1; k >= q->n_nodes; k--) {
-      l[k] = q->free_node;
+      q->link[k] = q->free_node;
       q->free_node = k;
     }
     q->n_nodes = c;
@@ -110,13 +108,7 @@ static int32_t node_alloc(sim_queue *q) {
 RS_HEAP_DEFINE(ev_heap, sim_event, 4, ev_less, RS_HEAP_NO_MOVE)
 
 static int heap_push(sim_queue *q, const sim_event *ev) {
-  if (q->n_far == q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 256;
-    sim_event *a = realloc(q->a, cap * sizeof *a);
-    if (a == NULL) return RS_ENOMEM;
-    q->a = a;
-    q->cap = cap;
-  }
+  if (rs_vec_grow(q->a, q->cap, q->n_far + 1)) return RS_ENOMEM;
   ev_heap_push(q->a, &q->n_far, *ev);
   return 0;
 }

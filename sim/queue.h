@@ -42,6 +42,7 @@ typedef struct {
   sim_event *node;   /* node pool */
   int32_t *link;     /* per node: the next in its bucket, or in the free list */
   int32_t n_nodes;   /* nodes allocated */
+  size_t cap_nodes;  /* room of node and link (n_nodes) */
   int32_t free_node; /* head of the free list, -1 */
   int32_t *head, *tail; /* per bucket: first and last node, -1 when empty */
   uint64_t *bits;    /* per bucket: set when non-empty */

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rs_vec.h"
+
 _Static_assert(DISP_OPT_STR_SIZE == SIM_PATH_MAX,
                "a policy's path option holds any path a scenario holds");
 
@@ -452,20 +454,15 @@ int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e) {
   char *buf = NULL;
   size_t n = 0, cap = 0;
   for (;;) {
-    if (n + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      if (cap > (16u << 20)) {
-        free(buf);
-        fclose(f);
-        return rs_err_set(e, RS_EFORMAT, "%s: scenario file larger than 16 MiB", path);
-      }
-      char *nb = realloc(buf, cap);
-      if (nb == NULL) {
-        free(buf);
-        fclose(f);
-        return rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
-      }
-      buf = nb;
+    if (n + 4096 + 1 > (16u << 20)) {
+      free(buf);
+      fclose(f);
+      return rs_err_set(e, RS_EFORMAT, "%s: scenario file larger than 16 MiB", path);
+    }
+    if (rs_vec_grow(buf, cap, n + 4096 + 1)) {
+      free(buf);
+      fclose(f);
+      return rs_err_set(e, RS_ENOMEM, "%s: out of memory", path);
     }
     size_t got = fread(buf + n, 1, cap - n - 1, f);
     n += got;

@@ -47,6 +47,7 @@
 #include "base/rs_geo.h"
 #include "base/rs_heap.h"
 #include "base/rs_mem.h"
+#include "base/rs_vec.h"
 
 /* list positions, keyed by the order index they name */
 #define POS_LESS(x, y) (*(x) < *(y))
@@ -109,20 +110,14 @@ void sim_waiting_free(sim_waiting *w) {
 /* ---------------------------------------------------------- add and leave */
 
 int sim_waiting_add(sim_waiting *w, int32_t o, rs_err *e) {
-  if (w->n_list == w->cap_list) {
+  if ((size_t)w->n_list == w->cap_list) {
     /* list, rows and row_fresh grow together; a failure leaves the grown
      * ones grown (harmless) and cap_list true */
-    int32_t c = w->cap_list ? w->cap_list * 2 : 1024;
-    int32_t *a = realloc(w->list, (size_t)c * sizeof *a);
-    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
-    w->list = a;
-    a = realloc(w->rows, (size_t)c * sizeof *a);
-    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
-    w->rows = a;
-    uint8_t *f = realloc(w->row_fresh, (size_t)c);
-    if (f == NULL) return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
-    w->row_fresh = f;
-    w->cap_list = c;
+    size_t c1 = w->cap_list, c2 = w->cap_list, c3 = w->cap_list, need = (size_t)w->n_list + 1;
+    if (rs_vec_grow(w->list, c1, need) || rs_vec_grow(w->rows, c2, need) ||
+        rs_vec_grow(w->row_fresh, c3, need))
+      return rs_err_set(e, RS_ENOMEM, "orders: out of memory");
+    w->cap_list = c1;
   }
   w->list[w->n_list++] = o;
   w->n_live++;
@@ -197,22 +192,13 @@ void sim_waiting_trim(sim_waiting *w) {
 int sim_waiting_streams_begin(sim_waiting *w, int32_t n, rs_err *e) {
   w->n_slots = 0;
   w->n_heap = 0;
-  if (n <= w->st_cap) return 0;
-  int32_t c = w->st_cap ? w->st_cap : 64;
-  while (c < n) c *= 2;
-  int32_t *pos = realloc(w->st_pos, (size_t)c * (size_t)w->st_width * sizeof *pos);
-  if (pos == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-  w->st_pos = pos;
-  int32_t **arr[4] = {&w->st_n, &w->st_head, &w->st_who, &w->st_heap};
-  for (int i = 0; i < 4; i++) {
-    int32_t *a = realloc(*arr[i], (size_t)c * sizeof *a);
-    if (a == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-    *arr[i] = a;
-  }
-  const double **u = realloc(w->st_u, (size_t)c * sizeof *u);
-  if (u == NULL) return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
-  w->st_u = u;
-  w->st_cap = c;
+  size_t need = (size_t)n, c[5] = {w->st_cap, w->st_cap, w->st_cap, w->st_cap, w->st_cap};
+  if (rs_vec_grow(w->st_pos, w->st_pos_cap, need * (size_t)w->st_width) ||
+      rs_vec_grow(w->st_n, c[0], need) || rs_vec_grow(w->st_head, c[1], need) ||
+      rs_vec_grow(w->st_who, c[2], need) || rs_vec_grow(w->st_heap, c[3], need) ||
+      rs_vec_grow(w->st_u, c[4], need))
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
+  w->st_cap = c[0];
   return 0;
 }
 

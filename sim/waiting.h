@@ -61,7 +61,8 @@ typedef struct {
   size_t n_orders;            /* entries of the per-order arrays */
   /* request order */
   int32_t *list;              /* waiting orders, oldest first (lazy) */
-  int32_t n_list, cap_list;   /* entries, and room (also of rows) */
+  int32_t n_list;             /* entries */
+  size_t cap_list;            /* room (also of rows and row_fresh) */
   int32_t *rows;              /* sim_waiting_rows' output: orders ... */
   uint8_t *row_fresh;         /* ... and per row: only fresh drivers can take it */
   /* per order */
@@ -90,7 +91,8 @@ typedef struct {
   int32_t *st_who;            /* per slot: the caller's id (a driver) */
   const double **st_u;        /* per slot: its point as a unit vector (borrowed) */
   int32_t *st_heap;           /* slots by (st_head, slot) */
-  int32_t st_cap;             /* slots allocated */
+  size_t st_cap;              /* slots allocated */
+  size_t st_pos_cap;          /* entries of st_pos allocated */
   int32_t n_slots;            /* slots opened since streams_begin */
   size_t n_heap;              /* slots in st_heap */
 } sim_waiting;
