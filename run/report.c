@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "base/rs_time.h"
+#include "base/rs_vec.h"
 #include "city_data/city.h"
 #include "run/stats.h"
 #include "run/svg.h"
@@ -89,7 +90,7 @@ typedef struct {
   const char *path;
   rp_run *runs;
   int n_runs;
-  int runs_cap;                /* runs allocated */
+  size_t runs_cap;             /* runs allocated */
   rp_group *groups;
   int n_groups;
   int64_t t_from, t_to;
@@ -98,6 +99,7 @@ typedef struct {
   int n_bins;
   rp_cell *cells;              /* indexed by cell id; seen marks presence */
   int32_t n_cells;             /* array length (max cell id + 1) */
+  size_t cells_cap;            /* cells allocated */
   int has_cells;               /* the side table exists and has rows */
 } rp_data;
 
@@ -144,13 +146,8 @@ static void rp_free(rp_data *d) {
  * scenario and experiment key. */
 static int add_run(void *arg, const sim_results_run *row, rs_err *e) {
   rp_data *d = arg;
-  if (d->n_runs == d->runs_cap) {
-    int cap = d->runs_cap ? 2 * d->runs_cap : 16;
-    rp_run *n = realloc(d->runs, (size_t)cap * sizeof *n);
-    if (n == NULL) return rs_err_set(e, RS_ENOMEM, "report: out of memory");
-    d->runs = n;
-    d->runs_cap = cap;
-  }
+  if (rs_vec_grow(d->runs, d->runs_cap, (size_t)d->n_runs + 1))
+    return rs_err_set(e, RS_ENOMEM, "report: out of memory");
   rp_run *r = &d->runs[d->n_runs];
   memset(r, 0, sizeof *r);
   r->id = row->id;
@@ -377,10 +374,9 @@ static int add_cell(void *arg, const sim_results_cell *row, rs_err *e) {
   if (c < 0 || c >= (1 << 24)) return 0;
   if (c >= d->n_cells) {
     int32_t n = c + 1 > 2 * d->n_cells ? c + 1 : 2 * d->n_cells;
-    rp_cell *nc = realloc(d->cells, (size_t)n * sizeof *nc);
-    if (nc == NULL) return rs_err_set(e, RS_ENOMEM, "report: out of memory");
-    memset(nc + d->n_cells, 0, (size_t)(n - d->n_cells) * sizeof *nc);
-    d->cells = nc;
+    if (rs_vec_grow(d->cells, d->cells_cap, (size_t)n))
+      return rs_err_set(e, RS_ENOMEM, "report: out of memory");
+    memset(d->cells + d->n_cells, 0, (size_t)(n - d->n_cells) * sizeof *d->cells);
     d->n_cells = n;
   }
   rp_cell *x = &d->cells[c];
