@@ -14,28 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
 #include "dispatch/policy.h"
 #include "sim/kpi.h"
 
 static const char *const STATE_NAMES[DISP_N_STATES] = {"offline", "idle", "pickup", "occupied",
                                                        "reposition"};
 
-static int grow(view_frames *f, size_t more) {
-  if (f->len + more + 1 <= f->cap) return 0;
-  size_t cap = f->cap ? f->cap : 65536;
-  while (cap < f->len + more + 1) cap *= 2;
-  char *b = realloc(f->buf, cap);
-  if (b == NULL) {
-    f->oom = 1;
-    return -1;
-  }
-  f->buf = b;
-  f->cap = cap;
-  return 0;
+/* Room for `more` bytes and a NUL; -1 (and oom noted) when out of memory. */
+static int reserve(view_frames *f, size_t more) {
+  if (rs_vec_grow(f->buf, f->cap, f->len + more + 1) == 0) return 0;
+  f->oom = 1;
+  return -1;
 }
 
 static void put(view_frames *f, const char *s, size_t n) {
-  if (grow(f, n) != 0) return;
+  if (reserve(f, n) != 0) return;
   memcpy(f->buf + f->len, s, n);
   f->len += n;
   f->buf[f->len] = '\0';
@@ -59,7 +53,7 @@ static void putf(view_frames *f, const char *fmt, ...) {
     put(f, tmp, (size_t)n);
     return;
   }
-  if (grow(f, (size_t)n) != 0) return;
+  if (reserve(f, (size_t)n) != 0) return;
   va_start(ap, fmt);
   vsnprintf(f->buf + f->len, (size_t)n + 1, fmt, ap);
   va_end(ap);
@@ -68,7 +62,7 @@ static void putf(view_frames *f, const char *fmt, ...) {
 
 /* An integer and a separator. */
 static void put_int(view_frames *f, int64_t v, char sep) {
-  if (grow(f, 24) != 0) return;
+  if (reserve(f, 24) != 0) return;
   char tmp[24];
   int n = 0;
   uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
@@ -117,7 +111,7 @@ int view_frames_init(view_frames *f, const city_def *city, const city_grid *g, r
   f->oy = city->min_lat;
   f->n_cells = g->n_cells;
   f->heat = calloc((size_t)g->n_cells * 3 + 1, sizeof *f->heat);
-  if (f->heat == NULL || grow(f, 65536) != 0) {
+  if (f->heat == NULL || reserve(f, 65536) != 0) {
     view_frames_free(f);
     return rs_err_set(e, RS_ENOMEM, "viewer: out of memory");
   }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/rs_vec.h"
 #include "sim/results.h"
 
 static const char *const STATE_NAMES[DISP_N_STATES] = {"offline", "idle", "pickup", "occupied",
@@ -29,7 +30,8 @@ typedef struct {
   int64_t t0;             /* ... and its start */
   double lat, lng;        /* the driver's last seen position (idle moves) */
   vtx *v;                 /* the spell's vertices */
-  int32_t n, cap;
+  int32_t n;
+  size_t cap;
 } spell;
 
 typedef struct {
@@ -42,13 +44,7 @@ typedef struct {
 } writer;
 
 static int add(spell *s, double lat, double lng, int64_t t) {
-  if (s->n == s->cap) {
-    int32_t c = s->cap ? s->cap * 2 : 8;
-    vtx *v = realloc(s->v, (size_t)c * sizeof *v);
-    if (v == NULL) return -1;
-    s->v = v;
-    s->cap = c;
-  }
+  if (rs_vec_grow(s->v, s->cap, (size_t)s->n + 1)) return -1;
   s->v[s->n++] = (vtx){lng, lat, t};
   return 0;
 }
