@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/rs_vec.h"
 #include "dispatch/match.h"
 #include "dispatch/matchfile.h"
 #include "tools/cli.h"
@@ -50,16 +51,11 @@ static int ends_with(const char *s, const char *suffix) {
 static char **list_instances(const char *dir, size_t *count) {
   DIR *d = opendir(dir);
   if (d == NULL) return NULL;
-  size_t n = 0, cap = 16;
-  char **names = malloc(cap * sizeof *names);
+  size_t n = 0, cap = 0;
+  char **names = NULL;
   struct dirent *de;
-  while (names != NULL && (de = readdir(d)) != NULL) {
+  while (rs_vec_grow(names, cap, n + 1) == 0 && (de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.' || !ends_with(de->d_name, ".txt")) continue;
-    if (n == cap) {
-      char **nn = realloc(names, (cap *= 2) * sizeof *names);
-      if (nn == NULL) break;
-      names = nn;
-    }
     names[n] = strdup(de->d_name);
     if (names[n] == NULL) break;
     n++;

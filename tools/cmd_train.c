@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
 #include "city_data/travel_net.h"
 #include "city_data/tripstore.h"
 #include "tools/cli.h"
@@ -218,7 +219,7 @@ int cmd_train(int argc, char **argv) {
   val_table *t = NULL;
   city_trip *all = NULL;
   int64_t *store_days = NULL;
-  size_t n_all = 0;
+  size_t n_all = 0, cap_all = 0;
   int status = 1;
   char city_name[CITY_NAME_MAX];
   val_meta meta;
@@ -277,13 +278,11 @@ int cmd_train(int argc, char **argv) {
       }
       goto done;
     }
-    city_trip *grown = realloc(all, (n_all + n) * sizeof *all);
-    if (grown == NULL) {
+    if (rs_vec_grow(all, cap_all, n_all + n)) {
       free(part);
       cli_error(cmd, "out of memory for %zu trips", n_all + n);
       goto done;
     }
-    all = grown;
     memcpy(all + n_all, part, n * sizeof *part);
     n_all += n;
     free(part);
