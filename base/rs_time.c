@@ -68,6 +68,12 @@ void rs_time_format(int64_t t, char *buf, size_t size) {
            tod / 60 % 60, tod % 60);
 }
 
+void rs_time_format_tod(int64_t tod, char *buf, size_t size) {
+  int h = (int)(tod / 3600), m = (int)(tod / 60 % 60), s = (int)(tod % 60);
+  if (s != 0) snprintf(buf, size, "%02d:%02d:%02d", h, m, s);
+  else snprintf(buf, size, "%02d:%02d", h, m);
+}
+
 void rs_time_format_day(int64_t t, char *buf, size_t size) {
   int64_t y;
   int m, d;

@@ -55,5 +55,8 @@ int rs_time_parse_tod(const char *s, int64_t *out);
 void rs_time_format(int64_t t, char *buf, size_t size);
 /* Writes "YYYY-MM-DD". */
 void rs_time_format_day(int64_t t, char *buf, size_t size);
+/* Writes seconds after midnight, 0 .. 86400, as "HH:MM", or "HH:MM:SS"
+ * when they are not whole minutes (rs_time_parse_tod reads both back). */
+void rs_time_format_tod(int64_t tod, char *buf, size_t size);
 
 #endif

@@ -244,6 +244,25 @@ START_TEST(time_parse) {
 }
 END_TEST
 
+/* Every time of day 00:00 .. 24:00 against a reference that counts hours
+ * and minutes off by subtraction, and read back. */
+START_TEST(time_format_tod) {
+  for (int64_t tod = 0; tod <= RS_DAY_S; tod++) {
+    int64_t r = tod, h = 0, m = 0;
+    while (r >= 3600) r -= 3600, h++;
+    while (r >= 60) r -= 60, m++;
+    char want[16], got[16];
+    if (r == 0) snprintf(want, sizeof want, "%02d:%02d", (int)h, (int)m);
+    else snprintf(want, sizeof want, "%02d:%02d:%02d", (int)h, (int)m, (int)r);
+    rs_time_format_tod(tod, got, sizeof got);
+    ck_assert_str_eq(got, want);
+    int64_t back = -1;
+    ck_assert_int_eq(rs_time_parse_tod(got, &back), 0);
+    ck_assert_int_eq(back, tod);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("base");
   TCase *tc = tcase_create("heap");
@@ -258,6 +277,7 @@ static Suite *suite(void) {
   tc = tcase_create("time");
   tcase_add_test(tc, time_against_libc);
   tcase_add_test(tc, time_parse);
+  tcase_add_test(tc, time_format_tod);
   suite_add_tcase(s, tc);
   return s;
 }
