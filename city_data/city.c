@@ -736,14 +736,6 @@ double city_def_fare(const city_def *def, double road_m, double seconds, int64_t
   return v;
 }
 
-/* A surcharge window's end as "HH:MM", or "HH:MM:SS" when it has seconds. */
-static void tod_text(int32_t s, char out[16]) {
-  if (s % 60 != 0)
-    snprintf(out, 16, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
-  else
-    snprintf(out, 16, "%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
-}
-
 /* A number as the shortest text that reads back to the same double (15,
  * 16 or 17 significant digits): cJSON's own printing keeps 15 digits when
  * they read back "close enough", which loses the last bits of a fitted
@@ -864,8 +856,8 @@ int city_def_to_json(const city_def *d, cJSON *root) {
     if (w->from_s == 0 && w->to_s == 0 && !w->weekdays_only && w->amount == 0) continue;
     cJSON *o = cJSON_AddObjectToObject(fare, i == 0 ? "night" : "peak");
     char from[16], to[16];
-    tod_text(w->from_s, from);
-    tod_text(w->to_s, to);
+    rs_time_format_tod(w->from_s, from, sizeof from);
+    rs_time_format_tod(w->to_s, to, sizeof to);
     ok = o != NULL && cJSON_AddStringToObject(o, "from", from) != NULL &&
          cJSON_AddStringToObject(o, "to", to) != NULL &&
          (!w->weekdays_only || cJSON_AddTrueToObject(o, "weekdays_only") != NULL) &&

@@ -25,7 +25,7 @@
  *
  * Times: "YYYY-MM-DD HH:MM[:SS[.fff]]" (or 'T' between date and time) is a
  * local wall-clock time, turned into local-epoch seconds with civil-calendar
- * arithmetic (days_from_civil below; no mktime, no TZ): fractions of a
+ * arithmetic (rs_time_days_from_civil; no mktime, no TZ): fractions of a
  * second are dropped. A bare integer is unix seconds (UTC, as in KDD Cup
  * files) and is shifted by the city's utc_offset_min.
  *
@@ -54,6 +54,7 @@
 
 #include "city_data/csvread.h"
 #include "base/rs_geo.h"
+#include "base/rs_time.h"
 
 #define IMPORT_MAX_SPEED_MPS 60.0   /* above any taxi's mean speed */
 #define MILE_M 1609.344             /* international mile */
@@ -176,17 +177,6 @@ const char *city_format_name(city_format f) {
 
 /* --- parsing of cells ------------------------------------------------------ */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 static int days_in_month(int y, int m) {
   static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
@@ -232,7 +222,7 @@ static int parse_time(const char *s, size_t n, int32_t utc_offset_min,
     if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
         d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
       return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    *out = rs_time_days_from_civil(y, mo, d) * RS_DAY_S + h * 3600 + mi * 60 + sec;
     return 0;
   }
   /* Unix seconds: at most 11 digits keeps far from overflow. */
