@@ -15,6 +15,8 @@
  */
 #include "value/vtable.h"
 
+#include "base/rs_time.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ void val_config_defaults(val_config *c) {
 
 int val_table_new(const city_grid *g, const val_config *c, val_table **out, rs_err *e) {
   *out = NULL;
-  if (c->slot_s <= 0 || 86400 % c->slot_s != 0)
+  if (c->slot_s <= 0 || RS_DAY_S % c->slot_s != 0)
     return rs_err_set(e, RS_EINVAL, "value table: slot of %d s does not divide the day",
                       c->slot_s);
   if (c->day_types != 1 && c->day_types != 2)
@@ -55,7 +57,7 @@ int val_table_new(const city_grid *g, const val_config *c, val_table **out, rs_e
   if (t == NULL) return rs_err_set(e, RS_ENOMEM, "value table: out of memory");
   t->grid = g;
   t->cfg = *c;
-  t->n_slots = 86400 / c->slot_s;
+  t->n_slots = RS_DAY_S / c->slot_s;
   t->n_cells = g->n_cells;
   size_t states = (size_t)c->day_types * (size_t)t->n_slots * (size_t)t->n_cells;
   size_t slots = (size_t)c->day_types * (size_t)t->n_slots;
@@ -112,22 +114,13 @@ const city_grid *val_table_grid(const val_table *t) { return t->grid; }
 int32_t val_table_n_slots(const val_table *t) { return t->n_slots; }
 int32_t val_table_n_cells(const val_table *t) { return t->n_cells; }
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int32_t val_table_slot(const val_table *t, int64_t tl) {
-  int64_t tod = tl - floor_div(tl, 86400) * 86400;
-  return (int32_t)(tod / t->cfg.slot_s);
+  return rs_time_tod(tl) / t->cfg.slot_s;
 }
 
 int32_t val_table_daytype(const val_table *t, int64_t tl) {
   if (t->cfg.day_types == 1) return 0;
-  /* 1970-01-01 was a Thursday: Monday = 0 is (days + 3) mod 7. */
-  int64_t dow = floor_div(tl, 86400) + 3;
-  dow -= floor_div(dow, 7) * 7;
-  return dow >= 5 ? 1 : 0;
+  return rs_time_weekend(tl);
 }
 
 static inline size_t at(const val_table *t, int32_t dtype, int32_t slot, int32_t cell) {
