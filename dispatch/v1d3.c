@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/rs_geo.h"
+#include "base/rs_time.h"
 #include "base/rs_vec.h"
 #include "dispatch/batch.h"
 #include "dispatch/candidates.h"
@@ -171,9 +172,9 @@ static double v1d3_weight(void *wctx, const disp_tick *t, int32_t row, int32_t k
   int64_t t1 = t->now + dt;
   /* (day type, slot) of t1 without divisions by the day: dt < a day */
   int64_t tod = m->tick_tod + dt;
-  int64_t key = tod < 86400 ? (int64_t)m->dtype_today * 100000 + tod / c->slot_s
-                            : (int64_t)m->dtype_tomorrow * 100000 + (tod - 86400) / c->slot_s;
-  if (dt >= 86400) key = -1 - t1; /* beyond tomorrow: a key of its own */
+  int64_t key = tod < RS_DAY_S ? (int64_t)m->dtype_today * 100000 + tod / c->slot_s
+                              : (int64_t)m->dtype_tomorrow * 100000 + (tod - RS_DAY_S) / c->slot_s;
+  if (dt >= RS_DAY_S) key = -1 - t1; /* beyond tomorrow: a key of its own */
   if (row != m->last_row || key != m->last_key) {
     m->last_row = row;
     m->last_key = key;
@@ -215,10 +216,9 @@ static int v1d3_dispatch_cb(void *ctx, disp_tick *t, rs_err *e) {
   for (int32_t i = 0; i < m->n_vdrv; i++) m->vdrv_at[i] = -1;
   m->last_row = -1;
   m->r_row = -1;
-  int64_t day = t->now / 86400 - (t->now % 86400 < 0);
-  m->tick_tod = t->now - day * 86400;
+  m->tick_tod = rs_time_tod(t->now);
   m->dtype_today = val_table_daytype(m->v, t->now);
-  m->dtype_tomorrow = val_table_daytype(m->v, t->now + 86400);
+  m->dtype_tomorrow = val_table_daytype(m->v, t->now + RS_DAY_S);
   return disp_batch_dispatch(m->batch, t, e);
 }
 
