@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/rs_time.h"
 #include "base/rs_vec.h"
 
 _Static_assert(DISP_OPT_STR_SIZE == SIM_PATH_MAX,
@@ -60,38 +60,9 @@ void sim_scenario_defaults(sim_scenario *s) {
   disp_optvals_defaults(&s->policies);
 }
 
-int sim_scenario_parse_day(const char *str, int64_t *out) {
-  int y, m, d;
-  char tail;
-  if (str == NULL || sscanf(str, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  time_t t = timegm(&tm);
-  /* timegm normalises 02-31 to 03-02: refuse days that do not exist. */
-  struct tm back;
-  gmtime_r(&t, &back);
-  if (back.tm_mday != d || back.tm_mon != m - 1) return -1;
-  *out = (int64_t)t;
-  return 0;
-}
+int sim_scenario_parse_day(const char *str, int64_t *out) { return rs_time_parse_day(str, out); }
 
-int sim_scenario_parse_tod(const char *str, int64_t *out) {
-  int h, m, sec = 0, n = 0;
-  if (str == NULL || sscanf(str, "%2d:%2d%n", &h, &m, &n) != 2) return -1;
-  if (str[n] == ':') {
-    int n2 = 0;
-    if (sscanf(str + n + 1, "%2d%n", &sec, &n2) != 1) return -1;
-    n += 1 + n2;
-  }
-  if (str[n] != '\0' || h < 0 || m < 0 || m > 59 || sec < 0 || sec > 59) return -1;
-  int64_t v = (int64_t)h * 3600 + m * 60 + sec;
-  if (v > 86400) return -1;
-  *out = v;
-  return 0;
-}
+int sim_scenario_parse_tod(const char *str, int64_t *out) { return rs_time_parse_tod(str, out); }
 
 #define FAIL(...) rs_err_set(e, RS_EFORMAT, __VA_ARGS__)
 
@@ -537,13 +508,6 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   return 0;
 }
 
-static void fmt_tod(char *buf, size_t n, int64_t s) {
-  if (s % 60 != 0)
-    snprintf(buf, n, "%02d:%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60), (int)(s % 60));
-  else
-    snprintf(buf, n, "%02d:%02d", (int)(s / 3600), (int)(s % 3600 / 60));
-}
-
 /* Numbers are written so that they read back exactly: cJSON prints 15
  * significant digits when they come back "close enough", which loses bits
  * of a double and digits of large integers. */
@@ -616,17 +580,14 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   }
   add_exact(o, "synthetic_orders", (double)s->synthetic_orders);
   if (s->day >= 0) {
-    time_t t = (time_t)s->day;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    rs_time_format_day(s->day, buf, sizeof buf);
     cJSON_AddStringToObject(o, "day", buf);
   } else {
     cJSON_AddNullToObject(o, "day");
   }
-  if (s->from_s >= 0) { fmt_tod(buf, sizeof buf, s->from_s); cJSON_AddStringToObject(o, "from", buf); }
+  if (s->from_s >= 0) { rs_time_format_tod(s->from_s, buf, sizeof buf); cJSON_AddStringToObject(o, "from", buf); }
   else cJSON_AddNullToObject(o, "from");
-  if (s->to_s >= 0) { fmt_tod(buf, sizeof buf, s->to_s); cJSON_AddStringToObject(o, "to", buf); }
+  if (s->to_s >= 0) { rs_time_format_tod(s->to_s, buf, sizeof buf); cJSON_AddStringToObject(o, "to", buf); }
   else cJSON_AddNullToObject(o, "to");
   if (s->drivers > 0) add_exact(o, "drivers", s->drivers);
   else cJSON_AddNullToObject(o, "drivers");
