@@ -28,6 +28,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/rs_time.h"
+
 #define BUILTIN_LABEL "builtin:"
 
 /* Idle drift by the hour x cell transition table: from the KDD cell nearest
@@ -36,10 +38,8 @@ static int kdd_idle_next(void *ctx, int64_t now, int32_t driver, double lat, dou
                          double u, double *dlat, double *dlng) {
   (void)driver;
   const run_agent_kdd *km = ctx;
-  int64_t tod = now % 86400;
-  if (tod < 0) tod += 86400;
   int32_t from = city_kdd_grid_nearest(km->grid, lat, lng);
-  int32_t to = city_kdd_idle_sample(km->idle, (int)(tod / 3600), from, u);
+  int32_t to = city_kdd_idle_sample(km->idle, rs_time_hour(now), from, u);
   if (to == from) return -1;
   const city_kdd_cell *c = city_kdd_grid_cell(km->grid, to);
   *dlat = c->lat;

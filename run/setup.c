@@ -31,7 +31,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
     size_t n_all;
     if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
     int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
     size_t k = 0;
     for (size_t i = 0; i < n_all; i++)
       if (all[i].t_request >= from && all[i].t_request < to) all[k++] = all[i];
@@ -66,7 +66,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
     free(days);
   }
   int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : 86400);
+  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
   if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
   if (*n == 0) {
     char day[32];

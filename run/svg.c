@@ -16,6 +16,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/rs_time.h"
+
 /* ------------------------------------------------------------- basics */
 
 static const char *const PALETTE[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -116,8 +118,7 @@ static void axis_x_time(FILE *f, const plot *p, int64_t day0) {
   fprintf(f, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", p->x,
           p->y + p->h, p->x + p->w, p->y + p->h);
   for (double v = first; v <= p->x1 + 1; v += step) {
-    int64_t tod = ((int64_t)v - day0) % 86400;
-    if (tod < 0) tod += 86400;
+    int64_t tod = rs_time_tod((int64_t)v - day0);
     double x = px(p, v);
     fprintf(f, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                "<text class=\"a\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%02d:%02d</text>\n",
@@ -206,7 +207,7 @@ void run_svg_time_lines(FILE *f, const char *title, const run_svg_series *s, int
   double top = series_top(s, n_series, n_points);
   p.y1 = top > 0 ? top * 1.05 : 1;
   axis_y(f, &p, 5);
-  int64_t day0 = t_from - ((t_from % 86400) + 86400) % 86400;
+  int64_t day0 = rs_time_day(t_from);
   axis_x_time(f, &p, day0);
   for (int g = 0; g < n_series; g++) {
     int open = 0;
