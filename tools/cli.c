@@ -3,6 +3,7 @@
  */
 #include "tools/cli.h"
 
+#include "base/rs_time.h"
 #include "sim/scenario.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <time.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
@@ -102,9 +102,4 @@ int cli_check_output(const char *path, char *why, unsigned long size) {
   return 0;
 }
 
-void cli_format_time(int64_t t, char *buf, unsigned long size) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
+void cli_format_time(int64_t t, char *buf, unsigned long size) { rs_time_format(t, buf, size); }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "city_data/synth.h"
+#include "base/rs_time.h"
 #include "tools/cli.h"
 
 #define SYNTH_USAGE                                                        \
@@ -167,7 +168,7 @@ int cmd_synth(int argc, char **argv) {
     goto done;
   }
   if (city_synth_to_store(st, &d, &o, &e) != 0 ||
-      city_store_load(st, o.day, o.day + 86400, &t, &n, &e) != 0) {
+      city_store_load(st, o.day, o.day + RS_DAY_S, &t, &n, &e) != 0) {
     cli_error(cmd, "%s", e.msg);
     goto done;
   }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_time.h"
 #include "base/rs_vec.h"
 #include "city_data/travel_net.h"
 #include "city_data/tripstore.h"
@@ -141,7 +142,7 @@ int cmd_train(int argc, char **argv) {
   const char *cmd = "train", *db = NULL, *out = NULL, *city_arg = NULL, *network = NULL;
   int64_t days[TRAIN_MAX_DAYS];
   size_t n_days = 0;
-  int64_t from_s = 0, to_s = 86400, i64;
+  int64_t from_s = 0, to_s = RS_DAY_S, i64;
   int have_from = 0, have_to = 0;
   val_config cfg;
   val_config_defaults(&cfg);
@@ -272,7 +273,7 @@ int cmd_train(int argc, char **argv) {
         cli_format_time(from_s, a, sizeof a);
         cli_format_time(to_s, b, sizeof b);
         cli_error(cmd, "%s: no trips on %s between %.5s and %.5s", db, dt,
-                  a + 11, to_s == 86400 ? "24:00" : b + 11);
+                  a + 11, to_s == RS_DAY_S ? "24:00" : b + 11);
       } else {
         cli_error(cmd, "%s: no trips on %s", db, dt);
       }

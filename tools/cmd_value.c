@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/rs_time.h"
 #include "city_data/tripstore.h"
 #include "sim/results.h"
 #include "sim/scenario.h"
@@ -351,7 +352,7 @@ static int value_export(const char *path, const char *city_arg, const char *slot
   const char *cmd = "value export";
   int64_t tod;
   if (slot_text == NULL) return cli_usage_error(cmd, VALUE_USAGE, "--slot HH:MM is required");
-  if (cli_parse_hhmm(slot_text, &tod) != 0 || tod >= 86400)
+  if (cli_parse_hhmm(slot_text, &tod) != 0 || tod >= RS_DAY_S)
     return cli_usage_error(cmd, VALUE_USAGE, "--slot: '%s' is not a time 00:00 .. 23:59",
                            slot_text);
   if (format == NULL)
