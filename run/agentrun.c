@@ -225,3 +225,16 @@ void run_agent_close(run_agent_run *x) {
   if (x->log) fclose(x->log);
   x->log = NULL;
 }
+
+int run_agent_load_kdd(const char *grid, const char *idle, const char *cancel,
+                       city_kdd_grid **kg, city_kdd_idle **ki, city_kdd_cancel **kc, rs_err *e) {
+  int rc;
+  if (grid && (rc = city_kdd_grid_load(grid, kg, e)) != 0) return rc;
+  if (idle) {
+    if (*kg == NULL)
+      return rs_err_set(e, RS_EINVAL, "--kdd-idle needs --kdd-grid (its cells are the table's ids)");
+    if ((rc = city_kdd_idle_load(idle, *kg, ki, e)) != 0) return rc;
+  }
+  if (cancel && (rc = city_kdd_cancel_load(cancel, kc, e)) != 0) return rc;
+  return 0;
+}

@@ -92,4 +92,12 @@ const sim_agent_stats *run_agent_stats(const run_agent_run *x);
 
 void run_agent_close(run_agent_run *x);
 
+/* Loads the KDD Cup side files that are named (NULL: not loaded) into *kg,
+ * *ki and *kc, which start NULL: the grid table, the idle transitions (which
+ * need the grid: their cells are its ids) and the cancel probabilities.
+ * 0, or the error of the first file that failed; the tables loaded before
+ * it stay in place (for the caller to report their skipped lines and free). */
+int run_agent_load_kdd(const char *grid, const char *idle, const char *cancel,
+                       city_kdd_grid **kg, city_kdd_idle **ki, city_kdd_cancel **kc, rs_err *e);
+
 #endif

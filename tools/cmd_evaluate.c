@@ -222,29 +222,22 @@ typedef struct {
   int done;      /* the run reached its horizon */
 } day_score;
 
-/* Loads the KDD Cup side files, printing what each skipped. */
+/* Loads the KDD Cup side files, printing what each loaded one skipped. */
 static int load_kdd(const eval_args *a, city_kdd_grid **kg, city_kdd_idle **ki,
                     city_kdd_cancel **kc, rs_err *e) {
-  int rc;
-  if (a->kdd_grid) {
-    if ((rc = city_kdd_grid_load(a->kdd_grid, kg, e)) != 0) return rc;
-    print_skips(a->kdd_grid, city_kdd_grid_skips(*kg));
-  }
-  if (a->kdd_idle) {
-    if (*kg == NULL)
-      return rs_err_set(e, RS_EINVAL, "--kdd-idle needs --kdd-grid (its cells are the table's ids)");
-    if ((rc = city_kdd_idle_load(a->kdd_idle, *kg, ki, e)) != 0) return rc;
+  int rc = run_agent_load_kdd(a->kdd_grid, a->kdd_idle, a->kdd_cancel, kg, ki, kc, e);
+  if (*kg) print_skips(a->kdd_grid, city_kdd_grid_skips(*kg));
+  if (*ki) {
     print_skips(a->kdd_idle, city_kdd_idle_skips(*ki));
     cli_error("evaluate", "%s: %lld transitions drive idle movement", a->kdd_idle,
               (long long)city_kdd_idle_rows(*ki));
   }
-  if (a->kdd_cancel) {
-    if ((rc = city_kdd_cancel_load(a->kdd_cancel, kc, e)) != 0) return rc;
+  if (*kc) {
     print_skips(a->kdd_cancel, city_kdd_cancel_skips(*kc));
     cli_error("evaluate", "%s: %lld orders' cancel probabilities apply", a->kdd_cancel,
               (long long)city_kdd_cancel_rows(*kc));
   }
-  return 0;
+  return rc;
 }
 
 /* Says that the bridge now waits for the agent to load (a model can take
