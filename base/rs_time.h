@@ -9,7 +9,9 @@
  * (before 1970) floor like the others.
  *
  * Every folder that needs a day, a time of day, a weekday, or reads or
- * writes one as text, uses these.
+ * writes one as text, uses these. Two things are not local-epoch time and
+ * stay outside: the trip store's day of a trip inside SQL, and the UTC
+ * wall-clock stamps of when a file or a run was made.
  */
 #ifndef RS_TIME_H
 #define RS_TIME_H

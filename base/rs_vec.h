@@ -20,6 +20,11 @@
  *   x->cap = c1;
  *
  * (when b fails, a is larger than the recorded capacity, which is harmless).
+ *
+ * Not arrays in this sense, and so grown by their own code: an open-
+ * addressing table's rehash (the network loader's id map) and a block of
+ * strided columns that is repacked when it grows (the candidate index's
+ * cells).
  */
 #ifndef RS_VEC_H
 #define RS_VEC_H
