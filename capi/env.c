@@ -489,13 +489,14 @@ static void track(ridesim_env *env, env_track *t, const void *p, int64_t n) {
 /* Grows the gathered dispatch buffers; a move changes the generation. */
 static int grow_rows(ridesim_env *env, size_t rows, size_t edges, rs_err *e) {
   if (rows > env->cap_rows) {
-    size_t c = env->cap_rows ? env->cap_rows : 256;
-    while (c < rows) c *= 2;
+    size_t cap0 = env->cap_rows, need = rows, c = cap0;
+/* each array grows from the same capacity cap0 to the same c (rs_vec.h) */
 #define G(a)                                                                         \
   do {                                                                               \
-    void *q = realloc(env->a, c * sizeof *env->a);                                   \
-    if (q == NULL) return rs_err_set(e, RS_ENOMEM, "environment: out of memory");    \
-    env->a = q;                                                                      \
+    size_t c_ = cap0;                                                                \
+    if (rs_vec_grow(env->a, c_, need))                                               \
+      return rs_err_set(e, RS_ENOMEM, "environment: out of memory");                 \
+    c = c_;                                                                          \
   } while (0)
     G(row_order);
     G(row_pcell);
@@ -512,8 +513,7 @@ static int grow_rows(ridesim_env *env, size_t rows, size_t edges, rs_err *e) {
     env->st.generation++;
   }
   if (edges > env->cap_edges) {
-    size_t c = env->cap_edges ? env->cap_edges : 1024;
-    while (c < edges) c *= 2;
+    size_t cap0 = env->cap_edges, need = edges, c = cap0;
     G(edge_row);
     G(edge_driver_cell);
     env->cap_edges = c;
@@ -524,8 +524,7 @@ static int grow_rows(ridesim_env *env, size_t rows, size_t edges, rs_err *e) {
 
 static int grow_repo(ridesim_env *env, size_t elig, size_t reach, rs_err *e) {
   if (elig + 1 > env->cap_elig) {
-    size_t c = env->cap_elig ? env->cap_elig : 256;
-    while (c < elig + 1) c *= 2;
+    size_t cap0 = env->cap_elig, need = elig + 1, c = cap0;
     G(elig_ptr);
     G(elig_cell);
     G(elig_idle_s);
@@ -533,8 +532,7 @@ static int grow_repo(ridesim_env *env, size_t elig, size_t reach, rs_err *e) {
     env->st.generation++;
   }
   if (reach > env->cap_reach) {
-    size_t c = env->cap_reach ? env->cap_reach : 1024;
-    while (c < reach) c *= 2;
+    size_t cap0 = env->cap_reach, need = reach, c = cap0;
     G(reach_cell);
     G(reach_dist);
     G(reach_eta);
