@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_time.h"
+
 int val_realised_by_hour(const val_table *t, const val_done_trip *x, size_t n,
                          val_realised_hour out[24], rs_err *e) {
   memset(out, 0, 24 * sizeof *out);
@@ -46,9 +48,7 @@ int val_realised_by_hour(const val_table *t, const val_done_trip *x, size_t n,
       if (j + 1 < end)
         g = val_discount(c, (double)(x[j + 1].t_pickup - y->t_dropoff)) * s_next;
       if (y->dcell >= 0 && y->dcell < nc) {
-        int64_t tod = y->t_dropoff % 86400;
-        if (tod < 0) tod += 86400;
-        int32_t h = (int32_t)(tod / 3600);
+        int32_t h = rs_time_hour(y->t_dropoff);
         double v = val_table_get(t, y->dcell, y->t_dropoff);
         size_t k = (size_t)h * (size_t)nc + (size_t)y->dcell;
         sr[k] += g;
