@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/rs_vec.h"
+
 #define RESULTS_BUSY_MS 5000 /* wait this long for another writer to finish */
 
 #define STR_(x) #x
@@ -1049,15 +1051,9 @@ static int merge_list(sim_results *out, int k, merge_run **runs, size_t *n, size
       stats->incomplete++;
       continue;
     }
-    if (*n == *cap) {
-      size_t nc = *cap ? 2 * *cap : 256;
-      merge_run *g = realloc(*runs, nc * sizeof *g);
-      if (g == NULL) {
-        sqlite3_finalize(st);
-        return rs_err_set(e, RS_ENOMEM, "merge: out of memory");
-      }
-      *runs = g;
-      *cap = nc;
+    if (rs_vec_grow(*runs, *cap, *n + 1)) {
+      sqlite3_finalize(st);
+      return rs_err_set(e, RS_ENOMEM, "merge: out of memory");
     }
     merge_run *m = &(*runs)[(*n)++];
     m->src = k;
