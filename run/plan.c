@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/rs_time.h"
+#include "base/rs_vec.h"
 
 #define FAIL(...) rs_err_set(e, RS_EFORMAT, __VA_ARGS__)
 
@@ -150,17 +151,12 @@ static void axis_free(axis *a) {
 
 /* Adds a run: the base with the overrides (an object, NULL for none)
  * parsed on top, validated, keyed. */
-static int add_run(run_plan *p, int *cap, const sim_scenario *base, const cJSON *variant,
+static int add_run(run_plan *p, size_t *cap, const sim_scenario *base, const cJSON *variant,
                    const cJSON *ov, const char *glabel, int i_run, rs_err *e) {
   if (p->n_runs >= RUN_PLAN_MAX_RUNS)
     return FAIL("plan: more than %d runs", RUN_PLAN_MAX_RUNS);
-  if (p->n_runs == *cap) {
-    int nc = *cap ? 2 * *cap : 64;
-    run_plan_run *g = realloc(p->runs, (size_t)nc * sizeof *g);
-    if (g == NULL) return rs_err_set(e, RS_ENOMEM, "plan: out of memory");
-    p->runs = g;
-    *cap = nc;
-  }
+  if (rs_vec_grow(p->runs, *cap, (size_t)p->n_runs + 1))
+    return rs_err_set(e, RS_ENOMEM, "plan: out of memory");
   run_plan_run *r = &p->runs[p->n_runs];
   memset(r, 0, sizeof *r);
   r->sc = *base;
@@ -236,7 +232,7 @@ static int cross(run_plan *p, const sim_scenario *base, const cJSON *axes, rs_er
   int rc = own == NULL ? rs_err_set(e, RS_ENOMEM, "plan: out of memory") : 0;
   for (int a = 0; a < N_AX && rc == 0; a++) rc = axis_of(axes, AX[a][0], AX[a][1], own, &ax[a], e);
   int idx[N_AX] = {0};
-  int cap = 0;
+  size_t cap = 0;
   while (rc == 0) {
     cJSON *ov = cJSON_CreateObject();
     char glabel[RUN_PLAN_LABEL] = "";
@@ -284,7 +280,8 @@ static int cross(run_plan *p, const sim_scenario *base, const cJSON *axes, rs_er
 static int listed(run_plan *p, const sim_scenario *base, const cJSON *runs, rs_err *e) {
   if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) == 0)
     return FAIL("plan: 'runs' must be a non-empty array of scenario overrides");
-  int cap = 0, rc = 0;
+  size_t cap = 0;
+  int rc = 0;
   const cJSON *r;
   cJSON_ArrayForEach(r, runs) {
     if (!cJSON_IsObject(r)) return FAIL("plan: run %d is not an object", p->n_runs + 1);
@@ -402,21 +399,15 @@ int run_plan_load(run_plan *p, const char *path, rs_err *e) {
   memset(p, 0, sizeof *p);
   FILE *f = fopen(path, "rb");
   if (f == NULL) return rs_err_set(e, RS_ENOENT, "%s: cannot open the plan", path);
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  size_t cap = 0, n = 0;
+  char *buf = NULL;
   size_t got;
-  while (buf != NULL && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+  /* room for a byte more and the NUL before each read */
+  while (rs_vec_grow(buf, cap, n + 2) == 0 && (got = fread(buf + n, 1, cap - n - 1, f)) > 0)
     n += got;
-    if (n + 1 == cap) {
-      char *g = realloc(buf, 2 * cap);
-      if (g == NULL) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = g;
-      cap *= 2;
-    }
+  if (cap < n + 2) { /* out of memory */
+    free(buf);
+    buf = NULL;
   }
   fclose(f);
   if (buf == NULL) return rs_err_set(e, RS_ENOMEM, "plan: out of memory");
