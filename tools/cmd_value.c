@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "base/rs_time.h"
+#include "base/rs_vec.h"
 #include "city_data/tripstore.h"
 #include "sim/results.h"
 #include "sim/scenario.h"
@@ -100,16 +101,10 @@ typedef struct {
 
 static int take_trip(void *arg, const sim_results_trip *t, rs_err *e) {
   trip_buf *b = arg;
-  if (b->n == b->cap) {
-    size_t c = b->cap ? 2 * b->cap : 4096;
-    val_done_trip *y = realloc(b->x, c * sizeof *y);
-    if (y == NULL) return rs_err_set(e, RS_ENOMEM, "out of memory");
-    b->x = y;
-    int64_t *ids = realloc(b->ids, c * sizeof *ids);
-    if (ids == NULL) return rs_err_set(e, RS_ENOMEM, "out of memory");
-    b->ids = ids;
-    b->cap = c;
-  }
+  size_t c1 = b->cap, c2 = b->cap;
+  if (rs_vec_grow(b->x, c1, b->n + 1) || rs_vec_grow(b->ids, c2, b->n + 1))
+    return rs_err_set(e, RS_ENOMEM, "out of memory");
+  b->cap = c1;
   /* the cell once the store is read */
   b->ids[b->n] = t->order_id;
   b->x[b->n++] = (val_done_trip){t->driver, t->t_pickup, t->t_dropoff, -1, t->fare};
