@@ -7,7 +7,8 @@
  * days and trips it was trained on) and statistics (seen states, mean and
  * largest value, seen states per day type, the time-free layer, the mean
  * of seen states by hour). With --against RESULTS.db it holds the table
- * against a run (value/realised.h says exactly what is compared): the run's
+ * against a run (run/against.h gathers it, value/realised.h says exactly
+ * what is compared): the run's
  * completed orders from the results DB, their dropoff cells from the trip
  * store its scenario names.
  *
@@ -32,10 +33,7 @@
 #include <unistd.h>
 
 #include "base/rs_time.h"
-#include "base/rs_vec.h"
-#include "city_data/tripstore.h"
-#include "sim/results.h"
-#include "sim/scenario.h"
+#include "run/against.h"
 #include "tools/cli.h"
 #include "value/realised.h"
 #include "value/vstore.h"
@@ -93,96 +91,19 @@ static int load_table(const char *cmd, const char *path, const char *city_arg, c
   return 0;
 }
 
-typedef struct {
-  val_done_trip *x;
-  int64_t *ids;          /* each trip's order id, to find its dropoff */
-  size_t n, cap;
-} trip_buf;
-
-static int take_trip(void *arg, const sim_results_trip *t, rs_err *e) {
-  trip_buf *b = arg;
-  size_t c1 = b->cap, c2 = b->cap;
-  if (rs_vec_grow(b->x, c1, b->n + 1) || rs_vec_grow(b->ids, c2, b->n + 1))
-    return rs_err_set(e, RS_ENOMEM, "out of memory");
-  b->cap = c1;
-  /* the cell once the store is read */
-  b->ids[b->n] = t->order_id;
-  b->x[b->n++] = (val_done_trip){t->driver, t->t_pickup, t->t_dropoff, -1, t->fare};
-  return 0;
-}
-
-typedef struct {
-  int64_t want;          /* run id asked for (0: the last) */
-  int64_t id, from, to;
-  char trips[SIM_PATH_MAX];
-  int found;
-} run_pick;
-
-static int pick_run(void *arg, const sim_results_run *run, rs_err *e) {
-  run_pick *p = arg;
-  if (p->want != 0 && run->id != p->want) return 0;
-  sim_scenario sc;
-  sim_scenario_defaults(&sc);
-  if (run->scenario == NULL || sim_scenario_parse(&sc, run->scenario, "run", e) != 0)
-    return rs_err_set(e, RS_EFORMAT, "run %lld: its scenario cannot be read", (long long)run->id);
-  p->id = run->id;
-  p->from = run->t_from;
-  p->to = run->t_to;
-  snprintf(p->trips, sizeof p->trips, "%s", sc.trips);
-  p->found = 1;
-  return 0;
-}
-
-static int cmp_id(const void *a, const void *b) {
-  int64_t x = ((const city_trip *)a)->id, y = ((const city_trip *)b)->id;
-  return (x > y) - (x < y);
-}
-
-/* The table against a run: see value/realised.h. */
+/* The table against a run: see value/realised.h and run/against.h. */
 static int value_against(const char *cmd, const val_table *t, const city_def *city,
                          const char *results, int64_t run_id) {
   rs_err e;
   rs_err_clear(&e);
-  sim_results *r = NULL;
-  city_store *st = NULL;
-  city_trip *trips = NULL;
-  size_t n_trips = 0;
-  trip_buf b = {0};
-  run_pick p = {.want = run_id};
-  int status = 1;
-  if (sim_results_open_read(results, &r, &e) != 0 ||
-      sim_results_read_runs(r, 1, 0, 0, pick_run, &p, &e) != 0)
-    goto fail;
-  if (!p.found) {
-    cli_error(cmd, "%s: no finished run%s", results, run_id ? " of that id" : "");
-    goto done;
+  run_against a;
+  if (run_value_against(t, city, results, run_id, &a, &e) != 0) {
+    cli_error(cmd, "%s", e.msg);
+    return 1;
   }
-  if (p.trips[0] == '\0') {
-    cli_error(cmd, "%s: run %lld replayed the synthetic city; its dropoffs are not stored",
-              results, (long long)p.id);
-    goto done;
-  }
-  if (sim_results_read_trips(r, p.id, take_trip, &b, &e) != 0) goto fail;
-  if (city_store_open(p.trips, CITY_STORE_READ, city, &st, &e) != 0 ||
-      city_store_load(st, p.from, p.to, &trips, &n_trips, &e) != 0)
-    goto fail;
-  qsort(trips, n_trips, sizeof *trips, cmp_id);
-  const city_grid *g = val_table_grid(t);
-  for (size_t i = 0; i < b.n; i++) {
-    city_trip key = {.id = b.ids[i]};
-    const city_trip *hit = bsearch(&key, trips, n_trips, sizeof *trips, cmp_id);
-    int32_t cell = -1;
-    if (hit != NULL) {
-      cell = hit->dcell >= 0 && hit->dcell < g->n_cells ? hit->dcell
-             : isfinite(hit->dlat) ? city_grid_point_index(g, hit->dlat, hit->dlng)
-                                   : -1;
-    }
-    b.x[i].dcell = cell;
-  }
-  val_realised_hour h[24];
-  if (val_realised_by_hour(t, b.x, b.n, h, &e) != 0) goto fail;
+  const val_realised_hour *h = a.hour;
   printf("against        %s, run %lld (%zu completed trips; trips %s)\n", results,
-         (long long)p.id, b.n, p.trips);
+         (long long)a.run, a.n_trips, a.trips);
   printf("  states: drivers idle at a dropoff; realised: their discounted income in the run\n"
          "  (nothing after its end); table: V(dropoff cell, time). Cells with >= %d states:\n",
          VAL_REALISED_MIN_CELL);
@@ -194,17 +115,7 @@ static int value_against(const char *cmd, const val_table *t, const city_def *ci
            h[k].real_mean != 0 ? h[k].table_mean / h[k].real_mean : NAN, h[k].cells,
            h[k].real_sd, h[k].table_sd, h[k].corr);
   }
-  status = 0;
-  goto done;
-fail:
-  cli_error(cmd, "%s", e.msg);
-done:
-  free(b.x);
-  free(b.ids);
-  free(trips);
-  city_store_close(st);
-  sim_results_close(r);
-  return status;
+  return 0;
 }
 
 static int value_info(const char *path, const char *city_arg, const char *against,
