@@ -55,6 +55,9 @@ typedef struct city_travel_ops {
    * (the time grows with the distance): the candidate search then keeps its
    * nearest-first order without asking for times first. */
   int gc_monotone;
+  /* A pickup's distance (city_travel_pickup_m) is the drive's road metres;
+   * 0: the great-circle metres the candidate search measured. */
+  int road_pickup_m;
   /* The backend's node for a point, -1 when it has none. */
   int32_t (*snap)(void *ctx, double lat, double lng);
   /* The drive from a to b leaving at t. known_m > 0 is a recorded length of
@@ -111,6 +114,18 @@ static inline void city_travel_pickup(const city_travel *tm, const city_loc *drv
                                       const city_loc *pu, double gc_m, int64_t t,
                                       city_leg *out) {
   tm->ops->pickup(tm->ctx, drv, pu, gc_m, t, out);
+}
+/* The distance of a pickup whose drive is leg and whose ends lie gc_m
+ * apart on the great circle: what the candidate graph's edge_dist, an
+ * order's pickup_m, the cancellation model and distance-weighted policies
+ * measure a pickup by. One rule for every caller: a model that follows
+ * roads (road_pickup_m) measures the road metres it drives; the
+ * great-circle model keeps the great-circle metres (as the KDD Cup 2020
+ * order_driver_distance is), of which its road metres are a fixed multiple
+ * (the detour factor), so either ranks its pickups alike. */
+static inline double city_travel_pickup_m(const city_travel *tm, double gc_m,
+                                          const city_leg *leg) {
+  return tm->ops->road_pickup_m ? leg->metres : gc_m;
 }
 static inline double city_travel_reach_m(const city_travel *tm, double secs, int64_t t) {
   return tm->ops->reach_m(tm->ctx, secs, t);

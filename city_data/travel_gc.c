@@ -111,6 +111,7 @@ static const city_travel_ops gc_ops = {
     .name = "great-circle",
     .nodes = 0,
     .gc_monotone = 1,
+    .road_pickup_m = 0,
     .snap = gc_snap,
     .leg = gc_leg,
     .pickup = gc_pickup,

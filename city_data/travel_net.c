@@ -277,6 +277,7 @@ static const city_travel_ops tn_ops = {
     .name = "road-network",
     .nodes = 1,
     .gc_monotone = 0,
+    .road_pickup_m = 1,
     .snap = tn_snap,
     .leg = tn_leg,
     .pickup = tn_pickup,

@@ -103,7 +103,7 @@ struct disp_index {
   /* per-order scratch: the best K found so far */
   int32_t *best_d;
   double *best_m;
-  double *best_g;      /* ranking by pickup time: the entries' metres */
+  double *best_g;      /* ranking by pickup time: the entries' pickup distances */
   size_t best_cap;     /* of each of the three best arrays */
 };
 
@@ -575,7 +575,7 @@ static void eta_flush(disp_index *x, eta_search *s) {
     const city_loc dl = disp_driver_loc(&s->drivers[d]);
     city_leg leg;
     city_travel_pickup(tm, &dl, &s->pu, m, s->now, &leg);
-    eta_insert(x, s, d, leg.secs, m);
+    eta_insert(x, s, d, leg.secs, city_travel_pickup_m(tm, m, &leg));
   }
   s->n_pend = 0;
 }
@@ -590,7 +590,7 @@ static void eta_consider(disp_index *x, eta_search *s, int32_t d) {
 }
 
 /* One row's candidates ranked by pickup time into best_d/best_m (times)/
- * best_g (metres); returns the count. */
+ * best_g (pickup distances, city_travel_pickup_m); returns the count. */
 static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_order *o,
                        int32_t c0, int fresh_only, const int32_t *fresh, int32_t n_fresh,
                        double radius_m, int32_t top_k, int64_t now) {
@@ -733,7 +733,7 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
       city_leg leg;
       city_travel_pickup(x->tm, &dl, &pu, m, now, &leg);
       x->edge_driver[n_edges] = d;
-      x->edge_dist[n_edges] = m;
+      x->edge_dist[n_edges] = city_travel_pickup_m(x->tm, m, &leg);
       x->edge_eta[n_edges] = leg.secs;
       n_edges++;
     }

@@ -13,10 +13,12 @@
  * R); they are kept nearest first, ties by driver index, at most K per order.
  * A driver may be a candidate of several orders: the policy resolves that.
  *
- * Distances are great-circle metres (the city's sphere): the radius is a
- * great-circle pre-filter. The pickup time of each edge kept is the travel
- * model's (city_data/travel.h: city_travel_pickup), the one the engine
- * simulates when the pair is matched. With a model whose times grow with
+ * The search measures great-circle metres (the city's sphere): the radius
+ * is a great-circle pre-filter. The pickup time of each edge kept is the
+ * travel model's (city_data/travel.h: city_travel_pickup), the one the
+ * engine simulates when the pair is matched, and so is its distance
+ * (city_travel_pickup_m: road metres on a road network, great-circle
+ * metres with the great-circle model). With a model whose times grow with
  * the great-circle distance (gc_monotone), nearest first is fastest first.
  * Buffers grow to the largest decision seen and are then reused.
  */

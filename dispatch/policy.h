@@ -101,7 +101,9 @@ typedef struct {
   const int32_t *row_order;   /* order index of each row, request order */
   const int32_t *row_ptr;     /* n_rows + 1 offsets into the edge arrays */
   const int32_t *edge_driver; /* candidate driver, nearest first per row */
-  const double *edge_dist;    /* great-circle pickup distance, metres */
+  const double *edge_dist;    /* pickup distance, metres (city_travel_pickup_m:
+                                 road metres on a road network, else
+                                 great-circle metres) */
   const double *edge_eta;     /* pickup time, seconds (the travel model's) */
   const uint8_t *row_capped;  /* per row: lost edges to the per-driver cap */
   double radius_m;            /* the candidate radius */

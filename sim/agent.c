@@ -461,6 +461,7 @@ static int builtin_dispatch(sim_agent *a, disp_tick *t, int64_t seq, rs_err *e) 
   const sim_agent_proto *p = &a->proto;
   size_t ne = p->n_obs;
   rebuilt *b = &a->b;
+  double ratio = sim_agent_proto_dist_ratio(p, t->travel);
   if (ensure_builtin(b, (size_t)t->n_rows + 1, ne + 1))
     return rs_err_set(e, RS_ENOMEM, "agent: out of memory");
   disp_tick bt = *t;
@@ -472,7 +473,7 @@ static int builtin_dispatch(sim_agent *a, disp_tick *t, int64_t seq, rs_err *e) 
     for (; i < ne && p->obs[i].order == t->row_order[r]; i++) {
       const sim_agent_proto_rec *x = &p->obs[i];
       b->edge_driver[i] = x->driver_id;
-      b->edge_dist[i] = x->dist * p->r_ratio;
+      b->edge_dist[i] = x->dist * ratio;
       b->edge_eta[i] = x->eta;
     }
   }

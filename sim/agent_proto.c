@@ -311,6 +311,7 @@ int sim_agent_proto_dispatch_observ(sim_agent_proto *p, const disp_tick *t) {
     return RS_ENOMEM;
   int64_t ts = unix_of(p, t->now);
   int32_t dow = rs_time_weekday(t->now);
+  double ratio = sim_agent_proto_dist_ratio(p, t->travel);
   size_t n = 0;
   for (int32_t r = 0; r < t->n_rows; r++) {
     int32_t lo = t->row_ptr[r], hi = t->row_ptr[r + 1];
@@ -326,10 +327,11 @@ int sim_agent_proto_dispatch_observ(sim_agent_proto *p, const disp_tick *t) {
       x->order_id = od->id;
       x->driver_id = d;
       x->order = o;
-      /* The engine's distance is the great circle on the city's sphere
-       * (chord-exact, candidates.h); on the KDD sphere it scales by the
-       * ratio of radii. */
-      x->dist = t->edge_dist[k] / p->r_ratio;
+      /* The engine's distance: with the great-circle model the great
+       * circle on the city's sphere (chord-exact, candidates.h), which on
+       * the KDD sphere scales by the ratio of radii; road metres as they
+       * are. */
+      x->dist = t->edge_dist[k] / ratio;
       x->slng = od->plng;
       x->slat = od->plat;
       x->flng = od->dlng;

@@ -48,6 +48,7 @@
 #include "city_data/city.h"
 #include "city_data/hexgrid.h"
 #include "city_data/kddcup.h"
+#include "city_data/travel.h"
 #include "dispatch/policy.h"
 
 #define SIM_AGENT_LOG_ITEMS_MAX 20 /* item faults logged per reply (all counted) */
@@ -149,7 +150,8 @@ typedef struct {
  * records (obs, n_obs); the rest is the validation's own. */
 typedef struct {
   sim_agent_proto_opts o;     /* as given */
-  double r_ratio;             /* the city's sphere radius / the KDD sphere's */
+  double r_ratio;             /* the city's sphere radius / the KDD sphere's
+                                 (sim_agent_proto_dist_ratio) */
   int64_t now;                /* simulated time of the latest observation (t_from before) */
   sim_agent_proto_counts counts;
   sim_agent_proto_rec *obs;   /* the latest dispatch_observ, in request order */
@@ -253,5 +255,14 @@ int sim_agent_proto_accept_pair(sim_agent_proto *p, disp_tick *t, int64_t seq, i
  * cell written into r->dest_cell), 0 when dropped. */
 int sim_agent_proto_accept_move(sim_agent_proto *p, disp_repo *r, int64_t seq, int64_t driver_id,
                                 const char *dest);
+
+/* What the engine's pickup distances (disp_tick.edge_dist) are divided by
+ * to give order_driver_distance: great-circle metres move onto the KDD
+ * sphere (r_ratio); a road network's road metres are sent as they are
+ * (city_data/travel.h: city_travel_pickup_m). */
+static inline double sim_agent_proto_dist_ratio(const sim_agent_proto *p,
+                                                const city_travel *tm) {
+  return tm != NULL && tm->ops->road_pickup_m ? 1.0 : p->r_ratio;
+}
 
 #endif

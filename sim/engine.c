@@ -105,13 +105,13 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     sim__place(s, d, at.lat, at.lng, -1, at.node);
   }
   const disp_order *od = &s->orders[o];
-  /* the distance and the drive the candidate graph gave (the same chord
-   * and the same call: the same bits) */
-  double dist = rs_chord2_m(rs_chord2(dv->u, od->pu), s->city->earth_radius_m);
+  /* the distance and the drive the candidate graph gave (the same chord,
+   * the same call and the same rule: the same bits) */
+  double gc = rs_chord2_m(rs_chord2(dv->u, od->pu), s->city->earth_radius_m);
   const city_loc from = disp_driver_loc(dv), to = disp_order_pickup(od);
   city_leg leg;
-  city_travel_pickup(s->tm, &from, &to, dist, s->now, &leg);
-  double eta = leg.secs;
+  city_travel_pickup(s->tm, &from, &to, gc, s->now, &leg);
+  double eta = leg.secs, dist = city_travel_pickup_m(s->tm, gc, &leg);
   sim_waiting_leave(&s->w, o);
   r->status = SIM_ORDER_MATCHED;
   r->driver = d;

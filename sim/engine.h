@@ -70,7 +70,9 @@ typedef struct {
   int64_t t_pickup;   /* -1 when never picked up */
   int64_t t_dropoff;  /* -1 when not completed */
   int64_t t_final;    /* when it reached its final state */
-  double pickup_m;    /* great-circle pickup distance, NAN when unmatched */
+  double pickup_m;    /* pickup distance at the match (city_travel_pickup_m:
+                         road metres on a road network, else great-circle
+                         metres), NAN when unmatched */
   double eta_s;       /* pickup time (the travel model's), NAN when unmatched */
   int64_t reserved;   /* unused: pads the record to 64 bytes */
 } sim_order_rec;

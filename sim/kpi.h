@@ -125,7 +125,8 @@ typedef struct {
     "95th percentile of (match time - request time) over matched orders")                            \
   X(PICKUP_MEAN, ENGINE, double, pickup_m_mean, "pickup_distance_mean_m",                            \
     "pickup distance, mean", "m", 1, 1, 1, -1, 90, 90, 50, 50,                                       \
-    "sum of great-circle distances from driver to pickup at the match / matched orders")             \
+    "sum of pickup distances at the match (road metres on a road network, else great-circle) "      \
+    "/ matched orders")                                                                              \
   X(ETA_MEAN, ENGINE, double, eta_s_mean, "pickup_eta_mean_s",                                       \
     "pickup ETA, mean", "s", 1, 1, 1, -1, 100, 100, 0, 0,                                            \
     "sum of pickup times (the travel model's) at the match / matched orders")                        \
