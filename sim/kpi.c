@@ -3,9 +3,11 @@
  *
  * Definitions (the catalogue, kpi.h). Orders are those requested so far (an
  * interrupted run's later orders are not part of it); an order counts as
- * matched when it ever was (t_match set), whatever became of it. Waits run
- * from request to match, over matched orders; wait_p95_s is the
- * nearest-rank 95th percentile of them. The fleet figures come from the
+ * matched when it ever was (t_match set), whatever became of it. Waits to
+ * match run from request to match, over matched orders; wait_p95_s is the
+ * nearest-rank 95th percentile of them. Waits to pickup run from request
+ * to pickup, over the orders picked up (t_pickup set: completed, or on
+ * board when the run ended), with nearest-rank percentiles. The fleet figures come from the
  * drivers' accounts: income_per_hour is the mean over drivers with online
  * time of their income per online hour (online = horizon run so far minus
  * time offline), utilisation the fleet's pickup and occupied time over its
@@ -15,9 +17,10 @@
  * Numerics: sums run in index order (orders, then drivers, then ticks), so
  * the same run gives the same bits; percentiles sort a copy.
  *
- * Costs: O(orders + drivers + ticks log ticks), one scratch array each for
- * the waits and the solve times (a failed allocation leaves that
- * percentile 0, the means intact). The series' windows are allocated once.
+ * Costs: O(orders log orders + drivers + ticks log ticks), one scratch
+ * array each for the waits to match, the waits to pickup and the solve
+ * times (a failed allocation leaves those percentiles 0, the means
+ * intact). The series' windows are allocated once.
  *
  * The KPIs are computed from the records at the end rather than kept as
  * running sums: the records already hold everything, and a KPI added later
@@ -92,8 +95,10 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
     k->modelled_fare += (s->modelled[i] >> 1) & 1;
   }
   double *waits = malloc((n_orders ? n_orders : 1) * sizeof *waits);
-  size_t nw = 0;
-  double wait_sum = 0, pick_sum = 0, eta_sum = 0;
+  double *pwaits = malloc((n_orders ? n_orders : 1) * sizeof *pwaits);
+  size_t nw = 0, npw = 0;
+  int64_t picked = 0;
+  double wait_sum = 0, pick_sum = 0, eta_sum = 0, pwait_sum = 0;
   for (size_t i = 0; i < n_orders; i++) {
     const sim_order_rec *r = &s->orec[i];
     switch (r->status) {
@@ -110,6 +115,12 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
       pick_sum += r->pickup_m;
       eta_sum += r->eta_s;
     }
+    if (r->t_pickup >= 0) {
+      double w = (double)(r->t_pickup - s->orders[i].t_request);
+      picked++;
+      pwait_sum += w;
+      if (pwaits) pwaits[npw++] = w;
+    }
   }
   if (k->orders > 0) {
     k->answer_rate = (double)k->matched / (double)k->orders;
@@ -121,10 +132,17 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
     k->pickup_m_mean = pick_sum / (double)k->matched;
     k->eta_s_mean = eta_sum / (double)k->matched;
   }
+  if (picked > 0) k->pickup_wait_mean_s = pwait_sum / (double)picked;
   if (waits) {
     qsort(waits, nw, sizeof *waits, cmp_double);
     k->wait_p95_s = percentile(waits, nw, 0.95);
     free(waits);
+  }
+  if (pwaits) {
+    qsort(pwaits, npw, sizeof *pwaits, cmp_double);
+    k->pickup_wait_p50_s = percentile(pwaits, npw, 0.50);
+    k->pickup_wait_p90_s = percentile(pwaits, npw, 0.90);
+    free(pwaits);
   }
   double online_total = 0, busy_total = 0, g_sum = 0, empty = 0;
   int64_t g_n = 0;

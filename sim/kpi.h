@@ -122,7 +122,16 @@ typedef struct {
     "sum over matched orders of (match time - request time) / matched orders")                       \
   X(WAIT_P95, ENGINE, double, wait_p95_s, "wait_to_match_p95_s",                                     \
     "wait to match, p95", "s", 1, 1, 1, -1, 80, 0, 0, 0,                                             \
-    "95th percentile of (match time - request time) over matched orders")                            \
+    "95th percentile (nearest rank) of (match time - request time) over matched orders")             \
+  X(PICKUP_WAIT_MEAN, ENGINE, double, pickup_wait_mean_s, "wait_to_pickup_mean_s",                   \
+    "wait to pickup, mean", "s", 1, 1, 1, -1, 82, 85, 45, 45,                                        \
+    "sum over picked-up orders of (pickup time - request time) / picked-up orders")                  \
+  X(PICKUP_WAIT_P50, ENGINE, double, pickup_wait_p50_s, "wait_to_pickup_p50_s",                      \
+    "wait to pickup, p50", "s", 1, 1, 1, -1, 84, 0, 0, 0,                                            \
+    "median (nearest rank) of (pickup time - request time) over picked-up orders")                   \
+  X(PICKUP_WAIT_P90, ENGINE, double, pickup_wait_p90_s, "wait_to_pickup_p90_s",                      \
+    "wait to pickup, p90", "s", 1, 1, 1, -1, 86, 0, 47, 0,                                           \
+    "90th percentile (nearest rank) of (pickup time - request time) over picked-up orders")          \
   X(PICKUP_MEAN, ENGINE, double, pickup_m_mean, "pickup_distance_mean_m",                            \
     "pickup distance, mean", "m", 1, 1, 1, -1, 90, 90, 50, 50,                                       \
     "sum of pickup distances at the match (road metres on a road network, else great-circle) "      \

@@ -45,15 +45,15 @@ if "$BIN" compare "${ARGS[@]}" --out "$T/a.db" --report "$T/rep" --csv >"$T/a.cs
 else
   ko "compare exits 0 (see below)"; cat "$T/a.err" >&2
 fi
-# one row per combination x KPI (2 x 10) and the header
+# one row per combination x KPI (2 x 12) and the header
 rows=$(wc -l <"$T/a.csv")
-[ "$rows" -eq 21 ] && ok "CSV has 21 lines" || ko "CSV has 21 lines (got $rows)"
+[ "$rows" -eq 25 ] && ok "CSV has 25 lines" || ko "CSV has 25 lines (got $rows)"
 # baseline difference rows: batch-distance against fcfs-nearest, with an
 # interval (3 seeds) for every KPI
 ndiff=$(awk -F, '$1 == "batch-distance" && $9 == "fcfs-nearest/stay" && $11 != "" && $12 != "" && $13 != ""' "$T/a.csv" | wc -l)
-[ "$ndiff" -eq 10 ] && ok "10 baseline difference rows" || ko "10 baseline difference rows (got $ndiff)"
+[ "$ndiff" -eq 12 ] && ok "12 baseline difference rows" || ko "12 baseline difference rows (got $ndiff)"
 nbase=$(awk -F, '$1 == "fcfs-nearest" && $11 == ""' "$T/a.csv" | wc -l)
-[ "$nbase" -eq 10 ] && ok "baseline rows carry no difference" || ko "baseline rows carry no difference ($nbase)"
+[ "$nbase" -eq 12 ] && ok "baseline rows carry no difference" || ko "baseline rows carry no difference ($nbase)"
 grep -q '^batch-distance,stay,answer_rate,3,' "$T/a.csv" && ok "answer rate over 3 seeds" \
   || ko "answer rate over 3 seeds"
 
