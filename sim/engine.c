@@ -118,7 +118,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
   r->t_match = s->now;
   r->pickup_m = dist;
   r->eta_s = eta;
-  sim_series_match(&s->series, s->now, (double)(s->now - od->t_request), dist);
+  sim_series_match(&s->series, od->t_request, (double)(s->now - od->t_request), dist);
 
   sim__set_state(s, d, DISP_PICKUP);
   sim_dstate *ds = &s->dstate[d];
@@ -426,7 +426,7 @@ static int on_tick(sim_engine *s, rs_err *e) {
 /* --------------------------------------------------------------- handlers */
 
 static int on_request(sim_engine *s, int32_t o, rs_err *e) {
-  sim_series_request(&s->series, s->now);
+  sim_series_request(&s->series, s->orders[o].t_request);
   int rc = sim_waiting_add(&s->w, o, e);
   if (rc) return rc;
   int64_t expire;
@@ -451,7 +451,7 @@ static void on_expire(sim_engine *s, int32_t o) {
   sim_waiting_leave(&s->w, o);
   r->status = SIM_ORDER_EXPIRED;
   r->t_final = s->now;
-  sim_series_expire(&s->series, s->now);
+  sim_series_expire(&s->series, s->orders[o].t_request);
 }
 
 static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
@@ -467,7 +467,7 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
   r->status = SIM_ORDER_CANCELLED;
   r->t_final = s->now;
   s->dstate[d].order = -1;
-  sim_series_cancel(&s->series, s->now);
+  sim_series_cancel(&s->series, s->orders[o].t_request);
   if (s->dstate[d].offline_after) {
     s->dstate[d].offline_after = 0;
     sim__set_state(s, d, DISP_OFFLINE);
@@ -505,7 +505,7 @@ static void on_dropoff(sim_engine *s, int32_t d) {
   r->t_final = s->now;
   s->dstate[d].income += ds->fare;
   s->dstate[d].trips++;
-  sim_series_complete(&s->series, s->now, ds->fare);
+  sim_series_complete(&s->series, s->orders[ds->order].t_request, ds->fare);
   ds->order = -1;
   if (ds->offline_after) {
     ds->offline_after = 0;

@@ -2,19 +2,24 @@
  * kpi: what a run is judged by, counted in one place, and the catalogue
  * of the KPIs.
  *
- * Two kinds of figures. The kpi_series (sim_window below) counts, per
- * SIM_SERIES_WINDOW_S window of simulated time, what happened in it:
- * requests, matches, completions, cancellations, expiries, income, the
- * waits and pickup distances of the window's matches, and samples of idle
- * and busy drivers at its dispatch ticks. The engine reports each event as
- * it happens through the sim_series_* calls below, which are all the
- * arithmetic the series has. The run's KPIs (sim_kpis below) are
- * computed at the end from the order and driver records (kpi.c:
+ * Two kinds of figures. The kpi_series (sim_window below) follows, per
+ * SIM_SERIES_WINDOW_S window of the horizon, the orders requested in it:
+ * how many were requested, and of those how many were matched, completed,
+ * cancelled and expired, whenever that happened (a later window, or the
+ * drain past the horizon's end), the fares of those completed and the
+ * waits to match and pickup distances of those matched; so a window's
+ * matched orders never outnumber its requests. It also samples the idle
+ * and busy drivers at the dispatch ticks that fall in it. The engine
+ * reports each event as it happens through the sim_series_* calls below,
+ * which are all the arithmetic the series has. The run's KPIs (sim_kpis
+ * below) are computed at the end from the order and driver records (kpi.c:
  * sim_engine_kpis), with the per-tick solver statistics of batch policies.
  *
  * Invariants: window i starts at from + i * SIM_SERIES_WINDOW_S and the
- * windows cover the horizon; an event at time t is counted in the window
- * holding t (clamped to the first and last).
+ * windows cover the horizon; an order's events are counted in the window
+ * holding its request time, a tick in the window holding the tick; times
+ * outside the horizon (a warm-up before it, a drain after it) are in no
+ * window, and are not counted.
  *
  * Costs: a report is a division and an add; the KPIs are O(orders +
  * drivers) plus two sorts (waits, solve times).
@@ -74,13 +79,15 @@
 #include "base/rs_error.h"
 #include "sim/scenario.h"
 
-/* One kpi_series window. */
+/* One kpi_series window: the orders requested in it, and the ticks that
+ * fell in it. */
 typedef struct {
   int64_t t_start;
-  int32_t requests, matched, completed, cancelled, expired;
-  double income;
-  double wait_sum_s;          /* over orders matched in the window */
-  double pickup_m_sum;        /* over orders matched in the window */
+  int32_t requests;           /* orders requested in the window */
+  int32_t matched, completed, cancelled, expired; /* of those, whenever */
+  double income;              /* fares of those completed */
+  double wait_sum_s;          /* waits to match of those matched */
+  double pickup_m_sum;        /* pickup distances of those matched */
   int32_t idle_samples;       /* idle drivers summed over the window's ticks */
   int32_t busy_samples;       /* pickup + occupied drivers, summed likewise */
   int32_t ticks;              /* dispatch ticks in the window */
@@ -282,35 +289,44 @@ void sim_series_free(sim_series *ks);
  * reached, those reached in an interrupted run. */
 const sim_window *sim_series_reached(const sim_series *ks, int64_t now, size_t *n);
 
+/* The window holding t, NULL when t lies outside the horizon. */
 static inline sim_window *sim_series_at(sim_series *ks, int64_t t) {
-  int64_t i = (t - ks->from) / SIM_SERIES_WINDOW_S;
-  if (i < 0) i = 0;
-  if ((size_t)i >= ks->n) i = (int64_t)ks->n - 1;
-  return &ks->win[i];
+  if (t < ks->from) return NULL;
+  uint64_t i = (uint64_t)(t - ks->from) / SIM_SERIES_WINDOW_S;
+  return i < ks->n ? &ks->win[i] : NULL;
 }
 
-/* An order is requested at t. */
-static inline void sim_series_request(sim_series *ks, int64_t t) {
-  sim_series_at(ks, t)->requests++;
+/* Each report names the request time of its order (t_request): the
+ * order's window is that of its request, whenever the event happens. */
+
+/* An order is requested at t_request. */
+static inline void sim_series_request(sim_series *ks, int64_t t_request) {
+  sim_window *w = sim_series_at(ks, t_request);
+  if (w) w->requests++;
 }
-/* An order is matched at t after waiting wait_s, its driver pickup_m away. */
-static inline void sim_series_match(sim_series *ks, int64_t t, double wait_s, double pickup_m) {
-  sim_window *w = sim_series_at(ks, t);
+/* An order is matched after waiting wait_s, its driver pickup_m away. */
+static inline void sim_series_match(sim_series *ks, int64_t t_request, double wait_s,
+                                    double pickup_m) {
+  sim_window *w = sim_series_at(ks, t_request);
+  if (!w) return;
   w->matched++;
   w->wait_sum_s += wait_s;
   w->pickup_m_sum += pickup_m;
 }
-/* An order expires at t, unmatched. */
-static inline void sim_series_expire(sim_series *ks, int64_t t) {
-  sim_series_at(ks, t)->expired++;
+/* An order expires, unmatched. */
+static inline void sim_series_expire(sim_series *ks, int64_t t_request) {
+  sim_window *w = sim_series_at(ks, t_request);
+  if (w) w->expired++;
 }
-/* A matched rider cancels at t. */
-static inline void sim_series_cancel(sim_series *ks, int64_t t) {
-  sim_series_at(ks, t)->cancelled++;
+/* A matched rider cancels. */
+static inline void sim_series_cancel(sim_series *ks, int64_t t_request) {
+  sim_window *w = sim_series_at(ks, t_request);
+  if (w) w->cancelled++;
 }
-/* A trip paying `fare` ends at t. */
-static inline void sim_series_complete(sim_series *ks, int64_t t, double fare) {
-  sim_window *w = sim_series_at(ks, t);
+/* An order's trip, paying `fare`, ends. */
+static inline void sim_series_complete(sim_series *ks, int64_t t_request, double fare) {
+  sim_window *w = sim_series_at(ks, t_request);
+  if (!w) return;
   w->completed++;
   w->income += fare;
 }
@@ -318,6 +334,7 @@ static inline void sim_series_complete(sim_series *ks, int64_t t, double fare) {
  * occupied) drivers. */
 static inline void sim_series_tick(sim_series *ks, int64_t t, int32_t idle, int32_t busy) {
   sim_window *w = sim_series_at(ks, t);
+  if (!w) return;
   w->ticks++;
   w->idle_samples += idle;
   w->busy_samples += busy;

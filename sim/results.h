@@ -13,6 +13,10 @@
  *   kpi_series(run_id, t_start, requests, matched, completed, cancelled,
  *              expired, income, wait_mean_s, pickup_m_mean,
  *              idle_drivers_mean, busy_drivers_mean)
+ *              one row per 5-minute window of the horizon; its order
+ *              columns follow the orders requested in the window (matched,
+ *              completed ... whenever that happened), its driver columns
+ *              the dispatch ticks in it
  *   solver_ticks(run_id, t, orders, drivers, edges, solve_us)
  *   unserved_cells(run_id, cell, q, r, lat, lng, edge_m, requests, unserved)
  *   sweep_runs(run_id, run_key, plan_index)   the runs of a sweep (run/plan.h)
@@ -208,13 +212,15 @@ int sim_results_read_runs(sim_results *r, int with_interrupted, int64_t id_min,
                           int (*fn)(void *arg, const sim_results_run *run, rs_err *e),
                           void *arg, rs_err *e);
 
-/* One kpi_series window of a run. Means over no orders or no ticks are
- * NAN. */
+/* One kpi_series window of a run: the orders requested in it, followed
+ * to their end wherever that fell (sim/kpi.h), so matched <= requests.
+ * Means over no orders or no ticks are NAN. */
 typedef struct {
   int64_t t_start;                     /* window start, local epoch */
-  int64_t requests, matched, completed, cancelled, expired;
-  double income;                       /* fares of orders completed in it */
-  double wait_mean_s, pickup_m_mean;   /* over orders matched in it */
+  int64_t requests;                    /* orders requested in the window */
+  int64_t matched, completed, cancelled, expired; /* of those */
+  double income;                       /* fares of those completed */
+  double wait_mean_s, pickup_m_mean;   /* over those matched */
   double idle_drivers_mean, busy_drivers_mean; /* over its dispatch ticks */
 } sim_results_window;
 

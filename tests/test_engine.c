@@ -15,7 +15,9 @@
  * horizon; income is the sum of the completed orders' fares; times are
  * ordered and within patience; the travel model's own arithmetic (pickup at
  * match + ceil(ETA), dropoff at pickup + trip time, cancellation at match +
- * min(delay, ETA)); the kpi_series windows add up to the totals; and every
+ * min(delay, ETA)); the kpi_series windows follow the orders requested in
+ * them (a window's matched orders are those of its requests: never more
+ * than 100 %) and add up to the totals; and every
  * decision a policy is handed is well formed (a "spy" policy wraps the real
  * one). Then determinism, common random numbers across policies, the KDD
  * patience-0 rule, certain and impossible cancellation, the results DB, and
@@ -422,6 +424,19 @@ static void check_run(const run_t *r, size_t expect_orders) {
   double winc = 0;
   for (size_t i = 0; i < nw; i++) {
     ck_assert_int_eq(w[i].t_start, r->from + (int64_t)i * SIM_SERIES_WINDOW_S);
+    /* a window follows the orders requested in it: its answer rate is at
+     * most 100 %, and its orders end at most once each */
+    ck_assert_int_le(w[i].matched, w[i].requests);
+    ck_assert_int_le(w[i].completed + w[i].cancelled + w[i].expired, w[i].requests);
+    ck_assert_int_le(w[i].completed + w[i].cancelled, w[i].matched);
+    int64_t w_req = 0, w_mat = 0;
+    for (size_t j = 0; j < n; j++) {
+      if ((od[j].t_request - r->from) / SIM_SERIES_WINDOW_S != (int64_t)i) continue;
+      w_req++;
+      w_mat += rec[j].t_match >= 0;
+    }
+    ck_assert_int_eq(w[i].requests, w_req);
+    ck_assert_int_eq(w[i].matched, w_mat);
     req += w[i].requests;
     mat += w[i].matched;
     com += w[i].completed;
