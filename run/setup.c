@@ -34,7 +34,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
     int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
     size_t k = 0;
     for (size_t i = 0; i < n_all; i++)
-      if (all[i].t_request >= from && all[i].t_request < to) all[k++] = all[i];
+      if (all[i].t_request >= from - s->warmup_s && all[i].t_request < to) all[k++] = all[i];
     *trips = all;
     *n = k;
     *t_from = from;
@@ -80,6 +80,13 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
   }
   if (s->from_s < 0) from = (*trips)[0].t_request / 3600 * 3600;
   if (s->to_s < 0) to = ((*trips)[*n - 1].t_request / 3600 + 1) * 3600;
+  if (s->warmup_s > 0) {
+    /* the warm-up's orders too: those requested in the warm-up before
+     * `from`, which the engine replays but does not count */
+    free(*trips);
+    *trips = NULL;
+    if ((rc = city_store_load(st, from - s->warmup_s, to, trips, n, e)) != 0) goto out;
+  }
   *t_from = from;
   *t_to = to;
   s->from_s = from - s->day;

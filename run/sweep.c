@@ -213,10 +213,9 @@ static int worker_stop(void *arg) {
 }
 
 static void worker_progress(void *arg, int64_t now, int64_t from, int64_t to) {
-  (void)from;
-  (void)to;
   sw_run *r = arg;
-  atomic_store(&r->now, now);
+  /* the horizon's part done: a warm-up has done none of it, a drain all */
+  atomic_store(&r->now, now < from ? from : now > to ? to : now);
 }
 
 /* Worker thread: build (unless built at launch), then drive to the horizon

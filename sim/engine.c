@@ -101,7 +101,7 @@ static int match(sim_engine *s, int32_t o, int32_t d, rs_err *e) {
     city_loc at;
     double driven;
     sim__position_now(s, d, &at, &driven);
-    s->dstate[d].empty_m += driven;
+    if (sim__in_horizon(s)) s->dstate[d].empty_m += driven;
     sim__place(s, d, at.lat, at.lng, -1, at.node);
   }
   const disp_order *od = &s->orders[o];
@@ -251,7 +251,7 @@ static int finish_tick(sim_engine *s, rs_err *e) {
     s->observer.observe(s->observer.ctx, &rep);
     s->n_rep = 0;
   }
-  if (s->now + s->sc.tick_s < s->to)
+  if (s->now + s->sc.tick_s < s->end)
     rc = sim__push(s, s->now + s->sc.tick_s, SIM_EV_TICK, -1, 0, e);
   if (rc == 0 && s->check) rc = sim_engine_check(s, e);
   return rc;
@@ -434,8 +434,8 @@ static int on_request(sim_engine *s, int32_t o, rs_err *e) {
     expire = s->now + s->sc.patience_s;
   } else {
     /* Lost unless matched at the first tick at or after its request. */
-    int64_t k = (s->now - s->from + s->sc.tick_s - 1) / s->sc.tick_s;
-    expire = s->from + k * s->sc.tick_s;
+    int64_t k = (s->now - s->start + s->sc.tick_s - 1) / s->sc.tick_s;
+    expire = s->start + k * s->sc.tick_s;
   }
   rc = sim__push(s, expire, SIM_EV_EXPIRE, o, 0, e);
   if (rc == 0 && s->dp->immediate) {
@@ -451,6 +451,7 @@ static void on_expire(sim_engine *s, int32_t o) {
   sim_waiting_leave(&s->w, o);
   r->status = SIM_ORDER_EXPIRED;
   r->t_final = s->now;
+  sim__order_ended(s, o);
   sim_series_expire(&s->series, s->orders[o].t_request);
 }
 
@@ -462,10 +463,11 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
   city_loc at;
   double driven;
   sim__position_now(s, d, &at, &driven);
-  s->dstate[d].empty_m += driven;
+  if (sim__counted(s, o)) s->dstate[d].empty_m += driven;
   sim__place(s, d, at.lat, at.lng, -1, at.node);
   r->status = SIM_ORDER_CANCELLED;
   r->t_final = s->now;
+  sim__order_ended(s, o);
   s->dstate[d].order = -1;
   sim_series_cancel(&s->series, s->orders[o].t_request);
   if (s->dstate[d].offline_after) {
@@ -479,7 +481,7 @@ static void on_cancel(sim_engine *s, int32_t o, uint32_t epoch) {
 static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
-  s->dstate[d].empty_m += ds->move_m;
+  if (sim__counted(s, ds->order)) ds->empty_m += ds->move_m;
   sim__place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, sim__move_end_node(s, d));
   r->status = SIM_ORDER_ONBOARD;
   r->t_pickup = s->now;
@@ -498,13 +500,17 @@ static int on_arrive(sim_engine *s, int32_t d, rs_err *e) {
 static void on_dropoff(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
   sim_order_rec *r = &s->orec[ds->order];
-  s->dstate[d].occupied_m += ds->trip_m;
   sim__place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, sim__move_end_node(s, d));
   r->status = SIM_ORDER_COMPLETED;
   r->t_dropoff = s->now;
   r->t_final = s->now;
-  s->dstate[d].income += ds->fare;
-  s->dstate[d].trips++;
+  if (sim__counted(s, ds->order)) {
+    /* a warm-up order's trip pays nobody's account: it is not the run's */
+    ds->occupied_m += ds->trip_m;
+    ds->income += ds->fare;
+    ds->trips++;
+  }
+  sim__order_ended(s, ds->order);
   sim_series_complete(&s->series, s->orders[ds->order].t_request, ds->fare);
   ds->order = -1;
   if (ds->offline_after) {
@@ -527,7 +533,7 @@ static void idle_move_model(sim_engine *s, int32_t d) {
       city_loc to = {lat, lng, s->nodes ? city_travel_snap(s->tm, lat, lng) : -1};
       city_leg leg;
       sim__drive(s, &from, &to, &leg);
-      s->dstate[d].empty_m += leg.metres;
+      if (sim__in_horizon(s)) s->dstate[d].empty_m += leg.metres;
       disp_index_remove(s->idx, d);
       sim__place(s, d, lat, lng, c, to.node);
       s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
@@ -553,7 +559,7 @@ static void on_idle_move(sim_engine *s, int32_t d) {
     const city_loc from = disp_driver_loc(dv), to = sim__cell_loc(s, c);
     city_leg leg;
     sim__drive(s, &from, &to, &leg);
-    s->dstate[d].empty_m += leg.metres;
+    if (sim__in_horizon(s)) s->dstate[d].empty_m += leg.metres;
     disp_index_remove(s->idx, d);
     sim__place(s, d, to.lat, to.lng, c, to.node);
     s->oom |= disp_index_add(s->idx, d, c, dv->u) != 0;
@@ -666,7 +672,7 @@ static void open_at_close(sim_engine *s, int32_t o) {
 static void close_run(sim_engine *s) {
   if (s->done) return;
   for (int32_t d = 0; d < s->n_drivers; d++) {
-    s->dstate[d].time_s[s->drivers[d].state] += (int32_t)(s->now - s->dstate[d].since);
+    s->dstate[d].time_s[s->drivers[d].state] += sim__horizon_part(s, s->dstate[d].since, s->now);
     s->dstate[d].since = s->now;
   }
   /* The orders still in flight are the waiting ones (all in the waiting
@@ -688,7 +694,7 @@ static void close_run(sim_engine *s) {
 int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *e) {
   if (s->done) return 1;
   if (s->pending) return SIM_STEP_WAIT;
-  if (t_limit > s->to) t_limit = s->to;
+  if (t_limit > s->end) t_limit = s->end;
   for (int64_t k = 0; k < max_events; k++) {
     /* the next event: the batch's, else an order request or the queue's
      * earliest, requests first at equal times */
@@ -702,8 +708,15 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
       te = top ? top->t : INT64_MAX;
       t = tr <= te ? tr : te;
     }
-    if (t >= s->to) {
-      s->now = s->to;
+    if (t >= s->to && s->n_live == 0) {
+      /* the horizon is over and its every order has ended: the drain (if
+       * any) ends with the last of them */
+      if (s->now < s->to) s->now = s->to;
+      close_run(s);
+      return 1;
+    }
+    if (t >= s->end) {
+      s->now = s->end;
       close_run(s);
       return 1;
     }
@@ -842,21 +855,27 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
     return rs_err_set(e, RS_EINVAL, t_to <= t_from ? "engine: empty horizon"
                                                    : "engine: horizon longer than 2^31 s");
   }
+  if (sc->warmup_s < 0 || sc->warmup_s > SIM_WARMUP_MAX_S || sc->drain_s < -1) {
+    free(trips);
+    return rs_err_set(e, RS_EINVAL, "engine: a warm-up of 0 to %d s and a drain of -1 or more "
+                                    "seconds", SIM_WARMUP_MAX_S);
+  }
+  int64_t t_start = t_from - sc->warmup_s; /* the warm-up's orders count from here */
   int32_t n_drivers = sc->drivers == -1 ? city->default_fleet : sc->drivers;
   if (n_drivers <= 0) {
     free(trips);
     return rs_err_set(e, RS_EINVAL, "engine: the fleet must have at least one driver");
   }
   for (size_t i = 0; i < n_trips; i++) {
-    if (trips[i].t_request < t_from || trips[i].t_request >= t_to ||
+    if (trips[i].t_request < t_start || trips[i].t_request >= t_to ||
         (i > 0 && (trips[i].t_request < trips[i - 1].t_request ||
                    (trips[i].t_request == trips[i - 1].t_request && trips[i].id <= trips[i - 1].id)))) {
       int64_t t = trips[i].t_request, id = trips[i].id;
       free(trips);
       return rs_err_set(e, RS_EINVAL,
-                        "engine: trip %lld (request %lld) is outside the horizon [%lld, %lld) or "
-                        "out of (request time, id) order",
-                        (long long)id, (long long)t, (long long)t_from, (long long)t_to);
+                        "engine: trip %lld (request %lld) is outside the warm-up and horizon "
+                        "[%lld, %lld) or out of (request time, id) order",
+                        (long long)id, (long long)t, (long long)t_start, (long long)t_to);
     }
   }
   if (n_trips > (size_t)INT32_MAX) {
@@ -875,9 +894,13 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
   s->nodes = tm->ops->nodes;
   s->trips = trips;
   s->n_orders = n_trips;
+  while (s->n_warm < n_trips && trips[s->n_warm].t_request < t_from) s->n_warm++;
+  s->n_live = n_trips - s->n_warm;
   s->from = t_from;
   s->to = t_to;
-  s->now = t_from;
+  s->start = t_start;
+  s->end = sc->drain_s < 0 ? INT64_MAX : t_to + sc->drain_s;
+  s->now = s->start;
   s->dp = dp;
   s->rp = rp;
   s->n_drivers = n_drivers;
@@ -946,8 +969,8 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
   pcg32_stream(&s->rng_shift, sc->seed, PCG_STREAM_SHIFTS);
   prepare_orders(s);
   if ((rc = sim__fleet_place(s, e)) != 0 || (rc = sim__fleet_start(s, e)) != 0 ||
-      (rc = sim__push(s, t_from, SIM_EV_TICK, -1, 0, e)) != 0 ||
-      (rc = sim__push(s, t_from + sc->repo_tick_s, SIM_EV_REPO_TICK, -1, 0, e)) != 0) {
+      (rc = sim__push(s, s->start, SIM_EV_TICK, -1, 0, e)) != 0 ||
+      (rc = sim__push(s, s->start + sc->repo_tick_s, SIM_EV_REPO_TICK, -1, 0, e)) != 0) {
     sim_engine_free(s);
     return rc;
   }
@@ -990,13 +1013,22 @@ void sim_engine_free(sim_engine *s) {
 int64_t sim_engine_now(const sim_engine *s) { return s->now; }
 int64_t sim_engine_from(const sim_engine *s) { return s->from; }
 int64_t sim_engine_to(const sim_engine *s) { return s->to; }
+int64_t sim_engine_start(const sim_engine *s) { return s->start; }
+int64_t sim_engine_horizon_s(const sim_engine *s) { return sim__horizon_part(s, s->from, s->now); }
+int64_t sim_engine_drain_s(const sim_engine *s) { return s->now > s->to ? s->now - s->to : 0; }
 int64_t sim_engine_events(const sim_engine *s) { return s->events; }
 int sim_engine_done(const sim_engine *s) { return s->done; }
-size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders; }
-size_t sim_engine_n_requested(const sim_engine *s) { return s->cursor; }
-const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders; }
-const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec; }
-const double *sim_engine_trip_m(const sim_engine *s) { return s->trip_m; }
+size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders - s->n_warm; }
+size_t sim_engine_n_requested(const sim_engine *s) {
+  return s->cursor > s->n_warm ? s->cursor - s->n_warm : 0;
+}
+const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders + s->n_warm; }
+const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec + s->n_warm; }
+size_t sim_engine_n_warmup(const sim_engine *s) { return s->n_warm; }
+const sim_order_rec *sim_engine_order_rec(const sim_engine *s, int32_t o) {
+  return o >= 0 && (size_t)o < s->n_orders ? &s->orec[o] : NULL;
+}
+const double *sim_engine_trip_m(const sim_engine *s) { return s->trip_m + s->n_warm; }
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) {
   sim__sync_drec(s);
@@ -1065,7 +1097,8 @@ int sim_engine_check(const sim_engine *s, rs_err *e) {
                         s->orec[o].driver);
     int64_t sum = 0;
     for (int k = 0; k < DISP_N_STATES; k++) sum += s->dstate[d].time_s[k];
-    if (sum + (s->now - s->dstate[d].since) != s->now - s->from)
+    if (sum + sim__horizon_part(s, s->dstate[d].since, s->now) !=
+        sim__horizon_part(s, s->from, s->now))
       return rs_err_set(e, RS_EINVAL, "invariant: driver %d time accounting off at t=%lld", d,
                         (long long)s->now);
   }

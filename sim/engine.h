@@ -7,21 +7,38 @@
  * city's local epoch. The engine never reads a clock, a file or a socket: it
  * is stepped by sim/runloop.c (libuv) or by tests, a bounded slice at a time.
  *
+ * Horizon, warm-up and drain. The run is judged on the horizon [from, to)
+ * and the orders requested in it. A warm-up (scenario warmup_s) simulates
+ * [from - warmup_s, from) first, with its orders, so that the fleet enters
+ * the horizon busy and spread as it would be: those orders move drivers
+ * but are none of the run's records, KPIs or incomes. After `to` a drain
+ * (scenario drain_s) goes on until every order of the horizon has ended
+ * (SIM_DRAIN_ALL: it always does, within its patience, pickup and trip),
+ * or for at most drain_s seconds (0: no drain); dispatch goes on through
+ * it, no order arrives.
+ *
  * Events and their order at equal times: order requests stream from the
  * sorted order array and, at equal times, come before every queued event;
  * queued events pop by (time, push sequence) (queue.h). So at time t: new
  * requests, then the events scheduled for t in the order they were
- * scheduled. Dispatch ticks fall at from + k * tick_s; repositioning rounds
- * at from + k * repo_tick_s.
+ * scheduled. Dispatch ticks fall at start + k * tick_s (start = from -
+ * warmup_s); repositioning rounds at start + k * repo_tick_s.
  *
  * Order life: WAITING -> MATCHED -> ONBOARD -> COMPLETED, or WAITING ->
  * EXPIRED (not matched within its patience), or MATCHED -> CANCELLED (the
  * rider gives up, with probability by pickup distance). Orders still
- * WAITING, MATCHED or ONBOARD at the horizon end OPEN. Income counts only
- * completed orders.
+ * WAITING, MATCHED or ONBOARD when the run closes (a drain's cap, no
+ * drain, a stop) end OPEN. Income counts only completed orders.
  *
  * Driver life: OFFLINE / IDLE / PICKUP / OCCUPIED / REPOSITION, each spell
- * timed; a driver's five totals add up to the horizon exactly.
+ * timed. A driver's accounts are the horizon's: its five time totals are
+ * the seconds of [from, to) it spent in each state (they add up to to -
+ * from exactly; the warm-up's and the drain's time is in none); its income
+ * and trips are the fares and count of the horizon's orders it completed,
+ * the drain's completions included (so the drivers' incomes add up to J);
+ * its occupied metres those of the same trips; its empty metres those
+ * driven to the pickups of the horizon's orders, and on idle and
+ * repositioning moves that ended in the horizon.
  *
  * Service area: the engine sends drivers only to cells in service
  * (city_def_service_cells). A repositioning policy sees the flags in its
@@ -94,8 +111,9 @@ typedef struct sim_engine sim_engine;
 /* Creates the engine for a run in the city of travel model tm, whose
  * drives it simulates (city_data/travel.h). Takes ownership of `trips`
  * (freed by sim_engine_free, also on failure). The trips must be sorted by
- * (request time, id) and lie within the horizon [t_from, t_to) (absolute
- * local time): RS_EINVAL otherwise. The fleet is sc->drivers, or the
+ * (request time, id) and lie within the warm-up and the horizon
+ * [t_from - sc->warmup_s, t_to) (absolute local time): RS_EINVAL
+ * otherwise. The fleet is sc->drivers, or the
  * city's default when that is -1; anything below 1 is RS_EINVAL. The travel
  * model and the policies are borrowed and must outlive the engine. */
 int sim_engine_new(const sim_scenario *sc, const city_travel *tm,
@@ -111,9 +129,10 @@ enum {
 };
 enum { SIM_PENDING_DISPATCH = 1, SIM_PENDING_REPOSITION = 2 };
 
-/* Processes events with time < t_limit (capped at the horizon), at most
- * max_events of them. Returns SIM_STEP_DONE when the horizon is reached (the
- * run is then closed: open orders and spells are accounted), SIM_STEP_MORE,
+/* Processes events with time < t_limit (capped at the drain's end), at
+ * most max_events of them. Returns SIM_STEP_DONE when the run is over (the
+ * horizon reached and drained; the run is then closed: open orders and
+ * spells are accounted), SIM_STEP_MORE,
  * SIM_STEP_WAIT while a policy's answer is pending (simulated time stands
  * still), or a negative error. */
 int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events,
@@ -139,14 +158,24 @@ void sim_engine_close_early(sim_engine *s);
 int64_t sim_engine_now(const sim_engine *s);
 int64_t sim_engine_from(const sim_engine *s);
 int64_t sim_engine_to(const sim_engine *s);
+/* The simulation's start (from - the warm-up); the seconds of the horizon
+ * simulated so far (to - from once it is over); the seconds simulated past
+ * `to` (the drain, so far). */
+int64_t sim_engine_start(const sim_engine *s);
+int64_t sim_engine_horizon_s(const sim_engine *s);
+int64_t sim_engine_drain_s(const sim_engine *s);
 int64_t sim_engine_events(const sim_engine *s);
 int sim_engine_done(const sim_engine *s);
 
 /* Read access for results and tests. sim_engine_n_orders counts the run's
- * orders; sim_engine_n_requested those requested so far: all of them once
- * the horizon is reached, fewer in an interrupted run, whose later orders
- * were never requested and are not part of its records or KPIs. Requested
- * orders come first in the arrays (index order). The engine keeps drivers'
+ * orders: those requested in the horizon (a warm-up's are not the run's);
+ * sim_engine_n_requested those requested so far: all of them once the
+ * horizon is reached, fewer in an interrupted run, whose later orders were
+ * never requested and are not part of its records or KPIs. Requested
+ * orders come first in the arrays (index order). The policies see every
+ * order the engine replays, the warm-up's first: their order indices
+ * (disp_tick.row_order) are these arrays' plus sim_engine_n_warmup, and
+ * sim_engine_order_rec reads the record of one, warm-up or not. The engine keeps drivers'
  * accounts in its own per-driver state: sim_engine_driver_recs copies them
  * out at each call, a snapshot of the run so far. sim_engine_windows gives
  * the kpi_series windows that began before the current time: every window
@@ -155,9 +184,13 @@ size_t sim_engine_n_orders(const sim_engine *s);
 size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s);
-/* Per order: the metres its trip drives with the rider (the travel
+/* Per order of sim_engine_orders: the metres its trip drives with the rider (the travel
  * model's, or the data's when it has them). */
 const double *sim_engine_trip_m(const sim_engine *s);
+size_t sim_engine_n_warmup(const sim_engine *s);
+/* The record of the engine's order o (a policy's index), NULL when there
+ * is none. */
+const sim_order_rec *sim_engine_order_rec(const sim_engine *s, int32_t o);
 int32_t sim_engine_n_drivers(const sim_engine *s);
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s);
 const sim_window *sim_engine_windows(const sim_engine *s, size_t *n);

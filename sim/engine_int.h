@@ -122,7 +122,10 @@ struct sim_engine {
   uint8_t *in_service;      /* per cell: in the city's service area (city.h);
                                repositioning and idle moves go nowhere else */
   city_grid grid;
-  int64_t from, to, now;    /* horizon and clock */
+  int64_t from, to, now;    /* horizon [from, to) and clock */
+  int64_t start;            /* the simulation's start: from - the warm-up */
+  int64_t end;              /* the latest close: to + the drain's cap
+                               (INT64_MAX: until the horizon's orders end) */
   int64_t events;           /* events handled */
   int done;                 /* closed */
   int check;                /* check invariants every tick */
@@ -138,6 +141,8 @@ struct sim_engine {
   double *trip_m;           /* per order: road metres pickup to dropoff */
   double (*du)[3];          /* per order: dropoff as a unit vector */
   size_t n_orders;
+  size_t n_warm;            /* orders of the warm-up: the first n_warm */
+  size_t n_live;            /* orders of the horizon that have not ended */
   size_t cursor;            /* next order to arrive */
   uint8_t *modelled;        /* per order: bit 0 trip time, bit 1 fare modelled */
 
@@ -189,6 +194,30 @@ struct sim_engine {
 
 /* ------------------------------------------------ helpers shared by files */
 
+/* Whether order o was requested in the horizon (else in the warm-up): the
+ * orders whose outcomes the run's records, KPIs and incomes count. */
+static inline int sim__counted(const sim_engine *s, int32_t o) { return (size_t)o >= s->n_warm; }
+
+/* Whether the clock is in the horizon [from, to): moves that serve no
+ * order (idle, repositioning) count as empty driving when they end there. */
+static inline int sim__in_horizon(const sim_engine *s) {
+  return s->now >= s->from && s->now < s->to;
+}
+
+/* The seconds of [a, b) that lie in the horizon: what a driver's spell
+ * adds to its time accounts. */
+static inline int32_t sim__horizon_part(const sim_engine *s, int64_t a, int64_t b) {
+  if (a < s->from) a = s->from;
+  if (b > s->to) b = s->to;
+  return b > a ? (int32_t)(b - a) : 0;
+}
+
+/* A counted order reached its final state (completed, cancelled,
+ * expired). */
+static inline void sim__order_ended(sim_engine *s, int32_t o) {
+  if (sim__counted(s, o)) s->n_live--;
+}
+
 /* The drive from a to b leaving now. */
 static inline void sim__drive(const sim_engine *s, const city_loc *a, const city_loc *b,
                               city_leg *leg) {
@@ -225,7 +254,7 @@ static inline void sim__note_fresh(sim_engine *s, int32_t d) {
 static inline void sim__set_state(sim_engine *s, int32_t d, int32_t st) {
   disp_driver *dv = &s->drivers[d];
   sim_dstate *ds = &s->dstate[d];
-  ds->time_s[dv->state] += (int32_t)(s->now - ds->since);
+  ds->time_s[dv->state] += sim__horizon_part(s, ds->since, s->now);
   ds->since = s->now;
   if (sim__indexed(s, dv->state)) disp_index_remove(s->idx, d);
   s->n_state[dv->state]--;

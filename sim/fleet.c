@@ -10,9 +10,10 @@
  * from the fleet stream (PCG_STREAM_FLEET), one per driver in index order.
  *
  * Shifts (scenario `shift_hours`). A shift of zero, or as long as the
- * horizon or longer, keeps every driver online throughout. Otherwise each
- * driver's shift starts at a time drawn uniformly (shift stream, one draw
- * per driver in index order) so that it ends within the horizon. Shift
+ * warm-up and horizon or longer, keeps every driver online throughout.
+ * Otherwise each driver's shift starts at a time drawn uniformly (shift
+ * stream, one draw per driver in index order) so that it lies within the
+ * warm-up and the horizon. Shift
  * events carry no epoch: they are not tied to a plan, and check the
  * driver's state instead. A shift that ends during a pickup or a trip ends
  * when the trip does (offline_after, honoured by the dropoff and by a
@@ -20,8 +21,9 @@
  * where the driver has got to.
  *
  * Invariants: every driver stands in a cell of the grid (placement fails
- * otherwise); at the horizon's start every driver is offline since `from`
- * with no order, before its first spell begins.
+ * otherwise); at the simulation's start every driver is offline since
+ * `start` (from - the warm-up) with no order, before its first spell
+ * begins.
  *
  * Costs: O(drivers) draws and, for uniform placement, O(orders + cells).
  * The only allocation is uniform placement's scratch, freed before return.
@@ -91,19 +93,20 @@ int sim__fleet_place(sim_engine *s, rs_err *e) {
 }
 
 int sim__fleet_start(sim_engine *s, rs_err *e) {
-  int64_t horizon = s->to - s->from;
+  /* the simulated span before the drain: the warm-up and the horizon */
+  int64_t horizon = s->to - s->start;
   int64_t shift = (int64_t)(s->sc.shift_hours * 3600.0);
   s->n_state[DISP_OFFLINE] = s->n_drivers;
   for (int32_t d = 0; d < s->n_drivers; d++) {
-    s->dstate[d].since = s->from;
+    s->dstate[d].since = s->start;
     s->dstate[d].order = -1;
     s->drivers[d].state = DISP_OFFLINE;
     if (shift <= 0 || shift >= horizon) {
       sim__set_state(s, d, DISP_IDLE);
       continue;
     }
-    int64_t start = s->from + (int64_t)pcg32_bounded(&s->rng_shift,
-                                                      (uint32_t)(horizon - shift + 1));
+    int64_t start = s->start + (int64_t)pcg32_bounded(&s->rng_shift,
+                                                       (uint32_t)(horizon - shift + 1));
     /* Shift events are not tied to a plan: they carry no epoch. */
     int rc = sim__push(s, start, SIM_EV_ONLINE, d, 0, e);
     if (rc == 0) rc = sim__push(s, start + shift, SIM_EV_OFFLINE, d, 0, e);

@@ -18,7 +18,7 @@
 /* Places every driver (the orders must be prepared). Returns 0, RS_ENOMEM,
  * or RS_EINVAL when a driver would stand outside the grid. */
 int sim__fleet_place(sim_engine *s, rs_err *e);
-/* Starts every driver's first spell at the horizon's start: offline, then
+/* Starts every driver's first spell at the simulation's start: offline, then
  * idle now or at its shift's start (whose events it queues). Returns 0 or
  * RS_ENOMEM. */
 int sim__fleet_start(sim_engine *s, rs_err *e);

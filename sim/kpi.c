@@ -1,18 +1,21 @@
 /*
  * kpi: the kpi_series windows and the run's KPIs; see kpi.h.
  *
- * Definitions (the catalogue, kpi.h). Orders are those requested so far (an
- * interrupted run's later orders are not part of it); an order counts as
+ * Definitions (the catalogue, kpi.h). Orders are those requested in the
+ * horizon [from, to) so far (not a warm-up's, nor an interrupted run's
+ * later ones), followed to their end through the drain; an order counts as
  * matched when it ever was (t_match set), whatever became of it. Waits to
  * match run from request to match, over matched orders; wait_p95_s is the
  * nearest-rank 95th percentile of them. Waits to pickup run from request
  * to pickup, over the orders picked up (t_pickup set: completed, or on
- * board when the run ended), with nearest-rank percentiles. The fleet figures come from the
- * drivers' accounts: income_per_hour is the mean over drivers with online
- * time of their income per online hour (online = horizon run so far minus
- * time offline), utilisation the fleet's pickup and occupied time over its
- * online time. A batch policy's per-tick solver statistics give the solve
- * time percentiles (nearest rank) and the mean tick size.
+ * board when the run ended), with nearest-rank percentiles. The fleet
+ * figures come from the drivers' accounts (engine.h): times are the
+ * horizon's, income the horizon's orders'. income_per_hour is the mean
+ * over drivers with online time of their income per online hour (online =
+ * the horizon run so far minus time offline), utilisation the fleet's
+ * pickup and occupied time over its online time. A batch policy's per-tick
+ * solver statistics give the solve time percentiles (nearest rank) and
+ * the mean tick size.
  *
  * Numerics: sums run in index order (orders, then drivers, then ticks), so
  * the same run gives the same bits; percentiles sort a copy.
@@ -85,12 +88,13 @@ static double percentile(const double *v, size_t n, double p) {
 
 void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   memset(k, 0, sizeof *k);
-  size_t n_orders = s->cursor; /* the orders requested so far */
+  /* the horizon's orders requested so far (not the warm-up's) */
+  size_t n_orders = sim_engine_n_requested(s), i0 = s->n_warm, i1 = s->n_warm + n_orders;
   k->orders = (int64_t)n_orders;
   k->drivers = s->n_drivers;
   k->events = s->events;
-  k->horizon_s = (double)(s->now - s->from); /* short of to - from when interrupted */
-  for (size_t i = 0; i < n_orders; i++) {
+  k->horizon_s = (double)sim_engine_horizon_s(s); /* short of to - from when interrupted */
+  for (size_t i = i0; i < i1; i++) {
     k->modelled_duration += s->modelled[i] & 1;
     k->modelled_fare += (s->modelled[i] >> 1) & 1;
   }
@@ -99,7 +103,7 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   size_t nw = 0, npw = 0;
   int64_t picked = 0;
   double wait_sum = 0, pick_sum = 0, eta_sum = 0, pwait_sum = 0;
-  for (size_t i = 0; i < n_orders; i++) {
+  for (size_t i = i0; i < i1; i++) {
     const sim_order_rec *r = &s->orec[i];
     switch (r->status) {
     case SIM_ORDER_COMPLETED: k->completed++; break;
@@ -150,6 +154,7 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   for (int32_t d = 0; d < s->n_drivers; d++) {
     const sim_driver_rec *r = &s->drec[d];
     k->income += r->income;
+    /* online: the horizon's seconds in every state but offline */
     double online = k->horizon_s - (double)r->time_s[DISP_OFFLINE];
     online_total += online;
     busy_total += (double)(r->time_s[DISP_PICKUP] + r->time_s[DISP_OCCUPIED]);
@@ -165,25 +170,31 @@ void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   int32_t ns = 0;
   const disp_solve_stat *st = sim_engine_solve_stats(s, &ns);
   if (st != NULL && ns > 0) {
+    /* the ticks of the horizon (a warm-up's and a drain's are left out) */
     double *us = malloc((size_t)ns * sizeof *us);
     double so = 0, sd = 0, se = 0;
+    int32_t nh = 0;
     for (int32_t i = 0; i < ns; i++) {
-      if (us) us[i] = st[i].solve_us;
+      if (st[i].t < s->from || st[i].t >= s->to) continue;
+      if (us) us[nh] = st[i].solve_us;
+      nh++;
       so += st[i].orders;
       sd += st[i].drivers;
       se += st[i].edges;
     }
-    k->solve_ticks = ns;
-    k->tick_orders_mean = so / ns;
-    k->tick_drivers_mean = sd / ns;
-    k->tick_edges_mean = se / ns;
-    if (us) {
-      qsort(us, (size_t)ns, sizeof *us, cmp_double);
-      k->solve_p50_us = percentile(us, (size_t)ns, 0.50);
-      k->solve_p99_us = percentile(us, (size_t)ns, 0.99);
-      k->solve_max_us = us[ns - 1];
-      free(us);
+    k->solve_ticks = nh;
+    if (nh > 0) {
+      k->tick_orders_mean = so / nh;
+      k->tick_drivers_mean = sd / nh;
+      k->tick_edges_mean = se / nh;
     }
+    if (us && nh > 0) {
+      qsort(us, (size_t)nh, sizeof *us, cmp_double);
+      k->solve_p50_us = percentile(us, (size_t)nh, 0.50);
+      k->solve_p99_us = percentile(us, (size_t)nh, 0.99);
+      k->solve_max_us = us[nh - 1];
+    }
+    free(us);
   }
 }
 

@@ -99,7 +99,8 @@ typedef struct {
 #define SIM_KPI_LIST(X)                                                                              \
   X(ORDERS, ENGINE, int64_t, orders, "orders",                                                       \
     "orders", "", 1, 0, 0, 0, 10, 10, 0, 0,                                                          \
-    "orders requested in the horizon (up to the stop when stopped early)")                           \
+    "orders requested in the horizon [from, to) (up to the stop when stopped early); a "             \
+    "warm-up's orders are not counted")                                                              \
   X(MATCHED, ENGINE, int64_t, matched, "matched",                                                    \
     "matched", "", 1, 0, 0, 1, 0, 0, 0, 0,                                                           \
     "orders matched to a driver")                                                                    \
@@ -113,8 +114,9 @@ typedef struct {
     "expired", "", 1, 0, 0, -1, 50, 60, 0, 0,                                                        \
     "orders not matched within their patience")                                                      \
   X(OPEN, ENGINE, int64_t, open, "open",                                                             \
-    "open at horizon", "", 1, 0, 0, 0, 60, 70, 0, 0,                                                 \
-    "orders neither completed, cancelled nor expired when the run ended")                            \
+    "open at the end", "", 1, 0, 0, 0, 60, 70, 0, 0,                                                 \
+    "orders neither completed, cancelled nor expired when the run ended (after a capped "            \
+    "drain, without a drain, or stopped early)")                                                     \
   X(ANSWER_RATE, ENGINE, double, answer_rate, "answer_rate",                                         \
     "answer rate", "%", 100, 2, 2, 1, 20, 30, 10, 20,                                                \
     "matched orders / orders")                                                                       \
@@ -148,16 +150,20 @@ typedef struct {
     "sum of pickup times (the travel model's) at the match / matched orders")                        \
   X(INCOME, ENGINE, double, income, "total_driver_income",                                           \
     "total driver income (J)", "", 1, 2, 2, 1, 110, 0, 60, 10,                                       \
-    "sum of the fares of completed orders (the KDD Cup's J)")                                        \
+    "sum of the fares of the horizon's completed orders, the drain's completions included "          \
+    "(the KDD Cup's J)")                                                                             \
   X(INCOME_PER_HOUR, ENGINE, double, income_per_hour, "income_per_online_hour",                      \
     "income per online hour (G)", "", 1, 2, 3, 1, 120, 0, 70, 30,                                    \
-    "sum over drivers online at all of (income / online hours) / those drivers (the KDD Cup's G)")   \
+    "sum over drivers online in the horizon of (income / online hours in the horizon) / those "      \
+    "drivers (the KDD Cup's G)")                                                                     \
   X(UTILISATION, ENGINE, double, utilisation, "utilisation",                                         \
     "utilisation", "%", 100, 2, 2, 0, 130, 110, 80, 0,                                               \
-    "seconds in pickup or occupied / online seconds, over all drivers")                              \
+    "seconds of the horizon in pickup or occupied / online seconds of the horizon, over all "        \
+    "drivers")                                                                                       \
   X(EMPTY_KM, ENGINE, double, empty_km, "empty_km",                                                  \
     "empty distance", "km", 1, 1, 1, -1, 140, 120, 90, 0,                                            \
-    "kilometres driven without a rider (to pickups, repositioning, idle moves), all drivers")        \
+    "kilometres driven without a rider, all drivers: to the pickups of the horizon's orders, "       \
+    "and repositioning and idle moves that ended in the horizon")                                    \
   X(DRIVERS, ENGINE, int64_t, drivers, "drivers",                                                    \
     "drivers", "", 1, 0, 0, 0, 0, 0, 0, 0,                                                           \
     "drivers in the fleet")                                                                          \
@@ -166,7 +172,8 @@ typedef struct {
     "simulation events processed")                                                                   \
   X(HORIZON, ENGINE, double, horizon_s, "horizon_s",                                                 \
     "simulated time", "s", 1, 0, 0, 0, 0, 0, 0, 0,                                                   \
-    "simulated seconds from the horizon's start to where the run ended")                             \
+    "simulated seconds of the horizon: to - from, less when stopped early (warm-up and drain "       \
+    "not included)")                                                                                 \
   X(MODELLED_DURATION, ENGINE, int64_t, modelled_duration, "modelled_trip_durations",                \
     "modelled trip durations", "", 1, 0, 0, 0, 0, 0, 0, 0,                                           \
     "orders whose trip time came from the travel model (the data has none)")                         \
@@ -175,7 +182,7 @@ typedef struct {
     "orders whose fare came from the city's fare rule (the data has none)")                          \
   X(SOLVE_TICKS, SOLVER, int64_t, solve_ticks, "solver_ticks",                                       \
     "solver ticks", "", 1, 0, 0, 0, 150, 0, 0, 0,                                                    \
-    "dispatch ticks the batch policy solved")                                                        \
+    "dispatch ticks of the horizon the batch policy solved")                                         \
   X(TICK_ORDERS, SOLVER, double, tick_orders_mean, "solver_orders_mean",                             \
     "orders per solved tick", "", 1, 1, 1, 0, 0, 0, 0, 0,                                            \
     "sum of waiting orders over solved ticks / solved ticks")                                        \

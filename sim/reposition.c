@@ -84,7 +84,7 @@ static int apply_round(sim_engine *s, rs_err *e) {
 }
 
 static int finish_round(sim_engine *s, rs_err *e) {
-  if (s->now + s->sc.repo_tick_s < s->to)
+  if (s->now + s->sc.repo_tick_s < s->end)
     return sim__push(s, s->now + s->sc.repo_tick_s, SIM_EV_REPO_TICK, -1, 0, e);
   return 0;
 }
@@ -129,7 +129,7 @@ int sim__repo_resume(sim_engine *s, rs_err *e) {
 
 void sim__repo_arrive(sim_engine *s, int32_t d) {
   sim_dstate *ds = &s->dstate[d];
-  s->dstate[d].empty_m += ds->move_m;
+  if (sim__in_horizon(s)) ds->empty_m += ds->move_m;
   sim__place_at(s, d, ds->tlat, ds->tlng, ds->tcell, ds->tu, sim__move_end_node(s, d));
   sim__set_state(s, d, DISP_IDLE);
 }

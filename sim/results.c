@@ -40,7 +40,7 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, started TEXT, scenario TEXT,"
     " seed INTEGER, version TEXT, status TEXT, wall_seconds REAL, events INTEGER,"
     " dispatch TEXT, reposition TEXT, t_from INTEGER, t_to INTEGER, orders INTEGER,"
-    " drivers INTEGER, kpis TEXT);"
+    " drivers INTEGER, kpis TEXT, warmup_s INTEGER, drain_s INTEGER);"
     "CREATE TABLE IF NOT EXISTS orders(run_id INTEGER, order_id INTEGER, status TEXT,"
     " t_request INTEGER, t_match INTEGER, t_pickup INTEGER, t_dropoff INTEGER,"
     " driver INTEGER, pickup_m REAL, eta_s REAL, fare REAL,"
@@ -64,12 +64,28 @@ static const char *SCHEMA =
     "CREATE INDEX IF NOT EXISTS sweep_runs_key ON sweep_runs(run_key);"
     "INSERT OR IGNORE INTO meta VALUES('app', 'ridesim-results');"
     "INSERT OR IGNORE INTO meta VALUES('schema_version', '" STR(SIM_RESULTS_SCHEMA) "');"
-    /* an older file has just gained unserved_cells (1) or sweep_runs (2) */
+    /* an older file has just gained unserved_cells (1) or sweep_runs (2);
+     * a schema 3 file's runs gain warmup_s and drain_s (add_run_columns) */
     "UPDATE meta SET value = '" STR(SIM_RESULTS_SCHEMA) "' WHERE key = 'schema_version'"
     " AND CAST(value AS INTEGER) < " STR(SIM_RESULTS_SCHEMA) ";";
 
 static int db_fail(sim_results *r, rs_err *e, const char *what) {
   return rs_err_set(e, RS_EDB, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
+}
+
+/* The columns schema 3 added to runs, added to a runs table of an older
+ * file (whose rows keep NULL there: a run of before had no warm-up and
+ * no drain, which NULL says as "not recorded"). */
+static int add_run_columns(sim_results *r, char **msg) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(r->db, "SELECT warmup_s, drain_s FROM runs LIMIT 0", -1, &st, NULL) ==
+      SQLITE_OK) {
+    sqlite3_finalize(st);
+    return SQLITE_OK;
+  }
+  return sqlite3_exec(r->db, "ALTER TABLE runs ADD COLUMN warmup_s INTEGER;"
+                             " ALTER TABLE runs ADD COLUMN drain_s INTEGER;",
+                      NULL, NULL, msg);
 }
 
 const char *sim_order_status_name(int32_t st) {
@@ -149,7 +165,8 @@ int sim_results_open(const char *path, sim_results **out, rs_err *e) {
   if (sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                           " PRAGMA cache_size=-65536;", NULL, NULL,
                    &msg) != SQLITE_OK ||
-      sqlite3_exec(r->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+      sqlite3_exec(r->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK ||
+      add_run_columns(r, &msg) != SQLITE_OK) {
     rc = rs_err_set(e, RS_EDB, "%s: cannot write: %s", path, msg ? msg : sqlite3_errmsg(r->db));
     sqlite3_free(msg);
     sim_results_close(r);
@@ -340,7 +357,7 @@ static int write_drivers(sim_results *r, int64_t run, const sim_engine *s, rs_er
     return db_fail(r, e, "cannot write drivers");
   const sim_driver_rec *d = sim_engine_driver_recs(s);
   int32_t n = sim_engine_n_drivers(s);
-  int64_t horizon = sim_engine_now(s) - sim_engine_from(s); /* the time simulated */
+  int64_t horizon = sim_engine_horizon_s(s); /* the horizon's time simulated */
   for (int32_t i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, run);
     sqlite3_bind_int64(st, 2, i);
@@ -502,7 +519,8 @@ int sim_results_finish_run_keep(sim_results *r, int64_t run, const sim_engine *s
       rc = rs_err_set(e, RS_ENOMEM, "results: out of memory");
     } else if (sqlite3_prepare_v2(r->db,
                                   "UPDATE runs SET status=?, wall_seconds=?, events=?,"
-                                  " orders=?, drivers=?, kpis=? WHERE id=?",
+                                  " orders=?, drivers=?, kpis=?, warmup_s=?, drain_s=?"
+                                  " WHERE id=?",
                                   -1, &st, NULL) != SQLITE_OK) {
       rc = db_fail(r, e, "cannot finish the run");
     } else {
@@ -512,7 +530,9 @@ int sim_results_finish_run_keep(sim_results *r, int64_t run, const sim_engine *s
       sqlite3_bind_int64(st, 4, k->orders);
       sqlite3_bind_int64(st, 5, k->drivers);
       sqlite3_bind_text(st, 6, kj, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 7, run);
+      sqlite3_bind_int64(st, 7, sim_engine_from(s) - sim_engine_start(s));
+      sqlite3_bind_int64(st, 8, sim_engine_drain_s(s));
+      sqlite3_bind_int64(st, 9, run);
       if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(r, e, "cannot finish the run");
       sqlite3_finalize(st);
     }

@@ -5,11 +5,21 @@
  * Schema (version SIM_RESULTS_SCHEMA):
  *   meta(key, value)                 app = ridesim-results, schema_version
  *   runs(id, started, scenario, seed, version, status, wall_seconds, events,
- *        dispatch, reposition, t_from, t_to, orders, drivers, kpis)
+ *        dispatch, reposition, t_from, t_to, orders, drivers, kpis,
+ *        warmup_s, drain_s)
+ *              t_from, t_to: the horizon; warmup_s: the seconds simulated
+ *              before it, drain_s those simulated after it until its
+ *              orders had ended (or the drain's cap)
  *   orders(run_id, order_id, status, t_request, t_match, t_pickup,
  *          t_dropoff, driver, pickup_m, eta_s, fare)
+ *              the orders requested in the horizon (not the warm-up's),
+ *              followed through the drain
  *   drivers(run_id, driver, income, online_s, idle_s, pickup_s, occupied_s,
  *           reposition_s, offline_s, trips, empty_m, occupied_m)
+ *              the horizon's accounts (engine.h): seconds of the horizon
+ *              in each state (online_s + offline_s = t_to - t_from), the
+ *              fares and count of the horizon's orders the driver
+ *              completed (in the drain too), and metres driven
  *   kpi_series(run_id, t_start, requests, matched, completed, cancelled,
  *              expired, income, wait_mean_s, pickup_m_mean,
  *              idle_drivers_mean, busy_drivers_mean)
@@ -55,9 +65,11 @@
  * once) go by.
  *
  * Versions. Schema 1 had no unserved_cells (the report created it beside
- * the results through a connection of its own), schema 2 no sweep_runs.
- * Opening an older DB for writing adds the tables and marks it version 3;
- * read as it is, it simply has no per-cell rows and no sweep.
+ * the results through a connection of its own), schema 2 no sweep_runs,
+ * schema 3 no warmup_s and drain_s in runs. Opening an older DB for
+ * writing adds what it lacks (its earlier runs have NULL in warmup_s and
+ * drain_s) and marks it version 4; read as it is, it simply has no
+ * per-cell rows and no sweep.
  */
 #ifndef SIM_RESULTS_H
 #define SIM_RESULTS_H
@@ -68,7 +80,7 @@
 #include "city_data/hexgrid.h"
 #include "sim/engine.h"
 
-#define SIM_RESULTS_SCHEMA 3
+#define SIM_RESULTS_SCHEMA 4
 
 typedef struct sim_results sim_results;
 

@@ -163,7 +163,7 @@ int sim_loop_run(sim_loop *l, int *interrupted, double *wall_s, rs_err *e) {
   uv_update_time(&l->loop);
   uint64_t start_ns = uv_hrtime();
   l->t0_ms = uv_now(&l->loop);
-  l->base_sim = l->target = sim_engine_from(l->s);
+  l->base_sim = l->target = sim_engine_start(l->s);
   int rc;
   if ((rc = uv_signal_start(&l->sigint, on_signal, SIGINT)) == 0 &&
       (rc = uv_signal_start(&l->sigterm, on_signal, SIGTERM)) == 0) {

@@ -33,6 +33,8 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->day = -1;
   s->from_s = -1;
   s->to_s = -1;
+  s->warmup_s = 0;
+  s->drain_s = SIM_DRAIN_ALL;
   s->drivers = -1;
   snprintf(s->dispatch, sizeof s->dispatch, "fcfs-nearest");
   snprintf(s->reposition, sizeof s->reposition, "stay");
@@ -396,6 +398,14 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
     } else if (strcmp(k, "driver_top_k") == 0) {
       rc = get_int(it, origin, 0, 10000, &iv, e);
       if (!rc) s.driver_top_k = (int32_t)iv;
+    } else if (strcmp(k, "warmup_s") == 0) {
+      rc = get_int(it, origin, 0, SIM_WARMUP_MAX_S, &iv, e);
+      if (!rc) s.warmup_s = (int32_t)iv;
+    } else if (strcmp(k, "drain_s") == 0) {
+      /* null: until the horizon's last order has ended (as -1) */
+      if (cJSON_IsNull(it)) s.drain_s = SIM_DRAIN_ALL;
+      else rc = get_int(it, origin, SIM_DRAIN_ALL, 1e9, &iv, e);
+      if (!rc && !cJSON_IsNull(it)) s.drain_s = iv;
     } else if (strcmp(k, "placement") == 0) rc = get_string(it, origin, s.placement, sizeof s.placement, e);
     else if (strcmp(k, "shift_hours") == 0) {
       rc = get_number(it, origin, 0, 24, &dv, e);
@@ -458,6 +468,11 @@ int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e) {
 int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   if (s->from_s >= 0 && s->to_s >= 0 && s->to_s <= s->from_s)
     return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
+  if (s->warmup_s < 0 || s->warmup_s > SIM_WARMUP_MAX_S)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'warmup_s' must be 0 to %d", SIM_WARMUP_MAX_S);
+  if (s->drain_s < SIM_DRAIN_ALL)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'drain_s' must be -1 (until every order of the "
+                                    "horizon has ended), 0 (none) or a number of seconds");
   if (s->drivers == 0 || s->drivers < -1)
     return rs_err_set(e, RS_EINVAL, "scenario: 'drivers' must be at least 1");
   if (s->out[0] == '\0')
@@ -589,6 +604,9 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   else cJSON_AddNullToObject(o, "from");
   if (s->to_s >= 0) { rs_time_format_tod(s->to_s, buf, sizeof buf); cJSON_AddStringToObject(o, "to", buf); }
   else cJSON_AddNullToObject(o, "to");
+  add_exact(o, "warmup_s", s->warmup_s);
+  if (s->drain_s >= 0) add_exact(o, "drain_s", (double)s->drain_s);
+  else cJSON_AddNullToObject(o, "drain_s");
   if (s->drivers > 0) add_exact(o, "drivers", s->drivers);
   else cJSON_AddNullToObject(o, "drivers");
   cJSON_AddStringToObject(o, "dispatch", s->dispatch);

@@ -34,6 +34,8 @@
 #define SIM_REPO_IDLE_DEFAULT_S 300    /* KDD Cup: eligible after 5 min idle */
 #define SIM_IDLE_STEP_DEFAULT_S 300
 #define SIM_SERIES_WINDOW_S 300        /* kpi_series: 5-minute windows */
+#define SIM_WARMUP_MAX_S 86400         /* a warm-up of at most a day */
+#define SIM_DRAIN_ALL (-1)             /* drain until the horizon's orders end */
 
 typedef struct {
   char city[SIM_PATH_MAX];      /* builtin name or JSON file */
@@ -41,6 +43,12 @@ typedef struct {
   int64_t synthetic_orders;     /* synthetic demand size (whole day) */
   int64_t day;                  /* local-epoch midnight, -1 = first in store */
   int64_t from_s, to_s;         /* horizon within the day; -1 = trip span */
+  int32_t warmup_s;             /* simulated before `from`: its orders move
+                                   the fleet but are not the run's (0: none) */
+  int64_t drain_s;              /* simulated past `to` so that the orders
+                                   requested before it end: SIM_DRAIN_ALL
+                                   until the last has, 0 not at all (they
+                                   end open), N at most N seconds */
   int32_t drivers;              /* fleet size; -1 = the city's default */
   char dispatch[SIM_NAME_MAX];
   char reposition[SIM_NAME_MAX];

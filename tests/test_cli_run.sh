@@ -168,6 +168,44 @@ else
   bad "--print-scenario writes no results DB"
 fi
 
+# Warm-up and drain: flags, the scenario, the runs row and the printed lines.
+"$BIN" run --orders 20000 --from 07:00 --to 09:00 --warmup 30 --drain all --print-scenario \
+  >wd.json 2>err.txt
+if python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["warmup_s"]==1800 and s["drain_s"] is None' <wd.json; then
+  ok "--warmup 30 --drain all print as warmup_s 1800, drain_s null"
+else
+  bad "--warmup 30 --drain all print as warmup_s 1800, drain_s null" "$(head -3 wd.json err.txt)"
+fi
+"$BIN" run --orders 20000 --from 07:00 --to 09:00 --warmup 30 --out wd.db >wd.txt 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && grep -q "warm-up from .* 06:30:00 (30 min" wd.txt &&
+   grep -q "drain to .* past the horizon: the horizon's last order ended" wd.txt &&
+   grep -Eq "open at the end +0$" wd.txt &&
+   [ "$(sql wd.db "SELECT warmup_s FROM runs WHERE id = 1")" = 1800 ] &&
+   [ "$(sql wd.db "SELECT drain_s > 0 FROM runs WHERE id = 1")" = 1 ] &&
+   [ "$(sql wd.db "SELECT min(t_request) >= t_from FROM orders, runs WHERE runs.id = 1 AND run_id = 1")" = 1 ] &&
+   [ "$(sql wd.db "SELECT count(*) FROM orders WHERE run_id = 1 AND status = 'open'")" = 0 ] &&
+   [ "$(sql wd.db "SELECT count(*) FROM drivers WHERE run_id = 1 AND online_s + offline_s != 7200")" = 0 ]; then
+  ok "a warm-up and a drain: the horizon's orders only, all ended, drivers' time the horizon's"
+else
+  bad "a warm-up and a drain: the horizon's orders only, all ended, drivers' time the horizon's" \
+    "exit $rc" "$(head -4 wd.txt err.txt)"
+fi
+"$BIN" run --orders 20000 --from 07:00 --to 09:00 --drain 0 --out wd.db >wd0.txt 2>err.txt
+if [ "$(sql wd.db "SELECT drain_s FROM runs WHERE id = 2")" = 0 ] &&
+   [ "$(sql wd.db "SELECT count(*) > 0 FROM orders WHERE run_id = 2 AND status = 'open'")" = 1 ] &&
+   ! grep -q "drain to" wd0.txt; then
+  ok "--drain 0: orders in progress at --to end open"
+else
+  bad "--drain 0: orders in progress at --to end open" "$(head -4 wd0.txt err.txt)"
+fi
+"$BIN" run --orders 20000 --from 07:00 --to 09:00 --drain 5 --out wd.db >wd5.txt 2>err.txt
+if [ "$(sql wd.db "SELECT drain_s FROM runs WHERE id = 3")" = 300 ]; then
+  ok "--drain 5 stops the drain after 5 minutes"
+else
+  bad "--drain 5 stops the drain after 5 minutes" "$(sql wd.db "SELECT drain_s FROM runs WHERE id = 3")"
+fi
+
 # The policies' options: the flags the registry makes from their schemas set
 # "policies": {"v1d3": {...}}; a file in the old form ("value": {...},
 # the options added since under "policies") means the same; every registered policy is printed.
@@ -298,6 +336,9 @@ expect_fail "--lr out of range" 2 "--lr: expected a number from 0 to 1" -- --ord
 expect_fail "--value-mode not a mode" 2 "--value-mode: expected one of" -- --orders 2000 --value-mode sometimes --out bad.db
 expect_fail "--ensemble-minutes 0" 2 "--ensemble-minutes: expected an integer from 1 to 10080" -- --orders 2000 --ensemble-minutes 0 --out bad.db
 expect_fail "an offline value mode without its table" 2 "policies.v1d3.table" -- --orders 2000 --dispatch v1d3 --value-mode offline --out bad.db
+expect_fail "--warmup -5" 2 "--warmup" -- --orders 2000 --warmup -5 --out bad.db
+expect_fail "--warmup of more than a day" 2 "--warmup" -- --orders 2000 --warmup 1441 --out bad.db
+expect_fail "--drain some" 2 "--drain" -- --orders 2000 --drain some --out bad.db
 expect_fail "unknown flag" 2 "usage:" -- --orders 2000 --frobnicate --out bad.db
 expect_fail "unexpected argument" 2 "" -- --orders 2000 extra --out bad.db
 expect_fail "flag without its value" 2 "" -- --orders

@@ -114,14 +114,14 @@ static int spy_dispatch(void *ctx, disp_tick *t, rs_err *e) {
   p->rows += t->n_rows;
   p->edges += t->row_ptr[t->n_rows];
   if (p->validate && p->eng) {
-    const sim_order_rec *rec = sim_engine_order_recs(p->eng);
     if (t->now != sim_engine_now(p->eng)) spy_fail(p, "tick time is not the engine's", t->now, -1);
     if (t->row_ptr[0] != 0) spy_fail(p, "row_ptr[0] != 0", t->now, -1);
     for (int32_t r = 0; r < t->n_rows; r++) {
       int32_t o = t->row_order[r];
       const disp_order *od = &t->orders[o];
       if (r > 0 && t->row_order[r - 1] >= o) spy_fail(p, "rows not in request order", t->now, r);
-      if (rec[o].status != SIM_ORDER_WAITING) spy_fail(p, "order not waiting", t->now, r);
+      if (sim_engine_order_rec(p->eng, o)->status != SIM_ORDER_WAITING)
+        spy_fail(p, "order not waiting", t->now, r);
       if (od->t_request > t->now) spy_fail(p, "order from the future", t->now, r);
       if (p->sc->patience_s > 0 && t->now - od->t_request >= p->sc->patience_s)
         spy_fail(p, "order past its patience", t->now, r);
@@ -207,7 +207,7 @@ static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
   r->dp.dispatch = spy_dispatch;
   r->dp.solve_stats = spy_stats;
   size_t k;
-  city_trip *c = copy_trips(trips, n, from, to, &k);
+  city_trip *c = copy_trips(trips, n, from - sc->warmup_s, to, &k);
   city_travel_gc(city, &r->tm);
   ck_assert_msg(sim_engine_new(&r->sc, &r->tm, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
                 "%s", e.msg);
@@ -241,7 +241,12 @@ static void run_to_end(run_t *r) {
   }
   ck_assert_msg(rc == 1, "step: %d %s", rc, e.msg);
   ck_assert(sim_engine_done(r->s));
-  ck_assert_int_eq(sim_engine_now(r->s), r->to);
+  /* the run ends at the horizon's end, or past it when a drain follows its
+   * orders to their end (at the last of them, or at the drain's cap) */
+  int64_t now = sim_engine_now(r->s);
+  if (r->sc.drain_s == 0) ck_assert_int_eq(now, r->to);
+  else ck_assert_int_ge(now, r->to);
+  if (r->sc.drain_s > 0) ck_assert_int_le(now, r->to + r->sc.drain_s);
   ck_assert_msg(r->spy.bad == 0, "%lld malformed decisions; first: %s", (long long)r->spy.bad,
                 r->spy.first_bad);
 }
@@ -284,6 +289,8 @@ static void check_run(const run_t *r, size_t expect_orders) {
   int32_t nd = sim_engine_n_drivers(s);
   const sim_driver_rec *dr = sim_engine_driver_recs(s);
   int64_t horizon = r->to - r->from;
+  int64_t end = sim_engine_now(s); /* where the run closed: to, or the drain's end */
+  int64_t last_final = r->to;      /* the latest end of an order */
 
   /* Orders: one final state each, times in order, the travel model's sums. */
   int64_t count[SIM_ORDER_N_STATES] = {0}, matched = 0;
@@ -308,12 +315,12 @@ static void check_run(const run_t *r, size_t expect_orders) {
       ck_assert_msg(x->t_match - od[i].t_request <= sc->patience_s || sc->patience_s == 0,
                     "order %zu waited %lld s > patience %d", i,
                     (long long)(x->t_match - od[i].t_request), sc->patience_s);
-      ck_assert(x->t_match < r->to);
+      ck_assert(x->t_match < end);
       ck_assert(isfinite(x->pickup_m) && x->pickup_m >= 0 && x->pickup_m <= sc->radius_m + 1e-6);
       ck_assert(isfinite(x->eta_s) && x->eta_s >= 0);
-      int64_t end = x->t_final >= 0 ? x->t_final : r->to;
-      ck_assert_msg(end >= x->t_match, "order %zu ends before its match", i);
-      sp[n_sp++] = (spell){x->driver, x->t_match, end, i};
+      int64_t o_end = x->t_final >= 0 ? x->t_final : end;
+      ck_assert_msg(o_end >= x->t_match, "order %zu ends before its match", i);
+      sp[n_sp++] = (spell){x->driver, x->t_match, o_end, i};
     } else {
       ck_assert_int_eq(x->driver, -1);
       ck_assert(isnan(x->pickup_m) && isnan(x->eta_s));
@@ -330,7 +337,7 @@ static void check_run(const run_t *r, size_t expect_orders) {
       ck_assert_int_eq(x->t_pickup, pickup_at);
       ck_assert_int_eq(x->t_dropoff, x->t_pickup + od[i].duration_s);
       ck_assert_int_eq(x->t_final, x->t_dropoff);
-      ck_assert(x->t_dropoff < r->to);
+      ck_assert(x->t_dropoff <= end);
       fares += od[i].fare;
       trips_of[x->driver]++;
       income_of[x->driver] += od[i].fare;
@@ -352,18 +359,24 @@ static void check_run(const run_t *r, size_t expect_orders) {
     case SIM_ORDER_OPEN:
       ck_assert_int_eq(x->t_final, -1);
       ck_assert_int_eq(x->t_dropoff, -1);
+      /* only a run closed before its orders ended leaves any open */
+      ck_assert(sc->drain_s != SIM_DRAIN_ALL);
       if (x->t_pickup >= 0) {
         ck_assert_int_eq(x->t_pickup, pickup_at);
-        ck_assert(x->t_pickup + od[i].duration_s >= r->to);
+        ck_assert(x->t_pickup + od[i].duration_s >= end);
       } else if (x->t_match >= 0) {
-        ck_assert(pickup_at >= r->to || x->t_match + sc->cancel_delay_s >= r->to);
+        ck_assert(pickup_at >= end || x->t_match + sc->cancel_delay_s >= end);
       } else if (sc->patience_s > 0) {
-        ck_assert(od[i].t_request + sc->patience_s >= r->to);
+        ck_assert(od[i].t_request + sc->patience_s >= end);
       }
       break;
     default: break;
     }
   }
+  for (size_t i = 0; i < n; i++)
+    if (rec[i].t_final > last_final) last_final = rec[i].t_final;
+  /* a drain to the last order's end closes at that end, not later */
+  if (sc->drain_s == SIM_DRAIN_ALL) ck_assert_int_eq(end, last_final);
   int64_t finals = count[SIM_ORDER_COMPLETED] + count[SIM_ORDER_CANCELLED] +
                    count[SIM_ORDER_EXPIRED] + count[SIM_ORDER_OPEN];
   ck_assert_int_eq(finals, (int64_t)n);
@@ -392,9 +405,10 @@ static void check_run(const run_t *r, size_t expect_orders) {
                   "driver %d income %.6f, its orders' fares %.6f", d, dr[d].income, income_of[d]);
     ck_assert(dr[d].empty_m >= 0 && dr[d].occupied_m >= 0);
     if (sc->shift_hours <= 0) ck_assert_int_eq(dr[d].time_s[DISP_OFFLINE], 0);
-    else ck_assert_int_ge(horizon - dr[d].time_s[DISP_OFFLINE],
-                          (int64_t)(sc->shift_hours * 3600) < horizon
-                              ? (int64_t)(sc->shift_hours * 3600) : horizon);
+    else /* a shift may begin in the warm-up */
+      ck_assert_int_ge(horizon - dr[d].time_s[DISP_OFFLINE],
+                       ((int64_t)(sc->shift_hours * 3600) < horizon
+                            ? (int64_t)(sc->shift_hours * 3600) : horizon) - sc->warmup_s);
     if (strcmp(sc->reposition, "stay") == 0) ck_assert_int_eq(dr[d].time_s[DISP_REPOSITION], 0);
     income += dr[d].income;
   }
@@ -768,9 +782,11 @@ static void slicing_on(const dataset *ds) {
     /* alternate event-count slices and time limits, some in the past */
     if (i % 3 == 0) limit += 7;
     int64_t lim = i % 5 == 4 ? from : (i % 3 == 1 ? INT64_MAX : limit);
+    int64_t was = sim_engine_now(b.s);
     rc = sim_engine_step(b.s, lim, 1 + i % 13, &e);
     ck_assert_msg(rc >= 0, "%s", e.msg);
-    ck_assert_int_le(sim_engine_now(b.s), from + 3600);
+    /* a time limit holds the clock (which never goes back) */
+    if (lim != INT64_MAX) ck_assert_int_le(sim_engine_now(b.s), lim > was ? lim : was);
   }
   ck_assert_int_eq(rc, 1);
   assert_same_run(&a, &b);
@@ -1100,7 +1116,12 @@ START_TEST(results_db) {
                                 " != 14400", id), 0);
     ck_assert_int_eq(q_intf(db, "SELECT sum(requests) FROM kpi_series WHERE run_id = %lld", id),
                      (int64_t)n1);
-    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM solver_ticks WHERE run_id = %lld", id),
+    /* the solver's ticks: every one in the table, the horizon's in the KPIs */
+    ck_assert_int_eq(q_intf(db, "SELECT count(*) FROM solver_ticks s JOIN runs r"
+                                " ON r.id = s.run_id WHERE s.run_id = %lld"
+                                " AND s.t >= r.t_from AND s.t < r.t_to", id),
+                     k1.solve_ticks);
+    ck_assert_int_ge(q_intf(db, "SELECT count(*) FROM solver_ticks WHERE run_id = %lld", id),
                      k1.solve_ticks);
     ck_assert_int_eq(q_intf(db, "SELECT json_valid(kpis) AND json_valid(scenario) FROM runs"
                                 " WHERE id = %lld", id), 1);
@@ -1266,6 +1287,74 @@ END_TEST
 /* An interrupted run (the run loop's SIGINT path) is closed where it
  * stands and must still satisfy the engine's invariants, with every order
  * that arrived accounted for. */
+/* Warm-up and drain: the warm-up's orders move the fleet but are in no
+ * record, KPI or income; the drain follows every order of the horizon to
+ * its end (or to its cap), and the drivers' times stay the horizon's. */
+static void warmup_drain_on(const dataset *ds, int i) {
+  static const struct {
+    const char *dispatch;
+    int32_t warmup_s;
+    int64_t drain_s;
+    double shift_hours;
+  } CASES[] = {
+      {"fcfs-nearest", 1800, SIM_DRAIN_ALL, 0},
+      {"batch-distance", 1800, 600, 0},
+      {"fcfs-nearest", 0, 0, 0},
+      {"batch-distance", 900, SIM_DRAIN_ALL, 2},
+  };
+  sim_scenario sc;
+  ds_scenario(&sc, ds, CASES[i].dispatch);
+  sc.warmup_s = CASES[i].warmup_s;
+  sc.drain_s = CASES[i].drain_s;
+  sc.shift_hours = CASES[i].shift_hours;
+  if (sc.shift_hours > 0) {
+    snprintf(sc.reposition, sizeof sc.reposition, "random-walk");
+    snprintf(sc.idle_model, sizeof sc.idle_model, "random-walk");
+  }
+  /* the horizon starts half an hour into the data, so a warm-up has orders */
+  sc.from_s = ds->from_s + 1800;
+  int64_t from = ds->day + sc.from_s, to = ds_to(ds);
+  size_t n_horizon = 0, n_warm = 0;
+  for (size_t j = 0; j < ds->n; j++) {
+    n_horizon += ds->trips[j].t_request >= from && ds->trips[j].t_request < to;
+    n_warm += ds->trips[j].t_request >= from - sc.warmup_s && ds->trips[j].t_request < from;
+  }
+  ck_assert_uint_gt(n_horizon, 0);
+  if (sc.warmup_s > 0) ck_assert_uint_gt(n_warm, 0);
+  run_t r;
+  run_start(&r, &sc, ds->city, ds->trips, ds->n, from, to);
+  ck_assert_int_eq(sim_engine_start(r.s), from - sc.warmup_s);
+  ck_assert_int_eq(sim_engine_now(r.s), from - sc.warmup_s);
+  ck_assert_uint_eq(sim_engine_n_orders(r.s), n_horizon);
+  run_to_end(&r);
+  check_run(&r, n_horizon);
+  const disp_order *od = sim_engine_orders(r.s);
+  ck_assert_int_ge(od[0].t_request, from);
+  sim_kpis k;
+  sim_engine_kpis(r.s, &k);
+  ck_assert_int_eq(k.orders, (int64_t)n_horizon);
+  int64_t now = sim_engine_now(r.s);
+  ck_assert_int_eq(sim_engine_drain_s(r.s), now - to);
+  ck_assert_int_eq(sim_engine_horizon_s(r.s), to - from);
+  if (sc.drain_s == SIM_DRAIN_ALL) {
+    ck_assert_int_eq(k.open, 0);
+    ck_assert_int_gt(now, to); /* some order of the horizon ended after it */
+  }
+  if (sc.drain_s == 0) ck_assert_int_gt(k.open, 0);
+  fprintf(stderr, "%-9s %-15s warm-up %4d s drain %5lld s (cap %lld): completed %lld open %lld\n",
+          ds->name, sc.dispatch, sc.warmup_s, (long long)(now - to), (long long)sc.drain_s,
+          (long long)k.completed, (long long)k.open);
+  run_free(&r);
+}
+
+START_TEST(warmup_drain) {
+  if (real.trips == NULL) return;
+  warmup_drain_on(&real, _i);
+}
+END_TEST
+START_TEST(warmup_drain_synthetic) { warmup_drain_on(&syn, _i); }
+END_TEST
+
 START_TEST(close_early) {
   size_t n_all;
   city_trip *all = synthetic_trips(3, &n_all);
@@ -1531,6 +1620,11 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, bad_empty_horizon);
   tcase_add_loop_test(tc, no_trips, 0, 2);
   tcase_add_loop_test(tc, trips_outside_horizon_or_unsorted, 0, 2);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("warmup_drain");
+  tcase_set_timeout(tc, 1800);
+  tcase_add_loop_test(tc, warmup_drain, 0, 4);
+  tcase_add_loop_test(tc, warmup_drain_synthetic, 0, 4);
   suite_add_tcase(s, tc);
   tc = tcase_create("close_early");
   tcase_set_timeout(tc, 600);

@@ -144,14 +144,14 @@ static void assert_view(int view, const char *const *want, int n, int by_label) 
 START_TEST(views_pinned) {
   static const char *const RUN[] = {
       "orders", "answer rate", "completion rate", "cancellation rate", "expired",
-      "open at horizon", "wait to match, mean", "wait to match, p95", "wait to pickup, mean",
+      "open at the end", "wait to match, mean", "wait to match, p95", "wait to pickup, mean",
       "wait to pickup, p50", "wait to pickup, p90", "pickup distance, mean",
       "pickup ETA, mean", "total driver income (J)", "income per online hour (G)",
       "utilisation", "empty distance", "solver ticks", "events", "wall time"};
   assert_view(SIM_KPI_VIEW_RUN, RUN, (int)(sizeof RUN / sizeof RUN[0]), 1);
   static const char *const EVAL[] = {
       "orders", "completed", "answer rate", "completion rate", "cancellation rate", "expired",
-      "open at horizon", "wait to match, mean", "wait to pickup, mean", "pickup distance, mean",
+      "open at the end", "wait to match, mean", "wait to pickup, mean", "pickup distance, mean",
       "pickup ETA, mean",
       "utilisation", "empty distance", "events", "wall time"};
   assert_view(SIM_KPI_VIEW_EVAL, EVAL, (int)(sizeof EVAL / sizeof EVAL[0]), 1);

@@ -471,8 +471,13 @@ START_TEST(test_schema_versions) {
   sim_results_close(w);
   ck_assert_int_eq(q_i64(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
                    SIM_RESULTS_SCHEMA);
-  /* made a schema 1 file, as written before unserved_cells was the schema's */
+  /* the run's warm-up and drain are recorded: none and the drain's length */
+  ck_assert_int_eq(q_i64(path, "SELECT warmup_s FROM runs"), 0);
+  ck_assert_int_ge(q_i64(path, "SELECT drain_s FROM runs"), 0);
+  /* made a schema 1 file, as written before unserved_cells was the schema's
+   * (and before runs had warmup_s and drain_s) */
   exec_sql(path, "PRAGMA journal_mode=DELETE; DROP TABLE unserved_cells;"
+                 " ALTER TABLE runs DROP COLUMN warmup_s; ALTER TABLE runs DROP COLUMN drain_s;"
                  " UPDATE meta SET value = '1' WHERE key = 'schema_version';");
   sim_results *r;
   ck_assert_msg(sim_results_open_read(path, &r, &e) == 0, "%s", e.msg);
@@ -496,6 +501,9 @@ START_TEST(test_schema_versions) {
   ck_assert_int_eq(q_i64(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
                    SIM_RESULTS_SCHEMA);
   ck_assert_int_eq(q_i64(path, "SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
+  /* the old run's warm-up and drain are not known; the new one's are */
+  ck_assert_int_eq(q_i64(path, "SELECT count(*) FROM runs WHERE warmup_s IS NULL"), 1);
+  ck_assert_int_eq(q_i64(path, "SELECT count(*) FROM runs WHERE drain_s IS NOT NULL"), 1);
   ck_assert_int_eq(sim_results_open_read(path, &r, &e), 0);
   g.c = calloc((size_t)a.grid.n_cells, sizeof *g.c);
   ck_assert_int_eq(sim_results_read_cells(r, id2, got_cell, &g, &e), 0);

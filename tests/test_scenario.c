@@ -137,9 +137,11 @@ START_TEST(parse_overrides) {
       " \"cancel\": {\"distance_m\": [100, 1000, 3000], \"p\": [0, 0.5, 1], \"delay_s\": 7},"
       " \"idle_model\": \"random-walk\", \"idle_step_s\": 120, \"repo_tick_s\": 30,"
       " \"repo_idle_s\": 0, \"radius_m\": 1500.5, \"top_k\": 8, \"placement\": \"uniform\","
-      " \"shift_hours\": 3.5}";
+      " \"shift_hours\": 3.5, \"warmup_s\": 1800, \"drain_s\": 600}";
   rs_err e = {0};
   ck_assert_msg(sim_scenario_parse(&s, json, "t.json", &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(s.warmup_s, 1800);
+  ck_assert_int_eq(s.drain_s, 600);
   ck_assert_str_eq(s.city, "manhattan");
   ck_assert_str_eq(s.trips, "/tmp/t.db");
   ck_assert_int_eq(s.synthetic_orders, 5000);
@@ -170,8 +172,11 @@ START_TEST(parse_overrides) {
 
   /* A second overlay changes only what it names; null restores "unset". */
   ck_assert_msg(sim_scenario_parse(&s, "{\"trips\": null, \"day\": null, \"from\": null,"
-                                       " \"drivers\": null, \"seed\": 7}", "o2", &e) == 0,
+                                       " \"drivers\": null, \"seed\": 7, \"drain_s\": null}",
+                                  "o2", &e) == 0,
                 "%s", e.msg);
+  ck_assert_int_eq(s.drain_s, SIM_DRAIN_ALL);
+  ck_assert_int_eq(s.warmup_s, 1800);
   ck_assert_str_eq(s.trips, "");
   ck_assert_int_eq(s.day, -1);
   ck_assert_int_eq(s.from_s, -1);
@@ -222,6 +227,11 @@ static const bad_case BAD[] = {
     {"{\"synthetic_orders\": 0}", "'synthetic_orders'"},
     {"{\"idle_model\": 1}", "'idle_model'"},
     {"{\"placement\": {}}", "'placement'"},
+    {"{\"warmup_s\": -60}", "'warmup_s'"},
+    {"{\"warmup_s\": 90000}", "'warmup_s'"},
+    {"{\"warmup_s\": 1.5}", "'warmup_s'"},
+    {"{\"drain_s\": -2}", "'drain_s'"},
+    {"{\"drain_s\": \"all\"}", "'drain_s'"},
     {"{\"from\": \"8h\"}", "'from'"},
     {"{\"from\": \"25:00\"}", "'from'"},
     {"{\"from\": \"08:60\"}", "'from'"},

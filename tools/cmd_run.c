@@ -142,9 +142,10 @@ static void solver_lines(void *arg, int id, const sim_kpis *k) {
          k->solve_p99_us, k->solve_max_us);
 }
 
-/* stop: the simulated time the run ended, before `to` when it was stopped */
+/* stop: the simulated time the run ended (past `to` after a drain);
+ * stopped: it was interrupted */
 static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_def *city,
-                        int64_t from, int64_t to, int64_t stop, double wall) {
+                        int64_t from, int64_t to, int64_t stop, int stopped, double wall) {
   char a[32], b[32];
   cli_format_time(from, a, sizeof a);
   cli_format_time(to, b, sizeof b);
@@ -160,7 +161,16 @@ static void print_table(const sim_kpis *k, const sim_scenario *sc, const city_de
     printf("  value: %s%s%s\n", mode ? mode : "online", online ? "" : ", table ",
            online ? "" : table ? table : "(none)");
   }
-  kpiout_opts o = {SIM_KPI_VIEW_RUN, wall, stop < to, solver_lines, NULL};
+  if (sc->warmup_s > 0) {
+    cli_format_time(from - sc->warmup_s, a, sizeof a);
+    printf("  warm-up from %s (%d min; its orders not counted)\n", a, sc->warmup_s / 60);
+  }
+  if (stop > to) {
+    cli_format_time(stop, b, sizeof b);
+    printf("  drain to %s (%lld s past the horizon: %s)\n", b, (long long)(stop - to),
+           k->open > 0 ? "its cap, some orders still open" : "the horizon's last order ended");
+  }
+  kpiout_opts o = {SIM_KPI_VIEW_RUN, wall, stopped, solver_lines, NULL};
   kpiout_table(k, &o);
   printf("  %-28s %13.0fx\n", "speed-up over real time", wall > 0 ? k->horizon_s / wall : 0);
   if (k->modelled_duration > 0 || k->modelled_fare > 0)
@@ -204,7 +214,8 @@ int cmd_run(int argc, char **argv) {
       if (j) printf("%s\n", j);
       free(j);
     } else {
-      print_table(&l.k, &l.sc, &in->city, in->from, in->to, run_life_now(&l), l.wall_s);
+      print_table(&l.k, &l.sc, &in->city, in->from, in->to, run_life_now(&l), l.interrupted,
+                  l.wall_s);
       const city_net *net = city_travel_net_network(&in->travel);
       if (net != NULL)
         printf("  road network: %s (%d nodes; %lld dropped outside its largest component, %lld "

@@ -37,6 +37,8 @@ static const struct option SHARED[] = {
   {"speed", required_argument, NULL, RUNOPT_SPEED},
   {"repo-dispatchable", no_argument, NULL, RUNOPT_REPO_DISP},
   {"network", required_argument, NULL, RUNOPT_NETWORK},
+  {"warmup", required_argument, NULL, RUNOPT_WARMUP},
+  {"drain", required_argument, NULL, RUNOPT_DRAIN},
 };
 
 static int excluded(int flags, int code) {
@@ -237,6 +239,22 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
   case RUNOPT_NETWORK:
     if (set_str(s->network, sizeof s->network, arg)) return BAD("--network: path too long");
     return 1;
+  case RUNOPT_WARMUP:
+    if (cli_parse_double(arg, &dv) || dv < 0 || dv * 60 > SIM_WARMUP_MAX_S ||
+        dv * 60 != floor(dv * 60))
+      return BAD("--warmup: expected minutes (0-%d, whole seconds), got '%s'",
+                 SIM_WARMUP_MAX_S / 60, arg);
+    s->warmup_s = (int32_t)(dv * 60);
+    return 1;
+  case RUNOPT_DRAIN:
+    if (strcmp(arg, "all") == 0) {
+      s->drain_s = SIM_DRAIN_ALL;
+      return 1;
+    }
+    if (cli_parse_double(arg, &dv) || dv < 0 || dv > 1e7 || dv * 60 != floor(dv * 60))
+      return BAD("--drain: expected 'all' or minutes (0: none), got '%s'", arg);
+    s->drain_s = (int64_t)(dv * 60);
+    return 1;
   default:
     if (opt >= RUNOPT_POLICY_OPT && opt < RUNOPT_POLICY_OPT + disp_registry_n_opts())
       return apply_policy_opt(c, opt - RUNOPT_POLICY_OPT, arg, s);
@@ -360,6 +378,12 @@ void runopts_help(int flags) {
       "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
+      "  --warmup MIN          simulate MIN minutes before --from first, their orders\n"
+      "                        not counted, so the fleet starts the horizon in its\n"
+      "                        stride (default 0)\n"
+      "  --drain MIN|all       after --to, follow the horizon's orders to their end:\n"
+      "                        'all' until the last has ended (default), MIN minutes\n"
+      "                        at most, 0 not at all (they end open)\n"
       "  --drivers N           fleet size (default: the city's)\n"
       "  --network FILE        drive on this road network (OSMnx JSON or GraphML;\n"
       "                        docs/network.md) instead of the great-circle model\n");
