@@ -18,9 +18,99 @@ static double scenario_cancel_p(const void *ctx, double m) {
   return sim_scenario_cancel_p(ctx, m);
 }
 
-/* Loads the run's trips and fixes day and horizon. */
-static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip **trips,
-                      size_t *n, int64_t *t_from, int64_t *t_to, rs_err *e) {
+#define HISTORY_RECENT_S 3600 /* dropoffs of the trips requested this long before
+                                 the start */
+#define HISTORY_SLOT_S 1800   /* other days' pickups: this long from the start's
+                                 time of day (as "demand" took 30 minutes) */
+#define HISTORY_MODEL_SALT 0x68697374ULL /* the demand model's day: another
+                                            seed than the run's own day */
+
+/* Appends the dropoff (dropoff != 0) or pickup points of the trips with
+ * t0 <= t_request < t1 to *pts. Returns 0 or RS_ENOMEM. */
+static int add_points(const city_trip *t, size_t n_t, int64_t t0, int64_t t1, int dropoff,
+                      city_loc **pts, size_t *n, rs_err *e) {
+  size_t k = 0;
+  for (size_t i = 0; i < n_t; i++) k += t[i].t_request >= t0 && t[i].t_request < t1;
+  if (k == 0) return 0;
+  city_loc *p = realloc(*pts, (*n + k) * sizeof *p);
+  if (p == NULL) return rs_err_set(e, RS_ENOMEM, "run: out of memory for the fleet's start");
+  *pts = p;
+  for (size_t i = 0; i < n_t; i++)
+    if (t[i].t_request >= t0 && t[i].t_request < t1)
+      p[(*n)++] = (city_loc){dropoff ? t[i].dlat : t[i].plat, dropoff ? t[i].dlng : t[i].plng, -1};
+  return 0;
+}
+
+/* The points of placement "history" (sim/fleet.c): what a platform knows at
+ * the simulation's start `start`, and nothing of the run's own orders.
+ * First the dropoffs of the trips requested in the hour before it (the
+ * store's, or the synthetic day's), where the drivers that served them are
+ * free; else the pickups at that time of day (HISTORY_SLOT_S from it) on
+ * the store's other days, its historical density (import several days
+ * into one store to have it); else those of the city's demand model on a
+ * day of another seed. `all` is the synthetic day (st NULL). Sets *source
+ * to what was used. Returns 0 or an error (*pts then freed). */
+static int history_points(const sim_scenario *s, const city_def *city, city_store *st,
+                          const city_trip *all, size_t n_all, int64_t start, run_input *in,
+                          rs_err *e) {
+  int rc = 0;
+  int64_t tod = start - s->day;
+  city_trip *t = NULL;
+  size_t nt = 0;
+  if (st == NULL) {
+    rc = add_points(all, n_all, start - HISTORY_RECENT_S, start, 1, &in->start_pts,
+                    &in->n_start, e);
+  } else if ((rc = city_store_load(st, start - HISTORY_RECENT_S, start, &t, &nt, e)) == 0) {
+    rc = add_points(t, nt, start - HISTORY_RECENT_S, start, 1, &in->start_pts, &in->n_start, e);
+    free(t);
+  }
+  if (rc == 0 && in->n_start > 0) {
+    in->start_source = "the dropoffs of the hour before the start";
+    return 0;
+  }
+  if (rc == 0 && st != NULL) {
+    int64_t *days = NULL;
+    size_t nd = 0;
+    rc = city_store_days(st, &days, &nd, e);
+    for (size_t i = 0; rc == 0 && i < nd; i++) {
+      if (days[i] == s->day) continue;
+      int64_t t0 = days[i] + tod;
+      t = NULL;
+      if ((rc = city_store_load(st, t0, t0 + HISTORY_SLOT_S, &t, &nt, e)) == 0)
+        rc = add_points(t, nt, t0, t0 + HISTORY_SLOT_S, 0, &in->start_pts, &in->n_start, e);
+      free(t);
+    }
+    free(days);
+    if (rc == 0 && in->n_start > 0) {
+      in->start_source = "the pickups at that time of day on the store's other days";
+      return 0;
+    }
+  }
+  if (rc == 0) {
+    city_synth_opts o = {s->seed ^ HISTORY_MODEL_SALT, (size_t)s->synthetic_orders, s->day};
+    t = NULL;
+    if ((rc = city_synth_generate(city, &o, &t, &nt, e)) == 0)
+      rc = add_points(t, nt, start, start + HISTORY_SLOT_S, 0, &in->start_pts, &in->n_start, e);
+    free(t);
+    in->start_source = in->n_start > 0 ? "the city's demand model at that time of day"
+                                       : "uniform over the grid (no history, no model demand)";
+  }
+  if (rc != 0) {
+    free(in->start_pts);
+    in->start_pts = NULL;
+    in->n_start = 0;
+  }
+  return rc;
+}
+
+/* Loads the run's trips and fixes day and horizon; with placement
+ * "history", also the fleet's start points (history_points). */
+static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input *in,
+                      rs_err *e) {
+  city_trip **trips = &in->trips;
+  size_t *n = &in->n;
+  int64_t *t_from = &in->from, *t_to = &in->to;
+  int history = strcmp(s->placement, "history") == 0;
   int rc;
   if (s->trips[0] == '\0') {
     if ((rc = city_def_resolve(s->city, city, e)) != 0) return rc;
@@ -32,6 +122,10 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
     if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
     int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
     int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
+    if (history && (rc = history_points(s, city, NULL, all, n_all, from - s->warmup_s, in, e)) != 0) {
+      free(all);
+      return rc;
+    }
     size_t k = 0;
     for (size_t i = 0; i < n_all; i++)
       if (all[i].t_request >= from - s->warmup_s && all[i].t_request < to) all[k++] = all[i];
@@ -87,6 +181,12 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, city_trip
     *trips = NULL;
     if ((rc = city_store_load(st, from - s->warmup_s, to, trips, n, e)) != 0) goto out;
   }
+  if (history && (rc = history_points(s, city, st, NULL, 0, from - s->warmup_s, in, e)) != 0) {
+    free(*trips);
+    *trips = NULL;
+    *n = 0;
+    goto out;
+  }
   *t_from = from;
   *t_to = to;
   s->from_s = from - s->day;
@@ -99,7 +199,7 @@ out:
 
 int run_input_load(sim_scenario *sc, int city_given, run_input *in, rs_err *e) {
   memset(in, 0, sizeof *in);
-  int rc = load_trips(sc, city_given, &in->city, &in->trips, &in->n, &in->from, &in->to, e);
+  int rc = load_trips(sc, city_given, &in->city, in, e);
   if (rc == 0 && sc->network[0] == '\0') city_travel_gc(&in->city, &in->travel);
   if (rc == 0 && sc->network[0] != '\0') {
     city_net_model_opts o;
@@ -118,6 +218,9 @@ void run_input_free(run_input *in) {
   free(in->trips);
   in->trips = NULL;
   in->n = 0;
+  free(in->start_pts);
+  in->start_pts = NULL;
+  in->n_start = 0;
 }
 
 void run_signals_hold(run_signals *h) {
@@ -170,8 +273,8 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
     goto fail;
   }
   if (in->n) memcpy(copy, in->trips, in->n * sizeof *copy);
-  if ((rc = sim_engine_new(&r->sc, &in->travel, copy, in->n, in->from, in->to, &r->dp, &r->rp,
-                           &r->eng, e)) != 0)
+  if ((rc = sim_engine_new_placed(&r->sc, &in->travel, copy, in->n, in->from, in->to,
+                                  in->start_pts, in->n_start, &r->dp, &r->rp, &r->eng, e)) != 0)
     goto fail;
   disp_observer ob = disp_models_observer(&r->models);
   if (ob.observe != NULL) sim_engine_set_observer(r->eng, ob);

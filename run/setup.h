@@ -38,6 +38,11 @@ typedef struct {
   size_t n;           /* trips in the horizon */
   int64_t from, to;   /* horizon, absolute local time */
   int64_t offnet;     /* trip ends off the road network (0 without one) */
+  city_loc *start_pts; /* placement "history": where the fleet may start,
+                          known before the start (sim/fleet.c); owned */
+  size_t n_start;
+  const char *start_source; /* what they are (static text), NULL when the
+                               placement is another */
 } run_input;
 
 /* Loads the scenario's trips and its travel model (the road network of

@@ -848,6 +848,13 @@ static void prepare_orders(sim_engine *s) {
 int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *trips,
                    size_t n_trips, int64_t t_from, int64_t t_to, disp_policy *dp,
                    disp_repolicy *rp, sim_engine **out, rs_err *e) {
+  return sim_engine_new_placed(sc, tm, trips, n_trips, t_from, t_to, NULL, 0, dp, rp, out, e);
+}
+
+int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_trip *trips,
+                          size_t n_trips, int64_t t_from, int64_t t_to, const city_loc *pts,
+                          size_t n_pts, disp_policy *dp, disp_repolicy *rp, sim_engine **out,
+                          rs_err *e) {
   *out = NULL;
   const city_def *city = tm->city;
   if (t_to <= t_from || t_to - t_from > INT32_MAX) {
@@ -968,7 +975,7 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *tri
   pcg32_stream(&s->rng_fleet, sc->seed, PCG_STREAM_FLEET);
   pcg32_stream(&s->rng_shift, sc->seed, PCG_STREAM_SHIFTS);
   prepare_orders(s);
-  if ((rc = sim__fleet_place(s, e)) != 0 || (rc = sim__fleet_start(s, e)) != 0 ||
+  if ((rc = sim__fleet_place(s, pts, n_pts, e)) != 0 || (rc = sim__fleet_start(s, e)) != 0 ||
       (rc = sim__push(s, s->start, SIM_EV_TICK, -1, 0, e)) != 0 ||
       (rc = sim__push(s, s->start + sc->repo_tick_s, SIM_EV_REPO_TICK, -1, 0, e)) != 0) {
     sim_engine_free(s);

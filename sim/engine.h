@@ -120,6 +120,17 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm,
                    city_trip *trips, size_t n_trips, int64_t t_from,
                    int64_t t_to, disp_policy *dp, disp_repolicy *rp,
                    sim_engine **out, rs_err *e);
+/* The same with the points the platform knew of before the simulation's
+ * start, where placement "history" stands the fleet (fleet.c): a driver at
+ * each of n_pts points drawn uniformly (run/setup.c gathers them: the
+ * dropoffs of the hour before, else other days' pickups at that time of
+ * day, else the city's demand model). pts is read during the call only;
+ * NULL or none: "history" stands the fleet uniformly over the grid. */
+int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm,
+                          city_trip *trips, size_t n_trips, int64_t t_from,
+                          int64_t t_to, const city_loc *pts, size_t n_pts,
+                          disp_policy *dp, disp_repolicy *rp,
+                          sim_engine **out, rs_err *e);
 void sim_engine_free(sim_engine *s);
 
 enum {

@@ -15,9 +15,10 @@
 #include "base/rs_error.h"
 #include "sim/engine.h"
 
-/* Places every driver (the orders must be prepared). Returns 0, RS_ENOMEM,
+/* Places every driver (the orders must be prepared; pts: the points of
+ * placement "history", engine.h). Returns 0, RS_ENOMEM,
  * or RS_EINVAL when a driver would stand outside the grid. */
-int sim__fleet_place(sim_engine *s, rs_err *e);
+int sim__fleet_place(sim_engine *s, const city_loc *pts, size_t n_pts, rs_err *e);
 /* Starts every driver's first spell at the simulation's start: offline, then
  * idle now or at its shift's start (whose events it queues). Returns 0 or
  * RS_ENOMEM. */

@@ -56,7 +56,7 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->radius_m = 2000.0;
   s->top_k = 32;
   s->driver_top_k = 3;
-  snprintf(s->placement, sizeof s->placement, "demand");
+  snprintf(s->placement, sizeof s->placement, "history");
   s->shift_hours = 0;
   s->repo_dispatchable = 0;
   disp_optvals_defaults(&s->policies);
@@ -496,8 +496,10 @@ int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   if (strcmp(s->idle_model, "stay") != 0 && strcmp(s->idle_model, "random-walk") != 0)
     return rs_err_set(e, RS_EINVAL, "scenario: 'idle_model' must be \"stay\" or \"random-walk\", not '%s'",
                       s->idle_model);
-  if (strcmp(s->placement, "demand") != 0 && strcmp(s->placement, "uniform") != 0)
-    return rs_err_set(e, RS_EINVAL, "scenario: 'placement' must be \"demand\" or \"uniform\", not '%s'",
+  if (strcmp(s->placement, "history") != 0 && strcmp(s->placement, "demand") != 0 &&
+      strcmp(s->placement, "uniform") != 0)
+    return rs_err_set(e, RS_EINVAL,
+                      "scenario: 'placement' must be \"history\", \"demand\" or \"uniform\", not '%s'",
                       s->placement);
   if (s->tick_s < 1 || s->tick_s > 3600)
     return rs_err_set(e, RS_EINVAL, "scenario: 'tick_s' must be 1 to 3600");

@@ -68,7 +68,9 @@ typedef struct {
   double radius_m;              /* candidate radius */
   int32_t top_k;                /* candidates per order */
   int32_t driver_top_k;         /* batch policies: candidate orders per driver */
-  char placement[SIM_NAME_MAX]; /* "demand" (first 30 min pickups) or "uniform" */
+  char placement[SIM_NAME_MAX]; /* "history" (what is known before the
+                                   start, fleet.c), "demand" (first 30 min
+                                   pickups: look-ahead) or "uniform" */
   double shift_hours;           /* 0 = whole fleet online all horizon */
   int repo_dispatchable;        /* repositioning drivers stay matchable */
   disp_optvals policies;        /* every registered policy's options, JSON

@@ -514,6 +514,9 @@ static void ds_scenario(sim_scenario *sc, const dataset *ds, const char *dispatc
   sc->day = ds->day;
   sc->from_s = ds->from_s;
   sc->to_s = ds->to_s;
+  /* the thresholds below were measured with the fleet on the first 30
+   * minutes' pickups; the look-ahead test covers the default placement */
+  snprintf(sc->placement, sizeof sc->placement, "demand");
 }
 
 typedef struct {
@@ -1460,6 +1463,127 @@ START_TEST(trips_outside_horizon_or_unsorted) {
 }
 END_TEST
 
+/* No look-ahead: a run whose orders after a time t are changed (their
+ * places swapped among themselves, times and ids kept) must be the same
+ * run up to t: the same records of the orders requested before t and the
+ * same drivers' accounts, under placement "history" (with the points of
+ * the trips before t, and without points). "demand" reads the first 30
+ * minutes' pickups, so there the runs must differ: the test can see
+ * look-ahead. */
+static sim_engine *look_ahead_run(const dataset *ds, const char *placement, const char *dispatch,
+                                  const city_trip *t, size_t n, const city_loc *pts, size_t n_pts,
+                                  int64_t t_cut, disp_policy *dp, disp_repolicy *rp,
+                                  city_travel *tm) {
+  sim_scenario sc;
+  ds_scenario(&sc, ds, dispatch);
+  snprintf(sc.placement, sizeof sc.placement, "%s", placement);
+  rs_err e = {0};
+  disp_options o = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  ck_assert_msg(disp_policy_new(sc.dispatch, &o, dp, &e) == 0, "%s", e.msg);
+  ck_assert_msg(disp_repolicy_new(sc.reposition, &o, rp, &e) == 0, "%s", e.msg);
+  city_travel_gc(ds->city, tm);
+  size_t k;
+  city_trip *c = copy_trips(t, n, ds_from(ds), ds_to(ds), &k);
+  sim_engine *s;
+  ck_assert_msg(sim_engine_new_placed(&sc, tm, c, k, ds_from(ds), ds_to(ds), pts, n_pts, dp, rp,
+                                      &s, &e) == 0, "%s", e.msg);
+  int rc = sim_engine_step(s, t_cut, INT64_MAX, &e);
+  ck_assert_msg(rc >= 0, "%s", e.msg);
+  return s;
+}
+
+/* Whether two runs agree on everything before t_cut. */
+static int same_before(const sim_engine *a, const sim_engine *b) {
+  size_t n = sim_engine_n_requested(a);
+  if (n != sim_engine_n_requested(b)) return 0;
+  const sim_order_rec *ra = sim_engine_order_recs(a), *rb = sim_engine_order_recs(b);
+  for (size_t i = 0; i < n; i++)
+    if (ra[i].status != rb[i].status || ra[i].t_match != rb[i].t_match ||
+        ra[i].t_pickup != rb[i].t_pickup || ra[i].t_dropoff != rb[i].t_dropoff ||
+        ra[i].driver != rb[i].driver ||
+        memcmp(&ra[i].pickup_m, &rb[i].pickup_m, sizeof ra[i].pickup_m) != 0)
+      return 0;
+  int32_t nd = sim_engine_n_drivers(a);
+  sim_driver_rec *da = malloc((size_t)nd * sizeof *da);
+  ck_assert_ptr_nonnull(da);
+  memcpy(da, sim_engine_driver_recs(a), (size_t)nd * sizeof *da);
+  const sim_driver_rec *db = sim_engine_driver_recs(b);
+  int same = 1;
+  for (int32_t d = 0; d < nd && same; d++)
+    same = da[d].income == db[d].income && da[d].trips == db[d].trips &&
+           da[d].empty_m == db[d].empty_m &&
+           memcmp(da[d].time_s, db[d].time_s, sizeof da[d].time_s) == 0;
+  free(da);
+  return same;
+}
+
+static void look_ahead_on(const dataset *ds, int i) {
+  static const struct {
+    const char *placement, *dispatch;
+    int with_pts, must_agree;
+  } CASES[] = {
+      {"history", "fcfs-nearest", 1, 1}, {"history", "batch-distance", 1, 1},
+      {"history", "batch-distance", 0, 1}, {"demand", "batch-distance", 0, 0},
+  };
+  int64_t t_cut = ds_from(ds) + 1200;
+  size_t n = ds->n, first = 0;
+  while (first < n && ds->trips[first].t_request < t_cut) first++;
+  ck_assert_uint_gt(first, 0);
+  ck_assert_uint_gt(n - first, 1);
+  /* the changed future: the places of the orders from t_cut on, reversed */
+  city_trip *b = malloc(n * sizeof *b);
+  ck_assert_ptr_nonnull(b);
+  memcpy(b, ds->trips, n * sizeof *b);
+  for (size_t j = first; j < n; j++) {
+    const city_trip *src = &ds->trips[n - 1 - (j - first)];
+    b[j].plat = src->plat;
+    b[j].plng = src->plng;
+    b[j].dlat = src->dlat;
+    b[j].dlng = src->dlng;
+    b[j].pcell = src->pcell;
+    b[j].dcell = src->dcell;
+    b[j].fare = src->fare;
+    b[j].distance_m = src->distance_m;
+  }
+  /* the points known before the start: the first trips' dropoffs stand
+   * in for history here (they lie before t_cut and are the same in both) */
+  size_t n_pts = first < 500 ? first : 500;
+  city_loc *pts = malloc(n_pts * sizeof *pts);
+  ck_assert_ptr_nonnull(pts);
+  for (size_t j = 0; j < n_pts; j++)
+    pts[j] = (city_loc){ds->trips[j].dlat, ds->trips[j].dlng, -1};
+  disp_policy dpa, dpb;
+  disp_repolicy rpa, rpb;
+  city_travel tma, tmb;
+  size_t np = CASES[i].with_pts ? n_pts : 0;
+  sim_engine *a = look_ahead_run(ds, CASES[i].placement, CASES[i].dispatch, ds->trips, n, pts, np,
+                                 t_cut, &dpa, &rpa, &tma);
+  sim_engine *c = look_ahead_run(ds, CASES[i].placement, CASES[i].dispatch, b, n, pts, np, t_cut,
+                                 &dpb, &rpb, &tmb);
+  ck_assert_int_eq(sim_engine_now(a), sim_engine_now(c));
+  ck_assert_uint_gt(sim_engine_n_requested(a), 0);
+  ck_assert_msg(same_before(a, c) == CASES[i].must_agree,
+                "placement %s (%s points): the run before t %s on the orders after it",
+                CASES[i].placement, CASES[i].with_pts ? "with" : "no",
+                CASES[i].must_agree ? "depends" : "does not depend");
+  sim_engine_free(a);
+  sim_engine_free(c);
+  disp_policy_destroy(&dpa);
+  disp_policy_destroy(&dpb);
+  disp_repolicy_destroy(&rpa);
+  disp_repolicy_destroy(&rpb);
+  free(pts);
+  free(b);
+}
+
+START_TEST(no_look_ahead) {
+  if (real.trips == NULL) return;
+  look_ahead_on(&real, _i);
+}
+END_TEST
+START_TEST(no_look_ahead_synthetic) { look_ahead_on(&syn, _i); }
+END_TEST
+
 /* ------------------------------------------------------------- the suite */
 
 /* ------------------------------------------------------ the service area */
@@ -1624,6 +1748,8 @@ static Suite *engine_suite(void) {
   tc = tcase_create("warmup_drain");
   tcase_set_timeout(tc, 1800);
   tcase_add_loop_test(tc, warmup_drain, 0, 4);
+  tcase_add_loop_test(tc, no_look_ahead, 0, 4);
+  tcase_add_loop_test(tc, no_look_ahead_synthetic, 0, 4);
   tcase_add_loop_test(tc, warmup_drain_synthetic, 0, 4);
   suite_add_tcase(s, tc);
   tc = tcase_create("close_early");

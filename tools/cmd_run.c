@@ -216,6 +216,8 @@ int cmd_run(int argc, char **argv) {
     } else {
       print_table(&l.k, &l.sc, &in->city, in->from, in->to, run_life_now(&l), l.interrupted,
                   l.wall_s);
+      if (in->start_source != NULL)
+        printf("  fleet start: %s (%zu points)\n", in->start_source, in->n_start);
       const city_net *net = city_travel_net_network(&in->travel);
       if (net != NULL)
         printf("  road network: %s (%d nodes; %lld dropped outside its largest component, %lld "
