@@ -125,7 +125,8 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm,
  * each of n_pts points drawn uniformly (run/setup.c gathers them: the
  * dropoffs of the hour before, else other days' pickups at that time of
  * day, else the city's demand model). pts is read during the call only;
- * NULL or none: "history" stands the fleet uniformly over the grid. */
+ * NULL or none: "history" stands the fleet uniformly over the service
+ * area's cells. */
 int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm,
                           city_trip *trips, size_t n_trips, int64_t t_from,
                           int64_t t_to, const city_loc *pts, size_t n_pts,

@@ -9,8 +9,8 @@
  * them are free; else the pickups at that time of day on the store's other
  * days; else the city's demand model), so the density by cell is the
  * data's and the place within a cell a real trip end. Without points it
- * stands the fleet at the centres of cells drawn uniformly over the whole
- * grid. No order of the run is read: a fleet placed so cannot sit on the
+ * stands the fleet at the centres of cells drawn uniformly over the
+ * service area's (city.h). No order of the run is read: a fleet placed so cannot sit on the
  * horizon's pickups (test_engine's look-ahead test checks that changing
  * the orders after a time changes nothing before it).
  * "demand" (the placement of earlier versions, kept to reproduce their
@@ -92,26 +92,39 @@ static int place_from_orders(sim_engine *s, rs_err *e) {
   return 0;
 }
 
-/* Places the fleet at the points known before the start, or uniformly over
- * the grid without any. */
-static void place_from_history(sim_engine *s, const city_loc *pts, size_t n_pts) {
+/* Places the fleet at the points known before the start, or without any at
+ * the centres of cells drawn uniformly over the service area's cells.
+ * Returns 0 or RS_ENOMEM. */
+static int place_from_history(sim_engine *s, const city_loc *pts, size_t n_pts, rs_err *e) {
+  int32_t *cells = NULL, n_cells = 0;
+  if (n_pts == 0) {
+    cells = malloc((size_t)s->grid.n_cells * sizeof *cells);
+    if (cells == NULL) return rs_err_set(e, RS_ENOMEM, "fleet: out of memory");
+    for (int32_t c = 0; c < s->grid.n_cells; c++)
+      if (s->in_service[c]) cells[n_cells++] = c;
+    if (n_cells == 0)
+      for (int32_t c = 0; c < s->grid.n_cells; c++) cells[n_cells++] = c;
+  }
   for (int32_t d = 0; d < s->n_drivers; d++) {
     if (n_pts > 0) {
       const city_loc *p = &pts[pcg32_bounded(&s->rng_fleet, (uint32_t)n_pts)];
       sim__place(s, d, p->lat, p->lng, -1, p->node);
     } else {
-      int32_t c = (int32_t)pcg32_bounded(&s->rng_fleet, (uint32_t)s->grid.n_cells);
+      int32_t c = cells[pcg32_bounded(&s->rng_fleet, (uint32_t)n_cells)];
       double lat, lng;
       city_grid_center(&s->grid, city_grid_hex(&s->grid, c), &lat, &lng);
       sim__place(s, d, lat, lng, c, -1);
     }
   }
+  free(cells);
+  return 0;
 }
 
 int sim__fleet_place(sim_engine *s, const city_loc *pts, size_t n_pts, rs_err *e) {
   if (strcmp(s->sc.placement, "history") == 0) {
     if (n_pts > UINT32_MAX) n_pts = UINT32_MAX; /* pcg32_bounded's range */
-    place_from_history(s, pts, n_pts);
+    int rc = place_from_history(s, pts, n_pts, e);
+    if (rc) return rc;
   } else if (s->n_orders == 0) {
     /* a fleet needs somewhere to stand: the city centre */
     const city_def *city = s->city;

@@ -117,7 +117,7 @@ START_TEST(defaults) {
   ck_assert_int_eq(s.repo_idle_s, SIM_REPO_IDLE_DEFAULT_S);
   ck_assert(s.radius_m == 2000.0);
   ck_assert_int_eq(s.top_k, 32);
-  ck_assert_str_eq(s.placement, "demand");
+  ck_assert_str_eq(s.placement, "history");
   ck_assert(s.shift_hours == 0);
   rs_err e = {0};
   ck_assert_msg(sim_scenario_validate(&s, &e) == 0, "%s", e.msg);
@@ -317,7 +317,7 @@ START_TEST(parse_policies) {
   sim_scenario_defaults(&s);
   rs_err e = {0};
   const char *json =
-      "{\"dispatch\": \"v1d3\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
+      "{\"dispatch\": \"v1d3\", \"placement\": \"demand\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
       " \"table\": \"t.db\", \"lr\": 0.125, \"gamma\": 0.5, \"slot_s\": 900,"
       " \"split_daytype\": true, \"ensemble_period_s\": 1800, \"ensemble_w\": 0.75,"
       " \"tau\": 3, \"repo_radius_m\": 1500, \"serve_first\": false},"
@@ -413,7 +413,7 @@ START_TEST(old_printed_scenario) {
   ck_assert_msg(sim_scenario_validate(&old, &e) == 0, "%s", e.msg);
   sim_scenario_defaults(&now);
   ck_assert_msg(sim_scenario_parse(&now,
-      "{\"dispatch\": \"v1d3\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
+      "{\"dispatch\": \"v1d3\", \"placement\": \"demand\", \"policies\": {\"v1d3\": {\"mode\": \"ensemble\","
       " \"table\": \"/tmp/x.db\", \"lr\": 0.5, \"gamma\": 0.8, \"ensemble_period_s\": 1800,"
       " \"ensemble_w\": 0.3, \"tau\": 2.5, \"serve_first\": false}}}", "now", &e) == 0,
       "%s", e.msg);
