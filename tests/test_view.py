@@ -379,7 +379,9 @@ def main():
         feats = trips["features"]
         nv = sum(len(f["geometry"]["coordinates"]) for f in feats)
         c = sqlite3.connect(db)
-        t_from, t_to = c.execute("SELECT t_from, t_to FROM runs WHERE id = 1").fetchone()
+        # the features cover the simulated time: the warm-up and the drain too
+        t_from, t_to = c.execute("SELECT t_from - coalesce(warmup_s, 0), t_to + coalesce(drain_s, 0)"
+                                 " FROM runs WHERE id = 1").fetchone()
         picked = c.execute("SELECT count(*) FROM orders WHERE run_id = 1 AND t_pickup IS NOT NULL "
                            "AND t_pickup >= 0").fetchone()[0]
         n_orders = c.execute("SELECT count(*) FROM orders WHERE run_id = 1").fetchone()[0]

@@ -94,9 +94,11 @@ static int trips(const view_stored *st, run_ctx *ctx, FILE *f, view_kepler_stats
     open_spell(&w, &sp[d], &v);
   }
   fprintf(f, "{\"type\":\"FeatureCollection\",\"features\":[");
-  int64_t from = sim_engine_from(eng), to = sim_engine_to(eng);
+  /* the whole simulated time: a warm-up's moves and the drain's trips too
+   * (the drain's end is where the run closes) */
+  int64_t from = sim_engine_start(eng);
   int rc = 0;
-  for (int64_t t = from + 1; t <= to && rc == 0; t++) {
+  for (int64_t t = from + 1; !sim_engine_done(eng) && rc == 0; t++) {
     int64_t ev = sim_engine_events(eng);
     int stp = sim_engine_step(eng, t, INT64_MAX, e);
     if (stp < 0) rc = stp;
@@ -124,7 +126,7 @@ static int trips(const view_stored *st, run_ctx *ctx, FILE *f, view_kepler_stats
   }
   if (rc == 0) {
     /* the spells open at the horizon end there, where each driver is */
-    int64_t end = sim_engine_now(eng) < to ? sim_engine_now(eng) : to;
+    int64_t end = sim_engine_now(eng);
     for (int32_t d = 0; d < nd; d++) {
       sim_engine_driver_view(eng, d, &v);
       double lat = v.lat, lng = v.lng;
