@@ -1661,6 +1661,8 @@ START_TEST(moves_stay_in_service) {
   sim_scenario sc;
   sim_scenario_defaults(&sc);
   sc.drivers = 600;
+  /* its thresholds were set with the fleet on the first pickups */
+  snprintf(sc.placement, sizeof sc.placement, "demand");
   snprintf(sc.idle_model, sizeof sc.idle_model, "random-walk");
   sc.idle_step_s = 60;
   sc.repo_idle_s = 120;
