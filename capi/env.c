@@ -447,7 +447,8 @@ int ridesim_env_reset(ridesim_env *env, int use_seed, uint64_t seed) {
   }
   if (env->check) sim_engine_set_check(r->eng, 1);
   sim_engine *s = r->eng;
-  if ((rc = grow_stamps(env, sim_engine_n_orders(s), (size_t)sim_engine_n_drivers(s), e)) != 0)
+  if ((rc = grow_stamps(env, sim_engine_n_orders(s) + sim_engine_n_warmup(s),
+                              (size_t)sim_engine_n_drivers(s), e)) != 0)
     goto fail;
   env->scenario_json = sim_scenario_to_json(&r->sc);
   if (env->scenario_json == NULL) {

@@ -1035,7 +1035,7 @@ size_t sim_engine_n_warmup(const sim_engine *s) { return s->n_warm; }
 const sim_order_rec *sim_engine_order_rec(const sim_engine *s, int32_t o) {
   return o >= 0 && (size_t)o < s->n_orders ? &s->orec[o] : NULL;
 }
-const double *sim_engine_trip_m(const sim_engine *s) { return s->trip_m + s->n_warm; }
+const double *sim_engine_trip_m(const sim_engine *s) { return s->trip_m; }
 int32_t sim_engine_n_drivers(const sim_engine *s) { return s->n_drivers; }
 const sim_driver_rec *sim_engine_driver_recs(const sim_engine *s) {
   sim__sync_drec(s);

@@ -196,7 +196,8 @@ size_t sim_engine_n_orders(const sim_engine *s);
 size_t sim_engine_n_requested(const sim_engine *s);
 const disp_order *sim_engine_orders(const sim_engine *s);
 const sim_order_rec *sim_engine_order_recs(const sim_engine *s);
-/* Per order of sim_engine_orders: the metres its trip drives with the rider (the travel
+/* Per order by the policies' index (disp_tick.row_order: the warm-up's
+ * orders first, as sim_engine_order_rec): the metres its trip drives with the rider (the travel
  * model's, or the data's when it has them). */
 const double *sim_engine_trip_m(const sim_engine *s);
 size_t sim_engine_n_warmup(const sim_engine *s);
