@@ -22,8 +22,6 @@ static double scenario_cancel_p(const void *ctx, double m) {
                                  the start */
 #define HISTORY_SLOT_S 1800   /* other days' pickups: this long from the start's
                                  time of day (as "demand" took 30 minutes) */
-#define HISTORY_MODEL_SALT 0x68697374ULL /* the demand model's day: another
-                                            seed than the run's own day */
 
 /* Appends the dropoff (dropoff != 0) or pickup points of the trips with
  * t0 <= t_request < t1 to *pts. Returns 0 or RS_ENOMEM. */
@@ -47,10 +45,12 @@ static int add_points(const city_trip *t, size_t n_t, int64_t t0, int64_t t1, in
  * store's, or the synthetic day's), where the drivers that served them are
  * free; else the pickups at that time of day (HISTORY_SLOT_S from it) on
  * the store's other days, its historical density (import several days
- * into one store to have it); else those of the city's demand model on a
- * day of another seed. `all` is the synthetic day (st NULL). Sets *source
- * to what was used. Returns 0 or an error (*pts then freed). */
-static int history_points(const sim_scenario *s, const city_def *city, city_store *st,
+ * into one store to have it); else none, and the engine draws the service
+ * area's cells uniformly; a city without a service area (whose box may
+ * reach far past its streets) falls back on "demand" (s->placement is set
+ * so, the run says it). `all` is the synthetic day (st NULL). Sets
+ * in->start_source to what was used. Returns 0 or an error (*pts then freed). */
+static int history_points(sim_scenario *s, const city_def *city, city_store *st,
                           const city_trip *all, size_t n_all, int64_t start, run_input *in,
                           rs_err *e) {
   int rc = 0;
@@ -86,14 +86,15 @@ static int history_points(const sim_scenario *s, const city_def *city, city_stor
       return 0;
     }
   }
-  if (rc == 0) {
-    city_synth_opts o = {s->seed ^ HISTORY_MODEL_SALT, (size_t)s->synthetic_orders, s->day};
-    t = NULL;
-    if ((rc = city_synth_generate(city, &o, &t, &nt, e)) == 0)
-      rc = add_points(t, nt, start, start + HISTORY_SLOT_S, 0, &in->start_pts, &in->n_start, e);
-    free(t);
-    in->start_source = in->n_start > 0 ? "the city's demand model at that time of day"
-                                       : "uniform over the grid (no history, no model demand)";
+  if (rc == 0 && city->area.n_polygons > 0) {
+    /* no points: the engine draws cells of the service area */
+    in->start_source = "uniform over the service area (no trips before the start, no other days)";
+  } else if (rc == 0) {
+    /* Nothing known and no area to spread over (a box reaches far past the
+     * streets): the first 30 minutes' pickups, said as such. */
+    snprintf(s->placement, sizeof s->placement, "demand");
+    in->start_source = "the first 30 minutes' pickups (\"demand\": look-ahead; no trips before "
+                       "the start, no other days, no service area)";
   }
   if (rc != 0) {
     free(in->start_pts);

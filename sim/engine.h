@@ -124,7 +124,7 @@ int sim_engine_new(const sim_scenario *sc, const city_travel *tm,
  * start, where placement "history" stands the fleet (fleet.c): a driver at
  * each of n_pts points drawn uniformly (run/setup.c gathers them: the
  * dropoffs of the hour before, else other days' pickups at that time of
- * day, else the city's demand model). pts is read during the call only;
+ * day, else none: the service area). pts is read during the call only;
  * NULL or none: "history" stands the fleet uniformly over the service
  * area's cells. */
 int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm,

@@ -7,7 +7,7 @@
  * run/setup.c gathers them from before the start (the dropoffs of the
  * trips requested in the hour before it, where the drivers that served
  * them are free; else the pickups at that time of day on the store's other
- * days; else the city's demand model), so the density by cell is the
+ * days; else the service area uniformly), so the density by cell is the
  * data's and the place within a cell a real trip end. Without points it
  * stands the fleet at the centres of cells drawn uniformly over the
  * service area's (city.h). No order of the run is read: a fleet placed so cannot sit on the

@@ -90,7 +90,7 @@ if [ -n "$DATA" ]; then
   "$BIN" import --format csv "$AM/2016-02-08.csv" --db nyc08.db > /dev/null 2>&1 || die "import 02-08"
   "$BIN" train --trips nyc08.db --out v08.db > /dev/null 2>&1 || die "train (02-08)"
   # a one-day store holds no history before 08:00 for the default placement
-  # ("history" would fall back on the city's demand model): the morning
+  # ("history" would spread the fleet over the service area): the morning
   # cases pin the first 30 minutes' pickups ("demand")
   AMR=(--trips nyc01.db --drivers 3000 --placement demand)
   case_run am-fcfs "${AMR[@]}" --dispatch fcfs-nearest
