@@ -800,7 +800,7 @@ int ridesim_env_array(const ridesim_env *env, int id, ridesim_array *out) {
   case RIDESIM_A_ORDER_DCELL: ORD(dcell); break;
   case RIDESIM_A_ORDER_FARE: ORD(fare); break;
   case RIDESIM_A_ORDER_DURATION_S: ORD(duration_s); break;
-  case RIDESIM_A_ORDER_TRIP_M: p = s ? sim_engine_trip_m(s) : NULL; cap = n_orders; break;
+  case RIDESIM_A_ORDER_TRIP_M: p = s ? sim_engine_trip_m(s) + sim_engine_n_warmup(s) : NULL; cap = n_orders; break;
   case RIDESIM_A_ORDER_STATUS: REC(status); break;
   case RIDESIM_A_ORDER_DRIVER: REC(driver); break;
   case RIDESIM_A_ORDER_T_MATCH: REC(t_match); break;
