@@ -465,6 +465,24 @@ int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e) {
   return rc;
 }
 
+int sim_scenario_set_minutes(sim_scenario *s, int drain, const char *text, rs_err *e) {
+  if (drain && strcmp(text, "all") == 0) {
+    s->drain_s = SIM_DRAIN_ALL;
+    return 0;
+  }
+  char *end;
+  double m = strtod(text, &end);
+  if (end == text || *end != '\0' || !(m >= 0) || m * 60 > (drain ? 1e9 : SIM_WARMUP_MAX_S) ||
+      m * 60 != floor(m * 60))
+    return drain ? rs_err_set(e, RS_EINVAL, "--drain: expected 'all' or minutes (0: none), got '%s'",
+                              text)
+                 : rs_err_set(e, RS_EINVAL, "--warmup: expected minutes (0-%d, whole seconds), "
+                                            "got '%s'", SIM_WARMUP_MAX_S / 60, text);
+  if (drain) s->drain_s = (int64_t)(m * 60);
+  else s->warmup_s = (int32_t)(m * 60);
+  return 0;
+}
+
 int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
   if (s->from_s >= 0 && s->to_s >= 0 && s->to_s <= s->from_s)
     return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");

@@ -96,6 +96,10 @@ int sim_scenario_load(sim_scenario *s, const char *path, rs_err *e);
 
 /* Checks ranges and consistency (positive tick, ascending cancel table ...). */
 int sim_scenario_validate(const sim_scenario *s, rs_err *e);
+/* Sets warmup_s (drain 0) or drain_s (drain 1) from text minutes (whole
+ * seconds; the drain also "all"), as --warmup and --drain give them.
+ * Returns 0 or RS_EINVAL (s unchanged). */
+int sim_scenario_set_minutes(sim_scenario *s, int drain, const char *text, rs_err *e);
 
 /* The scenario as pretty JSON, in a new string the caller frees; NULL when
  * out of memory. */

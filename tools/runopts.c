@@ -240,21 +240,10 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     if (set_str(s->network, sizeof s->network, arg)) return BAD("--network: path too long");
     return 1;
   case RUNOPT_WARMUP:
-    if (cli_parse_double(arg, &dv) || dv < 0 || dv * 60 > SIM_WARMUP_MAX_S ||
-        dv * 60 != floor(dv * 60))
-      return BAD("--warmup: expected minutes (0-%d, whole seconds), got '%s'",
-                 SIM_WARMUP_MAX_S / 60, arg);
-    s->warmup_s = (int32_t)(dv * 60);
-    return 1;
-  case RUNOPT_DRAIN:
-    if (strcmp(arg, "all") == 0) {
-      s->drain_s = SIM_DRAIN_ALL;
-      return 1;
-    }
-    if (cli_parse_double(arg, &dv) || dv < 0 || dv > 1e7 || dv * 60 != floor(dv * 60))
-      return BAD("--drain: expected 'all' or minutes (0: none), got '%s'", arg);
-    s->drain_s = (int64_t)(dv * 60);
-    return 1;
+  case RUNOPT_DRAIN: {
+    rs_err e;
+    return sim_scenario_set_minutes(s, opt == RUNOPT_DRAIN, arg, &e) ? BAD("%s", e.msg) : 1;
+  }
   default:
     if (opt >= RUNOPT_POLICY_OPT && opt < RUNOPT_POLICY_OPT + disp_registry_n_opts())
       return apply_policy_opt(c, opt - RUNOPT_POLICY_OPT, arg, s);
@@ -378,12 +367,9 @@ void runopts_help(int flags) {
       "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
-      "  --warmup MIN          simulate MIN minutes before --from first, their orders\n"
-      "                        not counted, so the fleet starts the horizon in its\n"
-      "                        stride (default 0)\n"
-      "  --drain MIN|all       after --to, follow the horizon's orders to their end:\n"
-      "                        'all' until the last has ended (default), MIN minutes\n"
-      "                        at most, 0 not at all (they end open)\n"
+      "  --warmup MIN          simulate MIN minutes before --from, orders not counted (0)\n"
+      "  --drain MIN|all       after --to, follow the horizon's orders to their end: all\n"
+      "                        (default), for at most MIN minutes, or 0: not at all\n"
       "  --drivers N           fleet size (default: the city's)\n"
       "  --network FILE        drive on this road network (OSMnx JSON or GraphML;\n"
       "                        docs/network.md) instead of the great-circle model\n");
@@ -404,9 +390,8 @@ void runopts_help(int flags) {
       "  --driver-top-k M      batch policies offer each driver its M nearest waiting\n"
       "                        orders (default 3; 0: all within the radius)\n"
       "  --idle-model NAME     stay | random-walk: how idle drivers drift (default stay)\n"
-      "  --placement NAME      history | demand | uniform: initial fleet positions\n"
-      "                        (default history: from before the start, no look-ahead;\n"
-      "                        demand: the first 30 min's pickups, earlier versions')\n"
+      "  --placement NAME      history (default: known before the start) | demand (the\n"
+      "                        first 30 min's pickups: look-ahead) | uniform\n"
       "  --shift-hours H       drivers work H-hour shifts (default 0: all online throughout)\n"
       "  --repo-dispatchable   repositioning drivers can be matched on the way\n"
       "  --scenario FILE       JSON scenario with any of these options; flags override it\n"
