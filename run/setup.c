@@ -22,6 +22,8 @@ static double scenario_cancel_p(const void *ctx, double m) {
                                  the start */
 #define HISTORY_SLOT_S 1800   /* other days' pickups: this long from the start's
                                  time of day (as "demand" took 30 minutes) */
+#define HISTORY_PREV_SEED 0x9e3779b97f4a7c15ULL /* the synthetic day before: its
+                                 seed is the run's mixed with this */
 
 /* Appends the dropoff (dropoff != 0) or pickup points of the trips with
  * t0 <= t_request < t1 to *pts. Returns 0 or RS_ENOMEM. */
@@ -42,8 +44,9 @@ static int add_points(const city_trip *t, size_t n_t, int64_t t0, int64_t t1, in
 /* The points of placement "history" (sim/fleet.c): what a platform knows at
  * the simulation's start `start`, and nothing of the run's own orders.
  * First the dropoffs of the trips requested in the hour before it (the
- * store's, or the synthetic day's), where the drivers that served them are
- * free; else the pickups at that time of day (HISTORY_SLOT_S from it) on
+ * store's, or the synthetic city's: its day, and the day before drawn from
+ * a seed of its own when the hour reaches into it), where the drivers that
+ * served them are free; else the pickups at that time of day (HISTORY_SLOT_S from it) on
  * the store's other days, its historical density (import several days
  * into one store to have it); else none, and the engine draws the service
  * area's cells uniformly; a city without a service area (whose box may
@@ -60,6 +63,18 @@ static int history_points(sim_scenario *s, const city_def *city, city_store *st,
   if (st == NULL) {
     rc = add_points(all, n_all, start - HISTORY_RECENT_S, start, 1, &in->start_pts,
                     &in->n_start, e);
+    if (rc == 0 && start - HISTORY_RECENT_S < s->day) {
+      /* The hour before reaches into the day before: the synthetic city's
+       * day before, drawn from a seed of its own (never the run's orders). */
+      city_synth_opts prev = {s->seed ^ HISTORY_PREV_SEED, (size_t)s->synthetic_orders,
+                              s->day - RS_DAY_S};
+      city_trip *p = NULL;
+      size_t np = 0;
+      if ((rc = city_synth_generate(city, &prev, &p, &np, e)) == 0)
+        rc = add_points(p, np, start - HISTORY_RECENT_S, start, 1, &in->start_pts,
+                        &in->n_start, e);
+      free(p);
+    }
   } else if ((rc = city_store_load(st, start - HISTORY_RECENT_S, start, &t, &nt, e)) == 0) {
     rc = add_points(t, nt, start - HISTORY_RECENT_S, start, 1, &in->start_pts, &in->n_start, e);
     free(t);
