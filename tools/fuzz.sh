@@ -75,7 +75,8 @@ declare -A target_src=(
   [fuzz_csv]="$base_src $city_src"
   [fuzz_city]="$base_src $city_src"
   [fuzz_roadnet]="$base_src $city_src"
-  [fuzz_scenario]="$base_src sim/scenario.c"
+  [fuzz_scenario]="$base_src $city_src $(lib_files value rs_value) \
+    $(lib_files dispatch rs_dispatch) sim/scenario.c"
   [fuzz_match]="$base_src dispatch/match.c dispatch/matchfile.c"
   [fuzz_http]="view/http.c"
 )
