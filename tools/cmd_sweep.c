@@ -10,7 +10,6 @@
  * tables. docs/sweeps.md is the user's guide.
  */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "run/sweepmpi.h"
 #include "sim/results.h"
 #include "tools/cli.h"
+#include "tools/compareout.h"
 #include "tools/sweepout.h"
 
 #define SWEEP_USAGE                                                                    \
@@ -172,38 +172,11 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
 
 /* ------------------------------------------------------------ progress */
 
-typedef struct {
-  int tty;       /* stderr is a terminal: a bar redrawn in place */
-  int shown;     /* a bar is on the terminal line */
-} sweep_term;
-
-static void draw(sweep_term *t, const run_sweep *s, int final) {
+/* The bar (compareout_bar) at the sweep's state. */
+static void draw(compareout_term *t, const run_sweep *s, int final) {
   run_sweep_state st;
   run_sweep_state_get(s, &st);
-  double f = st.frac;
-  double eta = f > 0 ? st.elapsed_s * (1 - f) / f : NAN;
-  char etas[32];
-  if (!isfinite(eta)) snprintf(etas, sizeof etas, "?");
-  else if (eta < 100) snprintf(etas, sizeof etas, "%.0f s", eta);
-  else if (eta < 6000) snprintf(etas, sizeof etas, "%.0f min", eta / 60);
-  else snprintf(etas, sizeof etas, "%.1f h", eta / 3600);
-  if (!t->tty) {
-    if (!final) fprintf(stderr, "sweep: %d/%d runs done, ETA %s\n", st.done, st.n_runs, etas);
-    return;
-  }
-  enum { WIDTH = 30 };
-  char bar[WIDTH + 1];
-  int fill = (int)(f * WIDTH + 0.5);
-  for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
-  bar[WIDTH] = '\0';
-  fprintf(stderr, "\rsweep [%s] %3.0f%%  %d/%d runs, %d running, ETA %-12s", bar, 100 * f,
-          st.done, st.n_runs, st.running, final ? "0 s" : etas);
-  t->shown = 1;
-  if (final) {
-    fputc('\n', stderr);
-    t->shown = 0;
-  }
-  fflush(stderr);
+  compareout_bar(t, "sweep", st.frac, st.elapsed_s, st.done, st.n_runs, st.running, final);
 }
 
 static void on_progress(void *arg, const run_sweep *s) { draw(arg, s, 0); }
@@ -225,14 +198,14 @@ static void on_started(void *arg, const run_sweep *s) {
 }
 
 static void on_error(void *arg, const char *msg) {
-  sweep_term *t = arg;
+  compareout_term *t = arg;
   if (t->shown) fputc('\n', stderr);
   t->shown = 0;
   cli_error("sweep", "%s", msg);
 }
 
 static void on_signal(void *arg, int signum) {
-  sweep_term *t = arg;
+  compareout_term *t = arg;
   if (t->shown) fputc('\n', stderr);
   t->shown = 0;
   cli_error("sweep", "%s: stopping; running runs are kept as interrupted",
@@ -285,7 +258,7 @@ int cmd_sweep(int argc, char **argv) {
     items[n].label = p.runs[i].label;
     n++;
   }
-  sweep_term term = {isatty(STDERR_FILENO), 0};
+  compareout_term term = {isatty(STDERR_FILENO), 0};
   run_sweep_opts o;
   memset(&o, 0, sizeof o);
   o.items = items;

@@ -58,32 +58,33 @@ static void format_eta(double s, char *buf, size_t n) {
   else snprintf(buf, n, "%.1f h", s / 3600);
 }
 
-/* A terminal gets a bar redrawn in place; anything else a line per run. */
-static void progress_draw(compareout_term *t, const run_compare *c, int final) {
-  run_compare_state s;
-  run_compare_state_get(c, &s);
-  double el = s.elapsed_s;
-  double f = s.frac;
+void compareout_bar(compareout_term *t, const char *cmd, double frac, double elapsed_s,
+                    int done, int n_runs, int running, int final) {
   char eta[32];
-  format_eta(f > 0 ? el * (1 - f) / f : NAN, eta, sizeof eta);
+  format_eta(frac > 0 ? elapsed_s * (1 - frac) / frac : NAN, eta, sizeof eta);
   if (!t->tty) {
-    if (final) return;
-    fprintf(stderr, "compare: %d/%d runs done, ETA %s\n", s.done, s.n_runs, eta);
+    if (!final) fprintf(stderr, "%s: %d/%d runs done, ETA %s\n", cmd, done, n_runs, eta);
     return;
   }
   enum { WIDTH = 30 };
   char bar[WIDTH + 1];
-  int fill = (int)(f * WIDTH + 0.5);
+  int fill = (int)(frac * WIDTH + 0.5);
   for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
   bar[WIDTH] = '\0';
-  fprintf(stderr, "\rcompare [%s] %3.0f%%  %d/%d runs, %d running, ETA %-12s", bar, 100 * f,
-          s.done, s.n_runs, s.running, final ? "0 s" : eta);
+  fprintf(stderr, "\r%s [%s] %3.0f%%  %d/%d runs, %d running, ETA %-12s", cmd, bar, 100 * frac,
+          done, n_runs, running, final ? "0 s" : eta);
   t->shown = 1;
   if (final) {
     fputc('\n', stderr);
     t->shown = 0;
   }
   fflush(stderr);
+}
+
+static void progress_draw(compareout_term *t, const run_compare *c, int final) {
+  run_compare_state s;
+  run_compare_state_get(c, &s);
+  compareout_bar(t, "compare", s.frac, s.elapsed_s, s.done, s.n_runs, s.running, final);
 }
 
 void compareout_progress(void *arg, const run_compare *c) { progress_draw(arg, c, 0); }

@@ -21,6 +21,12 @@ typedef struct {
   int shown;     /* a bar is on the terminal line */
 } compareout_term;
 
+/* The progress of `cmd` (compare, sweep) on stderr: on a terminal a bar
+ * redrawn in place (`final`: at its last state, then a new line), else a
+ * line per call (none when final). frac is the share done, elapsed_s the
+ * seconds so far (the ETA comes from both). */
+void compareout_bar(compareout_term *t, const char *cmd, double frac, double elapsed_s,
+                    int done, int n_runs, int running, int final);
 /* run_compare_hooks: started, progress, error, signal (arg: the term). */
 void compareout_started(void *arg, const run_compare *c);
 void compareout_progress(void *arg, const run_compare *c);
