@@ -101,8 +101,13 @@ static int check_maximal(ridesim_env *env, disp_tick *t, rs_err *e) {
   return 0;
 }
 
-/* Applies the pairs in t->out and goes on. */
-static int apply(ridesim_env *env, disp_tick *t) {
+/* Applies the pairs in t->out and goes on; an answer refused (rc, the
+ * refusal's code, not 0) leaves the tick pending with no pair taken. */
+static int apply(ridesim_env *env, disp_tick *t, int rc) {
+  if (rc) {
+    t->n_out = 0;
+    return rc;
+  }
   double fare = 0;
   for (int32_t i = 0; i < t->n_out; i++) fare += t->orders[t->out[i].order].fare;
   env->st.last_matched = t->n_out;
@@ -110,7 +115,7 @@ static int apply(ridesim_env *env, disp_tick *t) {
   env->st.matched_fare += fare;
   env->st.decisions++;
   env__no_decision(env);
-  int rc = sim_engine_resume(env__eng(env), &env->err);
+  rc = sim_engine_resume(env__eng(env), &env->err);
   if (rc) {
     sim_engine_close_early(env__eng(env));
     env->st.decision = RIDESIM_DONE;
@@ -143,11 +148,7 @@ int ridesim_env_answer_scores(ridesim_env *env, const double *scores, int64_t n,
     begin_answer(env);
     rc = check_maximal(env, t, e);
   }
-  if (rc) {
-    t->n_out = 0;
-    return rc;
-  }
-  return apply(env, t);
+  return apply(env, t, rc);
 }
 
 int ridesim_env_answer_pairs(ridesim_env *env, const int32_t *order, const int32_t *driver,
@@ -200,11 +201,7 @@ int ridesim_env_answer_pairs(ridesim_env *env, const int32_t *order, const int32
     t->n_out++;
   }
   if (rc == 0) rc = check_maximal(env, t, e);
-  if (rc) {
-    t->n_out = 0;
-    return rc;
-  }
-  return apply(env, t);
+  return apply(env, t, rc);
 }
 
 int ridesim_env_answer_choices(ridesim_env *env, const int32_t *choice, int64_t n) {
@@ -241,11 +238,7 @@ int ridesim_env_answer_choices(ridesim_env *env, const int32_t *choice, int64_t 
     t->n_out++;
   }
   if (rc == 0) rc = check_maximal(env, t, e);
-  if (rc) {
-    t->n_out = 0;
-    return rc;
-  }
-  return apply(env, t);
+  return apply(env, t, rc);
 }
 
 int ridesim_env_answer_dests(ridesim_env *env, const int32_t *cell, int64_t n) {
