@@ -1,8 +1,12 @@
 /*
  * sweep: the scheduler of many runs; see sweep.h.
  *
- * Threads. Runs execute on libuv's thread pool (uv_queue_work), at most
- * jobs at a time. The calling thread owns the loop and SQLite: launch()
+ * Threads. Runs execute on libuv's thread pool (uv_queue_work) of jobs
+ * threads, at most jobs at a time. Up to twice jobs runs (and input loads)
+ * are queued, so a worker that finishes takes the next queued run at once
+ * instead of waiting for the calling thread to write its results and
+ * launch another (on a busy calling thread those hand-offs left workers
+ * idle: 1.71x on 2 cores where the CPU time allows 2.05x). The calling thread owns the loop and SQLite: launch()
  * loads the run's input when it is the first of it, begins the run's row,
  * the worker builds the run (pure memory work, see run/setup.h) and drives
  * it in slices (run_life_drive as a worker), and after_work_cb, back on the
@@ -41,6 +45,7 @@ typedef struct {
   run_life life;          /* from launch to its write */
   _Atomic int64_t now;    /* simulated time reached (progress) */
   int running;            /* launched and not yet written (calling thread) */
+  atomic_int started;     /* its worker took it (queued until then) */
   int skipped;            /* completed in the DB already (resume) */
   int rc;                 /* the worker's build failed: its error */
   rs_err err;
@@ -74,7 +79,7 @@ struct run_sweep {
   int n_todo;             /* items not skipped */
   int skipped;
   int dropped;            /* incomplete runs of an earlier sweep deleted by resume */
-  int in_flight, done;
+  int in_flight, done;    /* launched (queued or running) and not yet written; written */
   int loading;            /* inputs being loaded on workers */
   int jobs;
   sim_results *res;
@@ -222,6 +227,7 @@ static void worker_progress(void *arg, int64_t now, int64_t from, int64_t to) {
  * or the stop flag. */
 static void work_cb(uv_work_t *req) {
   sw_run *r = req->data;
+  atomic_store(&r->started, 1);
   rs_err_clear(&r->err);
   if ((r->rc = run_life_build(&r->life, &r->err)) != 0) return;
   run_life_drive(&r->life);
@@ -331,9 +337,12 @@ static void start_load(run_sweep *s, int k) {
  * SWEEP_PREFETCH runs ahead: a sweep whose runs are short is not held up
  * by loads on the calling thread. */
 #define SWEEP_PREFETCH 64
+/* Runs and loads queued on the pool at most: its threads' work and as much
+ * again waiting (see "Threads" above). */
+#define SWEEP_QUEUED(s) (2 * (s)->jobs)
 static void prefetch(run_sweep *s) {
   for (int k = s->next; k < s->o.n_items && k < s->next + SWEEP_PREFETCH; k++) {
-    if (s->failed || atomic_load(&s->stop) || s->in_flight + s->loading >= s->jobs) return;
+    if (s->failed || atomic_load(&s->stop) || s->in_flight + s->loading >= SWEEP_QUEUED(s)) return;
     const sw_run *r = &s->runs[k];
     if (!r->skipped) start_load(s, r->input);
   }
@@ -345,7 +354,7 @@ static void prefetch(run_sweep *s) {
  * its worker starts. */
 static void launch(run_sweep *s) {
   while (!s->failed && !atomic_load(&s->stop) && s->next < s->o.n_items &&
-         s->in_flight < s->jobs) {
+         s->in_flight < SWEEP_QUEUED(s)) {
     sw_run *r = &s->runs[s->next++];
     if (r->skipped) continue;
     const run_sweep_item *it = &s->o.items[r->item];
@@ -416,7 +425,9 @@ void run_sweep_state_get(const run_sweep *s, run_sweep_state *st) {
   st->skipped = s->skipped;
   st->dropped = s->dropped;
   st->done = s->done;
-  st->running = s->in_flight;
+  st->running = 0;
+  for (int i = 0; i < s->o.n_items; i++)
+    st->running += s->runs[i].running && atomic_load(&s->runs[i].started);
   st->jobs = s->jobs;
   st->stopped = atomic_load(&s->stop);
   st->failed = s->failed;

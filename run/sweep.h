@@ -30,12 +30,13 @@
  * Each run is the lifecycle of every run (run/lifecycle.h), split over
  * threads: its row is begun ('running') on the calling thread at launch,
  * it is built and driven on a worker, and written on the calling thread,
- * after which the next run is launched. Scenarios whose value model reads
+ * after which the next run is launched. Up to twice jobs runs are launched
+ * at a time (the rest wait on the pool for a free worker). Scenarios whose value model reads
  * a table file are built at launch, so that SQLite is only ever touched
  * from the calling thread.
  *
- * SIGINT / SIGTERM: no new run is launched; running ones stop at their next
- * slice and are written 'interrupted'.
+ * SIGINT / SIGTERM: no new run is launched; launched ones stop at their
+ * next slice (a queued one at its first) and are written 'interrupted'.
  *
  * Hooks report to the caller (nothing here prints): started once the first
  * input is loaded, progress after every run (and on a timer when asked),
@@ -93,7 +94,7 @@ typedef struct {
   int skipped;         /* already completed in the DB */
   int dropped;         /* incomplete runs of an earlier sweep, deleted to be run again */
   int done;            /* finished: written, or failed */
-  int running;         /* launched and not yet finished */
+  int running;         /* on a worker and not yet finished */
   int jobs;            /* at a time */
   double frac;         /* of the simulated work done (finished runs count whole) */
   double elapsed_s;    /* wall seconds since the first launch */
