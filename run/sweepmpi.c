@@ -6,8 +6,11 @@
  *   0 -> r  TAG_RUN    int item        run it; -1: nothing left, stop
  *   r -> 0  TAG_IMAGE  bytes           the run's results DB image
  *   r -> 0  TAG_ERROR  text            the run failed (its message)
- * A rank sends TAG_WANT once at its start and after each image or error, so
- * rank 0 always knows who is free; messages of one sender arrive in order.
+ * A rank sends TAG_WANT at its start and again as soon as a run comes, before
+ * running it: the answer (its next run) waits in its inbox when the run
+ * ends, so it goes on at once, and the image goes out while the next run
+ * runs. Messages of one sender arrive in order, so rank 0 knows which run
+ * an image is: the older of the two it gave.
  *
  * Rank 0's own runs go through its compute thread, which takes items from
  * the same queue and leaves its image (or error) in a one-slot mailbox the
@@ -15,7 +18,11 @@
  * and touches the results DB.
  *
  * Inputs: each rank keeps the last input it loaded and reuses it while the
- * runs it is given share it (the plan's order keeps those together).
+ * runs it is given share it. Rank 0 hands a rank that asks another run of
+ * the input it holds while one is left, else the next run in plan order:
+ * runs that share an input but lie apart in the plan (a policy axis over
+ * the seeds of the synthetic city: seed k's runs are n/2 items apart) are
+ * loaded once, as in a local sweep, not once per run.
  */
 #include "run/sweepmpi.h"
 
@@ -138,7 +145,15 @@ static int run_item(const run_sweep_opts *o, int i, in_cache *c, unsigned char *
 typedef struct {
   const run_sweep_opts *o;
   int *todo;              /* items to hand out, in plan order */
-  int n_todo, next;       /* next: the next to hand out (under mu) */
+  int n_todo, next;       /* next: the first of todo perhaps not handed out (under mu) */
+  /* inputs: the runs to do grouped by input (run_sweep_input_id), each
+   * group in plan order; all under mu */
+  int *group;             /* per item: its group, -1 when not to do */
+  int *g_items;           /* the items of group g: g_items[g_start[g] ..] */
+  int *g_start, *g_head;  /* per group: its first, and its first perhaps not handed out */
+  int *g_end;
+  char *taken;            /* per item: handed out */
+  int *last;              /* per rank: the group of its last run, -1 */
   pthread_mutex_t mu;
   /* the compute thread's mailbox (under mu) */
   int box_full;           /* a result waits */
@@ -149,12 +164,98 @@ typedef struct {
   int thread_done;        /* the compute thread ended */
 } mpi_rank0;
 
-/* The next item to run, -1 when none is left. */
-static int take(mpi_rank0 *z) {
+/* The next item for rank r: another of the input it holds, else the next in
+ * plan order; -1 when none is left. */
+static int take(mpi_rank0 *z, int r) {
   pthread_mutex_lock(&z->mu);
-  int i = z->next < z->n_todo ? z->todo[z->next++] : -1;
+  int i = -1, g = z->last[r];
+  if (g >= 0) {
+    while (z->g_head[g] < z->g_end[g] && z->taken[z->g_items[z->g_head[g]]]) z->g_head[g]++;
+    if (z->g_head[g] < z->g_end[g]) i = z->g_items[z->g_head[g]];
+  }
+  if (i < 0) {
+    while (z->next < z->n_todo && z->taken[z->todo[z->next]]) z->next++;
+    if (z->next < z->n_todo) i = z->todo[z->next];
+  }
+  if (i >= 0) {
+    z->taken[i] = 1;
+    z->last[r] = z->group[i];
+  }
   pthread_mutex_unlock(&z->mu);
   return i;
+}
+
+typedef struct {
+  int item;
+  char *id; /* its input's identity (run_sweep_input_id) */
+} item_input;
+
+static int cmp_item_input(const void *a, const void *b) {
+  const item_input *x = a, *y = b;
+  int c = strcmp(x->id, y->id);
+  return c != 0 ? c : (x->item > y->item) - (x->item < y->item);
+}
+
+/* Groups the runs to do by their input (z->todo set): 0, or RS_ENOMEM. */
+static int group_inputs(mpi_rank0 *z, int size, rs_err *e) {
+  size_t n = (size_t)z->n_todo + 1, items = (size_t)z->o->n_items + 1;
+  item_input *ii = malloc(n * sizeof *ii);
+  z->group = malloc(items * sizeof *z->group);
+  z->taken = calloc(items, 1);
+  z->g_items = malloc(n * sizeof *z->g_items);
+  z->g_start = malloc(n * sizeof *z->g_start);
+  z->g_head = malloc(n * sizeof *z->g_head);
+  z->g_end = malloc(n * sizeof *z->g_end);
+  z->last = malloc((size_t)size * sizeof *z->last);
+  if (ii == NULL || z->group == NULL || z->taken == NULL || z->g_items == NULL ||
+      z->g_start == NULL || z->g_head == NULL || z->g_end == NULL || z->last == NULL) {
+    free(ii);
+    return rs_err_set(e, RS_ENOMEM, "out of memory");
+  }
+  char *id = malloc(RUN_SWEEP_INPUT_ID);
+  int rc = id == NULL ? RS_ENOMEM : 0;
+  for (int k = 0; k < z->n_todo; k++) {
+    ii[k].item = z->todo[k];
+    ii[k].id = NULL;
+    if (rc == 0) {
+      run_sweep_input_id(&z->o->items[z->todo[k]].sc, id, RUN_SWEEP_INPUT_ID);
+      if ((ii[k].id = strdup(id)) == NULL) rc = RS_ENOMEM;
+    }
+  }
+  free(id);
+  if (rc != 0) {
+    for (int k = 0; k < z->n_todo; k++) free(ii[k].id);
+    free(ii);
+    return rs_err_set(e, RS_ENOMEM, "out of memory");
+  }
+  qsort(ii, (size_t)z->n_todo, sizeof *ii, cmp_item_input);
+  for (int i = 0; i < z->o->n_items; i++) z->group[i] = -1;
+  int g = -1;
+  for (int k = 0; k < z->n_todo; k++) {
+    if (k == 0 || strcmp(ii[k].id, ii[k - 1].id) != 0) {
+      if (g >= 0) z->g_end[g] = k;
+      g++;
+      z->g_start[g] = z->g_head[g] = k;
+    }
+    z->g_items[k] = ii[k].item;
+    z->group[ii[k].item] = g;
+  }
+  if (g >= 0) z->g_end[g] = z->n_todo;
+  for (int r = 0; r < size; r++) z->last[r] = -1;
+  for (int k = 0; k < z->n_todo; k++) free(ii[k].id);
+  free(ii);
+  return 0;
+}
+
+static void mpi_rank0_free(mpi_rank0 *z) {
+  free(z->todo);
+  free(z->group);
+  free(z->taken);
+  free(z->g_items);
+  free(z->g_start);
+  free(z->g_head);
+  free(z->g_end);
+  free(z->last);
 }
 
 static void *compute(void *arg) {
@@ -162,7 +263,7 @@ static void *compute(void *arg) {
   in_cache cache;
   memset(&cache, 0, sizeof cache);
   for (;;) {
-    int i = take(z);
+    int i = take(z, 0);
     if (i < 0) break;
     unsigned char *img;
     size_t n;
@@ -266,17 +367,20 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   skip_ctx sk = {o, skip, 0};
   if (rc == 0 && o->resume) rc = sim_results_sweep_drop_incomplete(res, &st->dropped, e);
   if (rc == 0 && o->resume) rc = sim_results_sweep_completed(res, mark, &sk, e);
+  if (rc == 0) {
+    for (int i = 0; i < o->n_items; i++)
+      if (!skip[i]) z.todo[z.n_todo++] = i;
+    rc = group_inputs(&z, size, e);
+  }
   if (rc != 0) {
     /* tell the others to stop */
     int stop = -1;
     for (int r = 1; r < size; r++) MPI_Send(&stop, 1, MPI_INT, r, TAG_RUN, MPI_COMM_WORLD);
     sim_results_close(res);
     free(skip);
-    free(z.todo);
+    mpi_rank0_free(&z);
     return rc;
   }
-  for (int i = 0; i < o->n_items; i++)
-    if (!skip[i]) z.todo[z.n_todo++] = i;
   st->n_runs = z.n_todo;
   st->skipped = sk.marked;
   st->jobs = size;
@@ -287,7 +391,10 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   /* each rank's run in flight shows in the DB as a 'running' row until its
    * results arrive: a rank that dies leaves its run visibly incomplete */
   int64_t *held = calloc((size_t)size, sizeof *held);
-  if (held == NULL) {
+  int *queued = malloc((size_t)size * sizeof *queued); /* per rank: its next run, -1 */
+  if (queued != NULL)
+    for (int r = 0; r < size; r++) queued[r] = -1;
+  if (held == NULL || queued == NULL) {
     rc = rs_err_set(e, RS_ENOMEM, "out of memory");
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
@@ -302,8 +409,10 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
       int src = ms.MPI_SOURCE, count = 0;
       if (ms.MPI_TAG == TAG_WANT) {
         MPI_Recv(NULL, 0, MPI_BYTE, src, TAG_WANT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        int i = take(&z);
-        if (i >= 0) held[src] = hold(o, res, i);
+        int i = take(&z, src);
+        /* the run it is running holds a row; the next gets one when it starts */
+        if (i >= 0 && held[src] == 0) held[src] = hold(o, res, i);
+        else if (i >= 0) queued[src] = i;
         MPI_Send(&i, 1, MPI_INT, src, TAG_RUN, MPI_COMM_WORLD);
         if (i < 0) active--;
         else busy++;
@@ -321,7 +430,8 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
         else absorb(o, res, 1, NULL, 0, (const char *)buf, st);
         free(buf);
         release(o, res, held[src]);
-        held[src] = 0;
+        held[src] = queued[src] >= 0 ? hold(o, res, queued[src]) : 0;
+        queued[src] = -1;
       }
     }
     pthread_mutex_lock(&z.mu);
@@ -338,41 +448,66 @@ static int rank0_exec(const run_sweep_opts *o, int size, run_sweep_state *st, rs
   if (have_thread) pthread_join(th, NULL);
   pthread_mutex_destroy(&z.mu);
   free(held);
+  free(queued);
   sim_results_close(res);
   free(skip);
-  free(z.todo);
+  mpi_rank0_free(&z);
   return 0;
 }
 
 /* ------------------------------------------------------------ ranks > 0 */
 
+/* A result on its way to rank 0: its buffer lives until the send completes. */
+typedef struct {
+  MPI_Request rq;
+  int active;
+  unsigned char *img; /* an image (freed by sim_results_image_free) */
+  char msg[sizeof ((rs_err *)0)->msg + 300]; /* or an error's message */
+} outgoing;
+
+static void outgoing_finish(outgoing *out) {
+  if (!out->active) return;
+  wait_req(&out->rq, MPI_STATUS_IGNORE);
+  sim_results_image_free(out->img);
+  out->img = NULL;
+  out->active = 0;
+}
+
 static void worker(const run_sweep_opts *o) {
   in_cache cache;
   memset(&cache, 0, sizeof cache);
-  for (;;) {
+  outgoing *out = calloc(1, sizeof *out);
+  if (out == NULL) MPI_Abort(MPI_COMM_WORLD, 1);
+  MPI_Request rq;
+  int i = -1;
+  MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_WANT, MPI_COMM_WORLD);
+  MPI_Irecv(&i, 1, MPI_INT, 0, TAG_RUN, MPI_COMM_WORLD, &rq);
+  wait_req(&rq, MPI_STATUS_IGNORE);
+  while (i >= 0 && i < o->n_items) {
+    int next = -1;
     MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_WANT, MPI_COMM_WORLD);
-    int i = -1;
-    MPI_Request rq;
-    MPI_Irecv(&i, 1, MPI_INT, 0, TAG_RUN, MPI_COMM_WORLD, &rq);
-    wait_req(&rq, MPI_STATUS_IGNORE);
-    if (i < 0 || i >= o->n_items) break;
+    MPI_Irecv(&next, 1, MPI_INT, 0, TAG_RUN, MPI_COMM_WORLD, &rq);
     unsigned char *img;
     size_t n;
     rs_err e;
     rs_err_clear(&e);
-    if (run_item(o, i, &cache, &img, &n, &e) == 0) {
-      MPI_Isend(img, (int)n, MPI_BYTE, 0, TAG_IMAGE, MPI_COMM_WORLD, &rq);
-      wait_req(&rq, MPI_STATUS_IGNORE);
-      sim_results_image_free(img);
+    int rc = run_item(o, i, &cache, &img, &n, &e);
+    outgoing_finish(out);
+    if (rc == 0) {
+      out->img = img;
+      MPI_Isend(img, (int)n, MPI_BYTE, 0, TAG_IMAGE, MPI_COMM_WORLD, &out->rq);
     } else {
-      char msg[sizeof e.msg + 300];
       const char *l = o->items[i].label;
-      int len = snprintf(msg, sizeof msg, "%s: %s", l ? l : "run", e.msg);
-      if (len < 0 || (size_t)len >= sizeof msg) len = (int)sizeof msg - 1;
-      MPI_Isend(msg, len, MPI_BYTE, 0, TAG_ERROR, MPI_COMM_WORLD, &rq);
-      wait_req(&rq, MPI_STATUS_IGNORE);
+      int len = snprintf(out->msg, sizeof out->msg, "%s: %s", l ? l : "run", e.msg);
+      if (len < 0 || (size_t)len >= sizeof out->msg) len = (int)sizeof out->msg - 1;
+      MPI_Isend(out->msg, len, MPI_BYTE, 0, TAG_ERROR, MPI_COMM_WORLD, &out->rq);
     }
+    out->active = 1;
+    wait_req(&rq, MPI_STATUS_IGNORE);
+    i = next;
   }
+  outgoing_finish(out);
+  free(out);
   if (cache.loaded) run_input_free(&cache.in);
 }
 
