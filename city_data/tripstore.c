@@ -36,6 +36,7 @@
  * city_store_close finalizes them (rolling back an import left open).
  */
 #include "base/rs_sqlite.h"
+#include "base/rs_time.h"
 #include "base/rs_vec.h"
 #include "city_data/tripstore.h"
 
@@ -741,30 +742,65 @@ int city_store_summarize(city_store *st, city_store_summary *s, rs_err *e) {
   return rc;
 }
 
-int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e) {
-  *days = NULL;
-  *n = 0;
+/* The earliest (desc 0) or latest (desc 1) request time in [from, to), by
+ * the index on t_request: *found 0 when there is none. */
+static int edge_time(city_store *st, int64_t from, int64_t to, int desc, int64_t *t,
+                     int *found, rs_err *e) {
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_prepare_v2(st->db,
-      "SELECT DISTINCT " DAY_OF_SQL " AS d FROM trips ORDER BY d", -1, &s, NULL);
-  if (rc != SQLITE_OK) return db_fail(st, e, rc, "cannot list days");
+                              desc ? "SELECT t_request FROM trips WHERE t_request >= ?1 AND"
+                                     " t_request < ?2 ORDER BY t_request DESC LIMIT 1"
+                                   : "SELECT t_request FROM trips WHERE t_request >= ?1 AND"
+                                     " t_request < ?2 ORDER BY t_request LIMIT 1",
+                              -1, &s, NULL);
+  if (rc != SQLITE_OK) return db_fail(st, e, rc, "cannot read trips");
+  sqlite3_bind_int64(s, 1, from);
+  sqlite3_bind_int64(s, 2, to);
+  *found = 0;
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *t = sqlite3_column_int64(s, 0);
+    *found = 1;
+    rc = SQLITE_DONE;
+  }
+  int code = rc == SQLITE_DONE ? 0 : db_fail(st, e, rc, "cannot read trips");
+  sqlite3_finalize(s);
+  return code;
+}
+
+int city_store_span(city_store *st, int64_t from, int64_t to, int64_t *first, int64_t *last,
+                    int *found, rs_err *e) {
+  int rc = edge_time(st, from, to, 0, first, found, e);
+  if (rc == 0 && *found) rc = edge_time(st, from, to, 1, last, found, e);
+  return rc;
+}
+
+/* Local midnight of a local-epoch time, floored for times before 1970 (as
+ * DAY_OF_SQL). */
+static int64_t day_of(int64_t t) { return t - ((t % RS_DAY_S) + RS_DAY_S) % RS_DAY_S; }
+
+int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e) {
+  /* one index seek per day (the first request at or after the next
+   * midnight), not a scan of every trip */
+  *days = NULL;
+  *n = 0;
   size_t cap = 0, k = 0;
-  int64_t *a = NULL;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  int64_t *a = NULL, t = 0, at = INT64_MIN;
+  int found = 0, rc;
+  while ((rc = edge_time(st, at, INT64_MAX, 0, &t, &found, e)) == 0 && found) {
     if (rs_vec_grow(a, cap, k + 1)) {
       free(a);
-      sqlite3_finalize(s);
       return rs_err_set(e, RS_ENOMEM, "%s: out of memory", st->path);
     }
-    a[k++] = sqlite3_column_int64(s, 0);
+    int64_t d = day_of(t);
+    a[k++] = d;
+    if (d > INT64_MAX - RS_DAY_S) break;
+    at = d + RS_DAY_S;
   }
-  if (rc != SQLITE_DONE) {
-    int code = db_fail(st, e, rc, "cannot list days");
+  if (rc != 0) {
     free(a);
-    sqlite3_finalize(s);
-    return code;
+    return rc;
   }
-  sqlite3_finalize(s);
   *days = a;
   *n = k;
   return 0;

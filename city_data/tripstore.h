@@ -154,5 +154,9 @@ int city_store_each_day(city_store *st, city_store_count_fn fn, void *ctx,
 /* Distinct local days (local-epoch seconds of midnight) with trips, ascending,
  * in a new array the caller frees. */
 int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e);
+/* The earliest and latest request times in [from, to) (*found 1), or none
+ * (*found 0): index seeks, without reading the trips. */
+int city_store_span(city_store *st, int64_t from, int64_t to, int64_t *first, int64_t *last,
+                    int *found, rs_err *e);
 
 #endif

@@ -177,26 +177,25 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
   }
   int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
   int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
-  if ((rc = city_store_load(st, from, to, trips, n, e)) != 0) goto out;
-  if (*n == 0) {
+  /* the horizon's first and last requests (index seeks): an empty horizon
+   * is refused, an open end rounded to the hours of its trips */
+  int64_t first = 0, last = 0;
+  int found = 0;
+  if ((rc = city_store_span(st, from, to, &first, &last, &found, e)) != 0) goto out;
+  if (!found) {
     char day[32];
     rs_time_format_day(s->day, day, sizeof day);
-    free(*trips);
-    *trips = NULL;
     rc = rs_err_set(e, RS_EEMPTY, "%s: no trips on %s between %02d:%02d and %02d:%02d",
                     s->trips, day, (int)((from - s->day) / 3600), (int)((from - s->day) % 3600 / 60),
                     (int)((to - s->day) / 3600), (int)((to - s->day) % 3600 / 60));
     goto out;
   }
-  if (s->from_s < 0) from = (*trips)[0].t_request / 3600 * 3600;
-  if (s->to_s < 0) to = ((*trips)[*n - 1].t_request / 3600 + 1) * 3600;
-  if (s->warmup_s > 0) {
-    /* the warm-up's orders too: those requested in the warm-up before
-     * `from`, which the engine replays but does not count */
-    free(*trips);
-    *trips = NULL;
-    if ((rc = city_store_load(st, from - s->warmup_s, to, trips, n, e)) != 0) goto out;
-  }
+  if (s->from_s < 0) from = first / 3600 * 3600;
+  if (s->to_s < 0) to = (last / 3600 + 1) * 3600;
+  /* with the warm-up's orders: those requested in the warm-up before
+   * `from`, which the engine replays but does not count */
+  if ((rc = city_store_load(st, from - (s->warmup_s > 0 ? s->warmup_s : 0), to, trips, n, e)) != 0)
+    goto out;
   if (history && (rc = history_points(s, city, st, NULL, 0, from - s->warmup_s, in, e)) != 0) {
     free(*trips);
     *trips = NULL;

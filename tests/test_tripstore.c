@@ -1,7 +1,8 @@
 /*
  * Tests of city_data/tripstore: write and load round trip with (t_request,
  * id) order and unknown fields, aborted imports leave the store unchanged,
- * foreign and other-city files are refused, summary and days, error paths,
+ * foreign and other-city files are refused, summary and days (days and
+ * spans against a scan and a brute force on random times), error paths,
  * and the load speed of a 60,000-trip day.
  */
 #include <check.h>
@@ -347,6 +348,85 @@ START_TEST(test_summary_days) {
 }
 END_TEST
 
+/* city_store_days (index seeks) against the SQL of one scan of every
+ * trip, and city_store_span against a brute-force search, on random
+ * request times around midnights, before 1970 too. */
+START_TEST(test_days_span_property) {
+  city_def city = test_city(CITY_JSON("testcity", 600));
+  char path[512];
+  tmp_path(path, sizeof path, "days-prop.db");
+  pcg32 rng;
+  pcg32_seed(&rng, 20260206, 7);
+  for (int round = 0; round < 20; round++) {
+    unlink(path);
+    city_store *st;
+    rs_err e = {0};
+    ck_assert_int_eq(city_store_open(path, CITY_STORE_WRITE, &city, &st, &e), 0);
+    ck_assert_int_eq(city_store_import_begin(st, "a", "csv", &e), 0);
+    enum { N = 200 };
+    int64_t times[N];
+    int n = (int)pcg32_bounded(&rng, N + 1);
+    for (int k = 0; k < n; k++) {
+      /* days -3 .. 3 around 1970 and 2016-02-01, often a second off midnight */
+      int64_t base = pcg32_bounded(&rng, 2) ? 16832 * 86400LL : 0;
+      int64_t day = (int64_t)pcg32_bounded(&rng, 7) - 3;
+      int64_t sec = pcg32_bounded(&rng, 3) == 0 ? (int64_t)pcg32_bounded(&rng, 3) - 1
+                                                : (int64_t)pcg32_bounded(&rng, 86400);
+      times[k] = base + day * 86400 + sec;
+      city_trip t = make_trip(times[k], k % 50);
+      ck_assert_int_eq(city_store_import_trip(st, &t, k + 2, &e), 0);
+    }
+    ck_assert_int_eq(city_store_import_commit(st, n, 0, &e), 0);
+    int64_t *days;
+    size_t nd;
+    ck_assert_int_eq(city_store_days(st, &days, &nd, &e), 0);
+    city_store_close(st);
+
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT DISTINCT t_request - ((t_request % 86400) + 86400)"
+                                        " % 86400 AS d FROM trips ORDER BY d",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    size_t k = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      ck_assert_uint_lt(k, nd);
+      ck_assert_int_eq(days[k], sqlite3_column_int64(q, 0));
+      k++;
+    }
+    ck_assert_uint_eq(k, nd);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    free(days);
+
+    ck_assert_int_eq(city_store_open(path, CITY_STORE_READ, &city, &st, &e), 0);
+    for (int r = 0; r < 50; r++) {
+      int64_t a = (pcg32_bounded(&rng, 2) ? 16832 * 86400LL : 0) +
+                  ((int64_t)pcg32_bounded(&rng, 8 * 86400) - 4 * 86400);
+      int64_t b = a + (int64_t)pcg32_bounded(&rng, 2 * 86400);
+      int64_t lo = 0, hi = 0, first = -7, last = -7;
+      int want = 0, found = -1;
+      for (int j = 0; j < n; j++)
+        if (times[j] >= a && times[j] < b) {
+          if (!want || times[j] < lo) lo = times[j];
+          if (!want || times[j] > hi) hi = times[j];
+          want = 1;
+        }
+      ck_assert_int_eq(city_store_span(st, a, b, &first, &last, &found, &e), 0);
+      ck_assert_int_eq(found, want);
+      if (want) {
+        ck_assert_int_eq(first, lo);
+        ck_assert_int_eq(last, hi);
+      }
+    }
+    city_store_close(st);
+  }
+  unlink(path);
+}
+END_TEST
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -398,6 +478,7 @@ static Suite *tripstore_suite(void) {
   tc = tcase_create("city_store_open");
   tcase_add_test(tc, test_foreign_and_other_city);
   tcase_add_test(tc, test_grid_identity);
+  tcase_add_test(tc, test_days_span_property);
   suite_add_tcase(s, tc);
   tc = tcase_create("city_store_summarize");
   tcase_add_test(tc, test_summary_days);
