@@ -145,6 +145,9 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
     size_t k = 0;
     for (size_t i = 0; i < n_all; i++)
       if (all[i].t_request >= from - s->warmup_s && all[i].t_request < to) all[k++] = all[i];
+    /* keep only the horizon's: a sweep holds an input until its last run */
+    city_trip *fit = realloc(all, (k ? k : 1) * sizeof *all);
+    if (fit != NULL) all = fit;
     *trips = all;
     *n = k;
     *t_from = from;
