@@ -20,6 +20,7 @@ static const struct option SHARED[] = {
   {"day", required_argument, NULL, RUNOPT_DAY},
   {"from", required_argument, NULL, RUNOPT_FROM},
   {"to", required_argument, NULL, RUNOPT_TO},
+  {"horizon-days", required_argument, NULL, RUNOPT_DAYS},
   {"drivers", required_argument, NULL, RUNOPT_DRIVERS},
   {"dispatch", required_argument, NULL, RUNOPT_DISPATCH},
   {"reposition", required_argument, NULL, RUNOPT_REPO},
@@ -172,6 +173,11 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     return 1;
   case RUNOPT_TO:
     if (cli_parse_hhmm(arg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", arg);
+    return 1;
+  case RUNOPT_DAYS:
+    if (cli_parse_i64(arg, &iv) || iv < 1 || iv > SIM_DAYS_MAX)
+      return BAD("--horizon-days: expected a number of days from 1 to %d, got '%s'", SIM_DAYS_MAX, arg);
+    s->days = (int32_t)iv;
     return 1;
   case RUNOPT_DRIVERS:
     if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 10000000)
@@ -367,6 +373,8 @@ void runopts_help(int flags) {
       "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
+      "  --horizon-days N      one run over N days: --from on --day to --to on the Nth\n"
+      "                        day (default 1); the synthetic city draws each day anew\n"
       "  --warmup MIN          simulate MIN minutes before --from, orders not counted (0)\n"
       "  --drain MIN|all       after --to, follow the horizon's orders to their end: all\n"
       "                        (default), for at most MIN minutes, or 0: not at all\n"
