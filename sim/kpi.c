@@ -18,16 +18,21 @@
  * the mean tick size.
  *
  * Numerics: sums run in index order (orders, then drivers, then ticks), so
- * the same run gives the same bits; percentiles sort a copy.
+ * the same run gives the same bits, whether the engine dropped some of its
+ * orders on the way (their tally, fed in index order) or held them all;
+ * the waits' percentiles come from counts per second (kpi.h, the tally),
+ * the solve times' from a sorted copy.
  *
- * Costs: O(orders log orders + drivers + ticks log ticks), one scratch
- * array each for the waits to match, the waits to pickup and the solve
- * times (a failed allocation leaves those percentiles 0, the means
- * intact). The series' windows are allocated once.
+ * Costs: O(orders + drivers + ticks log ticks + the longest wait in
+ * seconds); the tally's counts (a copy of the engine's, then the orders
+ * it holds) and a scratch array of the solve times (a failed allocation
+ * leaves those percentiles 0, the means intact). The series' windows are
+ * allocated once.
  *
- * The KPIs are computed from the records at the end rather than kept as
- * running sums: the records already hold everything, and a KPI added later
- * needs no new sum in the event handlers.
+ * The KPIs are computed from the records at the end (and from the tally of
+ * those the engine dropped) rather than kept as running sums in the event
+ * handlers: the records already hold everything, and a KPI added later
+ * needs no new sum there, only a field in the tally.
  */
 #include "sim/kpi.h"
 
