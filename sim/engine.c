@@ -2,7 +2,9 @@
  * engine: the event loop of one run and its state machines; see engine.h
  * for the rules, engine_int.h for the state the engine's files share.
  *
- * Job. Take events in order (order requests from the sorted order array,
+ * Job. Take events in order (order requests from the sorted order arrays,
+ * filled from the order source a chunk at a time and emptied of ended
+ * orders when a sink is set, as engine.h's "Orders in and out" says;
  * everything else from the queue), move orders and drivers through their
  * states, and run the dispatch tick: pick the orders to decide, ask the
  * policy, apply its pairs (match). The rest of the engine lives beside it,
@@ -33,7 +35,7 @@
  * allocated per event; tick buffers grow to the largest tick and are
  * reused.
  *
- * Ownership. The engine owns the trips, its arrays and every part's state
+ * Ownership. The engine owns its order source, its arrays and every part's state
  * (freed by sim_engine_free through each part's own free); the travel
  * model and the policies are borrowed.
  */

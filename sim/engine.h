@@ -131,7 +131,8 @@ typedef struct sim_engine sim_engine;
 
 /* Creates the engine for a run in the city of travel model tm, whose
  * drives it simulates (city_data/travel.h). Takes ownership of `trips`
- * (freed by sim_engine_free, also on failure). The trips must be sorted by
+ * (freed once the engine has taken them in, or by sim_engine_free; also on
+ * failure). The trips must be sorted by
  * (request time, id) and lie within the warm-up and the horizon
  * [t_from - sc->warmup_s, t_to) (absolute local time): RS_EINVAL
  * otherwise. The fleet is sc->drivers, or the
