@@ -201,6 +201,13 @@ static int load_input(ridesim_env *env, uint64_t seed, rs_err *e) {
   int rc = run_input_load(&env->sc, env->city_given, &env->in, e);
   if (rc) return rc;
   env->have_in = 1;
+  /* The environment lends the engine's order arrays out (ridesim_array):
+   * a horizon whose orders come a day at a time would move them under the
+   * caller's feet. */
+  if (env->in.synth_days > 1)
+    return rs_err_set(e, RS_EINVAL, "environment: a synthetic horizon of several days "
+                                    "(horizon_days %d) is not supported: run one day at a time",
+                      env->in.synth_days);
   return 0;
 }
 

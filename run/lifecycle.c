@@ -70,6 +70,13 @@ int run_life_begin(run_life *l, rs_err *e) {
     rc = sim_results_begin_run(l->res, scen, l->sc.seed, ver, dn, rn, l->in->from, l->in->to,
                                &l->run_id, e);
   free(scen);
+  /* a viewer (the tap) reads every order of the run: they stay */
+  int watched = l->o.tap.start != NULL || l->o.tap.progress != NULL || l->o.tap.ended != NULL;
+  if (rc == 0 && l->ctx != NULL && l->ctx->streamed && !l->o.worker && !watched) {
+    rc = sim_results_stream_new(l->res, l->run_id, l->o.keep, l->o.cells ? &l->ctx->grid : NULL,
+                                &l->stream, e);
+    if (rc == 0) sim_engine_set_order_sink(l->ctx->eng, sim_results_stream_sink(l->stream));
+  }
   return rc;
 }
 
@@ -169,8 +176,9 @@ int run_life_finish(run_life *l, rs_err *e) {
   if ((l->rc != 0 || !l->started) && h->status != NULL) st = h->status(h->arg, l);
   if (st == NULL) st = l->rc != 0 ? "failed" : l->interrupted ? "interrupted" : "completed";
   l->status = st;
-  int rc = sim_results_finish_run_keep(l->res, l->run_id, eng, &l->k, st, l->wall_s,
-                                       l->o.cells ? &l->ctx->grid : NULL, l->o.keep, e);
+  int rc = sim_results_finish_run_stream(l->res, l->run_id, eng, &l->k, st, l->wall_s,
+                                         l->o.cells ? &l->ctx->grid : NULL, l->o.keep, l->stream,
+                                         e);
   l->written = rc == 0;
   if (!l->o.worker) l->late_signal = run_signals_release(&held);
   if (rc != 0) return rc;
@@ -205,6 +213,8 @@ void run_life_close(run_life *l) {
   l->loop = NULL;
   run_ctx_free(l->ctx);
   l->ctx = NULL;
+  sim_results_stream_free(l->stream);
+  l->stream = NULL;
   if (l->own_res) sim_results_close(l->res);
   l->res = NULL;
   l->own_res = 0;

@@ -6,7 +6,12 @@
  *            unless the caller lends them (compare shares one input)
  *   build    policies, value model and engine (run_ctx_new)
  *   begin    the results DB opened (or lent), the run's row inserted and
- *            committed as 'running', with the effective scenario
+ *            committed as 'running', with the effective scenario; a run
+ *            whose orders come a day at a time (run_ctx.streamed) gets
+ *            an order stream (sim/results.h), so that its ended orders
+ *            leave the engine and their rows are written as they go (on
+ *            a worker, or watched by a viewer, it gets none: its orders
+ *            stay, memory grows with its horizon)
  *   drive    the engine run to its horizon: on a libuv loop of its own
  *            (sim/runloop.h: speed, progress, on_wait for policies that
  *            answer later, SIGINT/SIGTERM stop it), or, on a worker thread,
@@ -110,6 +115,8 @@ struct run_life {
   const run_input *in;    /* the trips: o.in or &own_in */
   run_ctx *ctx;           /* the run (owned) */
   sim_results *res;       /* the results DB: o.res or opened here (owned) */
+  sim_results_stream *stream; /* where a streamed run's ended orders go
+                             (ctx->streamed, not on a worker; owned), NULL */
   int own_res;            /* res was opened here */
   int64_t run_id;         /* its row; 0 until begun */
   sim_loop *loop;         /* while driven on a loop */

@@ -136,8 +136,21 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
     city_trip *all;
     size_t n_all;
     if ((rc = city_synth_generate(city, &o, &all, &n_all, e)) != 0) return rc;
+    int64_t last = s->day + (int64_t)(s->days - 1) * RS_DAY_S; /* the last day */
     int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-    int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
+    int64_t to = last + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
+    if (to <= from) {
+      free(all);
+      return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
+    }
+    if (s->days > 1) {
+      /* the later days come day by day to each run (run_ctx_new) */
+      in->synth_days = s->days;
+      in->synth_seed = s->seed;
+      in->synth_per_day = (size_t)s->synthetic_orders;
+      in->synth_day = s->day;
+      in->synth_t0 = from - s->warmup_s;
+    }
     if (history && (rc = history_points(s, city, NULL, all, n_all, from - s->warmup_s, in, e)) != 0) {
       free(all);
       return rc;
@@ -153,7 +166,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
     *t_from = from;
     *t_to = to;
     s->from_s = from - s->day;
-    s->to_s = to - s->day;
+    s->to_s = to - last;
     return 0;
   }
   city_store *st;
@@ -178,8 +191,13 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
     s->day = days[0];
     free(days);
   }
+  int64_t last_day = s->day + (int64_t)(s->days - 1) * RS_DAY_S; /* the last day */
   int64_t from = s->day + (s->from_s >= 0 ? s->from_s : 0);
-  int64_t to = s->day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
+  int64_t to = last_day + (s->to_s >= 0 ? s->to_s : RS_DAY_S);
+  if (to <= from) {
+    rc = rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
+    goto out;
+  }
   /* the horizon's first and last requests (index seeks): an empty horizon
    * is refused, an open end rounded to the hours of its trips */
   int64_t first = 0, last = 0;
@@ -194,9 +212,11 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
     goto out;
   }
   if (s->from_s < 0) from = first / 3600 * 3600;
-  if (s->to_s < 0) to = (last / 3600 + 1) * 3600;
+  if (s->to_s < 0 && s->days == 1) to = (last / 3600 + 1) * 3600;
   /* with the warm-up's orders: those requested in the warm-up before
-   * `from`, which the engine replays but does not count */
+   * `from`, which the engine replays but does not count (several days of a
+   * store are loaded whole: the store is not read by time range as the run
+   * goes) */
   if ((rc = city_store_load(st, from - (s->warmup_s > 0 ? s->warmup_s : 0), to, trips, n, e)) != 0)
     goto out;
   if (history && (rc = history_points(s, city, st, NULL, 0, from - s->warmup_s, in, e)) != 0) {
@@ -208,7 +228,7 @@ static int load_trips(sim_scenario *s, int city_given, city_def *city, run_input
   *t_from = from;
   *t_to = to;
   s->from_s = from - s->day;
-  s->to_s = to - s->day;
+  s->to_s = to - last_day;
 out:
   city_store_close(st);
   return rc;
@@ -291,8 +311,18 @@ int run_ctx_new(const sim_scenario *sc, const run_input *in, run_ctx **out, rs_e
     goto fail;
   }
   if (in->n) memcpy(copy, in->trips, in->n * sizeof *copy);
-  if ((rc = sim_engine_new_placed(&r->sc, &in->travel, copy, in->n, in->from, in->to,
-                                  in->start_pts, in->n_start, &r->dp, &r->rp, &r->eng, e)) != 0)
+  sim_order_source src;
+  if (in->synth_days > 1) {
+    /* day 0 from the input, the later days drawn as the engine gets there */
+    rc = sim_order_source_synth(&in->city, in->synth_seed, in->synth_per_day, in->synth_day,
+                                in->synth_days, in->synth_t0, in->to, copy, in->n, &src, e);
+    r->streamed = 1;
+  } else {
+    rc = sim_order_source_array(copy, in->n, 0, &src, e);
+  }
+  if (rc != 0 ||
+      (rc = sim_engine_new_source(&r->sc, &in->travel, src, in->from, in->to, in->start_pts,
+                                  in->n_start, &r->dp, &r->rp, &r->eng, e)) != 0)
     goto fail;
   disp_observer ob = disp_models_observer(&r->models);
   if (ob.observe != NULL) sim_engine_set_observer(r->eng, ob);

@@ -43,6 +43,15 @@ typedef struct {
   size_t n_start;
   const char *start_source; /* what they are (static text), NULL when the
                                placement is another */
+  /* A synthetic horizon of several days: `trips` holds its first day only,
+   * and each run draws the later ones as its engine reaches them
+   * (sim_order_source_synth), so memory holds a day of them, not the
+   * horizon's. */
+  int synth_days;     /* days of the horizon (0: trips holds it all) */
+  uint64_t synth_seed; /* the scenario's seed (day 0's) */
+  size_t synth_per_day; /* orders a day */
+  int64_t synth_day;  /* midnight of the first day */
+  int64_t synth_t0;   /* the first order kept: the warm-up's start */
 } run_input;
 
 /* Loads the scenario's trips and its travel model (the road network of
@@ -62,6 +71,9 @@ typedef struct {
   disp_models models;   /* the policies' models (v1d3's value model),
                            owned; the policies borrow them */
   sim_engine *eng;      /* owned */
+  int streamed;         /* its orders come a day at a time (in->synth_days):
+                           the caller should give the engine an order sink,
+                           so that ended orders leave (engine.h) */
 } run_ctx;
 
 /* SIGINT and SIGTERM held while a finished run's results are written. The

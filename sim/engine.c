@@ -2,7 +2,9 @@
  * engine: the event loop of one run and its state machines; see engine.h
  * for the rules, engine_int.h for the state the engine's files share.
  *
- * Job. Take events in order (order requests from the sorted order array,
+ * Job. Take events in order (order requests from the sorted order arrays,
+ * filled from the order source a chunk at a time and emptied of ended
+ * orders when a sink is set, as engine.h's "Orders in and out" says;
  * everything else from the queue), move orders and drivers through their
  * states, and run the dispatch tick: pick the orders to decide, ask the
  * policy, apply its pairs (match). The rest of the engine lives beside it,
@@ -33,12 +35,13 @@
  * allocated per event; tick buffers grow to the largest tick and are
  * reused.
  *
- * Ownership. The engine owns the trips, its arrays and every part's state
+ * Ownership. The engine owns its order source, its arrays and every part's state
  * (freed by sim_engine_free through each part's own free); the travel
  * model and the policies are borrowed.
  */
 #include "sim/engine.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,10 @@
 #define REQ_AHEAD 8     /* requests ahead whose search is prefetched */
 
 /* ---------------------------------------------------------------- helpers */
+
+/* Orders in and out (below, before creation) */
+static int orders_drop(sim_engine *s, rs_err *e);
+static int orders_pull(sim_engine *s, rs_err *e);
 
 void sim__sync_drec(const sim_engine *s) {
   for (int32_t d = 0; d < s->n_drivers; d++) {
@@ -572,8 +579,10 @@ static void on_idle_move(sim_engine *s, int32_t d) {
 static int handle(sim_engine *s, const sim_event *ev, rs_err *e) {
   int32_t who = ev->who;
   switch (ev->type) {
-  case SIM_EV_EXPIRE: on_expire(s, who); return 0;
-  case SIM_EV_CANCEL: on_cancel(s, who, ev->epoch); return 0;
+  /* an order event whose order was dropped (who -1: see orders_drop)
+   * would have found it ended, and done nothing */
+  case SIM_EV_EXPIRE: if (who >= 0) on_expire(s, who); return 0;
+  case SIM_EV_CANCEL: if (who >= 0) on_cancel(s, who, ev->epoch); return 0;
   case SIM_EV_TICK: return on_tick(s, e);
   case SIM_EV_REPO_TICK: return sim__repo_round(s, e);
   case SIM_EV_ONLINE: sim__fleet_online(s, who); return 0;
@@ -610,10 +619,10 @@ static void fill_batch(sim_engine *s, int64_t t) {
     int32_t who = s->batch[i].who;
     switch (s->batch[i].type) {
     case SIM_EV_EXPIRE:
-      __builtin_prefetch(&s->w.live[who]);
+      if (who >= 0) __builtin_prefetch(&s->w.live[who]);
       break;
     case SIM_EV_CANCEL:
-      __builtin_prefetch(&s->orec[who]);
+      if (who >= 0) __builtin_prefetch(&s->orec[who]);
       break;
     case SIM_EV_ARRIVE: /* reads all three lines of its state (sim_dstate) */
       __builtin_prefetch((const char *)&s->dstate[who] + 128);
@@ -636,7 +645,7 @@ static void fill_batch(sim_engine *s, int64_t t) {
    * those of the orders that do expire */
   for (int32_t i = 0; i < n; i++) {
     int32_t type = s->batch[i].type;
-    if (type == SIM_EV_EXPIRE && s->w.live[s->batch[i].who]) {
+    if (type == SIM_EV_EXPIRE && s->batch[i].who >= 0 && s->w.live[s->batch[i].who]) {
       /* an order that does expire: what sim_waiting_leave and on_expire
        * write */
       int32_t o = s->batch[i].who;
@@ -703,6 +712,13 @@ int sim_engine_step(sim_engine *s, int64_t t_limit, int64_t max_events, rs_err *
     if (batched) {
       t = s->batch[s->batch_at].t;
     } else {
+      if (s->cursor == s->n_orders && !s->src_done) {
+        /* every order held is requested: drop the ended ones, take in
+         * the next chunk (between events, nothing pending) */
+        int rc = orders_drop(s, e);
+        if (rc == 0) rc = orders_pull(s, e);
+        if (rc) return rc;
+      }
       tr = s->cursor < s->n_orders ? s->orders[s->cursor].t_request : INT64_MAX;
       const sim_event *top = sim_queue_peek(&s->q);
       te = top ? top->t : INT64_MAX;
@@ -794,13 +810,80 @@ int sim_engine_resume(sim_engine *s, rs_err *e) {
   return 0;
 }
 
-/* ------------------------------------------------------------ creation */
+/* ------------------------------------------------------- orders in and out */
 
-/* Fills the policy view of each order: cells, trip time and fare, with the
- * travel model wherever the data is silent. */
-static void prepare_orders(sim_engine *s) {
-  for (size_t i = 0; i < s->n_orders; i++) {
-    const city_trip *t = &s->trips[i];
+/* Moves *p (n_used elements of `size` bytes) into a new array of cap
+ * elements aligned to `align` (rs_mem_array). 0, or -1 with *p unchanged. */
+static int regrow(void **p, size_t n_used, size_t cap, size_t size, size_t align) {
+  void *q = rs_mem_array(cap, size, align, 0);
+  if (q == NULL) return -1;
+  if (n_used > 0) memcpy(q, *p, n_used * size);
+  free(*p);
+  *p = q;
+  return 0;
+}
+
+/* Room for `need` orders in every per-order array (the waiting index's
+ * too). Returns 0, or RS_ENOMEM with the arrays as they were (some may have
+ * grown). */
+static int orders_reserve(sim_engine *s, size_t need, rs_err *e) {
+  if (need <= s->cap_orders && s->orders != NULL) return 0;
+  size_t cap = s->cap_orders ? s->cap_orders : 1;
+  while (cap < need) cap *= 2;
+  size_t n = s->n_orders;
+  int failed = regrow((void **)&s->orders, n, cap, sizeof *s->orders, 0);
+  s->w.orders = s->orders; /* the waiting index reads the orders where they are */
+  if (failed || regrow((void **)&s->orec, n, cap, sizeof *s->orec, 64) ||
+      regrow((void **)&s->cancel_u, n, cap, sizeof *s->cancel_u, 0) ||
+      regrow((void **)&s->trip_m, n, cap, sizeof *s->trip_m, 0) ||
+      regrow((void **)&s->du, n, cap, sizeof *s->du, 0) ||
+      regrow((void **)&s->modelled, n, cap, sizeof *s->modelled, 0) ||
+      sim_waiting_reserve(&s->w, s->orders, cap) != 0)
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders", need);
+  s->cap_orders = cap;
+  return 0;
+}
+
+/* Takes in trips [0, n) of the source after the orders held: checked
+ * (order, span, cells), then the policy view of each (cells, trip time and
+ * fare, with the travel model wherever the data is silent), its record and
+ * its cancel uniform. Returns 0, or RS_EINVAL / RS_ENOMEM with nothing
+ * taken in. */
+static int orders_append(sim_engine *s, const city_trip *trips, size_t n, rs_err *e) {
+  int64_t lt = s->last_t, lid = s->last_id;
+  int any = s->base + s->n_orders > 0;
+  for (size_t i = 0; i < n; i++) {
+    const city_trip *t = &trips[i];
+    if (t->t_request < s->start || t->t_request >= s->to ||
+        (any && (t->t_request < lt || (t->t_request == lt && t->id <= lid))))
+      return rs_err_set(e, RS_EINVAL,
+                        "engine: trip %lld (request %lld) is outside the warm-up and horizon "
+                        "[%lld, %lld) or out of (request time, id) order",
+                        (long long)t->id, (long long)t->t_request, (long long)s->start,
+                        (long long)s->to);
+    /* Cells index the grid's arrays: one from a store of another grid
+     * would read and write past them. -1 is "unknown" (derived below). */
+    if (t->pcell < -1 || t->pcell >= s->grid.n_cells || t->dcell < -1 ||
+        t->dcell >= s->grid.n_cells)
+      return rs_err_set(e, RS_EINVAL,
+                        "engine: trip %lld has cells %d, %d: not cells of city '%s''s grid (%d "
+                        "cells)",
+                        (long long)t->id, (int)t->pcell, (int)t->dcell, s->city->name,
+                        (int)s->grid.n_cells);
+    lt = t->t_request;
+    lid = t->id;
+    any = 1;
+  }
+  if (n > (size_t)INT32_MAX - s->n_orders)
+    return rs_err_set(e, RS_EINVAL, "engine: too many orders (%zu) held at once",
+                      s->n_orders + n);
+  int rc = orders_reserve(s, s->n_orders + n, e);
+  if (rc) return rc;
+  pcg32 base;
+  pcg32_stream(&base, s->sc.seed, PCG_STREAM_CANCEL);
+  for (size_t k = 0; k < n; k++) {
+    const city_trip *t = &trips[k];
+    size_t i = s->n_orders + k;
     disp_order *o = &s->orders[i];
     o->id = t->id;
     o->t_request = t->t_request;
@@ -833,17 +916,126 @@ static void prepare_orders(sim_engine *s) {
     r->pickup_m = NAN;
     r->eta_s = NAN;
     r->reserved = 0;
+    /* Per-order cancel uniforms: the cancellation stream at 2 x the trip
+     * id, so rider i decides the same way whatever the policy did before. */
+    pcg32 u = base;
+    pcg32_advance(&u, 2 * (uint64_t)o->id);
+    s->cancel_u[i] = pcg32_double(&u);
+    if (t->t_request < s->from) s->n_warm++;
+    else s->n_live++;
   }
-  /* Per-order cancel uniforms: the cancellation stream at 2i, so rider i
-   * decides the same way whatever the policy did before. */
-  pcg32 base;
-  pcg32_stream(&base, s->sc.seed, PCG_STREAM_CANCEL);
-  for (size_t i = 0; i < s->n_orders; i++) {
-    pcg32 r = base;
-    pcg32_advance(&r, 2 * (uint64_t)s->orders[i].id);
-    s->cancel_u[i] = pcg32_double(&r);
+  s->n_orders += n;
+  s->w.n_orders = s->n_orders;
+  if (n > 0) {
+    s->last_t = lt;
+    s->last_id = lid;
   }
+  return 0;
 }
+
+/* Renumbering of the queued order events after a drop of k orders: an
+ * event about a dropped order (an expiry of an order long matched) names
+ * none (-1), and its handler does nothing, as it would have done. */
+typedef struct {
+  int32_t k;
+} renumber_ctx;
+
+static void renumber_event(void *ctx, sim_event *ev) {
+  int32_t k = ((const renumber_ctx *)ctx)->k;
+  if (ev->type != SIM_EV_EXPIRE && ev->type != SIM_EV_CANCEL) return;
+  ev->who = ev->who >= k ? ev->who - k : -1;
+}
+
+static int ended(int32_t status) {
+  return status == SIM_ORDER_COMPLETED || status == SIM_ORDER_CANCELLED ||
+         status == SIM_ORDER_EXPIRED;
+}
+
+/* Drops the ended prefix of the orders held when it is at least half of
+ * them (see engine.h, "Orders in and out"): the horizon's ones go to the
+ * sink and the tally, and every order index kept moves down. Called
+ * between events, with nothing pending and no batch open. Returns 0 or the
+ * sink's error (nothing dropped then). */
+static int orders_drop(sim_engine *s, rs_err *e) {
+  if (s->sink.orders == NULL) return 0;
+  size_t k = 0;
+  while (k < s->cursor && ended(s->orec[k].status)) k++;
+  /* the matches not yet reported to the observer name their orders */
+  for (int32_t i = 0; i < s->n_rep; i++)
+    if ((size_t)s->rep_pairs[i].order < k) k = (size_t)s->rep_pairs[i].order;
+  if (k == 0 || k < s->n_orders / 2) return 0;
+  size_t h0 = s->n_warm > s->base ? s->n_warm - s->base : 0;
+  if (h0 > k) h0 = k;
+  if (k > h0) {
+    int rc = s->sink.orders(s->sink.ctx, s->orders + h0, s->orec + h0, k - h0, e);
+    if (rc) return rc;
+    sim__tally_orders(&s->tally, s, h0, k);
+  }
+  size_t m = s->n_orders - k;
+  memmove(s->orders, s->orders + k, m * sizeof *s->orders);
+  memmove(s->orec, s->orec + k, m * sizeof *s->orec);
+  memmove(s->cancel_u, s->cancel_u + k, m * sizeof *s->cancel_u);
+  memmove(s->trip_m, s->trip_m + k, m * sizeof *s->trip_m);
+  memmove(s->du, s->du + k, m * sizeof *s->du);
+  memmove(s->modelled, s->modelled + k, m * sizeof *s->modelled);
+  sim_waiting_drop(&s->w, k);
+  int32_t k32 = (int32_t)k;
+  for (int32_t d = 0; d < s->n_drivers; d++)
+    if (s->dstate[d].order >= 0) {
+      assert(s->dstate[d].order >= k32); /* an order in progress has not ended */
+      s->dstate[d].order -= k32;
+    }
+  for (int32_t i = 0; i < s->n_rep; i++) s->rep_pairs[i].order -= k32;
+  renumber_ctx rn = {k32};
+  sim_queue_each(&s->q, renumber_event, &rn);
+  s->base += k;
+  s->n_orders = m;
+  s->cursor -= k;
+  return 0;
+}
+
+/* Takes in the source's next chunk (none when it has no more: src_done).
+ * Returns 0 or an error. */
+static int orders_pull(sim_engine *s, rs_err *e) {
+  if (!s->src_done) {
+    const city_trip *t = NULL;
+    size_t n = 0;
+    int rc = s->src.next(s->src.ctx, &t, &n, e);
+    if (rc) return rc;
+    if (n == 0) {
+      s->src_done = 1;
+      sim_order_source_close(&s->src);
+      return 0;
+    }
+    return orders_append(s, t, n, e);
+  }
+  return 0;
+}
+
+/* Takes in chunks until the last order held is requested at t or later, or
+ * the source has no more. */
+static int orders_until(sim_engine *s, int64_t t, rs_err *e) {
+  while (!s->src_done && (s->n_orders == 0 || s->orders[s->n_orders - 1].t_request < t)) {
+    int rc = orders_pull(s, e);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* The orders the placement reads before the run starts (fleet.c): for
+ * "demand", the pickups of the first 30 minutes (every order when there
+ * is none then); for "uniform", every order; for "history", none. */
+static int orders_for_placement(sim_engine *s, rs_err *e) {
+  const char *pl = s->sc.placement;
+  if (strcmp(pl, "history") == 0) return orders_until(s, INT64_MIN, e);
+  if (strcmp(pl, "uniform") == 0) return orders_until(s, INT64_MAX, e);
+  int rc = orders_until(s, s->from + 1800, e);
+  if (rc == 0 && s->n_orders > 0 && s->orders[0].t_request >= s->from + 1800)
+    rc = orders_until(s, INT64_MAX, e);
+  return rc;
+}
+
+/* ------------------------------------------------------------ creation */
 
 int sim_engine_new(const sim_scenario *sc, const city_travel *tm, city_trip *trips,
                    size_t n_trips, int64_t t_from, int64_t t_to, disp_policy *dp,
@@ -856,53 +1048,44 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
                           size_t n_pts, disp_policy *dp, disp_repolicy *rp, sim_engine **out,
                           rs_err *e) {
   *out = NULL;
+  sim_order_source src;
+  int rc = sim_order_source_array(trips, n_trips, 0, &src, e);
+  if (rc) return rc;
+  return sim_engine_new_source(sc, tm, src, t_from, t_to, pts, n_pts, dp, rp, out, e);
+}
+
+int sim_engine_new_source(const sim_scenario *sc, const city_travel *tm, sim_order_source src,
+                          int64_t t_from, int64_t t_to, const city_loc *pts, size_t n_pts,
+                          disp_policy *dp, disp_repolicy *rp, sim_engine **out, rs_err *e) {
+  *out = NULL;
   const city_def *city = tm->city;
   if (t_to <= t_from || t_to - t_from > INT32_MAX) {
-    free(trips);
+    sim_order_source_close(&src);
     return rs_err_set(e, RS_EINVAL, t_to <= t_from ? "engine: empty horizon"
                                                    : "engine: horizon longer than 2^31 s");
   }
   if (sc->warmup_s < 0 || sc->warmup_s > SIM_WARMUP_MAX_S || sc->drain_s < -1) {
-    free(trips);
+    sim_order_source_close(&src);
     return rs_err_set(e, RS_EINVAL, "engine: a warm-up of 0 to %d s and a drain of -1 or more "
                                     "seconds", SIM_WARMUP_MAX_S);
   }
   int64_t t_start = t_from - sc->warmup_s; /* the warm-up's orders count from here */
   int32_t n_drivers = sc->drivers == -1 ? city->default_fleet : sc->drivers;
   if (n_drivers <= 0) {
-    free(trips);
+    sim_order_source_close(&src);
     return rs_err_set(e, RS_EINVAL, "engine: the fleet must have at least one driver");
-  }
-  for (size_t i = 0; i < n_trips; i++) {
-    if (trips[i].t_request < t_start || trips[i].t_request >= t_to ||
-        (i > 0 && (trips[i].t_request < trips[i - 1].t_request ||
-                   (trips[i].t_request == trips[i - 1].t_request && trips[i].id <= trips[i - 1].id)))) {
-      int64_t t = trips[i].t_request, id = trips[i].id;
-      free(trips);
-      return rs_err_set(e, RS_EINVAL,
-                        "engine: trip %lld (request %lld) is outside the warm-up and horizon "
-                        "[%lld, %lld) or out of (request time, id) order",
-                        (long long)id, (long long)t, (long long)t_start, (long long)t_to);
-    }
-  }
-  if (n_trips > (size_t)INT32_MAX) {
-    free(trips);
-    return rs_err_set(e, RS_EINVAL, "engine: too many orders (%zu)", n_trips);
   }
   sim_engine *s = calloc(1, sizeof *s);
   if (s == NULL) {
-    free(trips);
+    sim_order_source_close(&src);
     return rs_err_set(e, RS_ENOMEM, "engine: out of memory");
   }
+  s->src = src;
   s->sc = *sc;
   s->idle_walk = strcmp(sc->idle_model, "random-walk") == 0;
   s->city = city;
   s->tm = tm;
   s->nodes = tm->ops->nodes;
-  s->trips = trips;
-  s->n_orders = n_trips;
-  while (s->n_warm < n_trips && trips[s->n_warm].t_request < t_from) s->n_warm++;
-  s->n_live = n_trips - s->n_warm;
   s->from = t_from;
   s->to = t_to;
   s->start = t_start;
@@ -917,26 +1100,7 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
     sim_engine_free(s);
     return rc;
   }
-  /* Cells index the grid's arrays: one from a store of another grid would
-   * read and write past them. -1 is "unknown" (derived below). */
-  for (size_t i = 0; i < n_trips; i++) {
-    int32_t pc = trips[i].pcell, dc = trips[i].dcell;
-    if (pc < -1 || pc >= s->grid.n_cells || dc < -1 || dc >= s->grid.n_cells) {
-      rc = rs_err_set(e, RS_EINVAL,
-                      "engine: trip %lld has cells %d, %d: not cells of city '%s''s grid (%d cells)",
-                      (long long)trips[i].id, (int)pc, (int)dc, city->name, (int)s->grid.n_cells);
-      sim_engine_free(s);
-      return rc;
-    }
-  }
-  size_t no = n_trips ? n_trips : 1, nd = (size_t)n_drivers;
-  /* the arrays read at random while a run is in flight (rs_mem.h) */
-  s->orders = rs_mem_array(no, sizeof *s->orders, 0, 0);
-  s->orec = rs_mem_array(no, sizeof *s->orec, 64, 0);
-  s->cancel_u = rs_mem_array(no, sizeof *s->cancel_u, 0, 0);
-  s->trip_m = rs_mem_array(no, sizeof *s->trip_m, 0, 0);
-  s->du = rs_mem_array(no, sizeof *s->du, 0, 0);
-  s->modelled = malloc(no);
+  size_t nd = (size_t)n_drivers;
   s->drivers = rs_mem_array(nd, sizeof *s->drivers, 64, 1);
   s->drec = rs_mem_array(nd, sizeof *s->drec, 0, 1);
   s->dstate = rs_mem_array(nd, sizeof *s->dstate, _Alignof(sim_dstate), 1);
@@ -951,16 +1115,14 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
   if (s->idx) {
     s->max_ring = disp_index_max_ring(s->idx, sc->radius_m);
     s->ring = malloc((size_t)city_hex_kring_size(s->max_ring) * sizeof *s->ring);
-    parts_failed |= sim_waiting_init(&s->w, &s->grid, s->orders, n_trips, s->max_ring,
-                                     sc->radius_m, city->earth_radius_m,
-                                     (const double(*)[3])s->cell_u) != 0;
+    parts_failed |= sim_waiting_init(&s->w, &s->grid, s->max_ring, sc->radius_m,
+                                     city->earth_radius_m, (const double(*)[3])s->cell_u) != 0;
   }
-  if (parts_failed || !s->cell_u || !s->in_service || (s->nodes && !s->cell_node) || !s->drv_stamp || !s->fresh_idle ||
-      !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du ||
-      !s->modelled || !s->drivers || !s->drec || !s->dstate || !s->idx) {
+  if (parts_failed || !s->cell_u || !s->in_service || (s->nodes && !s->cell_node) ||
+      !s->drv_stamp || !s->fresh_idle || !s->ring || !s->drivers || !s->drec || !s->dstate ||
+      !s->idx) {
     sim_engine_free(s);
-    return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders and %d drivers",
-                      n_trips, n_drivers);
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %d drivers", n_drivers);
   }
   for (int32_t c = 0; c < s->grid.n_cells; c++) {
     double lat, lng;
@@ -974,8 +1136,9 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
   pcg32_stream(&s->rng_idle, sc->seed, PCG_STREAM_IDLE);
   pcg32_stream(&s->rng_fleet, sc->seed, PCG_STREAM_FLEET);
   pcg32_stream(&s->rng_shift, sc->seed, PCG_STREAM_SHIFTS);
-  prepare_orders(s);
-  if ((rc = sim__fleet_place(s, pts, n_pts, e)) != 0 || (rc = sim__fleet_start(s, e)) != 0 ||
+  if ((rc = orders_reserve(s, 1, e)) != 0 || (rc = orders_pull(s, e)) != 0 ||
+      (rc = orders_for_placement(s, e)) != 0 || (rc = sim__fleet_place(s, pts, n_pts, e)) != 0 ||
+      (rc = sim__fleet_start(s, e)) != 0 ||
       (rc = sim__push(s, s->start, SIM_EV_TICK, -1, 0, e)) != 0 ||
       (rc = sim__push(s, s->start + sc->repo_tick_s, SIM_EV_REPO_TICK, -1, 0, e)) != 0) {
     sim_engine_free(s);
@@ -987,7 +1150,8 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
 
 void sim_engine_free(sim_engine *s) {
   if (s == NULL) return;
-  free(s->trips);
+  sim_order_source_close(&s->src);
+  sim_tally_free(&s->tally);
   free(s->orders);
   free(s->orec);
   free(s->cancel_u);
@@ -1025,13 +1189,25 @@ int64_t sim_engine_horizon_s(const sim_engine *s) { return sim__horizon_part(s, 
 int64_t sim_engine_drain_s(const sim_engine *s) { return s->now > s->to ? s->now - s->to : 0; }
 int64_t sim_engine_events(const sim_engine *s) { return s->events; }
 int sim_engine_done(const sim_engine *s) { return s->done; }
-size_t sim_engine_n_orders(const sim_engine *s) { return s->n_orders - s->n_warm; }
-size_t sim_engine_n_requested(const sim_engine *s) {
-  return s->cursor > s->n_warm ? s->cursor - s->n_warm : 0;
+/* The position of the horizon's first order held (the warm-up's held come
+ * before it). */
+static size_t held_warm(const sim_engine *s) {
+  return s->n_warm > s->base ? s->n_warm - s->base : 0;
 }
-const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders + s->n_warm; }
-const sim_order_rec *sim_engine_order_recs(const sim_engine *s) { return s->orec + s->n_warm; }
-size_t sim_engine_n_warmup(const sim_engine *s) { return s->n_warm; }
+size_t sim_engine_n_orders(const sim_engine *s) { return s->base + s->n_orders - s->n_warm; }
+size_t sim_engine_n_requested(const sim_engine *s) {
+  return s->base + s->cursor > s->n_warm ? s->base + s->cursor - s->n_warm : 0;
+}
+size_t sim_engine_n_handed(const sim_engine *s) {
+  return s->base > s->n_warm ? s->base - s->n_warm : 0;
+}
+size_t sim_engine_order_capacity(const sim_engine *s) { return s->cap_orders; }
+void sim_engine_set_order_sink(sim_engine *s, sim_order_sink k) { s->sink = k; }
+const disp_order *sim_engine_orders(const sim_engine *s) { return s->orders + held_warm(s); }
+const sim_order_rec *sim_engine_order_recs(const sim_engine *s) {
+  return s->orec + held_warm(s);
+}
+size_t sim_engine_n_warmup(const sim_engine *s) { return held_warm(s); }
 const sim_order_rec *sim_engine_order_rec(const sim_engine *s, int32_t o) {
   return o >= 0 && (size_t)o < s->n_orders ? &s->orec[o] : NULL;
 }

@@ -51,6 +51,26 @@
  * position 2 x the order's trip id (pcg32_advance; a double takes two
  * draws), so the same rider makes the same choice under every policy and
  * whatever else the store holds: common random numbers.
+ *
+ * Orders in and out. The engine takes its orders from a source (source.h)
+ * a chunk at a time: the first chunks when it is created (until the
+ * placement has what it reads: the first 30 minutes' pickups for
+ * "demand", every order for "uniform", none for "history"), the next one
+ * whenever its clock has requested every order it holds, between two
+ * events. sim_engine_new hands it the whole array as one chunk. Ended
+ * orders leave when a sink is set (sim_engine_set_order_sink): when the
+ * engine pulls a chunk and at least half of the orders it holds are an
+ * ended prefix (completed, cancelled or expired, and none of them in a
+ * match report still to come), it hands the horizon's ones to the sink in
+ * index order, adds them to its KPI tally (kpi.h: the KPIs come out the
+ * same bits), and drops them, renumbering every order index it keeps (the
+ * drivers', the waiting index's, the queued events'). So a run holds the
+ * orders from the oldest one still in flight to the end of the latest
+ * chunk: memory bounded by the live state and a chunk, not by the horizon.
+ * An order still in flight holds back the drop of every order after it
+ * (an order waits at most the patience, 86,400 s). Without a sink nothing
+ * is dropped and the arrays hold every order, as the viewer and the C API
+ * need.
  */
 #ifndef SIM_ENGINE_H
 #define SIM_ENGINE_H
@@ -65,6 +85,7 @@
 #include "base/rs_error.h"
 #include "sim/kpi.h"
 #include "sim/scenario.h"
+#include "sim/source.h"
 
 enum {
   SIM_ORDER_WAITING = 0,
@@ -110,7 +131,8 @@ typedef struct sim_engine sim_engine;
 
 /* Creates the engine for a run in the city of travel model tm, whose
  * drives it simulates (city_data/travel.h). Takes ownership of `trips`
- * (freed by sim_engine_free, also on failure). The trips must be sorted by
+ * (freed once the engine has taken them in, or by sim_engine_free; also on
+ * failure). The trips must be sorted by
  * (request time, id) and lie within the warm-up and the horizon
  * [t_from - sc->warmup_s, t_to) (absolute local time): RS_EINVAL
  * otherwise. The fleet is sc->drivers, or the
@@ -132,6 +154,15 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm,
                           int64_t t_to, const city_loc *pts, size_t n_pts,
                           disp_policy *dp, disp_repolicy *rp,
                           sim_engine **out, rs_err *e);
+/* The same with the orders from a source (see "Orders in and out"), owned
+ * (closed by sim_engine_free, also on failure). A chunk out of (request
+ * time, id) order, outside the warm-up and the horizon, or with cells not
+ * of the city's grid is RS_EINVAL, from here for the first chunks, from
+ * sim_engine_step for the later ones. */
+int sim_engine_new_source(const sim_scenario *sc, const city_travel *tm,
+                          sim_order_source src, int64_t t_from, int64_t t_to,
+                          const city_loc *pts, size_t n_pts, disp_policy *dp,
+                          disp_repolicy *rp, sim_engine **out, rs_err *e);
 void sim_engine_free(sim_engine *s);
 
 enum {
@@ -179,15 +210,40 @@ int64_t sim_engine_drain_s(const sim_engine *s);
 int64_t sim_engine_events(const sim_engine *s);
 int sim_engine_done(const sim_engine *s);
 
+/* Where the horizon's ended orders go when the engine drops them (see
+ * "Orders in and out"): orders() is given n of them in index order, the
+ * orders and their final records (valid during the call only), each
+ * horizon order once; a warm-up's orders are dropped unseen. A negative
+ * return ends the step that dropped them with that error. */
+typedef struct {
+  void *ctx;
+  int (*orders)(void *ctx, const disp_order *o, const sim_order_rec *r, size_t n, rs_err *e);
+} sim_order_sink;
+/* Sets the sink and, with it, the dropping of ended orders; set before the
+ * first step. */
+void sim_engine_set_order_sink(sim_engine *s, sim_order_sink k);
+/* The horizon's orders handed to the sink (and no longer held): the
+ * arrays below begin with the horizon's order sim_engine_n_handed. 0 without
+ * a sink. */
+size_t sim_engine_n_handed(const sim_engine *s);
+/* Orders the per-order arrays have room for: the most held at once,
+ * rounded up (it never shrinks). */
+size_t sim_engine_order_capacity(const sim_engine *s);
+
 /* Read access for results and tests. sim_engine_n_orders counts the run's
- * orders: those requested in the horizon (a warm-up's are not the run's);
+ * orders: those requested in the horizon (a warm-up's are not the run's)
+ * that the source has given so far (all of them once the run is over);
  * sim_engine_n_requested those requested so far: all of them once the
  * horizon is reached, fewer in an interrupted run, whose later orders were
  * never requested and are not part of its records or KPIs. Requested
- * orders come first in the arrays (index order). The policies see every
- * order the engine replays, the warm-up's first: their order indices
- * (disp_tick.row_order) are these arrays' plus sim_engine_n_warmup, and
- * sim_engine_order_rec reads the record of one, warm-up or not. The engine keeps drivers'
+ * orders come first in the arrays (index order). sim_engine_orders and
+ * sim_engine_order_recs hold the horizon's orders from sim_engine_n_handed
+ * on (all of them without a sink): entry i is order n_handed + i, for i <
+ * n_requested - n_handed requested ones. The policies see every order the
+ * engine holds, the warm-up's first: their order indices
+ * (disp_tick.row_order) are these arrays' plus sim_engine_n_warmup (the
+ * warm-up's orders still held), and sim_engine_order_rec reads the record
+ * of one, warm-up or not. The engine keeps drivers'
  * accounts in its own per-driver state: sim_engine_driver_recs copies them
  * out at each call, a snapshot of the run so far. sim_engine_windows gives
  * the kpi_series windows that began before the current time: every window

@@ -134,16 +134,29 @@ struct sim_engine {
   sim_event batch[SIM_BATCH]; /* queued events of the current second */
   int32_t batch_n, batch_at;  /* ... taken out, and handled */
 
-  city_trip *trips;         /* the source trips (owned) */
+  /* Orders (engine.h, "Orders in and out"): the per-order arrays hold
+   * the orders from `base` on (of every order the source gave, warm-up
+   * first), position i being order base + i; an order's index everywhere
+   * in the engine and its policies is its position. */
+  sim_order_source src;     /* where orders come from (owned) */
+  int src_done;             /* the source has no more */
+  int64_t last_t, last_id;  /* the last order taken in: the next follows it */
   disp_order *orders;       /* policies' view */
   sim_order_rec *orec;
   double *cancel_u;         /* per-order uniform for the cancel decision */
   double *trip_m;           /* per order: road metres pickup to dropoff */
   double (*du)[3];          /* per order: dropoff as a unit vector */
-  size_t n_orders;
-  size_t n_warm;            /* orders of the warm-up: the first n_warm */
+  size_t n_orders;          /* orders held: positions [0, n_orders) */
+  size_t cap_orders;        /* room of the per-order arrays (never shrinks) */
+  size_t base;              /* orders dropped before position 0 */
+  size_t n_warm;            /* orders of the warm-up taken in (counted from
+                               the first: an order is the warm-up's when
+                               base + its position < n_warm) */
   size_t n_live;            /* orders of the horizon that have not ended */
-  size_t cursor;            /* next order to arrive */
+  size_t cursor;            /* next order to arrive (a position) */
+  sim_order_sink sink;      /* told of the ended orders dropped (may be unset:
+                               then none is dropped) */
+  sim_tally tally;          /* the KPI tally of the horizon's orders dropped */
   uint8_t *modelled;        /* per order: bit 0 trip time, bit 1 fare modelled */
 
   disp_driver *drivers;
@@ -196,7 +209,9 @@ struct sim_engine {
 
 /* Whether order o was requested in the horizon (else in the warm-up): the
  * orders whose outcomes the run's records, KPIs and incomes count. */
-static inline int sim__counted(const sim_engine *s, int32_t o) { return (size_t)o >= s->n_warm; }
+static inline int sim__counted(const sim_engine *s, int32_t o) {
+  return s->base + (size_t)o >= s->n_warm;
+}
 
 /* Whether the clock is in the horizon [from, to): moves that serve no
  * order (idle, repositioning) count as empty driving when they end there. */
@@ -333,5 +348,8 @@ static inline int sim__push(sim_engine *s, int64_t t, int32_t type, int32_t who,
 
 /* Copies the drivers' accounts out of their private state (engine.c). */
 void sim__sync_drec(const sim_engine *s);
+/* Feeds orders [i0, i1) (positions) to a KPI tally, in index order
+ * (kpi.c). */
+void sim__tally_orders(sim_tally *t, const sim_engine *s, size_t i0, size_t i1);
 
 #endif

@@ -18,16 +18,21 @@
  * the mean tick size.
  *
  * Numerics: sums run in index order (orders, then drivers, then ticks), so
- * the same run gives the same bits; percentiles sort a copy.
+ * the same run gives the same bits, whether the engine dropped some of its
+ * orders on the way (their tally, fed in index order) or held them all;
+ * the waits' percentiles come from counts per second (kpi.h, the tally),
+ * the solve times' from a sorted copy.
  *
- * Costs: O(orders log orders + drivers + ticks log ticks), one scratch
- * array each for the waits to match, the waits to pickup and the solve
- * times (a failed allocation leaves those percentiles 0, the means
- * intact). The series' windows are allocated once.
+ * Costs: O(orders + drivers + ticks log ticks + the longest wait in
+ * seconds); the tally's counts (a copy of the engine's, then the orders
+ * it holds) and a scratch array of the solve times (a failed allocation
+ * leaves those percentiles 0, the means intact). The series' windows are
+ * allocated once.
  *
- * The KPIs are computed from the records at the end rather than kept as
- * running sums: the records already hold everything, and a KPI added later
- * needs no new sum in the event handlers.
+ * The KPIs are computed from the records at the end (and from the tally of
+ * those the engine dropped) rather than kept as running sums in the event
+ * handlers: the records already hold everything, and a KPI added later
+ * needs no new sum there, only a field in the tally.
  */
 #include "sim/kpi.h"
 
@@ -36,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rs_vec.h"
 #include "sim/engine_int.h"
 
 /* ----------------------------------------------------------------- series */
@@ -86,68 +92,161 @@ static double percentile(const double *v, size_t n, double p) {
   return v[k - 1];
 }
 
+/* ------------------------------------------------------------- the tally */
+
+static void waits_free(sim_waits *w) {
+  free(w->count);
+  free(w->other);
+  memset(w, 0, sizeof *w);
+}
+
+void sim_tally_free(sim_tally *t) {
+  waits_free(&t->waits);
+  waits_free(&t->pwaits);
+}
+
+static int waits_copy(sim_waits *dst, const sim_waits *a) {
+  *dst = *a;
+  dst->count = NULL;
+  dst->other = NULL;
+  if (a->cap > 0 && (dst->count = malloc(a->cap * sizeof *dst->count)) == NULL) return -1;
+  if (a->cap > 0) memcpy(dst->count, a->count, a->cap * sizeof *dst->count);
+  dst->cap_other = a->n_other;
+  if (a->n_other > 0 && (dst->other = malloc(a->n_other * sizeof *dst->other)) == NULL) return -1;
+  if (a->n_other > 0) memcpy(dst->other, a->other, a->n_other * sizeof *dst->other);
+  return 0;
+}
+
+void sim_tally_copy(sim_tally *dst, const sim_tally *a) {
+  *dst = *a;
+  if (waits_copy(&dst->waits, &a->waits) != 0 || waits_copy(&dst->pwaits, &a->pwaits) != 0)
+    dst->oom = 1;
+}
+
+/* Counts wait v; -1 when out of memory. */
+static int waits_add(sim_waits *w, double v) {
+  w->n++;
+  if (v >= 0 && v < SIM_TALLY_DENSE_S && v == floor(v)) {
+    size_t i = (size_t)v;
+    if (i >= w->cap) {
+      size_t cap = w->cap ? w->cap : 1024;
+      while (cap <= i) cap *= 2;
+      if (cap > SIM_TALLY_DENSE_S) cap = SIM_TALLY_DENSE_S;
+      int64_t *c = realloc(w->count, cap * sizeof *c);
+      if (c == NULL) return -1;
+      memset(c + w->cap, 0, (cap - w->cap) * sizeof *c);
+      w->count = c;
+      w->cap = cap;
+    }
+    w->count[i]++;
+    return 0;
+  }
+  if (rs_vec_grow(w->other, w->cap_other, w->n_other + 1)) return -1;
+  w->other[w->n_other++] = v;
+  return 0;
+}
+
+double sim_waits_percentile(const sim_waits *w, double p) {
+  if (w->n == 0) return 0;
+  int64_t k = (int64_t)ceil(p * (double)w->n);
+  if (k < 1) k = 1;
+  if (k > w->n) k = w->n;
+  /* the k-th smallest: the waits below zero (in `other`), then those
+   * counted per second, then the rest of `other` */
+  double *o = NULL;
+  if (w->n_other > 0) {
+    o = malloc(w->n_other * sizeof *o);
+    if (o == NULL) return 0;
+    memcpy(o, w->other, w->n_other * sizeof *o);
+    qsort(o, w->n_other, sizeof *o, cmp_double);
+  }
+  size_t neg = 0;
+  while (neg < w->n_other && o[neg] < 0) neg++;
+  double v;
+  if ((size_t)k <= neg) {
+    v = o[k - 1];
+  } else {
+    k -= (int64_t)neg;
+    size_t i = 0;
+    for (; i < w->cap && k > w->count[i]; i++) k -= w->count[i];
+    v = i < w->cap ? (double)i : o[neg + (size_t)k - 1];
+  }
+  free(o);
+  return v;
+}
+
+void sim_tally_order(sim_tally *t, int32_t status, int64_t t_request, int64_t t_match,
+                     int64_t t_pickup, double pickup_m, double eta_s, uint8_t modelled) {
+  t->orders++;
+  t->modelled_duration += modelled & 1;
+  t->modelled_fare += (modelled >> 1) & 1;
+  switch (status) {
+  case SIM_ORDER_COMPLETED: t->completed++; break;
+  case SIM_ORDER_CANCELLED: t->cancelled++; break;
+  case SIM_ORDER_EXPIRED: t->expired++; break;
+  default: t->open++; break;
+  }
+  if (t_match >= 0) {
+    t->matched++;
+    double w = (double)(t_match - t_request);
+    t->wait_sum += w;
+    t->oom |= waits_add(&t->waits, w) != 0;
+    t->pick_sum += pickup_m;
+    t->eta_sum += eta_s;
+  }
+  if (t_pickup >= 0) {
+    double w = (double)(t_pickup - t_request);
+    t->picked++;
+    t->pwait_sum += w;
+    t->oom |= waits_add(&t->pwaits, w) != 0;
+  }
+}
+
+void sim__tally_orders(sim_tally *t, const sim_engine *s, size_t i0, size_t i1) {
+  for (size_t i = i0; i < i1; i++) {
+    const sim_order_rec *r = &s->orec[i];
+    sim_tally_order(t, r->status, s->orders[i].t_request, r->t_match, r->t_pickup, r->pickup_m,
+                    r->eta_s, s->modelled[i]);
+  }
+}
+
 void sim_engine_kpis(const sim_engine *s, sim_kpis *k) {
   memset(k, 0, sizeof *k);
-  /* the horizon's orders requested so far (not the warm-up's) */
-  size_t n_orders = sim_engine_n_requested(s), i0 = s->n_warm, i1 = s->n_warm + n_orders;
-  k->orders = (int64_t)n_orders;
+  /* the horizon's orders requested so far (not the warm-up's): those the
+   * engine dropped (its tally), then those it holds, in index order */
+  size_t i0 = s->n_warm > s->base ? s->n_warm - s->base : 0;
+  size_t i1 = s->cursor > i0 ? s->cursor : i0;
+  sim_tally t;
+  sim_tally_copy(&t, &s->tally);
+  sim__tally_orders(&t, s, i0, i1);
+  k->orders = t.orders;
   k->drivers = s->n_drivers;
   k->events = s->events;
   k->horizon_s = (double)sim_engine_horizon_s(s); /* short of to - from when interrupted */
-  for (size_t i = i0; i < i1; i++) {
-    k->modelled_duration += s->modelled[i] & 1;
-    k->modelled_fare += (s->modelled[i] >> 1) & 1;
-  }
-  double *waits = malloc((n_orders ? n_orders : 1) * sizeof *waits);
-  double *pwaits = malloc((n_orders ? n_orders : 1) * sizeof *pwaits);
-  size_t nw = 0, npw = 0;
-  int64_t picked = 0;
-  double wait_sum = 0, pick_sum = 0, eta_sum = 0, pwait_sum = 0;
-  for (size_t i = i0; i < i1; i++) {
-    const sim_order_rec *r = &s->orec[i];
-    switch (r->status) {
-    case SIM_ORDER_COMPLETED: k->completed++; break;
-    case SIM_ORDER_CANCELLED: k->cancelled++; break;
-    case SIM_ORDER_EXPIRED: k->expired++; break;
-    default: k->open++; break;
-    }
-    if (r->t_match >= 0) {
-      k->matched++;
-      double w = (double)(r->t_match - s->orders[i].t_request);
-      wait_sum += w;
-      if (waits) waits[nw++] = w;
-      pick_sum += r->pickup_m;
-      eta_sum += r->eta_s;
-    }
-    if (r->t_pickup >= 0) {
-      double w = (double)(r->t_pickup - s->orders[i].t_request);
-      picked++;
-      pwait_sum += w;
-      if (pwaits) pwaits[npw++] = w;
-    }
-  }
+  k->modelled_duration = t.modelled_duration;
+  k->modelled_fare = t.modelled_fare;
+  k->completed = t.completed;
+  k->cancelled = t.cancelled;
+  k->expired = t.expired;
+  k->open = t.open;
+  k->matched = t.matched;
   if (k->orders > 0) {
     k->answer_rate = (double)k->matched / (double)k->orders;
     k->completion_rate = (double)k->completed / (double)k->orders;
   }
   if (k->matched > 0) {
     k->cancellation_rate = (double)k->cancelled / (double)k->matched;
-    k->wait_mean_s = wait_sum / (double)k->matched;
-    k->pickup_m_mean = pick_sum / (double)k->matched;
-    k->eta_s_mean = eta_sum / (double)k->matched;
+    k->wait_mean_s = t.wait_sum / (double)k->matched;
+    k->pickup_m_mean = t.pick_sum / (double)k->matched;
+    k->eta_s_mean = t.eta_sum / (double)k->matched;
   }
-  if (picked > 0) k->pickup_wait_mean_s = pwait_sum / (double)picked;
-  if (waits) {
-    qsort(waits, nw, sizeof *waits, cmp_double);
-    k->wait_p95_s = percentile(waits, nw, 0.95);
-    free(waits);
+  if (t.picked > 0) k->pickup_wait_mean_s = t.pwait_sum / (double)t.picked;
+  if (!t.oom) {
+    k->wait_p95_s = sim_waits_percentile(&t.waits, 0.95);
+    k->pickup_wait_p50_s = sim_waits_percentile(&t.pwaits, 0.50);
+    k->pickup_wait_p90_s = sim_waits_percentile(&t.pwaits, 0.90);
   }
-  if (pwaits) {
-    qsort(pwaits, npw, sizeof *pwaits, cmp_double);
-    k->pickup_wait_p50_s = percentile(pwaits, npw, 0.50);
-    k->pickup_wait_p90_s = percentile(pwaits, npw, 0.90);
-    free(pwaits);
-  }
+  sim_tally_free(&t);
   double online_total = 0, busy_total = 0, g_sum = 0, empty = 0;
   int64_t g_n = 0;
   sim__sync_drec(s);

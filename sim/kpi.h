@@ -347,4 +347,48 @@ static inline void sim_series_tick(sim_series *ks, int64_t t, int32_t idle, int3
   w->busy_samples += busy;
 }
 
+/* ------------------------------------------------------------- the tally
+ *
+ * The order half of the KPIs, as running figures: sim_engine_kpis feeds
+ * it every order of the horizon requested so far, in index order, and the
+ * engine feeds it the orders it drops while running (engine.h, "Ended
+ * orders") in the same order, so the sums come out the same bits either
+ * way. Waits are whole seconds, so their percentiles come from counts per
+ * second (a wait of SIM_TALLY_DENSE_S or more, or one that is not a whole
+ * non-negative second, is kept as it is and sorted at the end): the
+ * nearest-rank value over counts is the one a sorted copy gives, in memory
+ * that does not grow with the orders. */
+#define SIM_TALLY_DENSE_S 1048576 /* waits counted per second below this (12 days) */
+
+/* Waits of orders, for their percentiles. */
+typedef struct {
+  int64_t *count;       /* per whole second below SIM_TALLY_DENSE_S */
+  size_t cap;           /* seconds counted (grows to the largest wait) */
+  double *other;        /* waits not counted per second, unsorted */
+  size_t n_other, cap_other;
+  int64_t n;            /* waits in all */
+} sim_waits;
+
+typedef struct {
+  int64_t orders, matched, completed, cancelled, expired, open, picked;
+  int64_t modelled_duration, modelled_fare;
+  double wait_sum, pick_sum, eta_sum, pwait_sum; /* in feeding order */
+  sim_waits waits;      /* to match, of those matched */
+  sim_waits pwaits;     /* to pickup, of those picked up */
+  int oom;              /* a wait found no memory: the percentiles are 0 */
+} sim_tally;
+
+void sim_tally_free(sim_tally *t);
+/* A copy of a (dst is overwritten, its memory its own); on no memory the
+ * copy has oom set. */
+void sim_tally_copy(sim_tally *dst, const sim_tally *a);
+/* One order: its final status (SIM_ORDER_*; anything not completed,
+ * cancelled or expired counts as open), its times (-1 when never), its
+ * pickup metres and pickup time (read when matched), and its modelled
+ * bits (bit 0 trip time, bit 1 fare). */
+void sim_tally_order(sim_tally *t, int32_t status, int64_t t_request, int64_t t_match,
+                     int64_t t_pickup, double pickup_m, double eta_s, uint8_t modelled);
+/* The nearest-rank p-percentile of the waits (0 when none). */
+double sim_waits_percentile(const sim_waits *w, double p);
+
 #endif

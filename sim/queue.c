@@ -191,6 +191,13 @@ int sim_queue_pop(sim_queue *q, sim_event *out) {
   return 0;
 }
 
+void sim_queue_each(sim_queue *q, void (*fn)(void *ctx, sim_event *ev), void *ctx) {
+  for (size_t i = 0; i < q->n_far; i++) fn(ctx, &q->a[i]);
+  for (int64_t b = 0; q->bits != NULL && b < W; b++)
+    if ((q->bits[b / 64] >> (b % 64)) & 1)
+      for (int32_t k = q->head[b]; k >= 0; k = q->link[k]) fn(ctx, &q->node[k]);
+}
+
 int sim_queue_check(const sim_queue *q) {
   if (q->n != q->n_near + q->n_far) return -1;
   for (size_t i = 1; i < q->n_far; i++)

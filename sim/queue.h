@@ -71,6 +71,11 @@ static inline const sim_event *sim_queue_peek(const sim_queue *q) {
 }
 /* Removes the earliest event into *out. Returns 0, or -1 when empty. */
 int sim_queue_pop(sim_queue *q, sim_event *out);
+/* Calls fn on every queued event, in no particular order, so that it may
+ * change the event's `who` (the engine renumbers the orders it keeps when
+ * it drops those that ended: engine.c, compaction). fn must not change t,
+ * seq or type, which place the event in the queue. */
+void sim_queue_each(sim_queue *q, void (*fn)(void *ctx, sim_event *ev), void *ctx);
 /* Walks both stores: bucket lists in sequence order and within the
  * window, the bitmap, the counts, the heap property, and the cached
  * earliest event; 0 when all hold. For tests and --check-invariants. */

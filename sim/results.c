@@ -311,7 +311,13 @@ static void bind_order(sqlite3_stmt *st, int k, int64_t run, const disp_order *o
   sqlite3_bind_double(st, c + 11, o->fare);
 }
 
-static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+/* Writes n order rows, the INSERTs prepared here; with `batches`, the
+ * rows committed SIM_RESULTS_BATCH_ROWS at a time (see results.h, "Large
+ * runs"), counted from *written (rows written before, carried over). Inside
+ * a transaction the caller began. */
+static int write_order_rows(sim_results *r, int64_t run, const disp_order *o,
+                            const sim_order_rec *rec, size_t n, int batches, size_t *written,
+                            rs_err *e) {
   char sql[64 + ORDER_BATCH * (2 * ORDER_COLS + 2)];
   int len = snprintf(sql, sizeof sql, "INSERT INTO orders VALUES");
   for (int k = 0; k < ORDER_BATCH; k++)
@@ -325,18 +331,16 @@ static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err
     sqlite3_finalize(batch);
     return db_fail(r, e, "cannot write orders");
   }
-  const disp_order *o = sim_engine_orders(s);
-  const sim_order_rec *rec = sim_engine_order_recs(s);
-  size_t n = sim_engine_n_requested(s); /* an interrupted run: those requested */
   size_t i = 0;
   int rc = 0;
   for (; rc == 0 && i + ORDER_BATCH <= n; i += ORDER_BATCH) {
     for (int k = 0; k < ORDER_BATCH; k++) bind_order(batch, k, run, &o[i + k], &rec[i + k]);
     if (sqlite3_step(batch) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
     sqlite3_reset(batch);
+    *written += ORDER_BATCH;
     /* a large run: its rows committed a bounded batch at a time, the run
      * still 'running' (see results.h, "Large runs") */
-    if (rc == 0 && n > SIM_RESULTS_BATCH_ROWS && (i + ORDER_BATCH) % SIM_RESULTS_BATCH_ROWS == 0 &&
+    if (rc == 0 && batches && *written % SIM_RESULTS_BATCH_ROWS == 0 &&
         sqlite3_exec(r->db, "COMMIT; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
       rc = db_fail(r, e, "cannot commit a batch of orders");
   }
@@ -344,10 +348,88 @@ static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err
     bind_order(one, 0, run, &o[i], &rec[i]);
     if (sqlite3_step(one) != SQLITE_DONE) rc = db_fail(r, e, "cannot write orders");
     sqlite3_reset(one);
+    ++*written;
   }
   sqlite3_finalize(batch);
   sqlite3_finalize(one);
   return rc;
+}
+
+/* The orders the engine still holds: all of the run's without an order
+ * stream, those it did not hand on with one. */
+static int write_orders(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
+  size_t handed = sim_engine_n_handed(s);
+  size_t n = sim_engine_n_requested(s) - handed; /* an interrupted run: those requested */
+  size_t written = 0;
+  return write_order_rows(r, run, sim_engine_orders(s), sim_engine_order_recs(s), n,
+                          n + handed > SIM_RESULTS_BATCH_ROWS, &written, e);
+}
+
+/* ---------------------------------------------------------- order streams */
+
+struct sim_results_stream {
+  sim_results *r;       /* borrowed */
+  int64_t run;          /* the run's id */
+  int rows;             /* write the orders' rows (keep full or orders) */
+  int32_t n_cells;      /* cells of the grid counted (0: none) */
+  int64_t *req;         /* per cell: the orders handed on requested there */
+  int64_t *lost;        /* ... and of those, expired or cancelled */
+  size_t written;       /* rows written */
+};
+
+/* The sink: the rows of the orders handed on in their own transaction,
+ * committed while the run is 'running' (results.h, "Large runs"). */
+static int stream_orders(void *ctx, const disp_order *o, const sim_order_rec *rec, size_t n,
+                         rs_err *e) {
+  sim_results_stream *w = ctx;
+  for (size_t i = 0; i < n && w->n_cells > 0; i++) {
+    int32_t c = o[i].pcell;
+    if (c < 0 || c >= w->n_cells) continue;
+    w->req[c]++;
+    if (rec[i].status == SIM_ORDER_EXPIRED || rec[i].status == SIM_ORDER_CANCELLED) w->lost[c]++;
+  }
+  if (!w->rows || n == 0) return 0;
+  sim_results *r = w->r;
+  if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(r, e, "cannot write orders");
+  int rc = write_order_rows(r, w->run, o, rec, n, 1, &w->written, e);
+  if (rc == 0 && sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(r, e, "cannot commit orders");
+  if (rc != 0) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int sim_results_stream_new(sim_results *r, int64_t run_id, int keep, const city_grid *cells,
+                           sim_results_stream **out, rs_err *e) {
+  *out = NULL;
+  sim_results_stream *w = calloc(1, sizeof *w);
+  if (w == NULL) return rs_err_set(e, RS_ENOMEM, "results: out of memory");
+  w->r = r;
+  w->run = run_id;
+  w->rows = keep <= SIM_RESULTS_ORDERS;
+  if (cells != NULL) {
+    w->n_cells = cells->n_cells;
+    w->req = calloc((size_t)cells->n_cells + 1, sizeof *w->req);
+    w->lost = calloc((size_t)cells->n_cells + 1, sizeof *w->lost);
+    if (w->req == NULL || w->lost == NULL) {
+      sim_results_stream_free(w);
+      return rs_err_set(e, RS_ENOMEM, "results: out of memory for the cells of %d",
+                        cells->n_cells);
+    }
+  }
+  *out = w;
+  return 0;
+}
+
+sim_order_sink sim_results_stream_sink(sim_results_stream *w) {
+  return (sim_order_sink){w, stream_orders};
+}
+
+void sim_results_stream_free(sim_results_stream *w) {
+  if (w == NULL) return;
+  free(w->req);
+  free(w->lost);
+  free(w);
 }
 
 static int write_drivers(sim_results *r, int64_t run, const sim_engine *s, rs_err *e) {
@@ -441,18 +523,23 @@ static int write_solver(sim_results *r, int64_t run, const sim_engine *s, rs_err
  * cells with requests, by ascending cell. Orders outside the grid are
  * skipped. */
 static int write_cells(sim_results *r, int64_t run, const sim_engine *s, const city_grid *g,
-                       rs_err *e) {
-  int32_t *req = calloc((size_t)g->n_cells + 1, sizeof *req);
-  int32_t *lost = calloc((size_t)g->n_cells + 1, sizeof *lost);
+                       const sim_results_stream *w, rs_err *e) {
+  int64_t *req = calloc((size_t)g->n_cells + 1, sizeof *req);
+  int64_t *lost = calloc((size_t)g->n_cells + 1, sizeof *lost);
   sqlite3_stmt *st = NULL;
   int rc = 0;
   if (req == NULL || lost == NULL) {
     rc = rs_err_set(e, RS_ENOMEM, "results: out of memory for the cells of %d", g->n_cells);
     goto out;
   }
+  /* the orders handed on (counted as they went), then those held */
+  if (w != NULL && w->n_cells == g->n_cells) {
+    memcpy(req, w->req, (size_t)g->n_cells * sizeof *req);
+    memcpy(lost, w->lost, (size_t)g->n_cells * sizeof *lost);
+  }
   const disp_order *o = sim_engine_orders(s);
   const sim_order_rec *rec = sim_engine_order_recs(s);
-  size_t n = sim_engine_n_requested(s);
+  size_t n = sim_engine_n_requested(s) - sim_engine_n_handed(s);
   for (size_t i = 0; i < n; i++) {
     int32_t c = o[i].pcell;
     if (c < 0 || c >= g->n_cells) continue;
@@ -476,8 +563,8 @@ static int write_cells(sim_results *r, int64_t run, const sim_engine *s, const c
     sqlite3_bind_double(st, 5, lat);
     sqlite3_bind_double(st, 6, lng);
     sqlite3_bind_double(st, 7, g->edge_m);
-    sqlite3_bind_int(st, 8, req[c]);
-    sqlite3_bind_int(st, 9, lost[c]);
+    sqlite3_bind_int64(st, 8, req[c]);
+    sqlite3_bind_int64(st, 9, lost[c]);
     if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(r, e, "cannot write unserved_cells");
     sqlite3_reset(st);
   }
@@ -505,13 +592,20 @@ int sim_results_finish_run(sim_results *r, int64_t run, const sim_engine *s,
 int sim_results_finish_run_keep(sim_results *r, int64_t run, const sim_engine *s,
                                 const sim_kpis *k, const char *status, double wall_s,
                                 const city_grid *cells, int keep, rs_err *e) {
+  return sim_results_finish_run_stream(r, run, s, k, status, wall_s, cells, keep, NULL, e);
+}
+
+int sim_results_finish_run_stream(sim_results *r, int64_t run, const sim_engine *s,
+                                  const sim_kpis *k, const char *status, double wall_s,
+                                  const city_grid *cells, int keep, const sim_results_stream *w,
+                                  rs_err *e) {
   if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(r, e, "cannot start writing results");
   int rc = keep <= SIM_RESULTS_ORDERS ? write_orders(r, run, s, e) : 0;
   if (!rc && keep <= SIM_RESULTS_ORDERS) rc = write_drivers(r, run, s, e);
   if (!rc) rc = write_series(r, run, s, e);
   if (!rc && keep == SIM_RESULTS_FULL) rc = write_solver(r, run, s, e);
-  if (!rc && cells != NULL) rc = write_cells(r, run, s, cells, e);
+  if (!rc && cells != NULL) rc = write_cells(r, run, s, cells, w, e);
   if (!rc) {
     char *kj = sim_kpis_to_json(k, 0);
     sqlite3_stmt *st;

@@ -48,6 +48,9 @@
  * process killed in between leaves the run 'running' with part of its
  * rows: visibly incomplete (readers read completed runs only), and a
  * sweep's resume deletes them. Smaller runs are one transaction, as above.
+ * A run whose engine streams its ended orders out (below, "Order streams":
+ * a horizon of several synthetic days) writes their rows as they come, in
+ * the same way.
  *
  * Unserved cells. The schema stores no coordinates with the orders, so a
  * run may also record its demand per hex cell of its grid: one row per cell
@@ -126,6 +129,29 @@ int sim_results_finish_run(sim_results *r, int64_t run_id, const sim_engine *s,
 int sim_results_finish_run_keep(sim_results *r, int64_t run_id, const sim_engine *s,
                                 const sim_kpis *k, const char *status, double wall_s,
                                 const city_grid *cells, int keep, rs_err *e);
+
+/* Order streams (see "Large runs"). A run whose engine drops its ended
+ * orders (engine.h, "Orders in and out") hands them to a stream's sink as
+ * it goes: their rows (with keep full or orders) are written in a
+ * transaction per hand-over, committed while the run's row says
+ * 'running', and their pickup cells counted for unserved_cells (with
+ * cells, the engine's grid). sim_results_finish_run_stream then writes the
+ * orders the engine still holds, the cells with the stream's counts, and
+ * everything else as sim_results_finish_run_keep does. A run killed in
+ * between stays 'running' with part of its rows: visibly incomplete. */
+typedef struct sim_results_stream sim_results_stream;
+int sim_results_stream_new(sim_results *r, int64_t run_id, int keep, const city_grid *cells,
+                           sim_results_stream **out, rs_err *e);
+/* The sink to give the engine (sim_engine_set_order_sink); the stream
+ * must outlive the engine's steps. */
+sim_order_sink sim_results_stream_sink(sim_results_stream *w);
+void sim_results_stream_free(sim_results_stream *w);
+/* sim_results_finish_run_keep for a run whose orders went (partly)
+ * through w (NULL: none did). */
+int sim_results_finish_run_stream(sim_results *r, int64_t run_id, const sim_engine *s,
+                                  const sim_kpis *k, const char *status, double wall_s,
+                                  const city_grid *cells, int keep, const sim_results_stream *w,
+                                  rs_err *e);
 
 /* ------------------------------------------------------------- sweeps */
 

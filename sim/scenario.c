@@ -32,6 +32,7 @@ void sim_scenario_defaults(sim_scenario *s) {
   s->synthetic_orders = 100000;
   s->day = -1;
   s->from_s = -1;
+  s->days = 1;
   s->to_s = -1;
   s->warmup_s = 0;
   s->drain_s = SIM_DRAIN_ALL;
@@ -347,6 +348,10 @@ int sim_scenario_parse(sim_scenario *out, const char *json, const char *origin,
         rc = FAIL("%s: 'day' must be a date \"YYYY-MM-DD\"", origin);
     } else if (strcmp(k, "from") == 0) rc = get_tod(it, origin, &s.from_s, e);
     else if (strcmp(k, "to") == 0) rc = get_tod(it, origin, &s.to_s, e);
+    else if (strcmp(k, "horizon_days") == 0) {
+      rc = get_int(it, origin, 1, SIM_DAYS_MAX, &iv, e);
+      if (!rc) s.days = (int32_t)iv;
+    }
     else if (strcmp(k, "drivers") == 0) {
       if (cJSON_IsNull(it)) s.drivers = -1;
       else {
@@ -484,7 +489,9 @@ int sim_scenario_set_minutes(sim_scenario *s, int drain, const char *text, rs_er
 }
 
 int sim_scenario_validate(const sim_scenario *s, rs_err *e) {
-  if (s->from_s >= 0 && s->to_s >= 0 && s->to_s <= s->from_s)
+  if (s->days < 1 || s->days > SIM_DAYS_MAX)
+    return rs_err_set(e, RS_EINVAL, "scenario: 'horizon_days' must be 1 to %d", SIM_DAYS_MAX);
+  if (s->days == 1 && s->from_s >= 0 && s->to_s >= 0 && s->to_s <= s->from_s)
     return rs_err_set(e, RS_EINVAL, "scenario: 'to' must be after 'from'");
   if (s->warmup_s < 0 || s->warmup_s > SIM_WARMUP_MAX_S)
     return rs_err_set(e, RS_EINVAL, "scenario: 'warmup_s' must be 0 to %d", SIM_WARMUP_MAX_S);
@@ -624,6 +631,7 @@ char *sim_scenario_to_json(const sim_scenario *s) {
   else cJSON_AddNullToObject(o, "from");
   if (s->to_s >= 0) { rs_time_format_tod(s->to_s, buf, sizeof buf); cJSON_AddStringToObject(o, "to", buf); }
   else cJSON_AddNullToObject(o, "to");
+  if (s->days != 1) add_exact(o, "horizon_days", s->days); /* one day: as before days existed */
   add_exact(o, "warmup_s", s->warmup_s);
   if (s->drain_s >= 0) add_exact(o, "drain_s", (double)s->drain_s);
   else cJSON_AddNullToObject(o, "drain_s");

@@ -28,6 +28,7 @@
 #define SIM_SEED_MAX 9223372036854775807ull /* 2^63 - 1: a results DB keeps seeds as
                                               SQLite's signed 64-bit integers */
 
+#define SIM_DAYS_MAX 366               /* a horizon of up to a year of days */
 #define SIM_PATIENCE_DEFAULT_S 600     /* riders wait 10 min for a match */
 #define SIM_TICK_DEFAULT_S 2           /* KDD Cup 2020 dispatch window */
 #define SIM_REPO_TICK_DEFAULT_S 60
@@ -43,6 +44,8 @@ typedef struct {
   int64_t synthetic_orders;     /* synthetic demand size (whole day) */
   int64_t day;                  /* local-epoch midnight, -1 = first in store */
   int64_t from_s, to_s;         /* horizon within the day; -1 = trip span */
+  int32_t days;                 /* days of the horizon (1 to SIM_DAYS_MAX): from
+                                   `from` on the day to `to` on the last day */
   int32_t warmup_s;             /* simulated before `from`: its orders move
                                    the fleet but are not the run's (0: none) */
   int64_t drain_s;              /* simulated past `to` so that the orders

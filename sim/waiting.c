@@ -56,26 +56,18 @@ RS_HEAP_DEFINE(pos_heap, int32_t, 2, POS_LESS, RS_HEAP_NO_MOVE)
 #define SLOT_LESS(x, y) (ctx[*(x)] < ctx[*(y)] || (ctx[*(x)] == ctx[*(y)] && *(x) < *(y)))
 RS_HEAP_DEFINE_CTX(slot_heap, int32_t, 2, const int32_t *, SLOT_LESS, RS_HEAP_NO_MOVE)
 
-int sim_waiting_init(sim_waiting *w, const city_grid *g, const disp_order *orders,
-                     size_t n_orders, int32_t rings, double radius_m, double earth_radius_m,
-                     const double (*cell_u)[3]) {
+int sim_waiting_init(sim_waiting *w, const city_grid *g, int32_t rings, double radius_m,
+                     double earth_radius_m, const double (*cell_u)[3]) {
   memset(w, 0, sizeof *w);
-  size_t no = n_orders ? n_orders : 1;
-  w->orders = orders;
-  w->n_orders = n_orders;
   w->cell_u = cell_u;
   w->n_cells = g->n_cells;
-  w->node = rs_mem_array(no, sizeof *w->node, 0, 0);
-  w->live = rs_mem_array(no, 1, 0, 1);
-  w->exhausted = calloc(no, sizeof *w->exhausted);
   w->cell_stamp = calloc((size_t)g->n_cells, sizeof *w->cell_stamp);
   w->st_width = city_hex_kring_size(rings);
   if (disp_rings_init(&w->walk, g, rings) == 0) {
     w->cell_head = malloc((size_t)w->walk.n_padded * sizeof *w->cell_head);
     w->cell_tail = malloc((size_t)w->walk.n_padded * sizeof *w->cell_tail);
   }
-  if (!w->node || !w->live || !w->exhausted || !w->cell_stamp || !w->cell_head || !w->cell_tail)
-    return RS_ENOMEM;
+  if (!w->cell_stamp || !w->cell_head || !w->cell_tail) return RS_ENOMEM;
   for (int32_t c = 0; c < w->walk.n_padded; c++) w->cell_head[c] = w->cell_tail[c] = -1;
   w->wake = 1;
   /* Squared chords of the radius and of the radius plus a cell's reach
@@ -105,6 +97,62 @@ void sim_waiting_free(sim_waiting *w) {
   free(w->st_u);
   free(w->st_heap);
   memset(w, 0, sizeof *w);
+}
+
+/* ------------------------------------------------------ the engine's orders */
+
+int sim_waiting_reserve(sim_waiting *w, const disp_order *orders, size_t cap) {
+  w->orders = orders;
+  if (cap <= w->cap_orders) return 0;
+  sim_wait_node *node = rs_mem_array(cap, sizeof *node, 0, 0);
+  uint8_t *live = rs_mem_array(cap, 1, 0, 1);
+  uint8_t *ex = calloc(cap, 1);
+  if (node == NULL || live == NULL || ex == NULL) {
+    free(node);
+    free(live);
+    free(ex);
+    return RS_ENOMEM;
+  }
+  if (w->n_orders > 0) {
+    memcpy(node, w->node, w->n_orders * sizeof *node);
+    memcpy(live, w->live, w->n_orders);
+    memcpy(ex, w->exhausted, w->n_orders);
+  }
+  free(w->node);
+  free(w->live);
+  free(w->exhausted);
+  w->node = node;
+  w->live = live;
+  w->exhausted = ex;
+  w->cap_orders = cap;
+  return 0;
+}
+
+void sim_waiting_drop(sim_waiting *w, size_t k) {
+  if (k == 0) return;
+  size_t m = w->n_orders - k;
+  int32_t k32 = (int32_t)k;
+  memmove(w->node, w->node + k, m * sizeof *w->node);
+  memmove(w->live, w->live + k, m);
+  memmove(w->exhausted, w->exhausted + k, m);
+  memset(w->live + m, 0, k);
+  memset(w->exhausted + m, 0, k);
+  /* links of orders no longer waiting are stale (never read between
+   * ticks): they move too, to -1 where they named a dropped order */
+  for (size_t i = 0; i < m; i++) {
+    sim_wait_node *n = &w->node[i];
+    n->next = n->next >= k32 ? n->next - k32 : -1;
+    n->prev = n->prev >= k32 ? n->prev - k32 : -1;
+  }
+  for (int32_t c = 0; c < w->walk.n_padded; c++) {
+    if (w->cell_head[c] >= 0) w->cell_head[c] -= k32;
+    if (w->cell_tail[c] >= 0) w->cell_tail[c] -= k32;
+  }
+  int32_t n = 0;
+  for (int32_t i = 0; i < w->n_list; i++)
+    if (w->list[i] >= k32) w->list[n++] = w->list[i] - k32;
+  w->n_list = n;
+  w->n_orders = m;
 }
 
 /* ---------------------------------------------------------- add and leave */

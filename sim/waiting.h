@@ -58,7 +58,8 @@ typedef struct {
  * margin cells of the walk hold nothing. */
 typedef struct {
   const disp_order *orders;   /* borrowed: pcell and pu of each order */
-  size_t n_orders;            /* entries of the per-order arrays */
+  size_t n_orders;            /* orders held (the engine's count) */
+  size_t cap_orders;          /* room of the per-order arrays */
   /* request order */
   int32_t *list;              /* waiting orders, oldest first (lazy) */
   int32_t n_list;             /* entries */
@@ -97,16 +98,25 @@ typedef struct {
   size_t n_heap;              /* slots in st_heap */
 } sim_waiting;
 
-/* Sets up an empty index for n_orders orders in grid g, whose streams reach
- * radius_m (a sphere of earth_radius_m) through `rings` rings of cells
- * (enough to cover the radius: disp_index_max_ring). cell_u holds each
- * cell's centre as a unit vector. Returns 0, or RS_ENOMEM (also for a grid
- * too large to pad), in which case sim_waiting_free releases what was
- * allocated. */
-int sim_waiting_init(sim_waiting *w, const city_grid *g, const disp_order *orders,
-                     size_t n_orders, int32_t rings, double radius_m, double earth_radius_m,
-                     const double (*cell_u)[3]);
+/* Sets up an empty index for no orders yet (sim_waiting_reserve makes
+ * room) in grid g, whose streams reach radius_m (a sphere of
+ * earth_radius_m) through `rings` rings of cells (enough to cover the
+ * radius: disp_index_max_ring). cell_u holds each cell's centre as a unit
+ * vector. Returns 0, or RS_ENOMEM (also for a grid too large to pad), in
+ * which case sim_waiting_free releases what was allocated. */
+int sim_waiting_init(sim_waiting *w, const city_grid *g, int32_t rings, double radius_m,
+                     double earth_radius_m, const double (*cell_u)[3]);
 void sim_waiting_free(sim_waiting *w);
+
+/* The engine's orders are now at `orders`, with room for cap of them:
+ * the per-order arrays grow to cap (n_orders of them kept, the rest
+ * zero). Returns 0, or RS_ENOMEM with the arrays as they were (orders is
+ * taken either way: the engine's old array is gone). */
+int sim_waiting_reserve(sim_waiting *w, const disp_order *orders, size_t cap);
+/* The engine dropped its orders [0, k), none of them waiting: order o
+ * (o >= k) is now o - k, in every list, link and flag; n_orders drops by
+ * k. O(held orders + list + padded cells). Not while streams are open. */
+void sim_waiting_drop(sim_waiting *w, size_t k);
 
 /* Order o (greater than every order added before) starts waiting, not
  * exhausted. Returns 0, or RS_ENOMEM with a message in e, in which case the

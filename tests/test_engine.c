@@ -32,6 +32,7 @@
 
 #include "city_data/city.h"
 #include "base/rs_geo.h"
+#include "base/rs_time.h"
 #include "city_data/import.h"
 #include "city_data/synth.h"
 #include "city_data/tripstore.h"
@@ -186,8 +187,9 @@ static city_trip *copy_trips(const city_trip *trips, size_t n, int64_t from, int
 /* plain: the wrapper does not pass on the policy's `maximal` promise, so the
  * engine takes none of its shortcuts: every waiting order is decided at
  * every tick with a full candidate search. */
-static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
-                         const city_trip *trips, size_t n, int64_t from, int64_t to, int plain) {
+static void run_start_src(run_t *r, const sim_scenario *sc, const city_def *city,
+                          const city_trip *trips, size_t n, int64_t from, int64_t to, int plain,
+                          size_t chunk) {
   memset(r, 0, sizeof *r);
   r->sc = *sc;
   r->from = from;
@@ -209,9 +211,17 @@ static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
   size_t k;
   city_trip *c = copy_trips(trips, n, from - sc->warmup_s, to, &k);
   city_travel_gc(city, &r->tm);
-  ck_assert_msg(sim_engine_new(&r->sc, &r->tm, c, k, from, to, &r->dp, &r->rp, &r->s, &e) == 0,
+  sim_order_source src;
+  ck_assert_int_eq(sim_order_source_array(c, k, chunk, &src, &e), 0);
+  ck_assert_msg(sim_engine_new_source(&r->sc, &r->tm, src, from, to, NULL, 0, &r->dp, &r->rp,
+                                      &r->s, &e) == 0,
                 "%s", e.msg);
   r->spy.eng = r->s;
+}
+
+static void run_start_as(run_t *r, const sim_scenario *sc, const city_def *city,
+                         const city_trip *trips, size_t n, int64_t from, int64_t to, int plain) {
+  run_start_src(r, sc, city, trips, n, from, to, plain, 0);
 }
 
 static void run_start(run_t *r, const sim_scenario *sc, const city_def *city,
@@ -608,11 +618,8 @@ END_TEST
 
 /* ---------------------------------------------------------- determinism */
 
-static void assert_same_run(const run_t *a, const run_t *b) {
-  size_t n = sim_engine_n_orders(a->s);
-  ck_assert_uint_eq(n, sim_engine_n_orders(b->s));
-  ck_assert_int_eq(sim_engine_events(a->s), sim_engine_events(b->s));
-  const sim_order_rec *x = sim_engine_order_recs(a->s), *y = sim_engine_order_recs(b->s);
+/* Records x and y of n orders agree to the bit. */
+static void assert_same_recs(const sim_order_rec *x, const sim_order_rec *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     ck_assert_msg(x[i].status == y[i].status && x[i].driver == y[i].driver &&
                       x[i].t_match == y[i].t_match && x[i].t_pickup == y[i].t_pickup &&
@@ -621,6 +628,11 @@ static void assert_same_run(const run_t *a, const run_t *b) {
     ck_assert(memcmp(&x[i].pickup_m, &y[i].pickup_m, sizeof(double)) == 0);
     ck_assert(memcmp(&x[i].eta_s, &y[i].eta_s, sizeof(double)) == 0);
   }
+}
+
+/* Two runs agree on their drivers' accounts and their kpi_series. */
+static void assert_same_fleet(const run_t *a, const run_t *b) {
+  ck_assert_int_eq(sim_engine_events(a->s), sim_engine_events(b->s));
   int32_t nd = sim_engine_n_drivers(a->s);
   ck_assert_int_eq(nd, sim_engine_n_drivers(b->s));
   const sim_driver_rec *p = sim_engine_driver_recs(a->s), *q = sim_engine_driver_recs(b->s);
@@ -642,6 +654,13 @@ static void assert_same_run(const run_t *a, const run_t *b) {
                       u[i].idle_samples == v[i].idle_samples &&
                       u[i].busy_samples == v[i].busy_samples && u[i].ticks == v[i].ticks,
                   "window %zu differs", i);
+}
+
+static void assert_same_run(const run_t *a, const run_t *b) {
+  size_t n = sim_engine_n_orders(a->s);
+  ck_assert_uint_eq(n, sim_engine_n_orders(b->s));
+  assert_same_recs(sim_engine_order_recs(a->s), sim_engine_order_recs(b->s), n);
+  assert_same_fleet(a, b);
 }
 
 /* Every source of randomness in play: random dispatch, random-walk idle
@@ -1584,6 +1603,203 @@ END_TEST
 START_TEST(no_look_ahead_synthetic) { look_ahead_on(&syn, _i); }
 END_TEST
 
+/* ------------------------------------------------------------- streaming */
+
+/* What a sink was handed: the orders and records, in the order given. */
+typedef struct {
+  disp_order *o;
+  sim_order_rec *r;
+  size_t n, cap;
+  size_t calls;
+} sunk;
+
+static int sink_keep(void *ctx, const disp_order *o, const sim_order_rec *r, size_t n,
+                     rs_err *e) {
+  (void)e;
+  sunk *k = ctx;
+  if (k->n + n > k->cap) {
+    k->cap = 2 * (k->n + n);
+    k->o = realloc(k->o, k->cap * sizeof *k->o);
+    k->r = realloc(k->r, k->cap * sizeof *k->r);
+    ck_assert(k->o != NULL && k->r != NULL);
+  }
+  for (size_t i = 0; i < n; i++) {
+    /* an order is handed on once it has ended, never open */
+    ck_assert(r[i].status == SIM_ORDER_COMPLETED || r[i].status == SIM_ORDER_CANCELLED ||
+              r[i].status == SIM_ORDER_EXPIRED);
+  }
+  memcpy(k->o + k->n, o, n * sizeof *o);
+  memcpy(k->r + k->n, r, n * sizeof *r);
+  k->n += n;
+  k->calls++;
+  return 0;
+}
+
+/* The KPIs less the solver's times, which are wall-clock measurements. */
+static void kpis_of(const sim_engine *s, sim_kpis *k) {
+  sim_engine_kpis(s, k);
+  k->solve_p50_us = k->solve_p99_us = k->solve_max_us = 0;
+}
+
+/* Orders streamed in small chunks and dropped once ended (a sink) give the
+ * run of the whole array: the same records (those handed to the sink, then
+ * those still held), drivers, kpi_series and KPIs to the bit, under
+ * immediate, batch and random policies, decisions answered later, idle
+ * drift, shifts, a warm-up and a drain. */
+static void streamed_on(const dataset *ds, int i) {
+  static const struct {
+    const char *dispatch;
+    int config, later, warmup;
+    size_t chunk;
+  } CASES[] = {
+      {"fcfs-nearest", 0, 0, 0, 97},   {"batch-distance", 0, 0, 0, 1},
+      {"random", 3, 0, 0, 333},        {"fcfs-nearest", 3, 1, 0, 50},
+      {"batch-distance", 0, 1, 1, 200}, {"fcfs-nearest", 0, 0, 1, 1000},
+  };
+  sim_scenario sc;
+  config_scenario(&sc, ds, &CONFIGS[CASES[i].config]);
+  snprintf(sc.dispatch, sizeof sc.dispatch, "%s", CASES[i].dispatch);
+  int64_t from = ds_from(ds), to = ds_to(ds);
+  if (CASES[i].warmup) {
+    /* a warm-up of the horizon's first half hour, and a drain to the end */
+    sc.warmup_s = 1800;
+    sc.drain_s = SIM_DRAIN_ALL;
+    from += 1800;
+  }
+  run_t a, b;
+  run_start(&a, &sc, ds->city, ds->trips, ds->n, from, to);
+  run_start_src(&b, &sc, ds->city, ds->trips, ds->n, from, to, 0, CASES[i].chunk);
+  a.spy.later = b.spy.later = CASES[i].later;
+  sunk k = {0};
+  sim_engine_set_order_sink(b.s, (sim_order_sink){&k, sink_keep});
+  run_to_end(&a);
+  run_to_end(&b);
+  size_t n = sim_engine_n_orders(a.s);
+  ck_assert_uint_eq(sim_engine_n_orders(b.s), n);
+  ck_assert_uint_eq(sim_engine_n_requested(b.s), n);
+  ck_assert_uint_ge(k.calls, 2);
+  ck_assert_uint_eq(sim_engine_n_handed(b.s), k.n);
+  ck_assert_uint_eq(sim_engine_n_handed(a.s), 0);
+  /* b's records: those handed on, then those held */
+  size_t held = n - k.n;
+  ck_assert_uint_gt(k.n, n / 2);
+  const disp_order *ao = sim_engine_orders(a.s);
+  const sim_order_rec *ar = sim_engine_order_recs(a.s);
+  for (size_t j = 0; j < k.n; j++) ck_assert_int_eq(k.o[j].id, ao[j].id);
+  for (size_t j = 0; j < held; j++) ck_assert_int_eq(sim_engine_orders(b.s)[j].id, ao[k.n + j].id);
+  assert_same_recs(ar, k.r, k.n);
+  assert_same_recs(ar + k.n, sim_engine_order_recs(b.s), held);
+  assert_same_fleet(&a, &b);
+  sim_kpis ka, kb;
+  kpis_of(a.s, &ka);
+  kpis_of(b.s, &kb);
+  ck_assert_msg(memcmp(&ka, &kb, sizeof ka) == 0, "the KPIs differ");
+  /* (what is held at once is streamed_days' test: in these four hours an
+   * order in flight for an hour holds back a good part of them) */
+  rs_err e = {0};
+  ck_assert_msg(sim_engine_check(b.s, &e) == 0, "%s", e.msg);
+  free(k.o);
+  free(k.r);
+  run_free(&a);
+  run_free(&b);
+}
+
+START_TEST(streamed) {
+  if (real.trips == NULL) return;
+  streamed_on(&real, _i);
+}
+END_TEST
+
+START_TEST(streamed_synthetic) { streamed_on(&syn, _i); }
+END_TEST
+
+/* Days of the synthetic city from its source (sim_order_source_synth),
+ * its orders dropped as they end: the orders held at once stay a small
+ * part of the horizon's (those from the oldest in flight, about an hour,
+ * and a day's chunk), the ids ascend over the days and the KPIs are those
+ * of the same orders given as one array. */
+START_TEST(streamed_days) {
+  enum { DAYS = 6, PER_DAY = 6000, FLEET = 150 };
+  sim_scenario sc;
+  ds_scenario(&sc, &syn, "fcfs-nearest");
+  snprintf(sc.placement, sizeof sc.placement, "history");
+  sc.drivers = FLEET;
+  int64_t from = syn.day, to = syn.day + DAYS * RS_DAY_S;
+  rs_err e = {0};
+  /* the same orders as one array, gathered from the source itself */
+  sim_order_source src;
+  ck_assert_int_eq(sim_order_source_synth(&synthetic, 5, PER_DAY, syn.day, DAYS, from, to, NULL, 0,
+                                          &src, &e), 0);
+  city_trip *all = NULL;
+  size_t n_all = 0;
+  for (;;) {
+    const city_trip *t;
+    size_t n;
+    ck_assert_msg(src.next(src.ctx, &t, &n, &e) == 0, "%s", e.msg);
+    if (n == 0) break;
+    all = realloc(all, (n_all + n) * sizeof *all);
+    ck_assert_ptr_nonnull(all);
+    memcpy(all + n_all, t, n * sizeof *t);
+    n_all += n;
+  }
+  sim_order_source_close(&src);
+  ck_assert_uint_eq(n_all, DAYS * PER_DAY);
+  for (size_t i = 1; i < n_all; i++)
+    ck_assert(all[i].t_request > all[i - 1].t_request ||
+              (all[i].t_request == all[i - 1].t_request && all[i].id > all[i - 1].id));
+  /* day 0 is the day of the run's seed, as a one-day run has it */
+  city_synth_opts o = {5, PER_DAY, syn.day};
+  city_trip *d0;
+  size_t n0;
+  ck_assert_int_eq(city_synth_generate(&synthetic, &o, &d0, &n0, &e), 0);
+  ck_assert_uint_eq(n0, PER_DAY);
+  ck_assert(memcmp(d0, all, n0 * sizeof *d0) == 0);
+  free(d0);
+
+  disp_policy dpa, dpb;
+  disp_repolicy rpa, rpb;
+  disp_options opt = {.radius_m = sc.radius_m, .top_k = sc.top_k};
+  city_travel tm;
+  city_travel_gc(&synthetic, &tm);
+  ck_assert_int_eq(disp_policy_new(sc.dispatch, &opt, &dpa, &e), 0);
+  ck_assert_int_eq(disp_policy_new(sc.dispatch, &opt, &dpb, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new(sc.reposition, &opt, &rpa, &e), 0);
+  ck_assert_int_eq(disp_repolicy_new(sc.reposition, &opt, &rpb, &e), 0);
+  sim_engine *a, *b;
+  ck_assert_msg(sim_engine_new(&sc, &tm, all, n_all, from, to, &dpa, &rpa, &a, &e) == 0, "%s",
+                e.msg);
+  ck_assert_int_eq(sim_order_source_synth(&synthetic, 5, PER_DAY, syn.day, DAYS, from, to, NULL, 0,
+                                          &src, &e), 0);
+  ck_assert_msg(sim_engine_new_source(&sc, &tm, src, from, to, NULL, 0, &dpb, &rpb, &b, &e) == 0,
+                "%s", e.msg);
+  sunk k = {0};
+  sim_engine_set_order_sink(b, (sim_order_sink){&k, sink_keep});
+  ck_assert_int_eq(sim_engine_step(a, INT64_MAX, INT64_MAX, &e), SIM_STEP_DONE);
+  ck_assert_int_eq(sim_engine_step(b, INT64_MAX, INT64_MAX, &e), SIM_STEP_DONE);
+  ck_assert_uint_eq(sim_engine_n_orders(b), n_all);
+  ck_assert_uint_eq(sim_engine_n_handed(b), k.n);
+  assert_same_recs(sim_engine_order_recs(a), k.r, k.n);
+  assert_same_recs(sim_engine_order_recs(a) + k.n, sim_engine_order_recs(b), n_all - k.n);
+  sim_kpis ka, kb;
+  kpis_of(a, &ka);
+  kpis_of(b, &kb);
+  ck_assert_msg(memcmp(&ka, &kb, sizeof ka) == 0, "the KPIs differ");
+  /* a day's chunk and the orders in flight, with room to grow: well under
+   * the horizon's orders */
+  ck_assert_msg(sim_engine_order_capacity(b) <= 2 * (size_t)PER_DAY,
+                "held room for %zu orders", sim_engine_order_capacity(b));
+  ck_assert_uint_ge(sim_engine_order_capacity(a), n_all);
+  free(k.o);
+  free(k.r);
+  sim_engine_free(a);
+  sim_engine_free(b);
+  disp_policy_destroy(&dpa);
+  disp_policy_destroy(&dpb);
+  disp_repolicy_destroy(&rpa);
+  disp_repolicy_destroy(&rpb);
+}
+END_TEST
+
 /* ------------------------------------------------------------- the suite */
 
 /* ------------------------------------------------------ the service area */
@@ -1753,6 +1969,12 @@ static Suite *engine_suite(void) {
   tcase_add_loop_test(tc, no_look_ahead, 0, 4);
   tcase_add_loop_test(tc, no_look_ahead_synthetic, 0, 4);
   tcase_add_loop_test(tc, warmup_drain_synthetic, 0, 4);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("streamed");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, streamed, 0, 6);
+  tcase_add_loop_test(tc, streamed_synthetic, 0, 6);
+  tcase_add_test(tc, streamed_days);
   suite_add_tcase(s, tc);
   tc = tcase_create("close_early");
   tcase_set_timeout(tc, 600);

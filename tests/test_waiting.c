@@ -85,10 +85,11 @@ static void world_make(world *x, pcg32 *r) {
     od->pcell = pcg32_bounded(r, 40) == 0 ? -1
                                            : city_grid_point_index(&x->grid, od->plat, od->plng);
   }
-  EXPECT_EQ(sim_waiting_init(&x->w, &x->grid, x->orders, N_ORDERS,
-                                    disp_index_max_ring(x->idx, x->radius_m), x->radius_m,
-                                    x->city.earth_radius_m, (const double(*)[3])x->cell_u),
-                   0);
+  EXPECT_EQ(sim_waiting_init(&x->w, &x->grid, disp_index_max_ring(x->idx, x->radius_m),
+                             x->radius_m, x->city.earth_radius_m, (const double(*)[3])x->cell_u),
+            0);
+  EXPECT_EQ(sim_waiting_reserve(&x->w, x->orders, N_ORDERS), 0);
+  x->w.n_orders = N_ORDERS;
 }
 
 static void world_free(world *x) {

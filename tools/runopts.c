@@ -20,6 +20,7 @@ static const struct option SHARED[] = {
   {"day", required_argument, NULL, RUNOPT_DAY},
   {"from", required_argument, NULL, RUNOPT_FROM},
   {"to", required_argument, NULL, RUNOPT_TO},
+  {"horizon-days", required_argument, NULL, RUNOPT_DAYS},
   {"drivers", required_argument, NULL, RUNOPT_DRIVERS},
   {"dispatch", required_argument, NULL, RUNOPT_DISPATCH},
   {"reposition", required_argument, NULL, RUNOPT_REPO},
@@ -92,6 +93,16 @@ static int set_str(char *dst, size_t n, const char *v) {
 }
 
 #define BAD(...) cli_usage_error(c->cmd, c->usage, __VA_ARGS__)
+
+/* An integer flag from lo to hi into *dst (what: the range, in its error). */
+static int int_flag(const runopts_ctx *c, const char *flag, const char *arg, int64_t lo,
+                    int64_t hi, const char *what, int32_t *dst) {
+  int64_t v;
+  if (cli_parse_i64(arg, &v) || v < lo || v > hi)
+    return BAD("%s: expected %s, got '%s'", flag, what, arg);
+  *dst = (int32_t)v;
+  return 1;
+}
 
 static double flag_scale(const disp_opt_spec *o) { return o->flag_scale > 0 ? o->flag_scale : 1; }
 
@@ -173,11 +184,11 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
   case RUNOPT_TO:
     if (cli_parse_hhmm(arg, &s->to_s)) return BAD("--to: expected HH:MM, got '%s'", arg);
     return 1;
+  case RUNOPT_DAYS:
+    return int_flag(c, "--horizon-days", arg, 1, SIM_DAYS_MAX, "days (1-366)", &s->days);
   case RUNOPT_DRIVERS:
-    if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 10000000)
-      return BAD("--drivers: expected a fleet size from 1 to 10000000, got '%s'", arg);
-    s->drivers = (int32_t)iv;
-    return 1;
+    return int_flag(c, "--drivers", arg, 1, 10000000, "a fleet size from 1 to 10000000",
+                    &s->drivers);
   case RUNOPT_DISPATCH:
     if (set_str(s->dispatch, sizeof s->dispatch, arg)) return BAD("--dispatch: too long");
     return 1;
@@ -190,30 +201,16 @@ int runopts_apply(runopts_ctx *c, int opt, const char *arg, sim_scenario *s) {
     s->seed = uv;
     return 1;
   case RUNOPT_PATIENCE:
-    if (cli_parse_i64(arg, &iv) || iv < 0 || iv > 86400)
-      return BAD("--patience: expected seconds (0-86400), got '%s'", arg);
-    s->patience_s = (int32_t)iv;
-    return 1;
-  case RUNOPT_TICK:
-    if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 3600)
-      return BAD("--tick: expected seconds (1-3600), got '%s'", arg);
-    s->tick_s = (int32_t)iv;
-    return 1;
+    return int_flag(c, "--patience", arg, 0, 86400, "seconds (0-86400)", &s->patience_s);
+  case RUNOPT_TICK: return int_flag(c, "--tick", arg, 1, 3600, "seconds (1-3600)", &s->tick_s);
   case RUNOPT_RADIUS:
     if (cli_parse_double(arg, &dv) || dv < 1 || dv > 1e6)
       return BAD("--radius: expected metres (1-1e6), got '%s'", arg);
     s->radius_m = dv;
     return 1;
-  case RUNOPT_TOPK:
-    if (cli_parse_i64(arg, &iv) || iv < 1 || iv > 10000)
-      return BAD("--top-k: expected 1-10000, got '%s'", arg);
-    s->top_k = (int32_t)iv;
-    return 1;
+  case RUNOPT_TOPK: return int_flag(c, "--top-k", arg, 1, 10000, "1-10000", &s->top_k);
   case RUNOPT_DTOPK:
-    if (cli_parse_i64(arg, &iv) || iv < 0 || iv > 10000)
-      return BAD("--driver-top-k: expected 0-10000, got '%s'", arg);
-    s->driver_top_k = (int32_t)iv;
-    return 1;
+    return int_flag(c, "--driver-top-k", arg, 0, 10000, "0-10000", &s->driver_top_k);
   case RUNOPT_IDLE:
     if (set_str(s->idle_model, sizeof s->idle_model, arg)) return BAD("--idle-model: too long");
     return 1;
@@ -367,6 +364,8 @@ void runopts_help(int flags) {
       "  --city NAME|FILE      city definition (default: the trip store's, or synthetic)\n"
       "  --day YYYY-MM-DD      day to replay (default: the store's first day)\n"
       "  --from HH:MM --to HH:MM  horizon within the day (default: the day's trip span)\n"
+      "  --horizon-days N      one run over N days: --from on --day to --to on the Nth\n"
+      "                        day (default 1); the synthetic city draws each day anew\n"
       "  --warmup MIN          simulate MIN minutes before --from, orders not counted (0)\n"
       "  --drain MIN|all       after --to, follow the horizon's orders to their end: all\n"
       "                        (default), for at most MIN minutes, or 0: not at all\n"

@@ -105,6 +105,9 @@ static int trips(const view_stored *st, run_ctx *ctx, FILE *f, view_kepler_stats
     else if (stp == SIM_STEP_WAIT)
       rc = rs_err_set(e, RS_EINVAL, "export: a policy that answers later cannot be replayed");
     if (rc != 0 || sim_engine_events(eng) == ev) continue;
+    /* a run of several synthetic days takes its orders in a day at a time:
+     * the arrays may have moved */
+    w.od = sim_engine_orders(eng);
     int64_t tau = t - 1; /* every event of this step happened at tau */
     for (int32_t d = 0; d < nd; d++) {
       spell *s = &sp[d];
