@@ -954,6 +954,11 @@ int sim_engine_new_placed(const sim_scenario *sc, const city_travel *tm, city_tr
     parts_failed |= sim_waiting_init(&s->w, &s->grid, s->orders, n_trips, s->max_ring,
                                      sc->radius_m, city->earth_radius_m,
                                      (const double(*)[3])s->cell_u) != 0;
+    /* A batch policy that is not maximal decides every waiting order at
+     * every tick, and leaves many waiting: their searches are kept
+     * between ticks (candidates.h: kept rows; the same graph). */
+    if (!dp->immediate && !dp->maximal && n_trips > 0 && n_trips <= INT32_MAX)
+      parts_failed |= disp_index_keep_rows(s->idx, (int32_t)n_trips) != 0;
   }
   if (parts_failed || !s->cell_u || !s->in_service || (s->nodes && !s->cell_node) || !s->drv_stamp || !s->fresh_idle ||
       !s->ring || !s->orders || !s->orec || !s->cancel_u || !s->trip_m || !s->du ||
