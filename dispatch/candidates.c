@@ -42,6 +42,9 @@
 #define LB_SLACK 0.99 /* projection distortion over a city is below 0.3 % */
 #define SMALL_CELL 4  /* cells with fewer entries are scanned exactly */
 #define ETA_BATCH 16  /* drivers timed together when ranking by pickup time */
+/* A kept list holds K + KEEP_SLACK drivers, so that it survives that many
+ * of its drivers leaving before its order must be searched again. */
+#define KEEP_SLACK 32
 
 /* A cell: its drivers and its centre, in one record (one line of the
  * cell table for an add, a remove, or a search's look at the cell). The
@@ -61,6 +64,15 @@ typedef struct {
   double u[3];         /* its centre as a unit vector */
 } idx_cell;
 _Static_assert(sizeof(idx_cell) <= 64, "a cell record fits a cache line");
+
+/* An entry of a kept list: a driver, and the add it was listed after. */
+typedef struct {
+  int32_t d;   /* driver index */
+  uint32_t ep; /* its add_n when listed: live while the driver is still
+                  indexed and add_n has not moved (not removed since) */
+  double c2;   /* exact squared chord to the order's pickup: the key */
+  double m;    /* the same as great-circle metres (rs_chord2_m) */
+} kept_entry;
 
 /* Where a driver is filed: its cell (-1 when not indexed) and entry. */
 typedef struct {
@@ -105,6 +117,36 @@ struct disp_index {
   double *best_m;
   double *best_g;      /* ranking by pickup time: the entries' pickup distances */
   size_t best_cap;     /* of each of the three best arrays */
+  /* kept rows (disp_index_keep_rows; kp_slot NULL: off), see above */
+  int32_t n_orders;    /* entries of kp_slot */
+  int32_t *kp_slot;    /* per order: its kept list's slot, -1 */
+  uint32_t *add_n;     /* per driver: how often it was added (wraps) */
+  int32_t *log_d;      /* drivers added since the last build ... */
+  uint32_t *log_ep;    /* ... and their add_n then */
+  int32_t n_log;
+  size_t cap_log;
+  int log_over;        /* the log was dropped: every kept list goes */
+  double kp_lim2;      /* the squared chord and ... */
+  int32_t kp_k;        /* ... K the kept lists were made for */
+  int32_t kp_m;        /* entries a list keeps: kp_k + KEEP_SLACK */
+  kept_entry *kp_e;    /* per slot x (kp_m + 1): its list, by (c2, driver) */
+  size_t cap_kp_e;
+  int32_t *kp_n;       /* per slot: entries */
+  double *kp_t2;       /* per slot: its bound's squared chord (INFINITY: */
+  int32_t *kp_td;      /* the list is complete) and driver */
+  int32_t *kp_owner;   /* per slot: its order, -1 when free */
+  uint32_t *kp_seen;   /* per slot: the last build that had its order */
+  size_t cap_kp;       /* slots allocated (each per-slot array) */
+  int32_t n_kp;        /* slots handed out so far (free ones included) */
+  int32_t *kp_free;    /* free slots, a stack */
+  int32_t n_kp_free;
+  uint32_t build;      /* builds that used kept lists, never 0 */
+  uint32_t *pend_stamp;/* per padded cell: the build of its pending list */
+  int32_t *pend_head;  /* per padded cell: its first pending entry, -1 */
+  int32_t n_pend_cells;/* padded cells of the two arrays above */
+  int32_t *pend_d;     /* pending entries: a driver added since the last */
+  int32_t *pend_next;  /* build whose reach covers the cell, and the next */
+  size_t cap_pend;
 };
 
 disp_index *disp_index_new(const city_travel *tm, const city_grid *grid, int32_t n_drivers) {
@@ -152,6 +194,21 @@ void disp_index_free(disp_index *x) {
   free(x->cap_n);
   free(x->cap_row);
   free(x->cap_dist);
+  free(x->kp_slot);
+  free(x->add_n);
+  free(x->log_d);
+  free(x->log_ep);
+  free(x->kp_e);
+  free(x->kp_n);
+  free(x->kp_t2);
+  free(x->kp_td);
+  free(x->kp_owner);
+  free(x->kp_seen);
+  free(x->kp_free);
+  free(x->pend_stamp);
+  free(x->pend_head);
+  free(x->pend_d);
+  free(x->pend_next);
   free(x);
 }
 
@@ -170,6 +227,24 @@ static int grow_cell(idx_cell *ce) {
   ce->d = d;
   ce->cap = c;
   return 0;
+}
+
+/* Logs the add of driver d for the kept lists. A log that cannot grow, or
+ * outgrows the fleet (no build for a long time), is dropped, and with it
+ * every kept list at the next build: never wrong, only slower. */
+static void log_add(disp_index *x, int32_t d) {
+  x->add_n[d]++;
+  if (x->log_over) return;
+  size_t c1 = x->cap_log, c2 = x->cap_log, need = (size_t)x->n_log + 1;
+  if (need > 2 * (size_t)x->n_drivers + 64 || rs_vec_grow(x->log_d, c1, need) ||
+      rs_vec_grow(x->log_ep, c2, need)) {
+    x->log_over = 1;
+    x->n_log = 0;
+    return;
+  }
+  x->cap_log = c1;
+  x->log_d[x->n_log] = d;
+  x->log_ep[x->n_log++] = x->add_n[d];
 }
 
 int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
@@ -197,6 +272,7 @@ int disp_index_add(disp_index *x, int32_t d, int32_t cell, const double u[3]) {
   ce->count = n + 1;
   x->size++;
   if (n == 0 && x->occupied != NULL) x->occupied[x->walk.padded[cell]] = 1;
+  if (x->kp_slot != NULL) log_add(x, d);
   return 0;
 }
 
@@ -636,6 +712,342 @@ static int32_t eta_row(disp_index *x, const disp_driver *drivers, const disp_ord
   return s.nb;
 }
 
+/* One row's top k idle drivers within lim2 of pickup p (cell c0, -1:
+ * none) by the ring walk, into best_d/best_m (squared chords); returns
+ * the count. */
+static int32_t ring_row(disp_index *x, const disp_driver *drivers, const double *p, int32_t c0,
+                        double lim2, double radius_m, int32_t top_k) {
+  if (c0 < 0) return 0;
+  const int32_t *ring = disp_rings_steps(&x->walk, c0);
+  const uint8_t *occupied = x->occupied;
+  const int32_t *dense = x->walk.dense;
+  int32_t pc0 = x->walk.padded[c0], nb = 0;
+  double edge = x->grid->edge_m, r = x->city->earth_radius_m;
+  /* lim_m: no driver farther than this can enter the list; with the list
+   * full, lim_c is the same as a chord */
+  double lim_m = radius_m, lim_c = 0;
+  for (int32_t k = 0; k <= x->lim_ring; k++) {
+    double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
+    if (lb > lim_m) break;
+    /* ring k holds entries [kring_size(k-1), kring_size(k)) */
+    int32_t lo = k == 0 ? 0 : 3 * k * (k - 1) + 1, hi = 3 * k * (k + 1) + 1;
+    for (int32_t i = lo; i < hi; i++) {
+      int32_t pc = pc0 + ring[i];
+      if (!occupied[pc]) continue;
+      int32_t c = dense[pc];
+      /* with the list full, skip a cell whose centre is farther than
+       * lim_c plus its reach: by the triangle inequality (chords are
+       * straight lines) every entry is then beyond lim_c. The factor
+       * covers the rounding of both sides (a few units of 1e-16). */
+      if (k > 0 && nb == top_k) {
+        double t = lim_c + (double)x->cells[c].reach;
+        if (rs_chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
+      }
+      scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
+      if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
+    }
+  }
+  return nb;
+}
+
+/* ------------------------------------------------------------ kept rows
+ *
+ * Under a policy that leaves orders waiting, every waiting order is a row
+ * of every build, and its search would find the same drivers tick after
+ * tick. With kept rows on, each row's search is kept between builds as a
+ * list L of at most M = K + KEEP_SLACK entries in (squared chord, driver)
+ * order, and a bound B (a key, or "complete"), under the invariant: every
+ * driver now indexed within the radius whose key is at most B is in L
+ * (complete: every one). L may also hold dead entries: drivers removed
+ * (matched, gone offline) or moved since, told apart by their add count.
+ *
+ *   a driver added   (idle, or moved) is logged; the next build offers
+ *                    it to the kept rows whose pickup cell it can reach,
+ *                    and a row takes it when its key is at most B; a list
+ *                    over M entries drops its dead ones, then its last,
+ *                    and B becomes the key of its new last entry;
+ *   a driver removed is left in the lists, dead;
+ *   a build          reads the first K live entries of a row's list: by
+ *                    the invariant they are the K nearest indexed drivers
+ *                    within the radius (any driver not listed is beyond
+ *                    B, hence beyond them), ties by index as the search's.
+ *                    A list with fewer than K live entries that is not
+ *                    complete is searched again (the ring walk for M).
+ *
+ * A row keeps its list only while its order is a row of every build: a
+ * slot whose order was missing from a build (matched, expired, or a
+ * fresh-only row) is freed at its end, since it missed that build's adds.
+ * A change of radius or K, or a dropped log, frees every slot. The result
+ * is the graph the ring walk gives, bit for bit (the same keys, computed
+ * by the same rs_chord2 from the same unit vectors).
+ *
+ * Cost per build: O(adds x the cells within reach + the kept rows that
+ * adds reach + K per row), with a full search only for new rows and lists
+ * that ran dry. */
+
+int disp_index_keep_rows(disp_index *x, int32_t n_orders) {
+  if (n_orders <= 0) return 0;
+  if (x->kp_slot != NULL) {
+    /* on: room for more orders, their lists empty */
+    if (n_orders <= x->n_orders) return 0;
+    int32_t *slot = realloc(x->kp_slot, (size_t)n_orders * sizeof *slot);
+    if (slot == NULL) return RS_ENOMEM;
+    for (int32_t o = x->n_orders; o < n_orders; o++) slot[o] = -1;
+    x->kp_slot = slot;
+    x->n_orders = n_orders;
+    return 0;
+  }
+  int32_t *slot = malloc((size_t)n_orders * sizeof *slot);
+  uint32_t *add_n = calloc((size_t)(x->n_drivers > 0 ? x->n_drivers : 1), sizeof *add_n);
+  if (slot == NULL || add_n == NULL) {
+    free(slot);
+    free(add_n);
+    return RS_ENOMEM;
+  }
+  for (int32_t o = 0; o < n_orders; o++) slot[o] = -1;
+  x->kp_slot = slot;
+  x->add_n = add_n;
+  x->n_orders = n_orders;
+  x->kp_k = -1; /* the first build sets the lists' parameters */
+  return 0;
+}
+
+/* Frees every slot. */
+static void kept_clear(disp_index *x) {
+  for (int32_t s = 0; s < x->n_kp; s++)
+    if (x->kp_owner[s] >= 0) x->kp_slot[x->kp_owner[s]] = -1;
+  x->n_kp = 0;
+  x->n_kp_free = 0;
+}
+
+void disp_index_keep_rows_forget(disp_index *x) {
+  if (x->kp_slot != NULL) kept_clear(x);
+}
+
+/* A slot for order o (its list empty), or -1 when out of memory. */
+static int32_t kept_alloc(disp_index *x, int32_t o) {
+  int32_t s;
+  if (x->n_kp_free > 0) {
+    s = x->kp_free[--x->n_kp_free];
+  } else {
+    size_t need = (size_t)x->n_kp + 1, c = x->cap_kp, w = (size_t)x->kp_m + 1;
+    if (need > c) {
+      size_t c1 = c, c2 = c, c3 = c, c4 = c, c5 = c, c6 = c, ce = x->cap_kp_e;
+      if (rs_vec_grow(x->kp_n, c1, need) || rs_vec_grow(x->kp_t2, c2, need) ||
+          rs_vec_grow(x->kp_td, c3, need) || rs_vec_grow(x->kp_owner, c4, need) ||
+          rs_vec_grow(x->kp_seen, c5, need) || rs_vec_grow(x->kp_free, c6, need) ||
+          rs_vec_grow(x->kp_e, ce, c1 * w))
+        return -1;
+      x->cap_kp = c1;
+      x->cap_kp_e = ce;
+    }
+    if ((size_t)(x->n_kp + 1) * w > x->cap_kp_e) { /* M grew since the entries did */
+      size_t ce = x->cap_kp_e;
+      if (rs_vec_grow(x->kp_e, ce, x->cap_kp * w)) return -1;
+      x->cap_kp_e = ce;
+    }
+    s = x->n_kp++;
+  }
+  x->kp_n[s] = 0;
+  x->kp_owner[s] = o;
+  x->kp_slot[o] = s;
+  return s;
+}
+
+/* Fills slot s from the search just made (nb entries of best_d/best_m
+ * for K = M). */
+static void kept_fill(disp_index *x, int32_t s, int32_t nb) {
+  kept_entry *e = x->kp_e + (size_t)s * (size_t)(x->kp_m + 1);
+  double r = x->city->earth_radius_m;
+  for (int32_t i = 0; i < nb; i++) {
+    int32_t d = x->best_d[i];
+    e[i].d = d;
+    e[i].ep = x->add_n[d];
+    e[i].c2 = x->best_m[i];
+    e[i].m = rs_chord2_m(x->best_m[i], r);
+  }
+  x->kp_n[s] = nb;
+  if (nb == x->kp_m) {
+    x->kp_t2[s] = x->best_m[nb - 1];
+    x->kp_td[s] = x->best_d[nb - 1];
+  } else {
+    x->kp_t2[s] = INFINITY;
+    x->kp_td[s] = 0;
+  }
+}
+
+static inline int kept_live(const disp_index *x, const kept_entry *k) {
+  return x->at[k->d].cell >= 0 && x->add_n[k->d] == k->ep;
+}
+
+/* Drops slot s's dead entries; returns the count left. */
+static int32_t kept_compact(disp_index *x, kept_entry *e, int32_t n) {
+  int32_t j = 0;
+  for (int32_t i = 0; i < n; i++)
+    if (kept_live(x, &e[i])) e[j++] = e[i];
+  return j;
+}
+
+/* Offers driver d at squared chord c2 (within the radius) to slot s. */
+static void kept_offer(disp_index *x, int32_t s, int32_t d, double c2) {
+  double t2 = x->kp_t2[s];
+  if (c2 > t2 || (c2 == t2 && d > x->kp_td[s])) return; /* beyond the bound */
+  kept_entry *e = x->kp_e + (size_t)s * (size_t)(x->kp_m + 1);
+  int32_t i = x->kp_n[s];
+  while (i > 0 && (e[i - 1].c2 > c2 || (e[i - 1].c2 == c2 && e[i - 1].d > d))) {
+    e[i] = e[i - 1];
+    i--;
+  }
+  e[i].d = d;
+  e[i].ep = x->add_n[d];
+  e[i].c2 = c2;
+  e[i].m = rs_chord2_m(c2, x->city->earth_radius_m);
+  int32_t n = x->kp_n[s] + 1;
+  if (n > x->kp_m) {
+    n = kept_compact(x, e, n);
+    if (n > x->kp_m) { /* full of live entries: the last goes, B comes in */
+      n = x->kp_m;
+      x->kp_t2[s] = e[n - 1].c2;
+      x->kp_td[s] = e[n - 1].d;
+    }
+  }
+  x->kp_n[s] = n;
+}
+
+/* Starts a build with kept rows: parameters checked (a change frees every
+ * slot), the log turned into per-cell pending lists (each live added
+ * driver filed in every cell within its reach). 0 or RS_ENOMEM. */
+static int kept_begin(disp_index *x, double lim2, int32_t top_k) {
+  if (lim2 != x->kp_lim2 || top_k != x->kp_k || x->log_over) {
+    kept_clear(x);
+    x->kp_lim2 = lim2;
+    x->kp_k = top_k;
+    x->kp_m = top_k + KEEP_SLACK;
+    x->log_over = 0;
+    x->n_log = 0;
+  }
+  if (++x->build == 0) { /* wrapped: no stamp may look current */
+    if (x->pend_stamp != NULL) memset(x->pend_stamp, 0, (size_t)x->n_pend_cells * sizeof *x->pend_stamp);
+    for (int32_t s = 0; s < x->n_kp; s++) x->kp_seen[s] = 0;
+    x->build = 1;
+  }
+  if (x->n_pend_cells != x->walk.n_padded) {
+    free(x->pend_stamp);
+    free(x->pend_head);
+    x->pend_stamp = calloc((size_t)x->walk.n_padded, sizeof *x->pend_stamp);
+    x->pend_head = malloc((size_t)x->walk.n_padded * sizeof *x->pend_head);
+    x->n_pend_cells = x->pend_stamp && x->pend_head ? x->walk.n_padded : 0;
+    if (x->n_pend_cells == 0) return RS_ENOMEM;
+  }
+  size_t n_pend = 0;
+  const int32_t steps = x->walk.n_steps;
+  for (int32_t i = 0; i < x->n_log; i++) {
+    int32_t d = x->log_d[i];
+    if (x->at[d].cell < 0 || x->add_n[d] != x->log_ep[i]) continue; /* gone, or logged again */
+    int32_t c = x->at[d].cell;
+    const int32_t *ring = disp_rings_steps(&x->walk, c);
+    int32_t pc0 = x->walk.padded[c];
+    size_t c1 = x->cap_pend, c2 = x->cap_pend;
+    if (rs_vec_grow(x->pend_d, c1, n_pend + (size_t)steps) ||
+        rs_vec_grow(x->pend_next, c2, n_pend + (size_t)steps))
+      return RS_ENOMEM;
+    x->cap_pend = c1;
+    for (int32_t j = 0; j < steps; j++) {
+      int32_t pc = pc0 + ring[j];
+      if (x->walk.dense[pc] < 0) continue; /* the margin holds no pickup */
+      if (x->pend_stamp[pc] != x->build) {
+        x->pend_stamp[pc] = x->build;
+        x->pend_head[pc] = -1;
+      }
+      x->pend_d[n_pend] = d;
+      x->pend_next[n_pend] = x->pend_head[pc];
+      x->pend_head[pc] = (int32_t)n_pend++;
+    }
+  }
+  x->n_log = 0;
+  return 0;
+}
+
+/* A kept row's candidates: its list brought up to date (the drivers added
+ * since, a search when it ran dry, a new slot for a new order), its first
+ * K live entries pointed to by *out. Returns the count, or -1 when out of
+ * memory. */
+static int32_t kept_row(disp_index *x, const disp_driver *drivers, int32_t o, const double *p,
+                        int32_t c0, double radius_m, const kept_entry **out) {
+  int32_t s = x->kp_slot[o], k = x->kp_k;
+  if (s < 0) {
+    if ((s = kept_alloc(x, o)) < 0) return -1;
+    kept_fill(x, s, ring_row(x, drivers, p, c0, x->kp_lim2, radius_m, x->kp_m));
+  } else if (x->kp_seen[s] != x->build) { /* (a row listed twice takes its adds once) */
+    int32_t pc = x->walk.padded[c0];
+    if (x->pend_stamp[pc] == x->build)
+      for (int32_t i = x->pend_head[pc]; i >= 0; i = x->pend_next[i]) {
+        int32_t d = x->pend_d[i];
+        double c2 = rs_chord2(drivers[d].u, p);
+        if (c2 <= x->kp_lim2) kept_offer(x, s, d, c2);
+      }
+  }
+  x->kp_seen[s] = x->build;
+  kept_entry *e = x->kp_e + (size_t)s * (size_t)(x->kp_m + 1);
+  int32_t n = x->kp_n[s], i = 0, j = 0;
+  for (; i < n && j < k; i++)
+    if (kept_live(x, &e[i])) e[j++] = e[i];
+  if (i != j) {
+    memmove(e + j, e + i, (size_t)(n - i) * sizeof *e);
+    x->kp_n[s] = n -= i - j;
+  }
+  if (j < k && x->kp_t2[s] != INFINITY) { /* ran dry: search again */
+    kept_fill(x, s, ring_row(x, drivers, p, c0, x->kp_lim2, radius_m, x->kp_m));
+    j = x->kp_n[s] < k ? x->kp_n[s] : k;
+  }
+  *out = e;
+  return j;
+}
+
+/* Ends a build with kept rows: the slots whose order was not a row go. */
+static void kept_end(disp_index *x) {
+  for (int32_t s = 0; s < x->n_kp; s++) {
+    int32_t o = x->kp_owner[s];
+    if (o < 0 || x->kp_seen[s] == x->build) continue;
+    x->kp_slot[o] = -1;
+    x->kp_owner[s] = -1;
+    x->kp_free[x->n_kp_free++] = s;
+  }
+}
+
+/* Writes edge n (driver d at great-circle metres m from pickup pu); with
+ * `defer` the pickup time waits for the per-driver cap (timed_edges). */
+static inline void put_edge(disp_index *x, int32_t n, int32_t d, double m,
+                            const disp_driver *drivers, const city_loc *pu, int64_t now,
+                            int defer) {
+  x->edge_driver[n] = d;
+  if (defer) {
+    x->edge_dist[n] = m;
+    x->edge_eta[n] = 0;
+    return;
+  }
+  const city_loc dl = disp_driver_loc(&drivers[d]);
+  city_leg leg;
+  city_travel_pickup(x->tm, &dl, pu, m, now, &leg);
+  x->edge_dist[n] = city_travel_pickup_m(x->tm, m, &leg);
+  x->edge_eta[n] = leg.secs;
+}
+
+/* Times the edges of a deferred build (put_edge): the same call on the
+ * same inputs as an edge timed when found. */
+static void timed_edges(disp_index *x, const disp_order *orders, const disp_driver *drivers,
+                        const int32_t *row_order, int32_t n_rows, int64_t now) {
+  for (int32_t row = 0; row < n_rows; row++) {
+    const city_loc pu = disp_order_pickup(&orders[row_order[row]]);
+    for (int32_t k = x->row_ptr[row]; k < x->row_ptr[row + 1]; k++) {
+      const city_loc dl = disp_driver_loc(&drivers[x->edge_driver[k]]);
+      city_leg leg;
+      city_travel_pickup(x->tm, &dl, &pu, x->edge_dist[k], now, &leg);
+      x->edge_eta[k] = leg.secs;
+    }
+  }
+}
+
 int disp_index_candidates(disp_index *x, const disp_order *orders,
                           const disp_driver *drivers, const int32_t *row_order,
                           int32_t n_rows, const uint8_t *fresh_only,
@@ -643,14 +1055,16 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
                           double radius_m, int32_t top_k, int32_t driver_top_k,
                           int64_t now, disp_tick *tick, rs_err *e) {
   if (top_k < 1) top_k = 1;
-  size_t k1 = x->best_cap, k2 = x->best_cap, k3 = x->best_cap, kk = (size_t)top_k;
+  int by_eta = !x->tm->ops->gc_monotone;
+  int keep = x->kp_slot != NULL && !by_eta;
+  size_t k1 = x->best_cap, k2 = x->best_cap, k3 = x->best_cap;
+  size_t kk = (size_t)top_k + (keep ? KEEP_SLACK : 0);
   if (rs_vec_grow(x->row_ptr, x->rows_cap, (size_t)n_rows + 1) ||
       rs_vec_grow(x->best_d, k1, kk) || rs_vec_grow(x->best_m, k2, kk) ||
       rs_vec_grow(x->best_g, k3, kk))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
   x->best_cap = k1;
   const city_grid *g = x->grid;
-  double edge = g->edge_m;
   double r = x->city->earth_radius_m;
   /* squared chord of the radius, widened by 1e-9 so that rounding never
    * drops a driver at exactly the radius */
@@ -663,11 +1077,13 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
   int32_t max_ring = x->lim_ring;
   if ((x->occupied == NULL || max_ring != x->walk.rings) && build_walk(x, max_ring))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
-  const uint8_t *occupied = x->occupied;
-  const int32_t *dense = x->walk.dense;
+  if (keep && kept_begin(x, lim2, top_k) != 0) {
+    kept_clear(x);
+    x->log_over = 1;
+    return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  }
   int32_t n_edges = 0;
   x->row_ptr[0] = 0;
-  int by_eta = !x->tm->ops->gc_monotone;
   for (int32_t row = 0; by_eta && row < n_rows; row++) {
     const disp_order *o = &orders[row_order[row]];
     int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
@@ -683,67 +1099,47 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
     }
     x->row_ptr[row + 1] = n_edges;
   }
+  /* Great-circle pickups (the cap's key is the distance): the pickup time
+   * of an edge waits until the cap has kept it. */
+  int defer = !by_eta && !x->tm->ops->road_pickup_m;
   for (int32_t row = 0; !by_eta && row < n_rows; row++) {
     const disp_order *o = &orders[row_order[row]];
     int32_t c0 = o->pcell >= 0 ? o->pcell : city_grid_point_index(g, o->plat, o->plng);
     const double *p = o->pu;
-    int32_t nb = 0;
-    const int32_t *ring = NULL;
-    int32_t pc0 = 0;
-    if (c0 >= 0) {
-      ring = disp_rings_steps(&x->walk, c0);
-      pc0 = x->walk.padded[c0];
-    }
-    if (fresh_only != NULL && fresh_only[row]) {
-      scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
-      ring = NULL;
-    }
-    /* lim_m: no driver farther than this can enter the list; with the list
-     * full, lim_c is the same as a chord */
-    double lim_m = radius_m, lim_c = 0;
-    if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
-    for (int32_t k = 0; ring != NULL && k <= max_ring; k++) {
-      double lb = (1.5 * k * edge - 2.0 * edge) * LB_SLACK;
-      if (lb > lim_m) break;
-      /* ring k holds entries [kring_size(k-1), kring_size(k)) */
-      int32_t lo = k == 0 ? 0 : 3 * k * (k - 1) + 1, hi = 3 * k * (k + 1) + 1;
-      for (int32_t i = lo; i < hi; i++) {
-        int32_t pc = pc0 + ring[i];
-        if (!occupied[pc]) continue;
-        int32_t c = dense[pc];
-        /* with the list full, skip a cell whose centre is farther than
-         * lim_c plus its reach: by the triangle inequality (chords are
-         * straight lines) every entry is then beyond lim_c. The factor
-         * covers the rounding of both sides (a few units of 1e-16). */
-        if (k > 0 && nb == top_k) {
-          double t = lim_c + (double)x->cells[c].reach;
-          if (rs_chord2(x->cells[c].u, p) > t * t * (1 + 1e-12)) continue;
-        }
-        scan_cell(x, drivers, c, p, lim2, x->best_d, x->best_m, &nb, top_k);
-        if (nb == top_k) list_limits(x->best_m[top_k - 1], r, &lim_m, &lim_c);
+    const city_loc pu = disp_order_pickup(o);
+    int is_fresh = fresh_only != NULL && fresh_only[row];
+    if (keep && !is_fresh && c0 >= 0) {
+      const kept_entry *ke;
+      int32_t nb = kept_row(x, drivers, row_order[row], p, c0, radius_m, &ke);
+      if (nb < 0 || grow_edges(x, n_edges + nb)) {
+        kept_clear(x);
+        return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
       }
+      for (int32_t i = 0; i < nb; i++)
+        put_edge(x, n_edges++, ke[i].d, ke[i].m, drivers, &pu, now, defer);
+      x->row_ptr[row + 1] = n_edges;
+      continue;
+    }
+    int32_t nb = 0;
+    if (is_fresh) {
+      scan_list(x, drivers, fresh, n_fresh, p, lim2, x->best_d, x->best_m, &nb, top_k);
+    } else {
+      nb = ring_row(x, drivers, p, c0, lim2, radius_m, top_k);
     }
     if (grow_edges(x, n_edges + nb))
       return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
-    const city_loc pu = disp_order_pickup(o);
-    for (int32_t i = 0; i < nb; i++) {
-      double m = rs_chord2_m(x->best_m[i], r);
-      int32_t d = x->best_d[i];
-      const city_loc dl = disp_driver_loc(&drivers[d]);
-      city_leg leg;
-      city_travel_pickup(x->tm, &dl, &pu, m, now, &leg);
-      x->edge_driver[n_edges] = d;
-      x->edge_dist[n_edges] = city_travel_pickup_m(x->tm, m, &leg);
-      x->edge_eta[n_edges] = leg.secs;
-      n_edges++;
-    }
+    for (int32_t i = 0; i < nb; i++)
+      put_edge(x, n_edges++, x->best_d[i], rs_chord2_m(x->best_m[i], r), drivers, &pu, now,
+               defer);
     x->row_ptr[row + 1] = n_edges;
   }
+  if (keep) kept_end(x);
   if (rs_vec_grow(x->capped, x->cap_capped, (size_t)n_rows))
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
   memset(x->capped, 0, (size_t)n_rows);
   if (driver_top_k > 0 && cap_drivers(x, n_rows, driver_top_k) != 0)
     return rs_err_set(e, RS_ENOMEM, "candidate graph: out of memory");
+  if (defer) timed_edges(x, orders, drivers, row_order, n_rows, now);
   tick->row_capped = x->capped;
   tick->n_rows = n_rows;
   tick->row_order = row_order;

@@ -77,6 +77,20 @@ int disp_index_candidates(disp_index *x, const disp_order *orders,
                           double radius_m, int32_t top_k, int32_t driver_top_k,
                           int64_t now, disp_tick *tick, rs_err *e);
 
+/* Turns on kept rows for orders 0 .. n_orders - 1 (when on: makes room
+ * for orders up to n_orders - 1, a no-op when there is): each
+ * row's search is kept between builds and brought up to date with the
+ * drivers added since, instead of searched again (candidates.c, "kept
+ * rows"), for a caller whose orders stay rows of build after build (a
+ * policy that leaves orders waiting). The graph is the same, bit for bit;
+ * a row whose order was missing from a build is searched afresh. Row
+ * indices passed to disp_index_candidates must then be below n_orders.
+ * Returns 0, or RS_ENOMEM (kept rows stay off). */
+int disp_index_keep_rows(disp_index *x, int32_t n_orders);
+/* Forgets every kept search (kept rows stay on; each row is searched
+ * afresh at its next build): for a caller whose order indices changed. */
+void disp_index_keep_rows_forget(disp_index *x);
+
 /* The farthest ring the search visits for a radius: cells beyond it hold
  * no point within radius_m of a point of the centre cell. At most the
  * grid's diameter in rings: from any cell, that ring reaches every cell. */

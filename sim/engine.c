@@ -926,6 +926,10 @@ static int orders_append(sim_engine *s, const city_trip *trips, size_t n, rs_err
   }
   s->n_orders += n;
   s->w.n_orders = s->n_orders;
+  if (s->keep_rows && s->idx != NULL && s->n_orders > 0 &&
+      disp_index_keep_rows(s->idx, (int32_t)s->n_orders) != 0)
+    return rs_err_set(e, RS_ENOMEM, "engine: out of memory for %zu orders' kept searches",
+                      s->n_orders);
   if (n > 0) {
     s->last_t = lt;
     s->last_id = lid;
@@ -991,6 +995,8 @@ static int orders_drop(sim_engine *s, rs_err *e) {
   s->base += k;
   s->n_orders = m;
   s->cursor -= k;
+  /* the kept searches name orders by their old indices */
+  if (s->keep_rows && s->idx != NULL) disp_index_keep_rows_forget(s->idx);
   return 0;
 }
 
@@ -1092,6 +1098,10 @@ int sim_engine_new_source(const sim_scenario *sc, const city_travel *tm, sim_ord
   s->end = sc->drain_s < 0 ? INT64_MAX : t_to + sc->drain_s;
   s->now = s->start;
   s->dp = dp;
+  /* A batch policy that is not maximal decides every waiting order at
+   * every tick, and leaves many waiting: their searches are kept between
+   * ticks (candidates.h: kept rows; the same graph), for the orders held. */
+  s->keep_rows = !dp->immediate && !dp->maximal;
   s->rp = rp;
   s->n_drivers = n_drivers;
   sim_queue_init(&s->q);

@@ -131,6 +131,9 @@ struct sim_engine {
   int check;                /* check invariants every tick */
   int oom;                  /* an event or an index entry found no memory */
   int idle_walk;            /* the scenario's idle model is random-walk */
+  int keep_rows;            /* the candidate index keeps rows' searches
+                               between ticks (a batch policy that is not
+                               maximal: candidates.h, kept rows) */
   sim_event batch[SIM_BATCH]; /* queued events of the current second */
   int32_t batch_n, batch_at;  /* ... taken out, and handled */
 

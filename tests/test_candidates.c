@@ -2,7 +2,8 @@
  * Tests of dispatch/candidates: the idle index against a plain list under
  * random operations, and the candidate graph against brute force (every
  * idle driver within the radius, nearest first, ties by index, at most K),
- * for the ring search and for the fresh-only shortcut.
+ * for the ring search and for the fresh-only shortcut; kept rows against
+ * the plain search.
  */
 #include <check.h>
 #include <math.h>
@@ -399,6 +400,116 @@ START_TEST(test_candidates_driver_cap) {
 }
 END_TEST
 
+/* Both graphs the same, to the bit. */
+static void same_graph(const disp_tick *a, const disp_tick *b, int32_t n_rows) {
+  ck_assert_int_eq(a->n_rows, n_rows);
+  ck_assert_int_eq(b->n_rows, n_rows);
+  ck_assert(memcmp(a->row_ptr, b->row_ptr, (size_t)(n_rows + 1) * sizeof *a->row_ptr) == 0);
+  size_t ne = (size_t)a->row_ptr[n_rows];
+  ck_assert(memcmp(a->edge_driver, b->edge_driver, ne * sizeof *a->edge_driver) == 0);
+  ck_assert(memcmp(a->edge_dist, b->edge_dist, ne * sizeof *a->edge_dist) == 0);
+  ck_assert(memcmp(a->edge_eta, b->edge_eta, ne * sizeof *a->edge_eta) == 0);
+  ck_assert(memcmp(a->row_capped, b->row_capped, (size_t)n_rows) == 0);
+}
+
+/* Kept rows (disp_index_keep_rows) against the plain search on random
+ * runs: between builds drivers leave, come back, move (some onto one
+ * spot: ties by index) and new ones arrive, and now and then most leave
+ * at once (lists run dry); orders join and leave, some miss a build, some
+ * are fresh-only rows; K and the per-driver cap change now and then.
+ * Every build's graph is the plain one, bit for bit. */
+START_TEST(test_candidates_kept_rows) {
+  world w;
+  const int32_t nd = 700, no = 3000;
+  world_make(&w, 500 + (uint64_t)_i, nd, no);
+  pcg32 r;
+  pcg32_seed(&r, 900 + (uint64_t)_i, 3);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, nd), *y = disp_index_new(&w.tm, &w.grid, nd);
+  ck_assert_int_eq(disp_index_keep_rows(x, no), 0);
+  uint8_t *in = calloc((size_t)nd, 1), *waiting = calloc((size_t)no, 1);
+  uint8_t *flag = malloc((size_t)no);
+  int32_t *rows = malloc((size_t)no * sizeof *rows), *fresh = malloc((size_t)nd * sizeof *fresh);
+  for (int32_t d = 0; d < nd; d++)
+    if (pcg32_double(&r) < 0.6) {
+      in[d] = 1;
+      ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
+      ck_assert_int_eq(disp_index_add(y, d, w.drivers[d].cell, w.drivers[d].u), 0);
+    }
+  int32_t next_order = 0, k = 8, cap = 3, builds = 0;
+  rs_err e;
+  for (int32_t round = 0; round < 120; round++) {
+    /* the drivers: some leave, some come back or move, a few pile up */
+    int32_t nf = 0;
+    int32_t churn = round % 10 < 5 ? 12 : 80; /* quiet rounds, and rounds where lists run dry */
+    for (int32_t c = 0; c < churn; c++) {
+      int32_t d = (int32_t)pcg32_bounded(&r, (uint32_t)nd);
+      double u = pcg32_double(&r);
+      if (in[d] && u < 0.5) {
+        disp_index_remove(x, d);
+        disp_index_remove(y, d);
+        in[d] = 0;
+        continue;
+      }
+      if (u < 0.7) {
+        put_driver(&w, d, 40.73 + 0.054 * pcg32_double(&r), -74.01 + 0.07 * pcg32_double(&r));
+      } else if (u < 0.85) { /* onto another driver's spot */
+        const disp_driver *o = &w.drivers[pcg32_bounded(&r, (uint32_t)nd)];
+        put_driver(&w, d, o->lat, o->lng);
+      }
+      in[d] = 1;
+      fresh[nf++] = d;
+      ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
+      ck_assert_int_eq(disp_index_add(y, d, w.drivers[d].cell, w.drivers[d].u), 0);
+    }
+    if (round % 30 == 29) /* a wave of matches: lists run dry and are searched again */
+      for (int32_t d = 0; d < nd; d++)
+        if (in[d] && pcg32_double(&r) < 0.8) {
+          disp_index_remove(x, d);
+          disp_index_remove(y, d);
+          in[d] = 0;
+        }
+    /* the orders: some leave, new ones join */
+    for (int32_t o = 0; o < next_order; o++)
+      if (waiting[o] && pcg32_double(&r) < 0.05) waiting[o] = 0;
+    for (int32_t c = (int32_t)pcg32_bounded(&r, 30); c > 0 && next_order < no; c--)
+      waiting[next_order++] = 1;
+    if (round % 40 == 39) k = 1 + (int32_t)pcg32_bounded(&r, 40);
+    if (round % 25 == 24) cap = (int32_t)pcg32_bounded(&r, 4);
+    /* a build or two over the waiting orders, some missing, some fresh-only */
+    for (int32_t b = (int32_t)pcg32_bounded(&r, 2); b <= 1; b++) {
+      int32_t n = 0;
+      for (int32_t o = 0; o < next_order; o++) {
+        if (!waiting[o] || pcg32_double(&r) < 0.005) continue;
+        flag[n] = pcg32_double(&r) < 0.03;
+        rows[n++] = o;
+      }
+      disp_tick a, c;
+      memset(&a, 0, sizeof a);
+      memset(&c, 0, sizeof c);
+      ck_assert_int_eq(disp_index_candidates(y, w.orders, w.drivers, rows, n, flag, fresh, nf,
+                                             1500, k, cap, 1454320800 + round, &a, &e),
+                       0);
+      /* a copy: the graphs live in each index's own buffers */
+      ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, n, flag, fresh, nf,
+                                             1500, k, cap, 1454320800 + round, &c, &e),
+                       0);
+      same_graph(&a, &c, n);
+      builds++;
+    }
+    ck_assert_int_eq(disp_index_check(x, w.drivers), 0);
+  }
+  ck_assert_int_ge(builds, 120);
+  free(in);
+  free(waiting);
+  free(flag);
+  free(rows);
+  free(fresh);
+  disp_index_free(x);
+  disp_index_free(y);
+  world_free(&w);
+}
+END_TEST
+
 /* The padded grid's ring walk visits exactly the k-ring's cells on the
  * grid, in city_hex_kring's order, from every cell, for boxes whose first
  * row has either parity, and margin cells map to no cell. */
@@ -541,6 +652,10 @@ static Suite *candidates_suite(void) {
   tcase_add_loop_test(tc, test_candidates_near_ties, 0, 3);
   tcase_add_test(tc, test_candidates_fresh);
   tcase_add_loop_test(tc, test_candidates_driver_cap, 0, 3);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("disp_index_keep_rows");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_candidates_kept_rows, 0, 6);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_index_max_ring");
   tcase_add_test(tc, test_max_ring);

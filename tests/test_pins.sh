@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_pins: the pinned results. For every built-in policy (fcfs-nearest,
-# random, batch-distance, v1d3 in its online, offline and ensemble modes;
-# stay, random-walk and v1d3 repositioning) and for a few scenario variants
+# random, batch-distance, v1d3 in its online, offline and ensemble modes and
+# with pure V1D3 weights; stay, random-walk and v1d3 repositioning) and for
+# a few scenario variants
 # (KDD Cup patience, random-walk idling, shifts, uniform placement, drivers
 # matchable while repositioning), a run on the synthetic city and on the
 # shared 2016-02-01 morning must give exactly the orders, drivers and
@@ -105,6 +106,9 @@ if [ -n "$DATA" ]; then
     --value-mode ensemble --value-table v08.db
   case_run am-batch-repo-offline "${AMR[@]}" --dispatch batch-distance --reposition v1d3 \
     --value-mode offline --value-table v08.db
+  # pure V1D3 weights (no serve-first): hundreds of orders wait per tick,
+  # each a row of every tick's candidate graph
+  case_run am-v1d3-pure "${AMR[@]}" --dispatch v1d3 --pure-v1d3
   case_run am-fcfs-kdd "${AMR[@]}" --dispatch fcfs-nearest --patience 0 --idle-model random-walk
   case_run am-batch-shifts "${AMR[@]}" --dispatch batch-distance --placement uniform \
     --shift-hours 2 --reposition random-walk --repo-dispatchable --seed 3
