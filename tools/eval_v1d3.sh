@@ -24,7 +24,9 @@
 #              NETWORK (a road network: travel on it, as --network) and CITY (a city
 #              definition, e.g. `ridesim calibrate`'s, as --city): the world, given alike to
 #              train, train --online and compare, so that tables are learnt on the world they
-#              are tested on (the faithful world of docs/v1d3.md: both).
+#              are tested on (the faithful world of docs/v1d3.md: both),
+#              V1D3_OPTS (v1d3 options, e.g. "--lr 0.25", given to train --online and to
+#              every compare: the online learner of the ensemble and online modes).
 set -eu
 trips=$1
 out=$2
@@ -37,6 +39,7 @@ combos=${COMBOS:-ens flat warm warmd cold}
 world=""
 if [ -n "${NETWORK:-}" ]; then world="--network $NETWORK"; fi
 if [ -n "${CITY:-}" ]; then world="$world --city $CITY"; fi
+vopts=${V1D3_OPTS:-}
 mkdir -p "$out"
 all=$(sqlite3 "$trips" "select distinct date(t_request, 'unixepoch', 'localtime') from trips order by 1" 2>/dev/null ||
       true)
@@ -95,16 +98,16 @@ for d in $days; do
     case " $combos " in *" warm "*)
       # shellcheck disable=SC2086
       [ -f "$on" ] || "$R" train --online --trips "$trips" --days "$others" --drivers "$n" $world \
-                        --out "$on" --runs "$out/on-$d-$n-runs.db" > "$out/on-$d-$n.log" ;;
+                        $vopts --out "$on" --runs "$out/on-$d-$n-runs.db" > "$out/on-$d-$n.log" ;;
     esac
     case " $combos " in *" warmd "*)
       # shellcheck disable=SC2086
       [ -f "$ond" ] || "$R" train --online --split-daytype --trips "$trips" --days "$others" \
-                         --drivers "$n" $world --out "$ond" --runs "$out/ond-$d-$n-runs.db" \
+                         --drivers "$n" $world $vopts --out "$ond" --runs "$out/ond-$d-$n-runs.db" \
                          > "$out/ond-$d-$n.log" ;;
     esac
     echo "$d, $n drivers (trained on $others)"
-    common="--trips $trips --day $d --drivers $n --seeds $seeds --jobs $jobs --csv $world"
+    common="--trips $trips --day $d --drivers $n --seeds $seeds --jobs $jobs --csv $world $vopts"
     for c in $combos; do
       case $c in
         ens)  opts="--policies batch-distance,v1d3 --reposition stay,v1d3 --value-mode ensemble --value-table $dp" ;;
