@@ -67,7 +67,10 @@ static const disp_opt_spec V1D3_OPTS[V1D3_N_OPTS] = {
                  .help = "time slot of the table in seconds (divides the day)",
                  .alias = "value.slot_s"},
   [V1D3_SPLIT] = {.key = "split_daytype", .type = DISP_OPT_BOOL, .def = 0,
-                  .help = "separate weekday and weekend tables", .alias = "value.split_daytype"},
+                  .flag = "split-daytype", .flag_sets = 1,
+                  .help = "separate weekday and weekend tables (a table read from a file "
+                          "keeps its own)",
+                  .alias = "value.split_daytype"},
   [V1D3_ENS_PERIOD] = {.key = "ensemble_period_s", .type = DISP_OPT_INTEGER,
                        .def = DISP_V1D3_ENSEMBLE_PERIOD_S, .lo = 1, .hi = 86400 * 7,
                        .flag = "ensemble-minutes", .metavar = "M", .flag_scale = 60,

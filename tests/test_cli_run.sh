@@ -212,7 +212,7 @@ fi
 # the options added since under "policies") means the same; every registered policy is printed.
 "$BIN" run --print-scenario --dispatch v1d3 --value-mode ensemble --value-table t.db --lr 0.5 \
   --gamma 0.8 --ensemble-minutes 30 --ensemble-w 0.3 --tau 2.5 --pure-v1d3 --repo-min-gain 1.5 \
-  --no-time-free --value-flatten >pol.json 2>err.txt
+  --no-time-free --value-flatten --split-daytype >pol.json 2>err.txt
 if python3 - pol.json <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -220,7 +220,7 @@ assert "value" not in s, "an old 'value' object printed"
 assert list(s["policies"]) == ["fcfs-nearest", "random", "batch-distance", "stay", "random-walk", "v1d3"], list(s["policies"])
 v = s["policies"]["v1d3"]
 want = {"mode": "ensemble", "table": "t.db", "lr": 0.5, "gamma": 0.8, "slot_s": 600,
-        "split_daytype": False, "ensemble_period_s": 1800, "ensemble_w": 0.3, "tau": 2.5,
+        "split_daytype": True, "ensemble_period_s": 1800, "ensemble_w": 0.3, "tau": 2.5,
         "repo_radius_m": 3000, "serve_first": False, "repo_min_gain": 1.5,
         "learn_free": False, "flatten": True}
 assert v == want, v

@@ -6,6 +6,8 @@
 # one completed run per day in the runs DB, the second day's run warm-started
 # from the table the first left); the same is had by hand (a run of day 1
 # with --value-out, then a run of day 2 from that table), state for state;
+# with --split-daytype the weekday table learns from the weekdays alone and
+# the weekend table from the weekends alone, whatever the order of the days;
 # value info --against prints, per hour, the number of states and the
 # realised discounted income that a computation here from the results DB and
 # the trip store gives; the refusals exit 2 with a message. Needs python3.
@@ -68,6 +70,35 @@ def rows(p):
             con.execute("SELECT dtype, cell, v, n FROM vfree ORDER BY 1, 2").fetchall())
 a, b = rows(sys.argv[1]), rows(sys.argv[2])
 assert len(a[0]) > 100 and a == b, (len(a[0]), len(b[0]))
+EOF
+
+# ------------------------------------------- train --online --split-daytype
+# a Saturday between the two weekdays: the weekday states of the split table
+# learnt through Mon, Sat, Tue are those learnt through Mon, Tue alone, the
+# weekend states those learnt through Sat alone, to the bit
+"$BIN" synth --orders 3000 --day 2016-02-06 --seed 4 --db s.db >/dev/null 2>&1 ||
+  { echo "synth failed" >&2; exit 1; }
+"$BIN" train --online --split-daytype "${RUN[@]}" --days 2016-02-01,2016-02-06,2016-02-02 \
+  --out sp.db >/dev/null 2>err.txt &&
+  "$BIN" train --online --split-daytype "${RUN[@]}" --days 2016-02-01,2016-02-02 \
+    --out wd.db >/dev/null 2>>err.txt &&
+  "$BIN" train --online --split-daytype "${RUN[@]}" --days 2016-02-06 --out we.db >/dev/null 2>>err.txt
+check "train --online --split-daytype succeeds" test $? -eq 0
+check "split tables: weekdays from the weekdays, weekends from the weekends" python3 - sp.db wd.db we.db <<'EOF'
+import sqlite3, sys
+def part(p, d):
+    con = sqlite3.connect(p)
+    assert con.execute("SELECT value FROM meta WHERE key = 'day_types'").fetchone()[0] == "2", p
+    return (con.execute("SELECT slot, cell, v, n FROM vvalues WHERE dtype = ? ORDER BY 1, 2",
+                        (d,)).fetchall(),
+            con.execute("SELECT cell, v, n FROM vfree WHERE dtype = ? ORDER BY 1", (d,)).fetchall())
+sp0, sp1 = part(sys.argv[1], 0), part(sys.argv[1], 1)
+wd0, wd1 = part(sys.argv[2], 0), part(sys.argv[2], 1)
+we0, we1 = part(sys.argv[3], 0), part(sys.argv[3], 1)
+assert len(sp0[0]) > 100 and len(sp1[0]) > 100, (len(sp0[0]), len(sp1[0]))
+assert sp0 == wd0, "weekday part"
+assert sp1 == we1, "weekend part"
+assert not any(r[3] for r in wd1[0]) and not any(r[3] for r in we0[0]), "a day type never run learnt"
 EOF
 
 # ----------------------------------------------------- value info --against

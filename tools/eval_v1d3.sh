@@ -9,6 +9,8 @@
 #             batch-distance with v1d3 repositioning
 #   flat      the same ensemble with --value-flatten (each slot its mean over cells)
 #   warm      v1d3 online, warm-started from the table learnt online on the other days
+#   warmd     the same with weekday and weekend tables (--split-daytype): the test day starts
+#             from the table of the other days of its own day type
 #   cold      v1d3 online from nothing
 # and prints one line per day, fleet and combination: the paired difference of total driver
 # income against batch-distance/stay with its 95 % interval, and the answer-rate swing (the
@@ -17,7 +19,14 @@
 #
 # usage: tools/eval_v1d3.sh TRIPS.db OUTDIR [DRIVERS...]    (default drivers: 2500 3000)
 # environment: RIDESIM (the binary, default build/tools/ridesim), SEEDS (default 1-5),
-#              DAYS (default every day of the store), JOBS (default 2).
+#              DAYS (default every day of the store), JOBS (default 2),
+#              COMBOS (default "ens flat warm warmd cold"),
+#              NETWORK (a road network: travel on it, as --network) and CITY (a city
+#              definition, e.g. `ridesim calibrate`'s, as --city): the world, given alike to
+#              train, train --online and compare, so that tables are learnt on the world they
+#              are tested on (the faithful world of docs/v1d3.md: both),
+#              V1D3_OPTS (v1d3 options, e.g. "--lr 0.25", given to train --online and to
+#              every compare: the online learner of the ensemble and online modes).
 set -eu
 trips=$1
 out=$2
@@ -26,6 +35,11 @@ fleets=${*:-2500 3000}
 R=${RIDESIM:-build/tools/ridesim}
 seeds=${SEEDS:-1-5}
 jobs=${JOBS:-2}
+combos=${COMBOS:-ens flat warm warmd cold}
+world=""
+if [ -n "${NETWORK:-}" ]; then world="--network $NETWORK"; fi
+if [ -n "${CITY:-}" ]; then world="$world --city $CITY"; fi
+vopts=${V1D3_OPTS:-}
 mkdir -p "$out"
 all=$(sqlite3 "$trips" "select distinct date(t_request, 'unixepoch', 'localtime') from trips order by 1" 2>/dev/null ||
       true)
@@ -76,19 +90,32 @@ EOF
 for d in $days; do
   others=$(printf '%s\n' $all | grep -v "^$d\$" | paste -sd, -)
   dp=$out/dp-$d.db
-  [ -f "$dp" ] || "$R" train --trips "$trips" --days "$others" --out "$dp" > "$out/dp-$d.log"
+  # shellcheck disable=SC2086
+  [ -f "$dp" ] || "$R" train --trips "$trips" --days "$others" $world --out "$dp" > "$out/dp-$d.log"
   for n in $fleets; do
     on=$out/on-$d-$n.db
-    [ -f "$on" ] || "$R" train --online --trips "$trips" --days "$others" --drivers "$n" \
-                      --out "$on" --runs "$out/on-$d-$n-runs.db" > "$out/on-$d-$n.log"
+    ond=$out/ond-$d-$n.db
+    case " $combos " in *" warm "*)
+      # shellcheck disable=SC2086
+      [ -f "$on" ] || "$R" train --online --trips "$trips" --days "$others" --drivers "$n" $world \
+                        $vopts --out "$on" --runs "$out/on-$d-$n-runs.db" > "$out/on-$d-$n.log" ;;
+    esac
+    case " $combos " in *" warmd "*)
+      # shellcheck disable=SC2086
+      [ -f "$ond" ] || "$R" train --online --split-daytype --trips "$trips" --days "$others" \
+                         --drivers "$n" $world $vopts --out "$ond" --runs "$out/ond-$d-$n-runs.db" \
+                         > "$out/ond-$d-$n.log" ;;
+    esac
     echo "$d, $n drivers (trained on $others)"
-    common="--trips $trips --day $d --drivers $n --seeds $seeds --jobs $jobs --csv"
-    for c in ens flat warm cold; do
+    common="--trips $trips --day $d --drivers $n --seeds $seeds --jobs $jobs --csv $world $vopts"
+    for c in $combos; do
       case $c in
         ens)  opts="--policies batch-distance,v1d3 --reposition stay,v1d3 --value-mode ensemble --value-table $dp" ;;
         flat) opts="--policies batch-distance,v1d3 --value-mode ensemble --value-table $dp --value-flatten" ;;
         warm) opts="--policies batch-distance,v1d3 --value-mode online --value-table $on" ;;
+        warmd) opts="--policies batch-distance,v1d3 --value-mode online --value-table $ond" ;;
         cold) opts="--policies batch-distance,v1d3 --value-mode online" ;;
+        *) echo "eval_v1d3.sh: unknown combination '$c'" >&2; exit 2 ;;
       esac
       db=$out/cmp-$d-$n-$c.db
       rm -f "$db"
