@@ -196,7 +196,7 @@ START_TEST(defaults) {
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "mode")) == vo.mode);
   ck_assert_ptr_null(disp_optvals_str(&v, d, opt("v1d3", "table")));
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "lr")) == vo.lr);
-  ck_assert(disp_optvals_num(&v, d, opt("v1d3", "lr")) == 0.025);
+  ck_assert(disp_optvals_num(&v, d, opt("v1d3", "lr")) == 0.25);
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "gamma")) == vo.cfg.gamma);
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "slot_s")) == vo.cfg.slot_s);
   ck_assert(disp_optvals_num(&v, d, opt("v1d3", "split_daytype")) == 0);
