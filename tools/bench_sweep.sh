@@ -127,7 +127,7 @@ EOF
 echo "4. a synthetic month: 30 days (seeds 1-30) of 400,000 orders, 13,000 drivers, fcfs-nearest,"
 echo "   one sweep process on one core (--jobs 1)"
 for keep in summary orders; do
-  /usr/bin/time -f '%e %U %S %M' -o "time-$keep" "$BIN" sweep month.json --jobs 1 --results "$keep" \
+  "${ONE[@]}" /usr/bin/time -f '%e %U %S %M' -o "time-$keep" "$BIN" sweep month.json --jobs 1 --results "$keep" \
     --out "month-$keep.db" > /dev/null 2> "err-$keep" || { cat "err-$keep" >&2; exit 1; }
   read -r secs usr sys kb < "time-$keep"
   size=$(stat -c %s "month-$keep.db")
@@ -141,7 +141,7 @@ for keep in summary orders; do
 done
 echo "5. the month as one run: 30 days of 400,000 orders (12 M), 13,000 drivers, fcfs-nearest"
 for keep in summary orders; do
-  /usr/bin/time -f '%e %U %S %M' -o "time1-$keep" "$BIN" run --synthetic --orders 400000 \
+  "${ONE[@]}" /usr/bin/time -f '%e %U %S %M' -o "time1-$keep" "$BIN" run --synthetic --orders 400000 \
     --drivers 13000 --horizon-days 30 --dispatch fcfs-nearest --results "$keep" \
     --out "month1-$keep.db" > /dev/null 2> "err1-$keep" || { cat "err1-$keep" >&2; exit 1; }
   read -r secs usr sys kb < "time1-$keep"
