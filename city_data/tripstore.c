@@ -775,10 +775,6 @@ int city_store_span(city_store *st, int64_t from, int64_t to, int64_t *first, in
   return rc;
 }
 
-/* Local midnight of a local-epoch time, floored for times before 1970 (as
- * DAY_OF_SQL). */
-static int64_t day_of(int64_t t) { return t - ((t % RS_DAY_S) + RS_DAY_S) % RS_DAY_S; }
-
 int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e) {
   /* one index seek per day (the first request at or after the next
    * midnight), not a scan of every trip */
@@ -792,7 +788,7 @@ int city_store_days(city_store *st, int64_t **days, size_t *n, rs_err *e) {
       free(a);
       return rs_err_set(e, RS_ENOMEM, "%s: out of memory", st->path);
     }
-    int64_t d = day_of(t);
+    int64_t d = rs_time_day(t); /* as DAY_OF_SQL */
     a[k++] = d;
     if (d > INT64_MAX - RS_DAY_S) break;
     at = d + RS_DAY_S;
