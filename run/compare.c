@@ -54,16 +54,7 @@ void run_compare_run_ids(const run_compare *c, int64_t *min, int64_t *max) {
 const run_input *run_compare_input(const run_compare *c) { return run_sweep_input(c->sw); }
 
 void run_compare_state_get(const run_compare *c, run_compare_state *s) {
-  run_sweep_state st;
-  run_sweep_state_get(c->sw, &st);
-  s->n_runs = st.n_runs;
-  s->done = st.done;
-  s->running = st.running;
-  s->jobs = st.jobs;
-  s->frac = st.frac;
-  s->elapsed_s = st.elapsed_s;
-  s->stopped = st.stopped;
-  s->failed = st.failed;
+  run_sweep_state_get(c->sw, s);
 }
 
 /* The sweep's hooks, handed on with the comparison. */

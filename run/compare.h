@@ -39,6 +39,7 @@
 
 #include "base/rs_error.h"
 #include "run/setup.h"
+#include "run/sweep.h"
 #include "sim/scenario.h"
 
 typedef struct run_compare run_compare;
@@ -66,17 +67,9 @@ typedef struct {
   run_compare_hooks hooks;
 } run_compare_opts;
 
-/* Where a comparison stands (run_compare_state). */
-typedef struct {
-  int n_runs;          /* combinations x seeds */
-  int done;            /* finished: written, or failed */
-  int running;         /* launched and not yet finished */
-  int jobs;            /* at a time */
-  double frac;         /* of the simulated work done (finished runs count whole) */
-  double elapsed_s;    /* wall seconds since the first launch */
-  int stopped;         /* a signal came */
-  int failed;          /* a run, or a write, failed */
-} run_compare_state;
+/* Where a comparison stands (run_compare_state): its sweep's state
+ * (run/sweep.h; skipped and dropped are 0, a comparison does not resume). */
+typedef run_sweep_state run_compare_state;
 
 /* A comparison of the options (copied; the arrays must outlive it). Only
  * memory: RS_ENOMEM. */
