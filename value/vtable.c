@@ -135,21 +135,28 @@ uint32_t val_table_count(const val_table *t, int32_t dtype, int32_t slot, int32_
   return t->n[at(t, dtype, slot, cell)];
 }
 
+/* Stores value v seen count times at vals[i] / counts[i], keeping the sum
+ * and the number of seen entries of its group (a slot, or the time-free
+ * layer of a day type) right. */
+static void put(double *vals, uint32_t *counts, size_t i, double v, uint32_t count, double *sum,
+                int32_t *seen) {
+  if (counts[i] > 0) {
+    *sum -= vals[i];
+    (*seen)--;
+  }
+  vals[i] = v;
+  counts[i] = count;
+  if (count > 0) {
+    *sum += v;
+    (*seen)++;
+  }
+}
+
 /* Writes a value, keeping the per-slot sums of seen values right. */
 static void write(val_table *t, int32_t dtype, int32_t slot, int32_t cell, double v,
                   uint32_t count) {
-  size_t i = at(t, dtype, slot, cell);
   size_t s = (size_t)dtype * (size_t)t->n_slots + (size_t)slot;
-  if (t->n[i] > 0) {
-    t->slot_sum[s] -= t->v[i];
-    t->slot_seen[s]--;
-  }
-  t->v[i] = v;
-  t->n[i] = count;
-  if (count > 0) {
-    t->slot_sum[s] += v;
-    t->slot_seen[s]++;
-  }
+  put(t->v, t->n, at(t, dtype, slot, cell), v, count, &t->slot_sum[s], &t->slot_seen[s]);
 }
 
 void val_table_set(val_table *t, int32_t dtype, int32_t slot, int32_t cell, double v,
@@ -369,17 +376,8 @@ double val_table_free_mean(const val_table *t, int32_t dtype) {
 }
 
 void val_table_free_set(val_table *t, int32_t dtype, int32_t cell, double v, uint32_t count) {
-  size_t i = (size_t)dtype * (size_t)t->n_cells + (size_t)cell;
-  if (t->fn[i] > 0) {
-    t->free_sum[dtype] -= t->fv[i];
-    t->free_seen[dtype]--;
-  }
-  t->fv[i] = v;
-  t->fn[i] = count;
-  if (count > 0) {
-    t->free_sum[dtype] += v;
-    t->free_seen[dtype]++;
-  }
+  put(t->fv, t->fn, (size_t)dtype * (size_t)t->n_cells + (size_t)cell, v, count,
+      &t->free_sum[dtype], &t->free_seen[dtype]);
 }
 
 double val_table_free_update(val_table *t, int32_t cell, int64_t tl, double target, double lr) {
