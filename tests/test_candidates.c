@@ -510,6 +510,55 @@ START_TEST(test_candidates_kept_rows) {
 }
 END_TEST
 
+/* Kept rows when the caller's order indices change (the engine's drops
+ * renumber its orders): after disp_index_keep_rows_forget, rows that now
+ * stand for other orders get the plain search's graph, and
+ * disp_index_keep_rows makes room for more orders while on. Without the
+ * forget, the second build would read the lists of the orders that held
+ * those indices before. */
+START_TEST(test_candidates_kept_rows_renumbered) {
+  world w;
+  const int32_t nd = 500, no = 2000, half = no / 2;
+  world_make(&w, 77 + (uint64_t)_i, nd, no);
+  disp_index *x = disp_index_new(&w.tm, &w.grid, nd), *y = disp_index_new(&w.tm, &w.grid, nd);
+  ck_assert_int_eq(disp_index_keep_rows(x, half), 0);
+  for (int32_t d = 0; d < nd; d++) {
+    ck_assert_int_eq(disp_index_add(x, d, w.drivers[d].cell, w.drivers[d].u), 0);
+    ck_assert_int_eq(disp_index_add(y, d, w.drivers[d].cell, w.drivers[d].u), 0);
+  }
+  int32_t *rows = malloc((size_t)no * sizeof *rows);
+  for (int32_t o = 0; o < no; o++) rows[o] = o;
+  rs_err e;
+  disp_tick a, c;
+  for (int step = 0; step < 3; step++) {
+    /* step 0: orders 0 .. half - 1; step 1: the same indices, each now the
+     * order half further on (a drop of half); step 2: room for every
+     * index, and rows over all of them */
+    int32_t n = half;
+    if (step == 1) {
+      memmove(w.orders, w.orders + half, (size_t)half * sizeof *w.orders);
+      disp_index_keep_rows_forget(x);
+    } else if (step == 2) {
+      ck_assert_int_eq(disp_index_keep_rows(x, no), 0); /* the first half's lists stay */
+      n = no;
+    }
+    memset(&a, 0, sizeof a);
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(disp_index_candidates(y, w.orders, w.drivers, rows, n, NULL, NULL, 0, 1500,
+                                           8, 0, 1454320800 + step, &a, &e),
+                     0);
+    ck_assert_int_eq(disp_index_candidates(x, w.orders, w.drivers, rows, n, NULL, NULL, 0, 1500,
+                                           8, 0, 1454320800 + step, &c, &e),
+                     0);
+    same_graph(&a, &c, n);
+  }
+  free(rows);
+  disp_index_free(x);
+  disp_index_free(y);
+  world_free(&w);
+}
+END_TEST
+
 /* The padded grid's ring walk visits exactly the k-ring's cells on the
  * grid, in city_hex_kring's order, from every cell, for boxes whose first
  * row has either parity, and margin cells map to no cell. */
@@ -656,6 +705,7 @@ static Suite *candidates_suite(void) {
   tc = tcase_create("disp_index_keep_rows");
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, test_candidates_kept_rows, 0, 6);
+  tcase_add_loop_test(tc, test_candidates_kept_rows_renumbered, 0, 3);
   suite_add_tcase(s, tc);
   tc = tcase_create("disp_index_max_ring");
   tcase_add_test(tc, test_max_ring);
