@@ -30,7 +30,9 @@
  * query first: on the index it costs a third of the load itself). A
  * covering index would save the row fetches at twice the storage; a walk
  * of the table over the id span of the range measured no faster once that
- * span had to be found.
+ * span had to be found. The days with trips and a range's first and last
+ * requests (city_store_days, city_store_span) are index seeks too: one
+ * per day, two per range, never a scan of the trips.
  *
  * Ownership: the handle owns its sqlite3 connection and statements;
  * city_store_close finalizes them (rolling back an import left open).
